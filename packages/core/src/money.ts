@@ -1,0 +1,133 @@
+import { invalidInput } from './costspan-error.js';
+
+/**
+ * An exact amount of money in pico-dollars (1 USD = 10^12 pico-USD), as a
+ * `bigint`. Twelve decimals hold every per-token price published so far exactly
+ * (a price of $0.0375 per million tokens is 37,500 pico-USD per token), and
+ * `bigint` never overflows, so sums and roll-ups never drift.
+ */
+export type PicoUsd = bigint;
+
+/** Number of pico-dollars in one dollar. */
+export const PICO_PER_USD: bigint = 1_000_000_000_000n;
+
+const DECIMALS = 12;
+const DECIMAL_PATTERN = /^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+function pow10(exponent: number): bigint {
+  return 10n ** BigInt(exponent);
+}
+
+/**
+ * Converts a decimal string (`"0.0015"`, `"1.5e-7"`) to pico-dollars,
+ * rounding half up past the 12th decimal. Returns `undefined` when the text
+ * is not a non-negative decimal number.
+ */
+export function parseUsd(text: string): PicoUsd | undefined {
+  const match = DECIMAL_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const integerDigits = match[1] ?? '0';
+  const fractionDigits = match[2] ?? '';
+  const exponent = match[3] === undefined ? 0 : Number(match[3]);
+  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
+  const digits = BigInt(integerDigits + fractionDigits);
+  const shift = exponent - fractionDigits.length + DECIMALS;
+  if (shift >= 0) return digits * pow10(shift);
+  const divisor = pow10(-shift);
+  const quotient = digits / divisor;
+  return (digits % divisor) * 2n >= divisor ? quotient + 1n : quotient;
+}
+
+/**
+ * Converts a dollar amount given by a caller to exact pico-dollars.
+ *
+ * A JavaScript number is read through its shortest decimal form, so `0.0015`
+ * becomes exactly 1,500,000,000 pico-USD, not the nearest binary fraction.
+ *
+ * @param value - a finite, non-negative number of dollars, or a decimal string
+ * @param field - the input field, named in the error when `value` is refused
+ * @throws CostspanError `invalid_cost` for negative, NaN, infinite or non-numeric input
+ */
+export function usdToPico(value: number | string, field = 'usd'): PicoUsd {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      throw invalidInput('invalid_cost', field, value, 'a finite, non-negative number of USD');
+    }
+    // Object.is catches -0, which String() would print as "0" anyway.
+    const parsed = parseUsd(Object.is(value, -0) ? '0' : String(value));
+    if (parsed !== undefined) return parsed;
+  } else if (typeof value === 'string') {
+    const parsed = parseUsd(value);
+    if (parsed !== undefined) return parsed;
+  }
+  throw invalidInput('invalid_cost', field, value, 'a finite, non-negative number of USD');
+}
+
+/**
+ * Renders pico-dollars as the shortest exact decimal string (`"0.00525"`,
+ * `"12"`, `"-0.5"`), without exponent notation.
+ */
+export function formatPico(amount: PicoUsd): string {
+  const negative = amount < 0n;
+  const magnitude = negative ? -amount : amount;
+  const whole = magnitude / PICO_PER_USD;
+  const fraction = (magnitude % PICO_PER_USD).toString().padStart(DECIMALS, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
+/**
+ * Converts pico-dollars to a JSON-ready number of dollars: the double nearest
+ * to the exact decimal, so `String(picoToUsd(x))` prints the exact amount for
+ * any amount of up to 15 significant digits. Use only at the edge (wire, display).
+ */
+export function picoToUsd(amount: PicoUsd): number {
+  return Number(formatPico(amount));
+}
+
+/**
+ * Formats pico-dollars for people: `$0.00525`, with at least `minimumDecimals`
+ * decimals (default 2) and never fewer than needed to be exact.
+ */
+export function formatUsd(amount: PicoUsd, minimumDecimals = 2): string {
+  const exact = formatPico(amount);
+  const negative = exact.startsWith('-');
+  const body = negative ? exact.slice(1) : exact;
+  const [whole = '0', fraction = ''] = body.split('.');
+  const padded = fraction.padEnd(minimumDecimals, '0');
+  return `${negative ? '-' : ''}$${whole}${padded ? `.${padded}` : ''}`;
+}
+
+/**
+ * Cost of `tokens` at a price given in pico-dollars per million tokens
+ * (`usdToPico(2.5)` for $2.50 / 1M), rounded half up to the pico-dollar once per
+ * line item. Exact for every price with up to 12 decimals.
+ *
+ * @throws CostspanError `invalid_tokens` when `tokens` is not a non-negative safe integer
+ */
+export function priceTokens(tokens: number, picoPerMillion: PicoUsd, field = 'tokens'): PicoUsd {
+  if (!Number.isSafeInteger(tokens) || tokens < 0) {
+    throw invalidInput('invalid_tokens', field, tokens, 'a non-negative integer');
+  }
+  return roundDivide(BigInt(tokens) * picoPerMillion, 1_000_000n);
+}
+
+function roundDivide(numerator: bigint, divisor: bigint): bigint {
+  const quotient = numerator / divisor;
+  return (numerator % divisor) * 2n >= divisor ? quotient + 1n : quotient;
+}
+
+/**
+ * Multiplies an amount by a decimal factor (a discount multiplier such as `0.5`),
+ * rounding half up to the pico-dollar.
+ *
+ * @throws CostspanError `invalid_argument` for a negative or non-finite factor
+ */
+export function scalePico(amount: PicoUsd, factor: number | string, field = 'multiplier'): PicoUsd {
+  let scaled: bigint;
+  try {
+    scaled = usdToPico(factor, field);
+  } catch {
+    throw invalidInput('invalid_argument', field, factor, 'a finite, non-negative number');
+  }
+  return roundDivide(amount * scaled, PICO_PER_USD);
+}
