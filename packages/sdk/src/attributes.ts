@@ -1,0 +1,43 @@
+/**
+ * Span attribute names read and written by costspan. Inputs follow the
+ * OpenTelemetry GenAI semantic conventions; costspan's own outputs live under
+ * `llm.cost.*` and are never written under `gen_ai.usage.*` on run spans, so
+ * backends that sum spans never count a cost twice.
+ */
+export const ATTR = {
+  OPERATION_NAME: 'gen_ai.operation.name',
+  AGENT_NAME: 'gen_ai.agent.name',
+  AGENT_ID: 'gen_ai.agent.id',
+  PROVIDER_NAME: 'gen_ai.provider.name',
+  /** Older name of `gen_ai.provider.name`, still emitted by some instrumentations. */
+  SYSTEM: 'gen_ai.system',
+  REQUEST_MODEL: 'gen_ai.request.model',
+  RESPONSE_MODEL: 'gen_ai.response.model',
+  USAGE_INPUT_TOKENS: 'gen_ai.usage.input_tokens',
+  USAGE_OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
+  /** Pre-1.27 names still emitted by some instrumentations. */
+  USAGE_PROMPT_TOKENS: 'gen_ai.usage.prompt_tokens',
+  USAGE_COMPLETION_TOKENS: 'gen_ai.usage.completion_tokens',
+  USAGE_CACHE_READ_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
+  USAGE_CACHE_CREATION_TOKENS: 'gen_ai.usage.cache_creation.input_tokens',
+  USAGE_REASONING_TOKENS: 'gen_ai.usage.reasoning.output_tokens',
+  COST_AMOUNT: 'gen_ai.usage.cost.amount',
+  COST_CURRENCY: 'gen_ai.usage.cost.currency',
+  COST_SOURCE: 'gen_ai.usage.cost.source',
+
+  PRICING_STATUS: 'llm.cost.pricing.status',
+  PRINCIPAL_USER_ID: 'llm.cost.principal.user_id',
+  PRINCIPAL_TEAM_ID: 'llm.cost.principal.team_id',
+  PRINCIPAL_ORG_ID: 'llm.cost.principal.org_id',
+  /** Principal tags as `key=value` strings. */
+  PRINCIPAL_TAGS: 'llm.cost.principal.tags',
+  SESSION_ID: 'session.id',
+} as const;
+
+/** Prefix of the cost of a run's own work (its steps, not its nested runs). Summable across run spans. */
+export const OWN_PREFIX = 'llm.cost.own.';
+/** Prefix of a run's own cost plus every descendant's. Not summable. */
+export const INCLUSIVE_PREFIX = 'llm.cost.inclusive.';
+
+/** Value of `gen_ai.operation.name` on agent run spans. */
+export const INVOKE_AGENT = 'invoke_agent';

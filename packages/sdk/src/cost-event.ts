@@ -1,0 +1,356 @@
+import { CostspanError, invalidInput } from '@costspan/core';
+import type { PricingTier } from '@costspan/pricing';
+import { monotonicFactory } from 'ulid';
+
+/** The three cost event types. */
+export const COST_EVENT_TYPES: readonly ['llm.cost.token.recorded', 'llm.cost.session.recorded', 'llm.cost.attributed'] = [
+  'llm.cost.token.recorded',
+  'llm.cost.session.recorded',
+  'llm.cost.attributed',
+];
+
+/** One of {@link COST_EVENT_TYPES}. */
+export type CostEventType = (typeof COST_EVENT_TYPES)[number];
+
+/** Envelope schema version, compatible with spanforge 2.0. */
+export const SCHEMA_VERSION = '2.0';
+
+/** `CostBreakdown` on the wire. `total = input + output + reasoning - cached_discount`. */
+export interface CostBreakdownWire {
+  input_cost_usd: number;
+  output_cost_usd: number;
+  total_cost_usd: number;
+  cached_discount_usd?: number;
+  reasoning_cost_usd?: number;
+  currency?: string;
+  pricing_date?: string;
+}
+
+/** `TokenUsage` on the wire. */
+export interface TokenUsageWire {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cached_tokens?: number;
+  cache_creation_tokens?: number;
+  reasoning_tokens?: number;
+  image_tokens?: number;
+}
+
+/** How a call's cost was obtained; also written as `llm.cost.pricing.status` on its span. */
+export type PricingStatus = 'priced' | 'unpriced' | 'caller' | 'provider';
+
+/** Payload of `llm.cost.token.recorded`: one model call. */
+export interface TokenRecordedPayload {
+  cost: CostBreakdownWire;
+  token_usage: TokenUsageWire;
+  model: { system: string; name: string; response_model?: string };
+  pricing_tier?: PricingTier;
+  span_id?: string;
+  agent_run_id?: string;
+  /** costspan addition: name of the enclosing agent run. */
+  agent_name?: string;
+  /** costspan addition: run and step names from the root, joined by `/`. */
+  scope?: string;
+  /** costspan addition: how the cost was obtained. */
+  pricing_status?: PricingStatus;
+  [field: string]: unknown;
+}
+
+/** Payload of `llm.cost.session.recorded`: a whole root agent run. */
+export interface SessionRecordedPayload {
+  total_cost: CostBreakdownWire;
+  total_token_usage: TokenUsageWire;
+  call_count: number;
+  session_duration_ms?: number;
+  models_used?: string[];
+  agent_run_id: string;
+  /** costspan addition: name of the root run. */
+  agent_name?: string;
+  /** costspan addition: calls whose model had no known price (cost 0). */
+  unpriced_call_count?: number;
+  [field: string]: unknown;
+}
+
+/** How an attributed cost was assigned. */
+export type AttributionType = 'direct' | 'proportional' | 'estimated' | 'manual';
+
+/** Payload of `llm.cost.attributed`: the cost of one root run for one principal target. */
+export interface AttributedPayload {
+  cost: CostBreakdownWire;
+  /** `user:alice`, `team:search`, `org:acme` or `tag:key=value`. */
+  attribution_target: string;
+  attribution_type: AttributionType;
+  source_event_ids?: string[];
+  agent_run_id?: string;
+  /** costspan addition: true when the cost arrived after its root run had ended. */
+  late?: boolean;
+  [field: string]: unknown;
+}
+
+/** Payload type of each event type. */
+export interface CostEventPayloads {
+  'llm.cost.token.recorded': TokenRecordedPayload;
+  'llm.cost.session.recorded': SessionRecordedPayload;
+  'llm.cost.attributed': AttributedPayload;
+}
+
+/**
+ * A cost event: the spanforge 2.0 envelope around one payload. Fields read from
+ * a file that this type does not name are kept and written back unchanged.
+ */
+export interface CostEvent<Type extends CostEventType = CostEventType> {
+  schema_version: string;
+  event_id: string;
+  event_type: Type;
+  timestamp: string;
+  source: string;
+  payload: CostEventPayloads[Type];
+  trace_id?: string;
+  span_id?: string;
+  parent_span_id?: string;
+  org_id?: string;
+  team_id?: string;
+  actor_id?: string;
+  session_id?: string;
+  tags?: Record<string, string>;
+  checksum?: string;
+  signature?: string;
+  prev_id?: string;
+  [field: string]: unknown;
+}
+
+const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const SOURCE_PATTERN = /^@?[A-Za-z0-9][A-Za-z0-9._/-]*@\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
+const SPAN_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+/**
+ * Checks an event source (`name@semver`, e.g. `my-app@1.0.0`).
+ *
+ * @throws CostspanError `invalid_source` naming the value
+ */
+export function validateSource(source: unknown): string {
+  if (typeof source !== 'string' || !SOURCE_PATTERN.test(source)) {
+    throw invalidInput('invalid_source', 'source', source, 'of the form name@semver, e.g. "my-app@1.0.0"');
+  }
+  return source;
+}
+
+/**
+ * Returns a ULID generator that is monotonic within a millisecond, as event ids must be.
+ */
+export function createEventIdGenerator(): (timeMs?: number) => string {
+  const next = monotonicFactory();
+  return (timeMs?: number) => next(timeMs);
+}
+
+/**
+ * Formats a time as the envelope wants it: UTC, exactly 6 fractional digits and `Z`.
+ *
+ * @param time - epoch milliseconds, or an OpenTelemetry `HrTime` (`[seconds, nanoseconds]`)
+ */
+export function formatEventTimestamp(time: number | readonly [number, number]): string {
+  let seconds: number;
+  let micros: number;
+  if (typeof time === 'number') {
+    seconds = Math.floor(time / 1000);
+    micros = Math.round((time - seconds * 1000) * 1000);
+    if (micros >= 1_000_000) {
+      seconds += 1;
+      micros -= 1_000_000;
+    }
+  } else {
+    seconds = time[0];
+    micros = Math.floor(time[1] / 1000);
+  }
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
+}
+
+/** Epoch milliseconds of an envelope timestamp (microseconds kept as a fraction). */
+export function parseEventTimestamp(timestamp: string): number {
+  const wholeSeconds = Date.parse(`${timestamp.slice(0, 19)}Z`);
+  const micros = Number(timestamp.slice(20, 26));
+  return wholeSeconds + micros / 1000;
+}
+
+/**
+ * Serialises a value as canonical JSON: keys sorted at every level, no
+ * whitespace, `undefined` members left out. Integers print without a fraction
+ * (`10`, where spanforge's Python writes `10.0`; a JSON reader sees the same number).
+ *
+ * Subtrees whose keys are already in order (costspan builds its events that
+ * way) go straight to the native `JSON.stringify`, which is several times faster.
+ *
+ * @throws CostspanError `invalid_event` for NaN, infinities, bigints or cycles
+ */
+export function canonicalJson(value: unknown): string {
+  try {
+    return writeCanonical(value, '$');
+  } catch (error) {
+    if (error instanceof RangeError) throw invalidInput('invalid_event', '$', '[cycle]', 'free of cycles');
+    throw error;
+  }
+}
+
+/** True when `JSON.stringify(value)` is already canonical: sorted keys, no undefined, finite numbers. */
+function isCanonicalTree(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) if (item === undefined || !isCanonicalTree(item)) return false;
+    return true;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  let previous = '';
+  let first = true;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return false;
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined || (!first && key <= previous)) return false;
+    first = false;
+    previous = key;
+    if (!isCanonicalTree(item)) return false;
+  }
+  return true;
+}
+
+function writeCanonical(value: unknown, path: string): string {
+  if (isCanonicalTree(value)) return JSON.stringify(value);
+  if (typeof value === 'number') throw invalidInput('invalid_event', path, value, 'a finite number');
+  if (typeof value !== 'object' || value === null) throw invalidInput('invalid_event', path, value, 'JSON-serialisable');
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let index = 0; index < value.length; index += 1) {
+      if (index > 0) text += ',';
+      const item: unknown = value[index];
+      text += item === undefined ? 'null' : writeCanonical(item, `${path}[${index}]`);
+    }
+    return `${text}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let text = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (!first) text += ',';
+    first = false;
+    text += `${JSON.stringify(key)}:${writeCanonical(item, `${path}.${key}`)}`;
+  }
+  return `${text}}`;
+}
+
+/** Serialises an event as one JSONL line (canonical JSON, no trailing newline). */
+export function serializeEvent(event: CostEvent): string {
+  return canonicalJson(event);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireField(condition: boolean, field: string, value: unknown, expectation: string): void {
+  if (!condition) throw invalidInput('invalid_event', field, value, expectation);
+}
+
+function checkMoney(breakdown: unknown, field: string): void {
+  requireField(isPlainObject(breakdown), field, breakdown, 'an object');
+  const record = breakdown as Record<string, unknown>;
+  for (const key of ['input_cost_usd', 'output_cost_usd', 'total_cost_usd']) {
+    const amount = record[key];
+    requireField(typeof amount === 'number' && Number.isFinite(amount) && amount >= 0, `${field}.${key}`, amount, 'a finite number >= 0');
+  }
+  for (const key of ['cached_discount_usd', 'reasoning_cost_usd']) {
+    const amount = record[key];
+    if (amount !== undefined) {
+      requireField(typeof amount === 'number' && Number.isFinite(amount) && amount >= 0, `${field}.${key}`, amount, 'a finite number >= 0');
+    }
+  }
+}
+
+function checkTokens(usage: unknown, field: string): void {
+  requireField(isPlainObject(usage), field, usage, 'an object');
+  const record = usage as Record<string, unknown>;
+  for (const key of ['input_tokens', 'output_tokens', 'total_tokens']) {
+    const count = record[key];
+    requireField(Number.isSafeInteger(count) && (count as number) >= 0, `${field}.${key}`, count, 'an integer >= 0');
+  }
+}
+
+/**
+ * Checks that `value` is a well-formed cost event (envelope and payload) and
+ * returns it typed. Unknown fields are kept.
+ *
+ * @throws CostspanError `unknown_event_type` or `invalid_event`, naming the field and value
+ */
+export function validateCostEvent(value: unknown): CostEvent {
+  requireField(isPlainObject(value), 'event', value, 'a JSON object');
+  const event = value as Record<string, unknown>;
+  requireField(event.schema_version === SCHEMA_VERSION, 'schema_version', event.schema_version, `"${SCHEMA_VERSION}"`);
+  requireField(typeof event.event_id === 'string' && ULID_PATTERN.test(event.event_id), 'event_id', event.event_id, 'a ULID');
+  if (!(COST_EVENT_TYPES as readonly unknown[]).includes(event.event_type)) {
+    throw invalidInput('unknown_event_type', 'event_type', event.event_type, `one of ${COST_EVENT_TYPES.join(', ')}`);
+  }
+  requireField(typeof event.timestamp === 'string' && TIMESTAMP_PATTERN.test(event.timestamp), 'timestamp', event.timestamp, 'UTC with 6 fractional digits, e.g. 2026-03-04T14:32:11.042817Z');
+  requireField(typeof event.source === 'string' && SOURCE_PATTERN.test(event.source), 'source', event.source, 'name@semver');
+  requireField(isPlainObject(event.payload) && Object.keys(event.payload).length > 0, 'payload', event.payload, 'a non-empty object');
+  if (event.trace_id !== undefined) requireField(typeof event.trace_id === 'string' && TRACE_ID_PATTERN.test(event.trace_id), 'trace_id', event.trace_id, '32 lowercase hex digits');
+  for (const key of ['span_id', 'parent_span_id']) {
+    const id = event[key];
+    if (id !== undefined) requireField(typeof id === 'string' && SPAN_ID_PATTERN.test(id), key, id, '16 lowercase hex digits');
+  }
+  const payload = event.payload as Record<string, unknown>;
+  switch (event.event_type as CostEventType) {
+    case 'llm.cost.token.recorded':
+      checkMoney(payload.cost, 'payload.cost');
+      checkTokens(payload.token_usage, 'payload.token_usage');
+      requireField(isPlainObject(payload.model) && typeof (payload.model as Record<string, unknown>).name === 'string', 'payload.model', payload.model, 'an object with a name');
+      break;
+    case 'llm.cost.session.recorded':
+      checkMoney(payload.total_cost, 'payload.total_cost');
+      checkTokens(payload.total_token_usage, 'payload.total_token_usage');
+      requireField(Number.isSafeInteger(payload.call_count) && (payload.call_count as number) >= 0, 'payload.call_count', payload.call_count, 'an integer >= 0');
+      break;
+    case 'llm.cost.attributed':
+      checkMoney(payload.cost, 'payload.cost');
+      requireField(typeof payload.attribution_target === 'string' && payload.attribution_target.length > 0, 'payload.attribution_target', payload.attribution_target, 'a non-empty string');
+      break;
+  }
+  return value as CostEvent;
+}
+
+/**
+ * Parses one JSONL line into a validated cost event. Keys such as `__proto__`
+ * are kept as plain data and can never alter prototypes.
+ *
+ * @throws CostspanError `invalid_event` (malformed JSON or fields) or `unknown_event_type`
+ */
+export function parseCostEvent(line: string): CostEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new CostspanError({
+      code: 'invalid_event',
+      field: 'line',
+      value: line.length > 80 ? `${line.slice(0, 77)}...` : line,
+      message: `line is not valid JSON: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+  return validateCostEvent(value);
+}

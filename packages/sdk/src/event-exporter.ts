@@ -1,0 +1,30 @@
+import type { ExportResult } from '@opentelemetry/core';
+import type { CostEvent } from './cost-event.js';
+
+/**
+ * Sends cost events somewhere: a file, a collector, a test's memory. Follows
+ * OpenTelemetry's exporter contract: `export` reports through its callback and
+ * never throws; `shutdown` is idempotent; `forceFlush` awaits in-flight work.
+ */
+export interface EventExporter {
+  /** Exports a batch. Calls `resultCallback` exactly once. */
+  export(events: readonly CostEvent[], resultCallback: (result: ExportResult) => void): void;
+  /**
+   * Optional synchronous export, used to drain what is still queued when the
+   * process exits (`process.exit()` leaves no time for I/O callbacks).
+   */
+  exportSync?(events: readonly CostEvent[]): ExportResult;
+  /** Resolves once everything handed to `export` is written. */
+  forceFlush?(): Promise<void>;
+  /** Flushes and releases resources; later exports fail. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Receives every cost event synchronously, as it is emitted (no queue). For
+ * in-process consumers such as {@link CostTracker} or a budget; must be fast.
+ * An exception thrown here is reported through OpenTelemetry's error handler and otherwise ignored.
+ */
+export interface CostEventListener {
+  onEvent(event: CostEvent): void;
+}

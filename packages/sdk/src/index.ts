@@ -1,0 +1,46 @@
+export { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from './attributes.js';
+export type { BudgetGate, BudgetReservation, BudgetReserveRequest, BudgetSpend, Principal } from './budget-gate.js';
+export {
+  COST_EVENT_TYPES,
+  SCHEMA_VERSION,
+  canonicalJson,
+  createEventIdGenerator,
+  formatEventTimestamp,
+  parseCostEvent,
+  parseEventTimestamp,
+  serializeEvent,
+  validateCostEvent,
+  validateSource,
+} from './cost-event.js';
+export type {
+  AttributedPayload,
+  AttributionType,
+  CostBreakdownWire,
+  CostEvent,
+  CostEventPayloads,
+  CostEventType,
+  PricingStatus,
+  SessionRecordedPayload,
+  TokenRecordedPayload,
+  TokenUsageWire,
+} from './cost-event.js';
+export { CostSpanProcessor } from './cost-span-processor.js';
+export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './cost-span-processor.js';
+export { addCall, addTotals, emptyTotals, toCostBreakdownWire, toTokenUsageWire, totalCost, totalsToAttributes } from './cost-totals.js';
+export type { CostTotals } from './cost-totals.js';
+export { CostTracker } from './cost-tracker.js';
+export type { CostGroupSummary, CostSummary } from './cost-tracker.js';
+export { AgentRun, CostTracer, Step, createCostTracer } from './cost-tracer.js';
+export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput, StepOptions } from './cost-tracer.js';
+export { EventPipeline } from './event-pipeline.js';
+export type { EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
+export type { CostEventListener, EventExporter } from './event-exporter.js';
+export { InMemoryEventExporter } from './in-memory-event-exporter.js';
+export { JsonlEventExporter } from './jsonl-event-exporter.js';
+export type { JsonlEventExporterOptions } from './jsonl-event-exporter.js';
+export { attributionTargets, validatePrincipal } from './principal.js';
+export { validateCost, validateName, validateTokenUsage } from './usage-input.js';
+export type { CostInput, TokenUsageInput } from './usage-input.js';
+export { SDK_NAME, SDK_VERSION } from './version.js';
+export { CostspanError } from '@costspan/core';
+export type { CostspanErrorCode } from '@costspan/core';

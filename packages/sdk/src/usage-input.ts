@@ -1,0 +1,108 @@
+import { invalidInput, usdToPico } from '@costspan/core';
+import type { CostBreakdownPico, TokenUsage } from '@costspan/pricing';
+
+/**
+ * Token counts of one model call as a step reports them, in the OpenTelemetry
+ * GenAI convention: `input` includes cache reads and writes, `output` includes
+ * reasoning tokens. (Anthropic reports cache tokens beside input: convert with
+ * `normalizeUsage(usage, 'anthropic')` from `@costspan/pricing` first.)
+ */
+export interface TokenUsageInput {
+  input: number;
+  output: number;
+  /** Defaults to `input + output`. */
+  total?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  /** Of `cacheWrite`, tokens written with a 1-hour TTL. */
+  cacheWrite1h?: number;
+  reasoning?: number;
+}
+
+/** Cost of one model call given by the caller, in USD. */
+export interface CostInput {
+  inputUsd: number;
+  outputUsd: number;
+  reasoningUsd?: number;
+  /** What cache reads saved; subtracted: `total = input + output + reasoning - cachedDiscount`. */
+  cachedDiscountUsd?: number;
+}
+
+function count(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalidInput('invalid_tokens', field, value, 'a non-negative integer');
+  }
+  return value;
+}
+
+/**
+ * Checks token counts and returns them with their total.
+ *
+ * @throws CostspanError `invalid_tokens` for negative, fractional, NaN or
+ * infinite counts, and for cache or reasoning buckets larger than the count that includes them
+ */
+export function validateTokenUsage(usage: TokenUsageInput, field = 'usage'): { usage: TokenUsage; total: number } {
+  if (typeof usage !== 'object' || usage === null) {
+    throw invalidInput('invalid_tokens', field, usage, 'an object with input and output token counts');
+  }
+  const input = count(usage.input, `${field}.input`);
+  const output = count(usage.output, `${field}.output`);
+  const result: TokenUsage = { input, output };
+  if (usage.cacheRead !== undefined) result.cacheRead = count(usage.cacheRead, `${field}.cacheRead`);
+  if (usage.cacheWrite !== undefined) result.cacheWrite = count(usage.cacheWrite, `${field}.cacheWrite`);
+  if (usage.cacheWrite1h !== undefined) {
+    result.cacheWrite1h = count(usage.cacheWrite1h, `${field}.cacheWrite1h`);
+    if (result.cacheWrite1h > (result.cacheWrite ?? 0)) {
+      throw invalidInput('invalid_tokens', `${field}.cacheWrite1h`, usage.cacheWrite1h, `at most cacheWrite (${result.cacheWrite ?? 0})`);
+    }
+  }
+  if (usage.reasoning !== undefined) result.reasoning = count(usage.reasoning, `${field}.reasoning`);
+  const cached = (result.cacheRead ?? 0) + (result.cacheWrite ?? 0);
+  if (cached > input) {
+    throw invalidInput(
+      'invalid_tokens',
+      `${field}.cacheRead`,
+      usage.cacheRead,
+      `with cacheWrite at most input (${input}): input includes cache tokens in the OpenTelemetry convention; convert Anthropic-style usage with normalizeUsage(usage, 'anthropic')`,
+    );
+  }
+  if ((result.reasoning ?? 0) > output) {
+    throw invalidInput('invalid_tokens', `${field}.reasoning`, usage.reasoning, `at most output (${output}): output includes reasoning tokens`);
+  }
+  const total = usage.total === undefined ? input + output : count(usage.total, `${field}.total`);
+  return { usage: result, total };
+}
+
+/**
+ * Converts a caller's cost to exact pico-dollars.
+ *
+ * @throws CostspanError `invalid_cost` for negative, NaN or infinite amounts,
+ * or a discount larger than the cost it discounts
+ */
+export function validateCost(cost: CostInput, field = 'cost'): CostBreakdownPico {
+  if (typeof cost !== 'object' || cost === null) {
+    throw invalidInput('invalid_cost', field, cost, 'an object with inputUsd and outputUsd');
+  }
+  const breakdown: CostBreakdownPico = {
+    input: usdToPico(cost.inputUsd, `${field}.inputUsd`),
+    output: usdToPico(cost.outputUsd, `${field}.outputUsd`),
+    reasoning: cost.reasoningUsd === undefined ? 0n : usdToPico(cost.reasoningUsd, `${field}.reasoningUsd`),
+    cachedDiscount: cost.cachedDiscountUsd === undefined ? 0n : usdToPico(cost.cachedDiscountUsd, `${field}.cachedDiscountUsd`),
+  };
+  if (breakdown.cachedDiscount > breakdown.input + breakdown.output + breakdown.reasoning) {
+    throw invalidInput('invalid_cost', `${field}.cachedDiscountUsd`, cost.cachedDiscountUsd, 'at most the cost it discounts');
+  }
+  return breakdown;
+}
+
+/**
+ * Checks a run, step or model name.
+ *
+ * @throws CostspanError `invalid_name` for an empty or non-string name
+ */
+export function validateName(name: unknown, field: string): string {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw invalidInput('invalid_name', field, name, 'a non-empty string');
+  }
+  return name;
+}
