@@ -318,7 +318,7 @@ export function validateCostEvent(value: unknown): CostEvent {
     case 'llm.cost.token.recorded':
       checkMoney(payload.cost, 'payload.cost');
       checkTokens(payload.token_usage, 'payload.token_usage');
-      requireField(isPlainObject(payload.model) && typeof (payload.model as Record<string, unknown>).name === 'string', 'payload.model', payload.model, 'an object with a name');
+      requireField(isPlainObject(payload.model) && typeof payload.model.name === 'string', 'payload.model', payload.model, 'an object with a name');
       break;
     case 'llm.cost.session.recorded':
       checkMoney(payload.total_cost, 'payload.total_cost');

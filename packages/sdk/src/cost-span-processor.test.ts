@@ -5,6 +5,7 @@ import type { PriceSource } from '@costspan/pricing';
 import { createHarness } from './__fixtures__/harness.js';
 import { serializeEvent, type CostEvent } from './cost-event.js';
 import { CostTracker } from './cost-tracker.js';
+import type { AgentRun } from './cost-tracer.js';
 
 afterEach(() => {
   diag.disable();
@@ -14,12 +15,12 @@ describe('roll-up', () => {
   it('the spanforge multi-agent example: own 0.0015, inclusive 0.00525, on the span and in the session event', async () => {
     const harness = createHarness();
     await harness.tracer.agentRun('parent-agent', async (parent) => {
-      await parent.step('research', (step) => {
+      parent.step('research', (step) => {
         step.setTokenUsage({ input: 200, output: 100, total: 300 });
         step.setCost({ inputUsd: 0.0005, outputUsd: 0.001 });
       });
       await parent.agentRun('child-summariser', async (child) => {
-        await child.step('summarise', (step) => {
+        child.step('summarise', (step) => {
           step.setTokenUsage({ input: 500, output: 250, total: 750 });
           step.setCost({ inputUsd: 0.00125, outputUsd: 0.0025 });
         });
@@ -67,8 +68,8 @@ describe('roll-up', () => {
         [1, 2, 3].map((index) =>
           root.agentRun(`worker-${index}`, async (worker) => {
             await new Promise((resolve) => setTimeout(resolve, 5 * (4 - index)));
-            await worker.step('call', (step) => step.setCost({ inputUsd: 0.001 * index, outputUsd: 0 }));
-            await worker.agentRun(`leaf-${index}`, (leaf) => leaf.step('call', (step) => step.setCost({ inputUsd: 0.0001, outputUsd: 0.0002 })));
+            worker.step('call', (step) => step.setCost({ inputUsd: 0.001 * index, outputUsd: 0 }));
+            worker.agentRun(`leaf-${index}`, (leaf) => leaf.step('call', (step) => step.setCost({ inputUsd: 0.0001, outputUsd: 0.0002 })));
           }),
         ),
       );
@@ -196,7 +197,7 @@ describe('errors and bad input', () => {
   it('a step outside a run throws a clear error', () => {
     const harness = createHarness();
     expect(() => harness.tracer.step('orphan', () => undefined)).toThrow(/outside an agent run/);
-    let ended: Parameters<Parameters<typeof harness.tracer.agentRun>[1]>[0] | undefined;
+    let ended: AgentRun | undefined;
     harness.tracer.agentRun('done', (run) => {
       ended = run;
     });
@@ -350,7 +351,7 @@ describe('pricing', () => {
     await harness.tracer.agentRun('mixed', async (run) => {
       // The foreign span is a child of the run through the active context, as auto-instrumentation would be.
       other.startActiveSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500 } }, (span) => span.end());
-      await run.step('own', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 }));
+      run.step('own', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 }));
     });
     await harness.flush();
     expect(harness.span('chat gpt-4o').attributes['gen_ai.usage.cost.amount']).toBe(0.0075);
@@ -365,8 +366,8 @@ describe('events and attribution', () => {
     const withTracker = createHarness({ listeners: [tracker] });
     for (const { tracer } of [harness, withTracker]) {
       await tracer.agentRun('support', { principal: { userId: 'alice', teamId: 'search', orgId: 'acme', tags: { env: 'prod' } } }, async (run) => {
-        await run.step('plan', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0.001 }));
-        await run.agentRun('helper', { principal: { userId: 'bob' } }, (helper) => helper.step('call', (step) => step.setCost({ inputUsd: 0.004, outputUsd: 0 })));
+        run.step('plan', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0.001 }));
+        run.agentRun('helper', { principal: { userId: 'bob' } }, (helper) => helper.step('call', (step) => step.setCost({ inputUsd: 0.004, outputUsd: 0 })));
       });
     }
     await harness.flush();
@@ -462,7 +463,7 @@ describe('bounded memory', () => {
     const harness = createHarness();
     for (let index = 0; index < 50; index += 1) {
       await harness.tracer.agentRun('r', async (run) => {
-        await run.agentRun('child', (child) => child.step('s', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
+        run.agentRun('child', (child) => child.step('s', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
       });
     }
     expect(harness.processor.stats().openSpans).toBe(0);

@@ -458,7 +458,7 @@ export class CostSpanProcessor implements SpanProcessor {
     if (typeof sessionId === 'string') event.session_id = sessionId;
     event.source = this.source(span);
     event.span_id = spanContext.spanId;
-    if (principal.tags !== undefined && Object.keys(principal.tags).length > 0) event.tags = principal.tags as Record<string, string>;
+    if (principal.tags !== undefined && Object.keys(principal.tags).length > 0) event.tags = principal.tags;
     if (principal.teamId !== undefined) event.team_id = principal.teamId;
     event.timestamp = formatEventTimestamp(time);
     event.trace_id = spanContext.traceId;

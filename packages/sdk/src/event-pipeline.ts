@@ -119,7 +119,7 @@ export class EventPipeline {
       if (this.draining === undefined) this.draining = this.drain();
       await this.draining;
     }
-    await Promise.all(this.exporters.map((exporter) => exporter.forceFlush?.().catch(reportError)));
+    await Promise.all(this.exporters.map((exporter) => (exporter.forceFlush === undefined ? Promise.resolve() : exporter.forceFlush().catch(reportError))));
   }
 
   /** Flushes, then shuts the exporters down. Idempotent. */

@@ -1,0 +1,34 @@
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
+import { CostSpanProcessor, InMemoryEventExporter, createCostTracer } from '@costspan/sdk';
+
+// The spanforge llm.cost doc example, run against the built package (dist) as a user installs it.
+describe('built @costspan/sdk', () => {
+  it('rolls the spanforge nested-agent example up to exactly 0.00525', async () => {
+    const events = new InMemoryEventExporter();
+    const spans = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new CostSpanProcessor({ source: 'orchestrator@1.0.0', exporters: [events] }), new SimpleSpanProcessor(spans)],
+    });
+    const tracer = createCostTracer({ tracerProvider: provider });
+    tracer.agentRun('parent-agent', (parent) => {
+      parent.step('research', (step) => {
+        step.setTokenUsage({ input: 200, output: 100, total: 300 });
+        step.setCost({ inputUsd: 0.0005, outputUsd: 0.001 });
+      });
+      parent.agentRun('child-summariser', (child) => {
+        child.step('summarise', (step) => {
+          step.setTokenUsage({ input: 500, output: 250, total: 750 });
+          step.setCost({ inputUsd: 0.00125, outputUsd: 0.0025 });
+        });
+      });
+    });
+    await provider.forceFlush();
+    const parent = spans.getFinishedSpans().find((span) => span.name === 'invoke_agent parent-agent');
+    expect(parent?.attributes['llm.cost.own.total_usd']).toBe(0.0015);
+    expect(parent?.attributes['llm.cost.inclusive.total_usd']).toBe(0.00525);
+    const [session] = events.getEvents('llm.cost.session.recorded');
+    expect(session?.payload.total_cost).toEqual({ input_cost_usd: 0.00175, output_cost_usd: 0.0035, total_cost_usd: 0.00525 });
+    expect(JSON.stringify(session?.payload.total_cost.total_cost_usd)).toBe('0.00525');
+  });
+});
