@@ -57,6 +57,15 @@ describe('sums are exact where floats drift', () => {
     );
   });
 
+  it('picoToUsd equals parsing the exact decimal (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), (amount) => {
+        expect(picoToUsd(amount)).toBe(Number(formatPico(amount)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('format and parse round-trip (property)', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 24n }), (amount) => {

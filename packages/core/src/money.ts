@@ -81,8 +81,13 @@ export function formatPico(amount: PicoUsd): string {
  * any amount of up to 15 significant digits. Use only at the edge (wire, display).
  */
 export function picoToUsd(amount: PicoUsd): number {
+  // Below 2^53 both operands are exact doubles and IEEE division rounds the exact quotient
+  // once, which yields the same double as parsing the exact decimal string, only faster.
+  if (amount < MAX_EXACT && amount > -MAX_EXACT) return Number(amount) / 1e12;
   return Number(formatPico(amount));
 }
+
+const MAX_EXACT = 2n ** 53n;
 
 /**
  * Formats pico-dollars for people: `$0.00525`, with at least `minimumDecimals`

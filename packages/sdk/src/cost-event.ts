@@ -1,5 +1,6 @@
 import { CostspanError, invalidInput } from '@costspan/core';
 import type { PricingTier } from '@costspan/pricing';
+import { getRandomValues } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 /** The three cost event types. */
@@ -142,8 +143,25 @@ export function validateSource(source: unknown): string {
  * Returns a ULID generator that is monotonic within a millisecond, as event ids must be.
  */
 export function createEventIdGenerator(): (timeMs?: number) => string {
-  const next = monotonicFactory();
+  const next = monotonicFactory(bufferedRandom());
   return (timeMs?: number) => next(timeMs);
+}
+
+/**
+ * A cryptographic PRNG for `ulid` that draws random bytes 4 KiB at a time: `ulid`'s default
+ * asks the OS for one byte per character, which dominated the cost of an event id.
+ */
+function bufferedRandom(): () => number {
+  const buffer = new Uint8Array(4096);
+  let offset = buffer.length;
+  return () => {
+    if (offset >= buffer.length) {
+      getRandomValues(buffer);
+      offset = 0;
+    }
+    // ulid maps [0, 1) onto 32 symbols; a byte / 256 keeps that uniform.
+    return (buffer[offset++] as number) / 256;
+  };
 }
 
 /**
@@ -165,9 +183,16 @@ export function formatEventTimestamp(time: number | readonly [number, number]): 
     seconds = time[0];
     micros = Math.floor(time[1] / 1000);
   }
-  const iso = new Date(seconds * 1000).toISOString();
-  return `${iso.slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
+  if (seconds !== lastSecond) {
+    lastSecond = seconds;
+    lastSecondPrefix = new Date(seconds * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastSecondPrefix}.${String(micros).padStart(6, '0')}Z`;
 }
+
+// Events come in bursts within one second: format the date part once per second.
+let lastSecond = Number.NaN;
+let lastSecondPrefix = '';
 
 /** Epoch milliseconds of an envelope timestamp (microseconds kept as a fraction). */
 export function parseEventTimestamp(timestamp: string): number {

@@ -480,7 +480,7 @@ export class CostSpanProcessor implements SpanProcessor {
         ? { name: call.model, response_model: call.responseModel, system: call.provider ?? 'unknown' }
         : { name: call.model, system: call.provider ?? 'unknown' };
     payload.pricing_status = priced.status;
-    if (priced.tier !== undefined) payload.pricing_tier = priced.tier;
+    if (priced.tier !== undefined) payload.pricing_tier = sortedTier(priced.tier);
     if (node !== undefined) payload.scope = node.scope;
     payload.span_id = span.spanContext().spanId;
     payload.token_usage = toTokenUsageWire(totals);
@@ -545,6 +545,19 @@ export class CostSpanProcessor implements SpanProcessor {
     }
     this.pipeline.emit(event);
   }
+}
+
+// Price sources hand out the same tier object for every call of a model; sort its keys once
+// so the event stays in canonical order and serialises on the fast path.
+const sortedTiers = new WeakMap<PricingTier, PricingTier>();
+function sortedTier(tier: PricingTier): PricingTier {
+  let sorted = sortedTiers.get(tier);
+  if (sorted === undefined) {
+    sorted = {} as PricingTier;
+    for (const key of Object.keys(tier).sort()) (sorted as unknown as Record<string, unknown>)[key] = (tier as unknown as Record<string, unknown>)[key];
+    sortedTiers.set(tier, sorted);
+  }
+  return sorted;
 }
 
 // The tracer attaches a budget after the span has started, so it is looked up when needed.

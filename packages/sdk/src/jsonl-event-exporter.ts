@@ -19,11 +19,14 @@ export interface JsonlEventExporterOptions {
 }
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/sdk/jsonl' });
+const CHUNK_CHARACTERS = 1 << 20;
 
 /**
- * Writes cost events as JSON Lines: one canonical JSON event per line, each
- * line handed to the OS whole in a single write, so a crash (even `kill -9`)
- * leaves at most an unterminated last line and never a torn one in the middle.
+ * Writes cost events as JSON Lines: one canonical JSON event per line. Every
+ * write to the file carries whole lines only (a batch of them, up to ~1 MiB), and
+ * the file is opened for appending, so a crash (even `kill -9`) leaves at most an
+ * unterminated last line, never a torn one in the middle, and processes appending
+ * to one file never interleave inside a line.
  *
  * @example
  * ```ts
@@ -101,7 +104,17 @@ export class JsonlEventExporter implements EventExporter {
     }
     if (this.fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
     try {
-      for (const event of events) writeWhole(this.fd, `${serializeEvent(event)}\n`);
+      // Whole lines only in each write, up to ~1 MiB per write: a crash can leave at most an
+      // unterminated last line, exactly as with one write per line, at a fraction of the syscalls.
+      let chunk = '';
+      for (const event of events) {
+        chunk += `${serializeEvent(event)}\n`;
+        if (chunk.length >= CHUNK_CHARACTERS) {
+          writeWhole(this.fd, chunk);
+          chunk = '';
+        }
+      }
+      if (chunk !== '') writeWhole(this.fd, chunk);
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
       return { code: ExportResultCode.FAILED, error: error as Error };
@@ -126,6 +139,6 @@ export class JsonlEventExporter implements EventExporter {
 function writeWhole(fd: number, line: string): void {
   const buffer = Buffer.from(line, 'utf8');
   let offset = 0;
-  // A regular file takes the whole line in one write; the loop only matters on a full disk or a pipe.
+  // A regular file takes the whole chunk in one write; the loop only matters on a full disk, a signal or a pipe.
   while (offset < buffer.length) offset += writeSync(fd, buffer, offset, buffer.length - offset);
 }
