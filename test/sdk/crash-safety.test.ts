@@ -48,9 +48,9 @@ describe('JSONL crash safety (real files, real processes)', () => {
     if (last !== '') expect(() => parseCostEvent(last)).toThrow();
   });
 
-  it('flushes what is queued when the process calls process.exit()', async () => {
-    const path = join(directory, 'exit.jsonl');
-    const child = spawn(process.execPath, [writer, path, 'exit', '500'], { stdio: 'inherit' });
+  it.each(['exit', 'natural'])('flushes what is queued when the process ends (%s)', async (mode) => {
+    const path = join(directory, `${mode}.jsonl`);
+    const child = spawn(process.execPath, [writer, path, mode, '500'], { stdio: 'inherit' });
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
     const events = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => parseCostEvent(line));

@@ -144,6 +144,23 @@ describe('roll-up', () => {
     expect(harness.processor.stats().openSpans).toBe(0);
   });
 
+  it('a grandchild that outlives its step still counts toward the open run', async () => {
+    const harness = createHarness();
+    const otel = harness.provider.getTracer('other');
+    let background: ReturnType<typeof otel.startSpan> | undefined;
+    await harness.tracer.agentRun('patient', async (run) => {
+      run.step('kick-off', (step) => {
+        background = otel.startSpan('background', { attributes: { 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1, 'gen_ai.usage.cost.amount': 0.004, 'gen_ai.usage.cost.source': 'caller' } }, trace.setSpan(run.context, step.span));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      background?.end();
+    });
+    await harness.flush();
+    expect(harness.span('invoke_agent patient').attributes['llm.cost.inclusive.total_usd']).toBe(0.004);
+    expect(harness.events.getEvents('llm.cost.session.recorded')[0]?.payload.total_cost.total_cost_usd).toBe(0.004);
+    expect(harness.processor.stats().lateSpans).toBe(1);
+  });
+
   it('records several calls of one step as separate token events', async () => {
     const harness = createHarness();
     harness.tracer.agentRun('multi', (run) =>

@@ -26,6 +26,7 @@ import {
 } from './cost-totals.js';
 import { EventPipeline, type EventPipelineOptions, type EventPipelineStats } from './event-pipeline.js';
 import type { CostEventListener, EventExporter } from './event-exporter.js';
+import { EventSigner } from './event-signer.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from './principal.js';
 import { runStates, stepStates, type RecordedCall } from './span-state.js';
 
@@ -50,6 +51,12 @@ export interface CostSpanProcessorOptions extends EventPipelineOptions {
    * through `diag`) so spans that never end cannot leak memory. Default 100000.
    */
   maxOpenSpans?: number;
+  /**
+   * Signs every event into a tamper-evident chain (`checksum`, `signature`,
+   * `prev_id`; see {@link EventSigner}). Default: the `COSTSPAN_SIGNING_KEY`
+   * environment variable; unsigned when neither is set.
+   */
+  signingKey?: string | Uint8Array;
 }
 
 /** Counters of a {@link CostSpanProcessor}; nothing is dropped silently. */
@@ -154,6 +161,7 @@ export class CostSpanProcessor implements SpanProcessor {
   private evictedSpans = 0;
   private lateSpans = 0;
   private unpricedCalls = 0;
+  private readonly signer: EventSigner | undefined;
 
   constructor(options: CostSpanProcessorOptions = {}) {
     this.configuredSource = options.source === undefined ? undefined : validateSource(options.source);
@@ -161,6 +169,7 @@ export class CostSpanProcessor implements SpanProcessor {
     this.listeners = options.listeners ?? [];
     this.priceSource = options.priceSource;
     this.maxOpenSpans = options.maxOpenSpans !== undefined && options.maxOpenSpans > 0 ? options.maxOpenSpans : 100_000;
+    this.signer = options.signingKey !== undefined ? new EventSigner({ key: options.signingKey }) : EventSigner.fromEnvironment();
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -277,11 +286,14 @@ export class CostSpanProcessor implements SpanProcessor {
     }
     const parent = node.parent;
     if (parent !== undefined) {
+      // A span that outlives its parent still counts toward the nearest ancestor that is open;
+      // only when the whole tree has ended does its cost live in late events alone.
+      let ancestor: SpanNode | undefined = parent;
+      while (ancestor?.ended === true) ancestor = ancestor.parent;
+      if (ancestor !== undefined) addTotals(ancestor.inclusive, node.inclusive);
       if (parent.ended) {
         this.lateSpans += 1;
-        logger.debug(`span ${node.spanId} (${node.name}) ended after its parent; its cost is reported in late attributed events`);
-      } else {
-        addTotals(parent.inclusive, node.inclusive);
+        logger.debug(`span ${node.spanId} (${node.name}) ended after its parent`);
       }
     } else if (node.isRun) {
       this.emitSessionEvents(span, node);
@@ -535,7 +547,16 @@ export class CostSpanProcessor implements SpanProcessor {
     this.emit(event);
   }
 
-  private emit(event: CostEvent): void {
+  private emit(unsigned: CostEvent): void {
+    let event = unsigned;
+    if (this.signer !== undefined) {
+      try {
+        event = this.signer.sign(unsigned);
+      } catch (error) {
+        // Emitted unsigned: `costspan verify` then shows the gap in the chain.
+        reportError(error);
+      }
+    }
     for (const listener of this.listeners) {
       try {
         listener.onEvent(event);

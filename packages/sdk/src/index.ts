@@ -35,6 +35,8 @@ export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput
 export { EventPipeline } from './event-pipeline.js';
 export type { EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
 export type { CostEventListener, EventExporter } from './event-exporter.js';
+export { EventSigner, createSigningKey, eventSignature, payloadChecksum, signaturesEqual } from './event-signer.js';
+export type { EventSignerOptions } from './event-signer.js';
 export { InMemoryEventExporter } from './in-memory-event-exporter.js';
 export { JsonlEventExporter } from './jsonl-event-exporter.js';
 export type { JsonlEventExporterOptions } from './jsonl-event-exporter.js';

@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { context, trace, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { createDefaultPriceSource } from '@costspan/pricing';
+import { CostSpanProcessor, JsonlEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
+import { median, timeIt, type BenchRow } from '../src/harness.js';
+
+/** A span exporter that accepts and discards, so both sides pay the same export cost (none). */
+class DiscardingSpanExporter implements SpanExporter {
+  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const STEPS = 10;
+
+async function bareRun(tracer: Tracer, index: number): Promise<void> {
+  await tracer.startActiveSpan('invoke_agent agent', async (root) => {
+    root.setAttributes({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'agent', 'gen_ai.agent.id': `run-${index}`, 'app.a': 1, 'app.b': 'x', 'app.c': true });
+    for (let step = 0; step < STEPS; step += 1) {
+      await tracer.startActiveSpan(`step-${step}`, async (span) => {
+        await Promise.resolve();
+        span.setAttributes({
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'gpt-4o',
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.usage.input_tokens': 500,
+          'gen_ai.usage.output_tokens': 200,
+          'gen_ai.usage.cost.amount': 0.00325,
+        });
+        span.end();
+      });
+    }
+    root.end();
+  });
+}
+
+async function costspanRun(tracer: CostTracer): Promise<void> {
+  await tracer.agentRun('agent', { principal: { userId: 'alice', teamId: 'search' } }, async (run) => {
+    for (let step = 0; step < STEPS; step += 1) {
+      await run.step(`step-${step}`, async (current) => {
+        await Promise.resolve();
+        current.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 });
+      });
+    }
+  });
+}
+
+/**
+ * Case 1: time per agent run (root + 10 async steps) with costspan (priced from the
+ * registry, rolled up, events to JSONL) against bare OpenTelemetry making the same span tree.
+ */
+export async function agentOverhead(options: { smoke: boolean }): Promise<BenchRow[]> {
+  const runsPerRound = options.smoke ? 200 : 2000;
+  const rounds = options.smoke ? 3 : 9;
+  const directory = mkdtempSync(join(tmpdir(), 'costspan-bench-'));
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+
+  const bareProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })] });
+  const bareTracer = bareProvider.getTracer('bench');
+  const costProcessor = new CostSpanProcessor({
+    source: 'bench@1.0.0',
+    priceSource: createDefaultPriceSource(),
+    exporters: [new JsonlEventExporter({ path: join(directory, 'events.jsonl') })],
+  });
+  const costProvider = new BasicTracerProvider({
+    spanProcessors: [costProcessor, new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
+  });
+  const costTracer = createCostTracer({ tracerProvider: costProvider });
+
+  // Warm up both paths (JIT, price memo).
+  for (let index = 0; index < runsPerRound; index += 1) {
+    await bareRun(bareTracer, index);
+    await costspanRun(costTracer);
+  }
+  const bare: number[] = [];
+  const costspan: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    // Alternate the order so drift in machine load hits both sides alike.
+    const pair = [
+      async () => bare.push(await timeIt(async () => { for (let index = 0; index < runsPerRound; index += 1) await bareRun(bareTracer, index); }) / runsPerRound),
+      async () => costspan.push(await timeIt(async () => { for (let index = 0; index < runsPerRound; index += 1) await costspanRun(costTracer); await costProcessor.forceFlush(); }) / runsPerRound),
+    ];
+    if (round % 2 === 1) pair.reverse();
+    for (const measure of pair) await measure();
+  }
+  const stats = costProcessor.stats();
+  await costProvider.shutdown();
+  await bareProvider.shutdown();
+  trace.disable();
+  context.disable();
+  rmSync(directory, { recursive: true, force: true });
+  const bareMedian = median(bare) * 1000;
+  const costspanMedian = median(costspan) * 1000;
+  return [
+    { name: 'agent run, 10 steps (µs/run)', value: costspanMedian, unit: 'µs', baseline: bareMedian, baselineName: 'bare OTel span tree', target: '<= 1.10x' },
+    { name: 'cost events lost in the run', value: stats.dropped + stats.failed, unit: 'events' },
+  ];
+}

@@ -1,0 +1,46 @@
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { BenchRow } from './harness.js';
+
+interface BenchCase {
+  name: string;
+  run: (options: { smoke: boolean }) => Promise<BenchRow[]>;
+}
+
+const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const smoke = values.smoke ?? false;
+
+// Cases are loaded lazily so one broken case cannot stop the others from reporting.
+const cases: Array<{ name: string; load: () => Promise<BenchCase['run']> }> = [
+  { name: 'agent overhead', load: async () => (await import('../cases/agent-overhead.js')).agentOverhead },
+  { name: 'event pipeline', load: async () => (await import('../cases/event-pipeline.js')).eventPipeline },
+  { name: 'memory soak', load: async () => (await import('../cases/memory-soak.js')).memorySoak },
+];
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  return value.toPrecision(4);
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown cpu';
+console.log(`# costspan benchmarks${smoke ? ' (smoke: small N, figures not meaningful)' : ''}`);
+console.log(`command: npm run bench${smoke ? ' -- --smoke' : ''} | node ${process.version} | ${cpus().length} × ${cpu} | ${Math.round(totalmem() / 2 ** 30)} GiB | ${new Date().toISOString()}\n`);
+console.log('| case | metric | value | baseline | ratio | target |');
+console.log('|---|---|---|---|---|---|');
+let failures = 0;
+for (const benchCase of cases) {
+  if (values.only !== undefined && !benchCase.name.includes(values.only)) continue;
+  try {
+    const run = await benchCase.load();
+    for (const row of await run({ smoke })) {
+      const baseline = row.baseline === undefined ? '' : `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})`;
+      const ratio = row.baseline === undefined || row.baseline === 0 ? '' : `${(row.value / row.baseline).toFixed(2)}x`;
+      console.log(`| ${benchCase.name} | ${row.name} | ${format(row.value)} ${row.unit} | ${baseline} | ${ratio} | ${row.target ?? ''} |`);
+    }
+  } catch (error) {
+    failures += 1;
+    console.log(`| ${benchCase.name} | FAILED: ${(error as Error).message.replace(/\|/g, '/')} | | | | |`);
+  }
+}
+if (failures > 0) process.exitCode = 1;
