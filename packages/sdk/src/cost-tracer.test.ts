@@ -39,7 +39,7 @@ describe('budget integration', () => {
         await step.reserve({ estimatedUsd: 0.01 });
         step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 });
       });
-      await run.agentRun('nested', (nested) => nested.step('unreserved', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
+      run.agentRun('nested', (nested) => nested.step('unreserved', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
     });
     expect(gate.reserved).toEqual([expect.objectContaining({ principal: { userId: 'alice' }, agentName: 'guarded', estimatedUsd: usdToPico(0.01) })]);
     expect(gate.recorded).toHaveLength(2);
@@ -116,7 +116,7 @@ describe('without an OpenTelemetry SDK', () => {
 describe('nesting', () => {
   it('nests a step inside a step when a context manager is active', async () => {
     const harness = createHarness();
-    await harness.tracer.agentRun('outer', (run) =>
+    harness.tracer.agentRun('outer', (run) =>
       run.step('parent-step', () => harness.tracer.step('inner-step', (inner) => inner.setCost({ inputUsd: 0.001, outputUsd: 0 }))),
     );
     await harness.flush();
@@ -132,7 +132,7 @@ describe('nesting', () => {
       await harness.tracer.agentRun('root', async (run) => {
         await run.agentRun('child', async (child) => {
           await new Promise((resolve) => setTimeout(resolve, 1));
-          await child.step('s', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0 }));
+          child.step('s', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0 }));
         });
       });
       await harness.flush();
