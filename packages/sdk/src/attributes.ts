@@ -21,6 +21,12 @@ export const ATTR = {
   USAGE_CACHE_READ_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
   USAGE_CACHE_CREATION_TOKENS: 'gen_ai.usage.cache_creation.input_tokens',
   USAGE_REASONING_TOKENS: 'gen_ai.usage.reasoning.output_tokens',
+  /** Names other instrumentations use for the same buckets, read when the convention's name is absent. */
+  USAGE_CACHE_WRITE_TOKENS_ANTHROPIC_SDK: 'gen_ai.usage.cache_write.input_tokens',
+  USAGE_CACHE_WRITE_1H_TOKENS_ANTHROPIC_SDK: 'anthropic.usage.cache_creation.ephemeral_1h_input_tokens',
+  USAGE_CACHE_READ_TOKENS_AI_SDK: 'ai.usage.inputTokenDetails.cacheReadTokens',
+  USAGE_CACHE_WRITE_TOKENS_AI_SDK: 'ai.usage.inputTokenDetails.cacheWriteTokens',
+  USAGE_REASONING_TOKENS_AI_SDK: 'ai.usage.outputTokenDetails.reasoningTokens',
   COST_AMOUNT: 'gen_ai.usage.cost.amount',
   COST_CURRENCY: 'gen_ai.usage.cost.currency',
   COST_SOURCE: 'gen_ai.usage.cost.source',

@@ -376,6 +376,69 @@ describe('pricing', () => {
   });
 });
 
+describe('other instrumentation inside a costspan step', () => {
+  const anthropicSpan = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'anthropic',
+    'gen_ai.request.model': 'claude-sonnet-4',
+    'gen_ai.usage.input_tokens': 1000,
+    'gen_ai.usage.output_tokens': 100,
+    'gen_ai.usage.cost.amount': 0.0045,
+    'gen_ai.usage.cost.source': 'provider',
+  };
+
+  it('counts a call once when the step records it and an instrumentation span reports it too', async () => {
+    const harness = createHarness();
+    const sdkTracer = harness.provider.getTracer('@anthropic-ai/sdk');
+    await harness.tracer.agentRun('dedup', (run) =>
+      run.step('call', async (step) => {
+        // The client library's own span, as @anthropic-ai/sdk emits by default.
+        sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: anthropicSpan }, (span) => span.end());
+        step.recordUsage({ model: 'claude-sonnet-4', provider: 'anthropic', usage: { input: 1000, output: 100 }, cost: { inputUsd: 0.003, outputUsd: 0.0015 } });
+      }),
+    );
+    await harness.flush();
+    expect(harness.events.getEvents('llm.cost.token.recorded')).toHaveLength(1);
+    expect(harness.span('invoke_agent dedup').attributes['llm.cost.inclusive.total_usd']).toBe(0.0045);
+    expect(harness.span('invoke_agent dedup').attributes['llm.cost.inclusive.call_count']).toBe(1);
+    expect(harness.processor.stats().duplicateCalls).toBe(1);
+  });
+
+  it("books the instrumentation's call when the step records nothing itself", async () => {
+    const harness = createHarness();
+    const sdkTracer = harness.provider.getTracer('@anthropic-ai/sdk');
+    await harness.tracer.agentRun('auto', { principal: { userId: 'ann' } }, (run) =>
+      run.step('call', () => {
+        sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: anthropicSpan }, (span) => span.end());
+      }),
+    );
+    await harness.flush();
+    const [token] = harness.events.getEvents('llm.cost.token.recorded');
+    expect(token?.payload.model.name).toBe('claude-sonnet-4');
+    expect(token?.payload.span_id).toBe(harness.span('anthropic.messages.create').spanContext().spanId);
+    expect(harness.span('invoke_agent auto').attributes['llm.cost.inclusive.total_usd']).toBe(0.0045);
+    expect(harness.span('invoke_agent auto').attributes['llm.cost.own.total_usd']).toBe(0.0045);
+    expect(harness.events.getEvents('llm.cost.attributed')[0]?.payload.cost.total_cost_usd).toBe(0.0045);
+    expect(harness.processor.stats().duplicateCalls).toBe(0);
+  });
+
+  it('reads the cache and provider attributes the AI SDK and the Anthropic SDK write', async () => {
+    const requests: unknown[] = [];
+    const harness = createHarness({ priceSource: { price: (request) => (requests.push(request), { status: 'unpriced', reason: 'test' }) } });
+    const other = harness.provider.getTracer('ai');
+    harness.tracer.agentRun('attrs', (run) => {
+      other.startSpan('ai.generateText.doGenerate', { attributes: { 'gen_ai.system': 'openai.chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50, 'ai.usage.inputTokenDetails.cacheReadTokens': 60, 'ai.usage.outputTokenDetails.reasoningTokens': 20 } }, run.context).end();
+      other.startSpan('anthropic.messages.create', { attributes: { 'gen_ai.system': 'anthropic', 'gen_ai.request.model': 'claude', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 5, 'gen_ai.usage.cache_write.input_tokens': 40, 'anthropic.usage.cache_creation.ephemeral_1h_input_tokens': 10 } }, run.context).end();
+      other.startSpan('vertex', { attributes: { 'gen_ai.system': 'gcp.gemini', 'gen_ai.request.model': 'gemini-2.5-pro', 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1 } }, run.context).end();
+    });
+    expect(requests).toEqual([
+      expect.objectContaining({ provider: 'openai', usage: { input: 100, output: 50, cacheRead: 60, reasoning: 20 } }),
+      expect.objectContaining({ provider: 'anthropic', usage: { input: 100, output: 5, cacheWrite: 40, cacheWrite1h: 10 } }),
+      expect.objectContaining({ provider: 'gcp.gemini' }),
+    ]);
+  });
+});
+
 describe('events and attribution', () => {
   it('attributes a root run to every target of its principal, inherited by nested runs', async () => {
     const harness = createHarness();

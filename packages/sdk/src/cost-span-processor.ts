@@ -28,7 +28,7 @@ import { EventPipeline, type EventPipelineOptions, type EventPipelineStats } fro
 import type { CostEventListener, EventExporter } from './event-exporter.js';
 import { EventSigner } from './event-signer.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from './principal.js';
-import { runStates, stepStates, type RecordedCall } from './span-state.js';
+import { runStates, stepStates, type RecordedCall, type StepState } from './span-state.js';
 
 /** Options of {@link CostSpanProcessor}. */
 export interface CostSpanProcessorOptions extends EventPipelineOptions {
@@ -69,6 +69,11 @@ export interface CostSpanProcessorStats extends EventPipelineStats {
   lateSpans: number;
   /** Model calls that could not be priced (cost 0, marked unpriced). */
   unpricedCalls: number;
+  /**
+   * Calls seen twice and counted once: another instrumentation's span inside a costspan
+   * step that recorded the same call itself.
+   */
+  duplicateCalls: number;
 }
 
 interface PricedCall {
@@ -77,6 +82,12 @@ interface PricedCall {
   status: PricingStatus;
   tier: PricingTier | undefined;
   pricingDate: string | undefined;
+}
+
+interface DeferredCalls {
+  span: ReadableSpan;
+  node: SpanNode;
+  calls: PricedCall[];
 }
 
 interface Attribution {
@@ -95,6 +106,8 @@ class SpanNode {
   readonly root: SpanNode;
   openChildren = 0;
   ended = false;
+  /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
+  deferred: DeferredCalls[] | undefined;
 
   constructor(
     readonly spanId: string,
@@ -104,8 +117,8 @@ class SpanNode {
     readonly runId: string,
     readonly scope: string,
     readonly principal: Principal,
-    /** Runs only: the span, to find the budget the tracer attached to it. */
-    readonly runSpan: object | undefined,
+    /** The span: runs find their budget through it, steps their recorded calls. */
+    readonly span: object,
   ) {
     this.run = isRun || parent === undefined ? this : parent.run;
     this.root = parent === undefined ? this : parent.root;
@@ -161,6 +174,7 @@ export class CostSpanProcessor implements SpanProcessor {
   private evictedSpans = 0;
   private lateSpans = 0;
   private unpricedCalls = 0;
+  private duplicateCalls = 0;
   private readonly signer: EventSigner | undefined;
 
   constructor(options: CostSpanProcessorOptions = {}) {
@@ -217,6 +231,7 @@ export class CostSpanProcessor implements SpanProcessor {
       evictedSpans: this.evictedSpans,
       lateSpans: this.lateSpans,
       unpricedCalls: this.unpricedCalls,
+      duplicateCalls: this.duplicateCalls,
     };
   }
 
@@ -238,7 +253,7 @@ export class CostSpanProcessor implements SpanProcessor {
       isRun ? stringAttribute(attributes, ATTR.AGENT_ID) ?? spanContext.spanId : (parent?.runId ?? spanContext.spanId),
       parent === undefined ? name : `${parent.scope}/${name}`,
       ownPrincipal === undefined ? (parent?.principal ?? {}) : mergePrincipals(parent?.principal, ownPrincipal),
-      isRun ? span : undefined,
+      span,
     );
     if (parent !== undefined) parent.openChildren += 1;
     this.nodes.set(node.spanId, node);
@@ -258,19 +273,26 @@ export class CostSpanProcessor implements SpanProcessor {
   private settle(span: ReadableSpan, writable: Span | undefined): void {
     const spanContext = span.spanContext();
     const node = this.nodes.get(spanContext.spanId);
-    const reservations = stepStates.get(span)?.reservations;
-    const priced = this.priceCalls(span);
+    const state = stepStates.get(span);
+    const reservations = state?.reservations;
+    const priced = this.priceCalls(span, state);
     const endMs = hrTimeToMilliseconds(span.endTime);
 
-    if (priced.length > 0) {
+    // Another instrumentation's model-call span inside a costspan step: the step may record the
+    // same call from the response (e.g. recordAnthropicUsage). Hold it; the step decides at its end.
+    const step = state === undefined && priced.length > 0 && node !== undefined ? openStepAbove(node) : undefined;
+    if (step !== undefined && node !== undefined) {
+      (step.deferred ??= []).push({ span, node, calls: priced });
+    } else if (priced.length > 0 || node?.deferred !== undefined) {
       const spanCost = emptyTotals();
       for (const call of priced) {
         addCall(spanCost, call.cost, call.call.usage, call.call.totalTokens, call.status !== 'unpriced');
         const event = this.emitTokenEvent(span, node, call);
         if (node !== undefined) this.book(node, call, event, endMs, reservations);
       }
+      if (node?.deferred !== undefined) this.resolveDeferred(node, priced.length > 0, spanCost);
       if (node !== undefined) addTotals(node.inclusive, spanCost);
-      if (writable !== undefined) {
+      if (writable !== undefined && priced.length > 0) {
         writable.setAttribute(ATTR.COST_AMOUNT, picoToUsd(totalCost(spanCost)));
         writable.setAttribute(ATTR.COST_CURRENCY, 'USD');
         writable.setAttribute(ATTR.COST_SOURCE, costSource(priced));
@@ -300,6 +322,29 @@ export class CostSpanProcessor implements SpanProcessor {
     }
     node.ended = true;
     this.release(node);
+  }
+
+  /**
+   * At a step's end: if the step recorded calls itself, the held calls of instrumentation below
+   * it are the same calls seen twice, so they are dropped (and counted); otherwise they are the
+   * step's calls and are booked now, into `stepCost`.
+   */
+  private resolveDeferred(step: SpanNode, stepRecordedCalls: boolean, stepCost: CostTotals): void {
+    const deferred = step.deferred ?? [];
+    step.deferred = undefined;
+    for (const held of deferred) {
+      if (stepRecordedCalls) {
+        this.duplicateCalls += held.calls.length;
+        logger.debug(`dropped ${held.calls.length} call(s) of span "${held.span.name}": step "${step.name}" recorded them itself`);
+        continue;
+      }
+      const endMs = hrTimeToMilliseconds(held.span.endTime);
+      for (const call of held.calls) {
+        addCall(stepCost, call.cost, call.call.usage, call.call.totalTokens, call.status !== 'unpriced');
+        const event = this.emitTokenEvent(held.span, held.node, call);
+        this.book(held.node, call, event, endMs, undefined);
+      }
+    }
   }
 
   private release(node: SpanNode): void {
@@ -377,8 +422,7 @@ export class CostSpanProcessor implements SpanProcessor {
     }
   }
 
-  private priceCalls(span: ReadableSpan): PricedCall[] {
-    const state = stepStates.get(span);
+  private priceCalls(span: ReadableSpan, state: StepState | undefined): PricedCall[] {
     let calls: RecordedCall[];
     if (state !== undefined) {
       calls = state.calls;
@@ -568,6 +612,13 @@ export class CostSpanProcessor implements SpanProcessor {
   }
 }
 
+function openStepAbove(node: SpanNode): SpanNode | undefined {
+  for (let ancestor = node.parent; ancestor !== undefined && !ancestor.isRun; ancestor = ancestor.parent) {
+    if (!ancestor.ended && stepStates.has(ancestor.span)) return ancestor;
+  }
+  return undefined;
+}
+
 // Price sources hand out the same tier object for every call of a model; sort its keys once
 // so the event stays in canonical order and serialises on the fast path.
 const sortedTiers = new WeakMap<PricingTier, PricingTier>();
@@ -585,7 +636,7 @@ function sortedTier(tier: PricingTier): PricingTier {
 function budgetOf(node: SpanNode): BudgetGate | undefined {
   let run: SpanNode | undefined = node.run;
   while (run !== undefined) {
-    const budget = run.runSpan === undefined ? undefined : runStates.get(run.runSpan)?.budget;
+    const budget = runStates.get(run.span)?.budget;
     if (budget !== undefined) return budget;
     run = run.parent?.run;
   }
@@ -600,9 +651,12 @@ function callFromAttributes(span: ReadableSpan): RecordedCall | undefined {
   const counts = {
     input: tokenCount(input ?? 0),
     output: tokenCount(output ?? 0),
-    cacheRead: tokenCount(attributes[ATTR.USAGE_CACHE_READ_TOKENS] ?? 0),
-    cacheWrite: tokenCount(attributes[ATTR.USAGE_CACHE_CREATION_TOKENS] ?? 0),
-    reasoning: tokenCount(attributes[ATTR.USAGE_REASONING_TOKENS] ?? 0),
+    cacheRead: tokenCount(attributes[ATTR.USAGE_CACHE_READ_TOKENS] ?? attributes[ATTR.USAGE_CACHE_READ_TOKENS_AI_SDK] ?? 0),
+    cacheWrite: tokenCount(
+      attributes[ATTR.USAGE_CACHE_CREATION_TOKENS] ?? attributes[ATTR.USAGE_CACHE_WRITE_TOKENS_ANTHROPIC_SDK] ?? attributes[ATTR.USAGE_CACHE_WRITE_TOKENS_AI_SDK] ?? 0,
+    ),
+    cacheWrite1h: tokenCount(attributes[ATTR.USAGE_CACHE_WRITE_1H_TOKENS_ANTHROPIC_SDK] ?? 0),
+    reasoning: tokenCount(attributes[ATTR.USAGE_REASONING_TOKENS] ?? attributes[ATTR.USAGE_REASONING_TOKENS_AI_SDK] ?? 0),
   };
   for (const [field, count] of Object.entries(counts)) {
     if (count === undefined) {
@@ -615,8 +669,13 @@ function callFromAttributes(span: ReadableSpan): RecordedCall | undefined {
     output: counts.output as number,
     ...(counts.cacheRead ? { cacheRead: counts.cacheRead } : {}),
     ...(counts.cacheWrite ? { cacheWrite: counts.cacheWrite } : {}),
+    ...(counts.cacheWrite1h && counts.cacheWrite1h <= (counts.cacheWrite ?? 0) ? { cacheWrite1h: counts.cacheWrite1h } : {}),
     ...(counts.reasoning ? { reasoning: counts.reasoning } : {}),
   };
+  if ((usage.cacheRead ?? 0) + (usage.cacheWrite ?? 0) > usage.input || (usage.reasoning ?? 0) > usage.output) {
+    logger.warn(`span "${span.name}" reports cache or reasoning tokens beyond its input or output tokens; its usage is ignored`);
+    return undefined;
+  }
   const amount = attributes[ATTR.COST_AMOUNT];
   const source = attributes[ATTR.COST_SOURCE];
   const givenCost =
@@ -625,13 +684,21 @@ function callFromAttributes(span: ReadableSpan): RecordedCall | undefined {
       : undefined;
   return {
     model: stringAttribute(attributes, ATTR.REQUEST_MODEL) ?? stringAttribute(attributes, ATTR.RESPONSE_MODEL) ?? 'unknown',
-    provider: stringAttribute(attributes, ATTR.PROVIDER_NAME) ?? stringAttribute(attributes, ATTR.SYSTEM),
+    provider: stringAttribute(attributes, ATTR.PROVIDER_NAME) ?? providerFromSystem(stringAttribute(attributes, ATTR.SYSTEM)),
     responseModel: stringAttribute(attributes, ATTR.RESPONSE_MODEL),
     usage,
     totalTokens: usage.input + usage.output,
     cost: givenCost,
     costSource: givenCost === undefined ? undefined : (source as 'provider' | 'caller'),
   };
+}
+
+// The AI SDK writes `gen_ai.system` as `openai.chat`, `anthropic.messages`: the provider and its API.
+// Other dotted values (`gcp.gemini`, `aws.bedrock`) are provider names and stay whole.
+const AI_SDK_SYSTEM = /^(.+)\.(chat|messages|responses|completion|embedding|image|transcription|speech)$/;
+function providerFromSystem(system: string | undefined): string | undefined {
+  if (system === undefined) return undefined;
+  return AI_SDK_SYSTEM.exec(system)?.[1] ?? system;
 }
 
 function tokenCount(value: unknown): number | undefined {

@@ -113,6 +113,25 @@ describe('without an OpenTelemetry SDK', () => {
   });
 });
 
+describe('active run and step', () => {
+  it('finds the step whose callback is running, and none in a nested run', async () => {
+    const harness = createHarness();
+    await harness.tracer.agentRun('outer', async (run) => {
+      expect(harness.tracer.activeStep()).toBeUndefined();
+      await run.step('s', async (step) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        expect(harness.tracer.activeStep()).toBe(step);
+        expect(harness.tracer.activeRun()).toBe(run);
+        await run.agentRun('inner', (inner) => {
+          expect(harness.tracer.activeRun()).toBe(inner);
+          expect(harness.tracer.activeStep()).toBeUndefined();
+        });
+      });
+    });
+    expect(harness.tracer.activeRun()).toBeUndefined();
+  });
+});
+
 describe('nesting', () => {
   it('nests a step inside a step when a context manager is active', async () => {
     const harness = createHarness();

@@ -78,6 +78,7 @@ export interface ReserveInput {
 }
 
 const RUN_KEY = createContextKey('costspan.agent_run');
+const STEP_KEY = createContextKey('costspan.step');
 
 type Callback<Subject, Result> = (subject: Subject) => Result;
 
@@ -272,7 +273,8 @@ export class AgentRun {
     this.principal = init.principal;
     this.budget = init.budget;
     this.tracer = init.tracer;
-    this.context = init.context.setValue(RUN_KEY, this);
+    // A nested run starts outside any step of its parent.
+    this.context = init.context.setValue(RUN_KEY, this).deleteValue(STEP_KEY);
   }
 
   /** Runs `fn` as a step of this run (a child span). The callback's value passes through. */
@@ -366,6 +368,14 @@ export class CostTracer {
     return run.step(name, options, fn);
   }
 
+  /**
+   * The step whose callback is executing, if any (needs a context manager). Lets client
+   * wrappers record usage on the right step: `instrumentOpenAI(client, { getStep: () => tracer.activeStep() })`.
+   */
+  activeStep(): Step | undefined {
+    return context.active().getValue(STEP_KEY) as Step | undefined;
+  }
+
   /** The run whose callback is executing, if any (needs a context manager, as OpenTelemetry's NodeSDK registers). */
   activeRun(): AgentRun | undefined {
     return context.active().getValue(RUN_KEY) as AgentRun | undefined;
@@ -411,7 +421,7 @@ export class CostTracer {
     const parentContext = belongsTo(active, run) ? active : run.context;
     const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parentContext);
     const step = new Step(name, span, run, options.operation);
-    return runInSpan(span, trace.setSpan(parentContext, span), () => fn(step), () => step.end());
+    return runInSpan(span, trace.setSpan(parentContext, span).setValue(STEP_KEY, step), () => fn(step), () => step.end());
   }
 }
 

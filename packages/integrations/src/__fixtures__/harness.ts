@@ -1,0 +1,53 @@
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { CostSpanProcessor, InMemoryEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
+import { testPriceSource } from './test-price-source.js';
+
+let contextManagerInstalled = false;
+
+/** Installs an AsyncLocalStorage context manager once, as NodeSDK would in an application. */
+export function installContextManager(): void {
+  if (contextManagerInstalled) return;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  contextManagerInstalled = true;
+}
+
+export interface Harness {
+  tracer: CostTracer;
+  processor: CostSpanProcessor;
+  events: InMemoryEventExporter;
+  spans: InMemorySpanExporter;
+  provider: BasicTracerProvider;
+  flush(): Promise<void>;
+  /** The one finished span named `name`. */
+  span(name: string): ReadableSpan;
+}
+
+/** A real tracer provider with the cost processor (priced by the test price table) and an in-memory span exporter. */
+export function createHarness(): Harness {
+  installContextManager();
+  const events = new InMemoryEventExporter();
+  const spans = new InMemorySpanExporter();
+  const processor = new CostSpanProcessor({ source: 'test-app@1.0.0', exporters: [events], priceSource: testPriceSource });
+  const provider = new BasicTracerProvider({ spanProcessors: [processor, new SimpleSpanProcessor(spans)] });
+  return {
+    tracer: createCostTracer({ tracerProvider: provider }),
+    processor,
+    events,
+    spans,
+    provider,
+    flush: () => processor.forceFlush(),
+    span(name) {
+      const matches = spans.getFinishedSpans().filter((span) => span.name === name);
+      if (matches.length !== 1)
+        throw new Error(
+          `expected one span named ${name}, found ${matches.length}: ${spans
+            .getFinishedSpans()
+            .map((span) => span.name)
+            .join(', ')}`,
+        );
+      return matches[0] as ReadableSpan;
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import * as integrations from './index.js';
+
+describe('public API', () => {
+  it('exports exactly these values', () => {
+    expect(Object.keys(integrations).sort()).toEqual([
+      'USAGE_MISSING_ATTRIBUTE',
+      'USAGE_MISSING_REASON_ATTRIBUTE',
+      'aiSdkProviderName',
+      'instrumentAnthropic',
+      'instrumentOpenAI',
+      'recordAiSdkUsage',
+      'recordAnthropicUsage',
+      'recordOpenAIUsage',
+      'trackAnthropicStream',
+      'trackOpenAIStream',
+    ]);
+    expect(integrations.USAGE_MISSING_ATTRIBUTE).toBe('llm.cost.usage.missing');
+  });
+});
