@@ -1,0 +1,14 @@
+export { costEventToLogRecord, timestampToHrTime } from './cost-event-log-record.js';
+export { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
+export type { OtlpLogEventExporterOptions, OtlpLogEventExporterStats } from './otlp-log-event-exporter.js';
+export type { OtlpConnectionOptions, OtlpProtocol } from './otlp-config.js';
+export { createCostspanOtlp, registerCostspan } from './register-costspan.js';
+export type {
+  CostspanOtlp,
+  CostspanOtlpOptions,
+  CostspanOtlpStats,
+  FlushOptions,
+  RegisterCostspanOptions,
+  RegisteredCostspan,
+} from './register-costspan.js';
+export { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';

@@ -1,0 +1,240 @@
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import type { Resource } from '@opentelemetry/resources';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { CostEvent, EventExporter } from '@costspan/sdk';
+import { AttemptCounter } from './attempt-counter.js';
+import { costEventToLogRecord } from './cost-event-log-record.js';
+import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
+
+/** Options of {@link OtlpLogEventExporter}. */
+export interface OtlpLogEventExporterOptions extends OtlpConnectionOptions {
+  /**
+   * How long a batch of cost events may be retried, all attempts included,
+   * before it is counted as failed. Covers a collector restart. Keep it below
+   * the event pipeline's `exportTimeoutMillis` (default 30000 ms; `registerCostspan`
+   * sets that for you). Default 25000 ms.
+   */
+  retryTimeoutMillis?: number;
+  /** Resource of the log records. Default: SDK defaults plus `service.name` (below). */
+  resource?: Resource;
+  /** `service.name` of the log records. Default: `OTEL_SERVICE_NAME`, else `unknown_service:<process>`. */
+  serviceName?: string;
+  /**
+   * The OTLP log exporter to send through, for tests or custom transports.
+   * Default: `@opentelemetry/exporter-logs-otlp-proto` (or `-http` for `http/json`).
+   */
+  logRecordExporter?: LogRecordExporter;
+}
+
+/** Counters of an {@link OtlpLogEventExporter} since it was made. */
+export interface OtlpLogEventExporterStats {
+  /** Cost events the collector accepted. */
+  exported: number;
+  /** Requests sent again after a retryable failure (429, 502, 503, 504, network error, timeout). */
+  retried: number;
+  /** Cost events given up on: not retryable (e.g. 400, 500), retries exhausted, or shut down. */
+  failed: number;
+  /** Cost events being exported now. */
+  inFlight: number;
+}
+
+const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp/logs' });
+const RETRYABLE_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const FIRST_BACKOFF_MILLIS = 500;
+const MAX_BACKOFF_MILLIS = 5000;
+
+/**
+ * Sends cost events to an OpenTelemetry Collector as OTLP log records (one
+ * record per event; see {@link costEventToLogRecord}), for a
+ * `CostSpanProcessor`'s `exporters`.
+ *
+ * Retries: the OpenTelemetry OTLP exporter underneath retries 429/502/503/504
+ * and network errors within one export (`timeoutMillis`), honouring
+ * `Retry-After`. On top of that this exporter retries the whole batch with
+ * exponential backoff until `retryTimeoutMillis`, so a collector that is down
+ * for a while still gets every event; past that the batch counts as failed and
+ * is reported through `diag`. 400 and 500 are not retried. While a batch is
+ * retried, new events wait in the cost event pipeline's bounded queue (drops counted there).
+ *
+ * Delivery is at least once: a retry after a lost response can deliver a
+ * record twice, so backends should deduplicate by the `event_id` attribute.
+ *
+ * @example
+ * ```ts
+ * const processor = new CostSpanProcessor({
+ *   exporters: [new OtlpLogEventExporter({ endpoint: 'http://127.0.0.1:4318' })],
+ *   exportTimeoutMillis: 30_000,
+ * });
+ * ```
+ */
+export class OtlpLogEventExporter implements EventExporter {
+  /** The encoding in use. */
+  readonly protocol: OtlpProtocol;
+  private readonly exporter: LogRecordExporter;
+  private readonly attempts = new AttemptCounter();
+  private readonly resource: Resource;
+  private readonly retryTimeoutMillis: number;
+  private readonly inFlightWork = new Set<Promise<void>>();
+  private readonly waits = new Set<() => void>();
+  private readonly counters = { exported: 0, retried: 0, failed: 0, inFlight: 0 };
+  private retryDeadline = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(options: OtlpLogEventExporterOptions = {}) {
+    this.protocol = resolveProtocol('LOGS', options.protocol);
+    this.resource = resolveResource(options.serviceName, options.resource);
+    this.retryTimeoutMillis = options.retryTimeoutMillis !== undefined && options.retryTimeoutMillis >= 0 ? options.retryTimeoutMillis : 25_000;
+    if (options.logRecordExporter !== undefined) {
+      this.exporter = options.logRecordExporter;
+    } else {
+      const url = signalUrl(options.endpoint, 'v1/logs');
+      const config = {
+        ...(url === undefined ? {} : { url }),
+        headers: this.attempts.headersFactory(options.headers),
+        ...(options.timeoutMillis === undefined ? {} : { timeoutMillis: options.timeoutMillis }),
+        ...(options.compression === undefined ? {} : { compression: options.compression as never }),
+        // Batches come one at a time from the cost event pipeline; a second slot serves forceFlush races.
+        concurrencyLimit: 2,
+      };
+      this.exporter = this.protocol === 'http/json' ? new JsonLogExporter(config) : new ProtobufLogExporter(config);
+    }
+  }
+
+  /** Exports a batch, retrying as described above. Never throws; calls back once. */
+  export(events: readonly CostEvent[], resultCallback: (result: ExportResult) => void): void {
+    if (this.stopped || Date.now() >= this.retryDeadline) {
+      this.counters.failed += events.length;
+      const reason = this.stopped ? 'OtlpLogEventExporter is shut down' : 'shutdown time is up';
+      logger.warn(`${events.length} cost events not sent: ${reason}`);
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error(reason) });
+      return;
+    }
+    let records: ReadableLogRecord[];
+    try {
+      records = events.map((event) => costEventToLogRecord(event, this.resource));
+    } catch (error) {
+      this.counters.failed += events.length;
+      resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
+      return;
+    }
+    this.counters.inFlight += events.length;
+    const work = this.deliver(records).then((result) => {
+      this.counters.inFlight -= events.length;
+      if (result.code === ExportResultCode.SUCCESS) this.counters.exported += events.length;
+      else this.counters.failed += events.length;
+      this.inFlightWork.delete(work);
+      resultCallback(result);
+    });
+    this.inFlightWork.add(work);
+  }
+
+  /**
+   * Called by the cost event pipeline at `process.exit()`, when no I/O can run:
+   * counts the events as failed and reports them through `diag`, so none is lost silently.
+   */
+  exportSync(events: readonly CostEvent[]): ExportResult {
+    this.counters.failed += events.length;
+    logger.warn(`${events.length} cost events unsent at process exit; call shutdown() before process.exit()`);
+    return { code: ExportResultCode.FAILED, error: new Error('OTLP export cannot run synchronously at process exit') };
+  }
+
+  /** Resolves once every batch handed to `export` is delivered or given up on. */
+  async forceFlush(): Promise<void> {
+    while (this.inFlightWork.size > 0) await Promise.all(this.inFlightWork);
+    await this.exporter.forceFlush().catch(() => undefined);
+  }
+
+  /**
+   * Stops retrying after `deadline` (epoch ms; default now): batches still
+   * failing then are given up on and counted. Used for bounded shutdown.
+   */
+  stopRetrying(deadline: number = Date.now()): void {
+    this.retryDeadline = Math.min(this.retryDeadline, deadline);
+    if (deadline <= Date.now()) for (const wake of [...this.waits]) wake();
+  }
+
+  /** Flushes (retrying no longer than `retryTimeoutMillis`), then closes. Idempotent; later exports fail. */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      await this.forceFlush();
+      this.stopped = true;
+      await this.exporter.shutdown().catch(() => undefined);
+    })();
+    return this.shutdownPromise;
+  }
+
+  /** Counters since the exporter was made. */
+  stats(): OtlpLogEventExporterStats {
+    return { ...this.counters, retried: this.counters.retried + this.attempts.retried() };
+  }
+
+  private async deliver(records: ReadableLogRecord[]): Promise<ExportResult> {
+    const giveUpAt = Date.now() + this.retryTimeoutMillis;
+    let backoff = FIRST_BACKOFF_MILLIS;
+    for (;;) {
+      const result = await this.attempt(records);
+      if (result.code === ExportResultCode.SUCCESS) return result;
+      const retryable = isRetryable(result.error);
+      const delay = Math.min(backoff, MAX_BACKOFF_MILLIS) * (0.8 + Math.random() * 0.4);
+      if (!retryable || Date.now() + delay >= Math.min(giveUpAt, this.retryDeadline)) {
+        logger.warn(
+          `gave up on ${records.length} cost events (${retryable ? 'collector unreachable or busy past the retry timeout' : 'not retryable'}): ${describe(result.error)}`,
+        );
+        return result;
+      }
+      logger.debug(`retrying ${records.length} cost events in ${Math.round(delay)} ms: ${describe(result.error)}`);
+      await this.wait(delay);
+      if (Date.now() >= this.retryDeadline) return result;
+      this.counters.retried += 1;
+      backoff *= 2;
+    }
+  }
+
+  private attempt(records: ReadableLogRecord[]): Promise<ExportResult> {
+    return new Promise((resolve) => {
+      try {
+        this.attempts.export(this.exporter, records, resolve);
+      } catch (error) {
+        resolve({ code: ExportResultCode.FAILED, error: error as Error });
+      }
+    });
+  }
+
+  private wait(millis: number): Promise<void> {
+    return new Promise((resolve) => {
+      // Kept referenced on purpose: a retry pending at exit should still run (bounded by retryTimeoutMillis).
+      const timer = setTimeout(wake, millis);
+      const waits = this.waits;
+      function wake(): void {
+        clearTimeout(timer);
+        waits.delete(wake);
+        resolve();
+      }
+      waits.add(wake);
+    });
+  }
+}
+
+/**
+ * True for failures worth retrying, as the OTLP specification lists them:
+ * 429/502/503/504, network errors, timeouts. The OpenTelemetry exporter hands
+ * these back (after its own retries) as errors of the shapes checked here.
+ */
+function isRetryable(error: Error | undefined): boolean {
+  if (error === undefined) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return RETRYABLE_NETWORK_CODES.has(code);
+  if (typeof code === 'number') return RETRYABLE_STATUS.has(code);
+  return /retryable|timed out|concurrent export limit/i.test(error.message);
+}
+
+function describe(error: Error | undefined): string {
+  if (error === undefined) return 'unknown error';
+  const code = (error as { code?: unknown }).code;
+  return code === undefined ? error.message : `${error.message} (${String(code)})`;
+}

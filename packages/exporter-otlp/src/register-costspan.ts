@@ -1,0 +1,327 @@
+import { context, diag, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Resource } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type BufferConfig, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { CostSpanProcessor, createCostTracer, type CostSpanProcessorOptions, type CostTracer } from '@costspan/sdk';
+import { AttemptCounter } from './attempt-counter.js';
+import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
+import { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
+import { CountingSpanExporter, SpanQueueObserver } from './span-counters.js';
+
+/** Options of {@link createCostspanOtlp} and {@link registerCostspan}. */
+export interface CostspanOtlpOptions extends OtlpConnectionOptions {
+  /** `service.name` of spans and cost log records. Default: `OTEL_SERVICE_NAME`, else `unknown_service:<process>`. */
+  serviceName?: string;
+  /** More resource attributes (e.g. `service.version`). */
+  resource?: Resource;
+  /**
+   * Options of the {@link CostSpanProcessor}: `source`, `priceSource`, `listeners`,
+   * more `exporters` (e.g. a `JsonlEventExporter`) and the event queue limits.
+   */
+  costs?: CostSpanProcessorOptions;
+  /** Export spans over OTLP too. Set false when your `NodeSDK` already exports them. Default true. */
+  exportSpans?: boolean;
+  /**
+   * Limits of the span batch processor. Defaults: queue 16384 spans (drops
+   * counted in `stats().spans.dropped`), batches of 512, every 1000 ms.
+   */
+  spanQueue?: { maxQueueSize?: number; maxExportBatchSize?: number; scheduledDelayMillis?: number; exportTimeoutMillis?: number };
+  /** How long a batch of cost events is retried while the collector is unreachable. Default 25000 ms. */
+  retryTimeoutMillis?: number;
+  /** Default bound of `forceFlush` and `shutdown`, and of the flush at process exit. Default 10000 ms. */
+  shutdownTimeoutMillis?: number;
+  /**
+   * Flush and shut down when the event loop empties (`beforeExit`), and report
+   * what `process.exit()` leaves unsent through `diag`. Default true.
+   */
+  flushOnExit?: boolean;
+}
+
+/** Options of {@link registerCostspan}. */
+export interface RegisterCostspanOptions extends CostspanOtlpOptions {
+  /**
+   * Also install the new provider as the global tracer provider, with an
+   * AsyncLocalStorage context manager and W3C trace context propagation when
+   * none is set. Default false: nothing global is touched.
+   */
+  global?: boolean;
+}
+
+/** Counters of the whole setup; nothing is lost without being counted here and reported through `diag`. */
+export interface CostspanOtlpStats {
+  events: {
+    /** Cost events accepted into the queue. */
+    queued: number;
+    /** Cost events the collector accepted. */
+    exported: number;
+    /** Cost events refused because the queue was full. */
+    dropped: number;
+    /** Cost events given up on (not retryable, retries exhausted, unsent at exit or after a shutdown timeout). */
+    failed: number;
+    /** Cost events accepted but neither exported nor failed yet: `queued = exported + failed + pending`. */
+    pending: number;
+    /** Requests sent again after a retryable failure. */
+    retried: number;
+  };
+  spans: {
+    /** Spans the collector accepted. */
+    exported: number;
+    /** Spans whose export failed after the OpenTelemetry exporter's retries. */
+    failed: number;
+    /** Spans the batch processor dropped because its queue was full. */
+    dropped: number;
+    /** Spans waiting in the batch processor's queue or being exported. */
+    pending: number;
+    /** Requests sent again after a retryable failure. */
+    retried: number;
+  };
+}
+
+/** Bounds of a flush or shutdown. */
+export interface FlushOptions {
+  /** Give up waiting after this long; what is left is counted and reported. Default: `shutdownTimeoutMillis`. */
+  timeoutMillis?: number;
+}
+
+/** Span processors, exporters and counters made by {@link createCostspanOtlp}. */
+export interface CostspanOtlp {
+  /**
+   * The processors to add to your provider, in this order: the cost processor,
+   * then (unless `exportSpans: false`) a batch processor with the OTLP trace exporter.
+   */
+  readonly spanProcessors: SpanProcessor[];
+  /** The cost processor (pricing, roll-up, cost events). */
+  readonly costProcessor: CostSpanProcessor;
+  /** The exporter sending cost events as OTLP log records. */
+  readonly logExporter: OtlpLogEventExporter;
+  /** Counters of spans and cost events. */
+  stats(): CostspanOtlpStats;
+  /** Exports everything pending; resolves within the timeout with the counters. Never rejects. */
+  forceFlush(options?: FlushOptions): Promise<CostspanOtlpStats>;
+  /** Flushes, then shuts everything down; resolves within the timeout with the counters. Idempotent; never rejects. */
+  shutdown(options?: FlushOptions): Promise<CostspanOtlpStats>;
+}
+
+/** What {@link registerCostspan} returns: everything of {@link CostspanOtlp}, a provider and a tracer. */
+export interface RegisteredCostspan extends CostspanOtlp {
+  /** A new provider holding {@link CostspanOtlp.spanProcessors}. */
+  readonly tracerProvider: BasicTracerProvider;
+  /** A costspan tracer on that provider. */
+  readonly tracer: CostTracer;
+}
+
+const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp' });
+
+/**
+ * Makes the span processors that send spans and cost events to an
+ * OpenTelemetry Collector over OTLP/HTTP, for a provider you own (e.g.
+ * `NodeSDK`). Sets no globals. Environment: `OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`,
+ * `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` default, `http/json`),
+ * `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_SERVICE_NAME`; options win over them.
+ *
+ * @example
+ * ```ts
+ * const costspan = createCostspanOtlp({ serviceName: 'my-agent' });
+ * const sdk = new NodeSDK({ spanProcessors: [...costspan.spanProcessors, ...yourProcessors] });
+ * sdk.start();
+ * // at the end: await costspan.shutdown(); await sdk.shutdown();
+ * ```
+ */
+export function createCostspanOtlp(options: CostspanOtlpOptions = {}): CostspanOtlp {
+  return new CostspanOtlpSetup(options, undefined);
+}
+
+/**
+ * One-call setup: a new `BasicTracerProvider` with the cost processor and OTLP
+ * export of spans and cost events (see {@link createCostspanOtlp}), and a
+ * costspan tracer on it. Sets globals only with `global: true`.
+ *
+ * @example
+ * ```ts
+ * const costspan = registerCostspan({ serviceName: 'my-agent', endpoint: 'http://127.0.0.1:4318' });
+ * await costspan.tracer.agentRun('planner', async (run) => { ... });
+ * console.log(await costspan.shutdown()); // counters: exported, retried, dropped, failed
+ * ```
+ */
+export function registerCostspan(options: RegisterCostspanOptions = {}): RegisteredCostspan {
+  const resource = resolveResource(options.serviceName, options.resource);
+  let provider: BasicTracerProvider | undefined;
+  const setup = new CostspanOtlpSetup({ ...options, resource }, () => provider?.shutdown() ?? Promise.resolve());
+  provider = new BasicTracerProvider({ resource, spanProcessors: setup.spanProcessors });
+  if (options.global === true) installGlobals(provider);
+  const tracer = createCostTracer({ tracerProvider: provider });
+  return Object.assign(setup, { tracerProvider: provider, tracer });
+}
+
+function installGlobals(provider: BasicTracerProvider): void {
+  const contextManager = new AsyncLocalStorageContextManager();
+  if (context.setGlobalContextManager(contextManager.enable())) {
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  } else {
+    contextManager.disable();
+  }
+  if (!trace.setGlobalTracerProvider(provider)) logger.warn('a global tracer provider was already set; costspan did not replace it');
+}
+
+class CostspanOtlpSetup implements CostspanOtlp {
+  readonly spanProcessors: SpanProcessor[];
+  readonly costProcessor: CostSpanProcessor;
+  readonly logExporter: OtlpLogEventExporter;
+  private readonly spanExporter: CountingSpanExporter | undefined;
+  private readonly spanProcessor: BatchSpanProcessor | undefined;
+  private readonly spanQueue = new SpanQueueObserver();
+  private readonly shutdownTimeoutMillis: number;
+  private readonly shutdownProviders: (() => Promise<void>) | undefined;
+  private shutdownPromise: Promise<CostspanOtlpStats> | undefined;
+  private readonly onBeforeExit = (): void => void this.shutdown();
+  private readonly onExit = (): void => this.reportUnsent();
+  private readonly exitHooks: boolean;
+
+  constructor(options: CostspanOtlpOptions, shutdownProviders: (() => Promise<void>) | undefined) {
+    const resource = resolveResource(options.serviceName, options.resource);
+    this.shutdownTimeoutMillis = positive(options.shutdownTimeoutMillis, 10_000);
+    this.shutdownProviders = shutdownProviders;
+    const retryTimeoutMillis = options.retryTimeoutMillis ?? 25_000;
+    this.logExporter = new OtlpLogEventExporter({ ...options, resource, retryTimeoutMillis });
+    const costs = options.costs ?? {};
+    // The pipeline must wait for the exporter's own retries, or it would count a batch failed that is later delivered.
+    const exportTimeoutMillis = Math.max(costs.exportTimeoutMillis ?? 0, retryTimeoutMillis + exportTimeout(options.timeoutMillis) + 5000);
+    this.costProcessor = new CostSpanProcessor({ ...costs, exporters: [this.logExporter, ...(costs.exporters ?? [])], exportTimeoutMillis });
+    this.spanProcessors = [this.costProcessor];
+    if (options.exportSpans !== false) {
+      const attempts = new AttemptCounter();
+      const url = signalUrl(options.endpoint, 'v1/traces');
+      const config = {
+        ...(url === undefined ? {} : { url }),
+        headers: attempts.headersFactory(options.headers),
+        ...(options.timeoutMillis === undefined ? {} : { timeoutMillis: options.timeoutMillis }),
+        ...(options.compression === undefined ? {} : { compression: options.compression as never }),
+      };
+      const exporter: SpanExporter = resolveProtocol('TRACES', options.protocol) === 'http/json' ? new JsonTraceExporter(config) : new ProtobufTraceExporter(config);
+      this.spanExporter = new CountingSpanExporter(exporter, attempts);
+      const queue = options.spanQueue ?? {};
+      const maxQueueSize = positive(queue.maxQueueSize ?? environmentNumber('OTEL_BSP_MAX_QUEUE_SIZE'), 16_384);
+      const bufferConfig = {
+        maxQueueSize,
+        maxExportBatchSize: Math.min(maxQueueSize, positive(queue.maxExportBatchSize ?? environmentNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 512)),
+        scheduledDelayMillis: positive(queue.scheduledDelayMillis ?? environmentNumber('OTEL_BSP_SCHEDULE_DELAY'), 1000),
+        exportTimeoutMillis: positive(queue.exportTimeoutMillis ?? environmentNumber('OTEL_BSP_EXPORT_TIMEOUT'), 30_000),
+        // Self-observability hook of sdk-trace 2.12+ (not in the BufferConfig type yet): counts queue-full drops.
+        selfObsMeterProvider: this.spanQueue,
+      };
+      this.spanProcessor = new BatchSpanProcessor(this.spanExporter, bufferConfig as BufferConfig);
+      this.spanProcessors.push(this.spanProcessor);
+    }
+    this.exitHooks = options.flushOnExit !== false;
+    if (this.exitHooks) {
+      process.once('beforeExit', this.onBeforeExit);
+      process.once('exit', this.onExit);
+    }
+  }
+
+  stats(): CostspanOtlpStats {
+    const pipeline = this.costProcessor.stats();
+    const events = this.logExporter.stats();
+    return {
+      events: {
+        queued: pipeline.queued,
+        exported: events.exported,
+        dropped: pipeline.dropped,
+        failed: events.failed,
+        // Queued in the pipeline, in a batch being drained, or in flight: whatever the exporter has not settled.
+        pending: pipeline.queued - events.exported - events.failed,
+        retried: events.retried,
+      },
+      spans: {
+        exported: this.spanExporter?.exported ?? 0,
+        failed: this.spanExporter?.failed ?? 0,
+        dropped: this.spanQueue.dropped,
+        pending: this.spanQueue.queued() + (this.spanExporter?.pending() ?? 0),
+        retried: this.spanExporter?.attempts.retried() ?? 0,
+      },
+    };
+  }
+
+  async forceFlush(options: FlushOptions = {}): Promise<CostspanOtlpStats> {
+    const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
+    await this.bounded('flush', timeoutMillis, () => settleAll([this.costProcessor.forceFlush(), this.spanProcessor?.forceFlush()]));
+    return this.stats();
+  }
+
+  shutdown(options: FlushOptions = {}): Promise<CostspanOtlpStats> {
+    this.shutdownPromise ??= (async () => {
+      if (this.exitHooks) {
+        process.off('beforeExit', this.onBeforeExit);
+        process.off('exit', this.onExit);
+      }
+      const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
+      // Retries end when the time is up, so the last attempts fit inside it.
+      this.logExporter.stopRetrying(Date.now() + timeoutMillis);
+      await this.bounded('shutdown', timeoutMillis, async () => {
+        // Each processor separately, so one failing does not cut the others' flush short.
+        await settleAll([this.costProcessor.shutdown(), this.spanProcessor?.shutdown()]);
+        await settleAll([this.shutdownProviders?.()]);
+      });
+      return this.stats();
+    })();
+    return this.shutdownPromise;
+  }
+
+  private async bounded(what: string, timeoutMillis: number, work: () => Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMillis);
+    });
+    const done = work().then(
+      () => false,
+      (error: unknown) => {
+        logger.error(`${what} failed`, error);
+        return false;
+      },
+    );
+    const late = await Promise.race([done, timedOut]);
+    clearTimeout(timer);
+    this.spanQueue.reportDrops();
+    if (late) {
+      this.logExporter.stopRetrying();
+      this.spanExporter?.abort();
+      const stats = this.stats();
+      logger.warn(
+        `${what} timed out after ${timeoutMillis} ms; still unsent: ${stats.events.pending} cost events, ${stats.spans.pending} spans (they are counted as failed when their export ends)`,
+      );
+    }
+  }
+
+  private reportUnsent(): void {
+    const stats = this.stats();
+    if (stats.events.pending > 0 || stats.spans.pending > 0) {
+      logger.warn(`process exiting with ${stats.events.pending} cost events and ${stats.spans.pending} spans unsent; call shutdown() before process.exit()`);
+    }
+  }
+}
+
+async function settleAll(work: (Promise<unknown> | undefined)[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  for (const result of results) {
+    // Export failures are counted and reported by the exporters; this only adds detail.
+    if (result.status === 'rejected') logger.debug('flush or shutdown of a processor failed', result.reason);
+  }
+}
+
+function environmentNumber(name: string): number | undefined {
+  const value = Number(process.env[name]);
+  return process.env[name] === undefined || !Number.isFinite(value) ? undefined : value;
+}
+
+function exportTimeout(timeoutMillis: number | undefined): number {
+  if (timeoutMillis !== undefined) return timeoutMillis;
+  return positive(environmentNumber('OTEL_EXPORTER_OTLP_LOGS_TIMEOUT') ?? environmentNumber('OTEL_EXPORTER_OTLP_TIMEOUT'), 10_000);
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
