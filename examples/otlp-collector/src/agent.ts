@@ -31,6 +31,7 @@ export async function runAgent(options: RunAgentOptions = {}): Promise<CostspanO
     });
     await run.agentRun('summariser', async (child) => {
       await child.step('summarise', async (step) => {
+        await Promise.resolve(); // the model call would be awaited here
         step.setModel('claude-sonnet-4', 'anthropic').setTokenUsage({ input: 4000, output: 500 });
         step.setCost({ inputUsd: 0.012, outputUsd: 0.0075 });
       });

@@ -236,5 +236,5 @@ function isRetryable(error: Error | undefined): boolean {
 function describe(error: Error | undefined): string {
   if (error === undefined) return 'unknown error';
   const code = (error as { code?: unknown }).code;
-  return code === undefined ? error.message : `${error.message} (${String(code)})`;
+  return code === undefined ? error.message : `${error.message} (${typeof code === 'string' || typeof code === 'number' ? String(code) : JSON.stringify(code)})`;
 }

@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type BufferConfig, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CostSpanProcessor, createCostTracer, type CostSpanProcessorOptions, type CostTracer } from '@costspan/sdk';
 import { AttemptCounter } from './attempt-counter.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
@@ -149,9 +149,9 @@ export function createCostspanOtlp(options: CostspanOtlpOptions = {}): CostspanO
  */
 export function registerCostspan(options: RegisterCostspanOptions = {}): RegisteredCostspan {
   const resource = resolveResource(options.serviceName, options.resource);
-  let provider: BasicTracerProvider | undefined;
-  const setup = new CostspanOtlpSetup({ ...options, resource }, () => provider?.shutdown() ?? Promise.resolve());
-  provider = new BasicTracerProvider({ resource, spanProcessors: setup.spanProcessors });
+  // The setup shuts the provider down; the provider needs the setup's processors first.
+  const setup: CostspanOtlpSetup = new CostspanOtlpSetup({ ...options, resource }, (): Promise<void> => provider.shutdown());
+  const provider: BasicTracerProvider = new BasicTracerProvider({ resource, spanProcessors: setup.spanProcessors });
   if (options.global === true) installGlobals(provider);
   const tracer = createCostTracer({ tracerProvider: provider });
   return Object.assign(setup, { tracerProvider: provider, tracer });
@@ -213,7 +213,7 @@ class CostspanOtlpSetup implements CostspanOtlp {
         // Self-observability hook of sdk-trace 2.12+ (not in the BufferConfig type yet): counts queue-full drops.
         selfObsMeterProvider: this.spanQueue,
       };
-      this.spanProcessor = new BatchSpanProcessor(this.spanExporter, bufferConfig as BufferConfig);
+      this.spanProcessor = new BatchSpanProcessor(this.spanExporter, bufferConfig);
       this.spanProcessors.push(this.spanProcessor);
     }
     this.exitHooks = options.flushOnExit !== false;
@@ -305,7 +305,7 @@ class CostspanOtlpSetup implements CostspanOtlp {
 }
 
 async function settleAll(work: (Promise<unknown> | undefined)[]): Promise<void> {
-  const results = await Promise.allSettled(work);
+  const results = await Promise.allSettled(work.map((item) => item ?? Promise.resolve()));
   for (const result of results) {
     // Export failures are counted and reported by the exporters; this only adds detail.
     if (result.status === 'rejected') logger.debug('flush or shutdown of a processor failed', result.reason);

@@ -1,7 +1,7 @@
 import { createNoopMeter, diag, type Attributes, type Meter, type MeterProvider, type ObservableCallback } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AttemptCounter } from './attempt-counter.js';
+import { type AttemptCounter } from './attempt-counter.js';
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp/spans' });
 

@@ -407,7 +407,7 @@ describe('other instrumentation inside a costspan step', () => {
   it("books the instrumentation's call when the step records nothing itself", async () => {
     const harness = createHarness();
     const sdkTracer = harness.provider.getTracer('@anthropic-ai/sdk');
-    await harness.tracer.agentRun('auto', { principal: { userId: 'ann' } }, (run) =>
+    harness.tracer.agentRun('auto', { principal: { userId: 'ann' } }, (run) =>
       run.step('call', () => {
         sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: anthropicSpan }, (span) => span.end());
       }),

@@ -122,7 +122,7 @@ describe('active run and step', () => {
         await new Promise((resolve) => setTimeout(resolve, 1));
         expect(harness.tracer.activeStep()).toBe(step);
         expect(harness.tracer.activeRun()).toBe(run);
-        await run.agentRun('inner', (inner) => {
+        run.agentRun('inner', (inner) => {
           expect(harness.tracer.activeRun()).toBe(inner);
           expect(harness.tracer.activeStep()).toBeUndefined();
         });
