@@ -14,6 +14,23 @@ const smoke = values.smoke ?? false;
 const cases: Array<{ name: string; load: () => Promise<BenchCase['run']> }> = [
   { name: 'agent overhead', load: async () => (await import('../cases/agent-overhead.js')).agentOverhead },
   { name: 'event pipeline', load: async () => (await import('../cases/event-pipeline.js')).eventPipeline },
+  {
+    name: 'pricing lookup',
+    load: async () => {
+      const { pricingLookup } = await import('../cases/pricing-lookup.js');
+      return async (options) => {
+        const rows = await pricingLookup(options);
+        const baselineOf = (name: string | undefined): number | undefined => rows.find((row) => row.name === name)?.nsPerOp;
+        return rows.map((row) => ({
+          name: `${row.name} (ns/lookup)`,
+          value: row.nsPerOp,
+          unit: 'ns',
+          ...(row.baseline === undefined ? {} : { baseline: baselineOf(row.baseline), baselineName: row.baseline, target: '< 1000 ns' }),
+        }));
+      };
+    },
+  },
+  { name: 'cli report', load: async () => (await import('../cases/cli-report.js')).cliReport },
   { name: 'memory soak', load: async () => (await import('../cases/memory-soak.js')).memorySoak },
 ];
 

@@ -13,7 +13,8 @@ import {
   type Step,
 } from '@costspan/sdk';
 
-const eventsPath = resolve(process.argv[2] ?? 'events.jsonl');
+// npm runs workspace scripts in the workspace; INIT_CWD is where the user typed the command.
+const eventsPath = resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2] ?? 'events.jsonl');
 rmSync(eventsPath, { force: true });
 
 // The application's own OpenTelemetry setup; costspan only adds a span processor to it.
@@ -65,6 +66,7 @@ const answer = await tracer.agentRun(
 );
 
 await provider.forceFlush();
+const finishedSpans = spans.getFinishedSpans();
 await provider.shutdown();
 
 function printTree(all: readonly ReadableSpan[]): void {
@@ -90,7 +92,7 @@ function printTree(all: readonly ReadableSpan[]): void {
 
 const summary = tracker.summary();
 console.log(`answer: ${answer}\n`);
-printTree(spans.getFinishedSpans());
+printTree(finishedSpans);
 console.log(`\ntotal $${summary.totalCostUsd} over ${summary.calls} model calls (${summary.inputTokens} in / ${summary.outputTokens} out tokens)`);
 for (const [title, group] of [
   ['by model', summary.byModel],

@@ -139,9 +139,12 @@ export function buildUsage(counts: {
   return usage;
 }
 
-/** A provider-reported total cost, booked as input cost since providers rarely split it. */
+/**
+ * A provider-reported total cost. Providers rarely split it; the span processor splits it in
+ * the price table's proportions when it knows the model, else books it as input.
+ */
 export function totalCost(amount: number | undefined): CostInput | undefined {
-  return amount === undefined ? undefined : { inputUsd: amount, outputUsd: 0 };
+  return amount === undefined ? undefined : { totalUsd: amount };
 }
 
 /**

@@ -31,6 +31,11 @@ export interface PriceRequest {
   usage: TokenUsage;
   /** When the call happened (epoch ms); prices in force at that instant apply. */
   timestamp: number;
+  /**
+   * Discount or surcharge for this call only (batch API `0.5`, flex tier, ...), applied to every
+   * rate on top of any multiplier configured on the source. Default `1`.
+   */
+  multiplier?: number | string;
 }
 
 /**
@@ -47,10 +52,14 @@ export interface PricingTier {
   cached_input_per_million_usd?: number;
   cache_write_per_million_usd?: number;
   reasoning_per_million_usd?: number;
+  /** Rate of 1-hour cache writes (Anthropic), when the model has one. */
+  cache_write_1h_per_million_usd?: number;
   /** Threshold of input tokens above which a tiered price applied, when one did. */
   tier_threshold_tokens?: number;
   /** Where the prices came from: `@pydantic/genai-prices@0.1.8`, `custom`, ... */
   data_source?: string;
+  /** Multiplier already applied to every rate above (negotiated, batch or flex discount), when not 1. */
+  multiplier?: number;
 }
 
 /**
@@ -77,8 +86,19 @@ export interface PricedCall {
 /** A call the source could not price: cost 0, and the reason. */
 export interface UnpricedCall {
   status: 'unpriced';
+  /** Human-readable reason, naming the model and provider. */
   reason: string;
+  /**
+   * Machine-readable reason: `unknown_model` (no price for this model), `no_token_prices`
+   * (the model is known but not priced per token), `invalid_usage` / `invalid_request`
+   * (the request itself is wrong), `no_price_in_force` (a custom price exists, but not at
+   * that timestamp), `source_error` (a price source threw).
+   */
+  code?: UnpricedCode;
 }
+
+/** Machine-readable reason of an {@link UnpricedCall}. */
+export type UnpricedCode = 'unknown_model' | 'no_token_prices' | 'no_price_in_force' | 'invalid_usage' | 'invalid_request' | 'source_error';
 
 /** Result of {@link PriceSource.price}. */
 export type PriceResult = PricedCall | UnpricedCall;

@@ -341,6 +341,17 @@ describe('pricing', () => {
     expect(harness.span('chat').attributes['llm.cost.pricing.status']).toBe('caller');
   });
 
+  it('splits a reported total in the table proportions, summing exactly', async () => {
+    const harness = createHarness({ priceSource: table });
+    harness.tracer.agentRun('gateway', (run) =>
+      run.step('chat', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ totalUsd: 0.0065 }, 'provider')),
+    );
+    await harness.flush();
+    // The table says 0.00125 + 0.002; the gateway charged twice that.
+    expect(harness.events.getEvents('llm.cost.token.recorded')[0]?.payload.cost).toEqual({ input_cost_usd: 0.0025, output_cost_usd: 0.004, total_cost_usd: 0.0065 });
+    expect(harness.span('chat').attributes['llm.cost.pricing.status']).toBe('provider');
+  });
+
   it('an unknown model costs 0, is marked unpriced on span and event, and warns once per model', async () => {
     const warnings: string[] = [];
     diag.setLogger(

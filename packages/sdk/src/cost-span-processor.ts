@@ -2,7 +2,7 @@ import { diag, type Attributes, type Context, type HrTime } from '@opentelemetry
 import { globalErrorHandler, hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { picoToUsd, usdToPico } from '@costspan/core';
-import type { CostBreakdownPico, PriceSource, PricingTier } from '@costspan/pricing';
+import { costFromTotal, type CostBreakdownPico, type PriceRequest, type PriceSource, type PricingTier } from '@costspan/pricing';
 import { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from './attributes.js';
 import type { BudgetGate, BudgetReservation, Principal } from './budget-gate.js';
 import {
@@ -438,6 +438,7 @@ export class CostSpanProcessor implements SpanProcessor {
             totalTokens: current.totalTokens ?? (current.usage === undefined ? 0 : current.usage.input + current.usage.output),
             cost: current.cost,
             costSource: current.costSource,
+            costTotalOnly: current.costTotalOnly,
           },
         ];
       }
@@ -452,16 +453,21 @@ export class CostSpanProcessor implements SpanProcessor {
 
   private price(call: RecordedCall, timestamp: number): PricedCall {
     if (call.cost !== undefined) {
-      return { call, cost: call.cost, status: call.costSource ?? 'caller', tier: undefined, pricingDate: undefined };
+      let cost = call.cost;
+      if (call.costTotalOnly === true && this.priceSource !== undefined) {
+        // A reported total: split it in the table's proportions so input/output stay meaningful.
+        try {
+          const table = this.priceSource.price(this.priceRequest(call, timestamp));
+          if (table.status === 'priced') cost = costFromTotal(totalCost(call.cost), table.cost);
+        } catch (error) {
+          reportError(error);
+        }
+      }
+      return { call, cost, status: call.costSource ?? 'caller', tier: undefined, pricingDate: undefined };
     }
     if (this.priceSource !== undefined) {
       try {
-        const result = this.priceSource.price({
-          model: call.responseModel ?? call.model,
-          ...(call.provider === undefined ? {} : { provider: call.provider }),
-          usage: call.usage,
-          timestamp,
-        });
+        const result = this.priceSource.price(this.priceRequest(call, timestamp));
         if (result.status === 'priced') {
           return { call, cost: result.cost, status: 'priced', tier: result.tier, pricingDate: result.pricingDate };
         }
@@ -478,6 +484,15 @@ export class CostSpanProcessor implements SpanProcessor {
       );
     }
     return { call, cost: ZERO_COST, status: 'unpriced', tier: undefined, pricingDate: undefined };
+  }
+
+  private priceRequest(call: RecordedCall, timestamp: number): PriceRequest {
+    return {
+      model: call.responseModel ?? call.model,
+      ...(call.provider === undefined ? {} : { provider: call.provider }),
+      usage: call.usage,
+      timestamp,
+    };
   }
 
   private source(span: ReadableSpan): string {
@@ -690,6 +705,7 @@ function callFromAttributes(span: ReadableSpan): RecordedCall | undefined {
     totalTokens: usage.input + usage.output,
     cost: givenCost,
     costSource: givenCost === undefined ? undefined : (source as 'provider' | 'caller'),
+    costTotalOnly: givenCost !== undefined,
   };
 }
 

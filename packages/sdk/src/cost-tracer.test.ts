@@ -88,6 +88,22 @@ describe('budget integration', () => {
     expect(calls).toBe(2);
   });
 
+  it('estimates the reservation from the prompt with @costspan/pricing', async () => {
+    const harness = createHarness();
+    const gate = new RecordingGate();
+    await harness.tracer.agentRun('estimated', { budget: gate }, (run) =>
+      run.step('call', async (step) => {
+        await step.reserve({ model: 'gpt-4o', provider: 'openai', input: 'hello world', maxOutputTokens: 1000 });
+      }),
+    );
+    const [request] = gate.reserved;
+    // 1000 output tokens at $10/M is $0.01, plus a few input tokens at $2.50/M.
+    expect(request?.estimatedUsd).toBeGreaterThan(usdToPico(0.01));
+    expect(request?.estimatedUsd).toBeLessThan(usdToPico(0.0101));
+    expect(request?.estimatedTokens).toBeGreaterThan(1000);
+    expect(gate.released).toHaveLength(1);
+  });
+
   it('validates estimates', async () => {
     const harness = createHarness();
     await harness.tracer.agentRun('bad', (run) =>

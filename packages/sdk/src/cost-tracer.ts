@@ -11,6 +11,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { CostspanError, usdToPico } from '@costspan/core';
+import { estimateCost, estimateTokens, type EstimateInput, type PriceSource } from '@costspan/pricing';
 import { ATTR, INVOKE_AGENT } from './attributes.js';
 import type { BudgetGate, Principal } from './budget-gate.js';
 import { createEventIdGenerator } from './cost-event.js';
@@ -69,12 +70,26 @@ export interface RecordUsageInput {
   costSource?: 'caller' | 'provider';
 }
 
-/** What a step expects to spend, reserved against the run's budget. */
+/**
+ * What a step expects to spend, reserved against the run's budget: an estimate you computed
+ * (`estimatedUsd`, `estimatedTokens`), or the call itself (`model`, `input`, `maxOutputTokens`),
+ * which `@costspan/pricing` turns into an upper-bound estimate.
+ */
 export interface ReserveInput {
   /** Estimated cost in USD. */
   estimatedUsd?: number | string;
   /** Estimated tokens. */
   estimatedTokens?: number;
+  /** Model of the coming call, to estimate from `input` and `maxOutputTokens`. */
+  model?: string;
+  /** Provider of `model` (helps pick the tokenizer and the price). */
+  provider?: string;
+  /** The prompt: text or chat messages. */
+  input?: EstimateInput;
+  /** The call's output cap; every output token is assumed spent. Default 0. */
+  maxOutputTokens?: number;
+  /** Prices for the estimate. Default: the shared table of `@costspan/pricing`. */
+  priceSource?: PriceSource;
 }
 
 const RUN_KEY = createContextKey('costspan.agent_run');
@@ -141,7 +156,9 @@ export class Step {
    */
   setCost(cost: CostInput, source: 'caller' | 'provider' = 'caller'): this {
     this.assertOpen();
-    this.state.current.cost = validateCost(cost);
+    const checked = validateCost(cost);
+    this.state.current.cost = checked.cost;
+    this.state.current.costTotalOnly = checked.totalOnly;
     this.state.current.costSource = source;
     return this;
   }
@@ -156,14 +173,16 @@ export class Step {
     this.assertOpen();
     const model = validateName(call.model, 'model');
     const checked = validateTokenUsage(call.usage);
+    const cost = call.cost === undefined ? undefined : validateCost(call.cost);
     const recorded: RecordedCall = {
       model,
       provider: call.provider === undefined ? undefined : validateName(call.provider, 'provider'),
       responseModel: call.responseModel,
       usage: checked.usage,
       totalTokens: checked.total,
-      cost: call.cost === undefined ? undefined : validateCost(call.cost),
+      cost: cost?.cost,
       costSource: call.cost === undefined ? undefined : (call.costSource ?? 'caller'),
+      costTotalOnly: cost?.totalOnly ?? false,
     };
     this.state.calls.push(recorded);
     if (this.state.current.model === undefined) {
@@ -185,16 +204,27 @@ export class Step {
   async reserve(estimate: ReserveInput): Promise<void> {
     this.assertOpen();
     const budget = this.run.budget;
-    const estimatedUsd = estimate.estimatedUsd === undefined ? undefined : usdToPico(estimate.estimatedUsd, 'estimatedUsd');
-    if (estimate.estimatedTokens !== undefined) validateTokenUsage({ input: estimate.estimatedTokens, output: 0 }, 'estimatedTokens');
+    let estimatedUsd = estimate.estimatedUsd === undefined ? undefined : usdToPico(estimate.estimatedUsd, 'estimatedUsd');
+    let estimatedTokens = estimate.estimatedTokens;
+    if (estimatedTokens !== undefined) validateTokenUsage({ input: estimatedTokens, output: 0 }, 'estimatedTokens');
     if (budget === undefined) return;
+    if (estimatedUsd === undefined && estimate.model !== undefined && estimate.input !== undefined) {
+      const options = { ...(estimate.provider === undefined ? {} : { provider: estimate.provider }), ...(estimate.priceSource === undefined ? {} : { source: estimate.priceSource }) };
+      const priced = await estimateCost(estimate.model, estimate.input, estimate.maxOutputTokens ?? 0, options);
+      if (priced.status === 'priced') {
+        estimatedUsd = priced.total;
+        estimatedTokens ??= priced.inputTokens + priced.outputTokens;
+      } else {
+        estimatedTokens ??= (await estimateTokens(estimate.input, estimate.model, options)) + (estimate.maxOutputTokens ?? 0);
+      }
+    }
     const reservation = await budget.reserve({
       principal: this.run.principal,
       runId: this.run.id,
       rootRunId: this.run.rootId,
       agentName: this.run.name,
       ...(estimatedUsd === undefined ? {} : { estimatedUsd }),
-      ...(estimate.estimatedTokens === undefined ? {} : { estimatedTokens: estimate.estimatedTokens }),
+      ...(estimatedTokens === undefined ? {} : { estimatedTokens }),
     });
     if (this.ended) budget.release(reservation);
     else this.state.reservations.push(reservation);

@@ -49,7 +49,7 @@ describe('EventSigner', () => {
     const harness = createHarness();
     await harness.tracer.agentRun('agent', { principal: { userId: 'alice', teamId: 'search' } }, async (run) => {
       run.step('one', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0.002 }));
-      await run.agentRun('child', (child) => child.step('two', (step) => step.setCost({ inputUsd: 0.003, outputUsd: 0 })));
+      run.agentRun('child', (child) => child.step('two', (step) => step.setCost({ inputUsd: 0.003, outputUsd: 0 })));
     });
     await harness.flush();
     const events = harness.events.getEvents();

@@ -11,6 +11,8 @@ export interface RecordedCall {
   /** Cost given by the caller or reported by the provider; priced from the table when absent. */
   cost: CostBreakdownPico | undefined;
   costSource: 'caller' | 'provider' | undefined;
+  /** `cost` is a total only (all in `input`): split it by the table's proportions when possible. */
+  costTotalOnly?: boolean;
 }
 
 /** What a step recorded, handed from the tracer to the processor through the span object. */

@@ -19,14 +19,20 @@ export interface TokenUsageInput {
   reasoning?: number;
 }
 
-/** Cost of one model call given by the caller, in USD. */
-export interface CostInput {
-  inputUsd: number;
-  outputUsd: number;
-  reasoningUsd?: number;
-  /** What cache reads saved; subtracted: `total = input + output + reasoning - cachedDiscount`. */
-  cachedDiscountUsd?: number;
-}
+/**
+ * Cost of one model call given by the caller, in USD: split into input and output, or, when the
+ * provider reports only a total (a gateway's `cost` field), `{ totalUsd }`, which the processor
+ * splits in the price table's proportions when it knows the model (else books it as input).
+ */
+export type CostInput =
+  | {
+      inputUsd: number;
+      outputUsd: number;
+      reasoningUsd?: number;
+      /** What cache reads saved; subtracted: `total = input + output + reasoning - cachedDiscount`. */
+      cachedDiscountUsd?: number;
+    }
+  | { totalUsd: number };
 
 function count(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -79,20 +85,24 @@ export function validateTokenUsage(usage: TokenUsageInput, field = 'usage'): { u
  * @throws CostspanError `invalid_cost` for negative, NaN or infinite amounts,
  * or a discount larger than the cost it discounts
  */
-export function validateCost(cost: CostInput, field = 'cost'): CostBreakdownPico {
+export function validateCost(cost: CostInput, field = 'cost'): { cost: CostBreakdownPico; totalOnly: boolean } {
   if (typeof cost !== 'object' || cost === null) {
-    throw invalidInput('invalid_cost', field, cost, 'an object with inputUsd and outputUsd');
+    throw invalidInput('invalid_cost', field, cost, 'an object with inputUsd and outputUsd, or totalUsd');
   }
+  if ('totalUsd' in cost && !('inputUsd' in cost)) {
+    return { cost: { input: usdToPico(cost.totalUsd, `${field}.totalUsd`), output: 0n, reasoning: 0n, cachedDiscount: 0n }, totalOnly: true };
+  }
+  const parts = cost as Extract<CostInput, { inputUsd: number }>;
   const breakdown: CostBreakdownPico = {
-    input: usdToPico(cost.inputUsd, `${field}.inputUsd`),
-    output: usdToPico(cost.outputUsd, `${field}.outputUsd`),
-    reasoning: cost.reasoningUsd === undefined ? 0n : usdToPico(cost.reasoningUsd, `${field}.reasoningUsd`),
-    cachedDiscount: cost.cachedDiscountUsd === undefined ? 0n : usdToPico(cost.cachedDiscountUsd, `${field}.cachedDiscountUsd`),
+    input: usdToPico(parts.inputUsd, `${field}.inputUsd`),
+    output: usdToPico(parts.outputUsd, `${field}.outputUsd`),
+    reasoning: parts.reasoningUsd === undefined ? 0n : usdToPico(parts.reasoningUsd, `${field}.reasoningUsd`),
+    cachedDiscount: parts.cachedDiscountUsd === undefined ? 0n : usdToPico(parts.cachedDiscountUsd, `${field}.cachedDiscountUsd`),
   };
   if (breakdown.cachedDiscount > breakdown.input + breakdown.output + breakdown.reasoning) {
-    throw invalidInput('invalid_cost', `${field}.cachedDiscountUsd`, cost.cachedDiscountUsd, 'at most the cost it discounts');
+    throw invalidInput('invalid_cost', `${field}.cachedDiscountUsd`, parts.cachedDiscountUsd, 'at most the cost it discounts');
   }
-  return breakdown;
+  return { cost: breakdown, totalOnly: false };
 }
 
 /**

@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { once } from 'node:events';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { createDefaultPriceSource } from '@costspan/pricing';
+import { CostSpanProcessor, InMemoryEventExporter, createCostTracer, createEventIdGenerator, formatEventTimestamp, serializeEvent } from '@costspan/sdk';
+import type { BenchRow } from '../src/harness.js';
+
+const require = createRequire(import.meta.url);
+
+/** Lines of one realistic block of runs, made by the real SDK, with placeholders for what must differ per copy. */
+async function templateLines(): Promise<string[]> {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const events = new InMemoryEventExporter();
+  const processor = new CostSpanProcessor({ source: 'bench-app@1.0.0', priceSource: createDefaultPriceSource(), exporters: [events] });
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  const tracer = createCostTracer({ tracerProvider: provider });
+  const models = [['gpt-4o', 'openai'], ['gpt-4o-mini', 'openai'], ['claude-sonnet-4', 'anthropic'], ['o3-mini', 'openai']] as const;
+  for (let index = 0; index < 40; index += 1) {
+    await tracer.agentRun(`agent-${index % 5}`, { runId: `run-${index}`, principal: { userId: `user-${index % 7}`, teamId: `team-${index % 3}`, orgId: 'acme', tags: { env: index % 2 === 0 ? 'prod' : 'dev' } } }, async (run) => {
+      for (let step = 0; step < 6; step += 1) {
+        const [model, system] = models[(index + step) % models.length] as (typeof models)[number];
+        run.step(`step-${step}`, (current) => current.setModel(model, system).setTokenUsage({ input: 800 + 13 * index + step, output: 120 + 7 * step, cacheRead: (index * 17) % 400 }));
+      }
+      if (index % 4 === 0) run.agentRun('helper', { runId: `helper-${index}` }, (helper) => helper.step('lookup', (current) => current.setModel('gpt-4o-mini', 'openai').setTokenUsage({ input: 300, output: 40 })));
+    });
+  }
+  await processor.forceFlush();
+  await provider.shutdown();
+  context.disable();
+  return events.getEvents().map((event) =>
+    serializeEvent(event)
+      .replace(/"event_id":"[0-9A-Z]{26}"/, '"event_id":"@EID@"')
+      .replace(/"trace_id":"[0-9a-f]{32}"/, '"trace_id":"@TRACE@"')
+      .replace(/"timestamp":"[^"]+"/, '"timestamp":"@TS@"')
+      .replace(/"agent_run_id":"([^"]+)"/, '"agent_run_id":"$1-@COPY@"'),
+  );
+}
+
+/** Writes about `count` events: copies of the template block with fresh ids, spread over 30 days of March 2026. */
+async function generate(path: string, count: number): Promise<{ events: number; bytes: number }> {
+  const template = await templateLines();
+  const nextId = createEventIdGenerator();
+  const start = Date.UTC(2026, 2, 1);
+  const copies = Math.ceil(count / template.length);
+  const spacing = (30 * 86_400_000) / copies;
+  const out = createWriteStream(path);
+  let events = 0;
+  for (let copy = 0; copy < copies; copy += 1) {
+    const time = start + Math.floor(copy * spacing);
+    const timestamp = formatEventTimestamp(time);
+    const trace = (copy.toString(16).padStart(8, '0') + 'a1b2c3d4e5f60718293a4b5c6d7e8f90').slice(0, 32);
+    let block = '';
+    for (const line of template) {
+      block += `${line.replace('@EID@', nextId(time)).replace('@TRACE@', trace).replace('@TS@', timestamp).replace('@COPY@', String(copy))}\n`;
+      events += 1;
+    }
+    if (!out.write(block)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return { events, bytes: statSync(path).size };
+}
+
+function runNode(args: string[], options: { cwd?: string } = {}): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code }));
+  });
+}
+
+const DUCKDB_SCRIPT = `
+import { DuckDBInstance } from '@duckdb/node-api';
+const path = process.argv[1];
+const started = performance.now();
+const instance = await DuckDBInstance.create(':memory:');
+const connection = await instance.connect();
+const sql = "SELECT sum(CAST(payload.cost.total_cost_usd AS DECIMAL(38,12)))::VARCHAR AS cost, count(*) AS calls FROM read_json('" + path.replace(/'/g, "''") + "', format = 'newline_delimited') WHERE event_type = 'llm.cost.token.recorded'";
+const rows = (await connection.runAndReadAll(sql)).getRowObjectsJson();
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(JSON.stringify({ cost: rows[0].cost, calls: Number(rows[0].calls), seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+`;
+
+/**
+ * Case: `costspan report` on a generated JSONL of 1M events (20k in smoke
+ * mode): events/s, MB/s and peak RSS of the CLI process, against DuckDB's
+ * `read_json` summing the same file in a process of its own. Also checks the
+ * two totals agree to the pico-dollar.
+ */
+export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]> {
+  const directory = mkdtempSync(join(tmpdir(), 'costspan-bench-cli-'));
+  try {
+    const path = join(directory, 'events.jsonl');
+    const { events, bytes } = await generate(path, options.smoke ? 20_000 : 1_000_000);
+    const bin = join(dirname(require.resolve('@costspan/cli')), 'bin.js');
+    const cli = await runNode([bin, 'report', path, '--format', 'json', '--group-by', 'model,agent,user,day', '--no-progress', '--stats']);
+    if (cli.code !== 0) throw new Error(`costspan report failed (${cli.code}): ${cli.stderr}`);
+    const stats = JSON.parse(/costspan stats: (.*)/.exec(cli.stderr)?.[1] ?? '{}') as { seconds: number; peak_rss_mb: number };
+    const report = JSON.parse(cli.stdout) as { totals: { cost_usd: string; calls: number } };
+    const duck = await runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], { cwd: dirname(require.resolve('@duckdb/node-api/package.json')) });
+    if (duck.code !== 0) throw new Error(`DuckDB baseline failed (${duck.code}): ${duck.stderr}`);
+    const baseline = JSON.parse(duck.stdout) as { cost: string; calls: number; seconds: number; peak_rss_mb: number };
+    const duckCost = baseline.cost.replace(/0+$/, '').replace(/\.$/, '');
+    const mb = bytes / 1e6;
+    return [
+      { name: `report ${events.toLocaleString('en-US')} events (${mb.toFixed(0)} MB): events/s`, value: events / stats.seconds, unit: 'events/s', baseline: events / baseline.seconds, baselineName: 'DuckDB read_json' },
+      { name: 'report throughput', value: mb / stats.seconds, unit: 'MB/s', baseline: mb / baseline.seconds, baselineName: 'DuckDB read_json' },
+      { name: 'report peak RSS', value: stats.peak_rss_mb, unit: 'MB', baseline: baseline.peak_rss_mb, baselineName: 'DuckDB read_json' },
+      { name: 'report total equals DuckDB (1 = yes)', value: report.totals.cost_usd === duckCost && report.totals.calls === baseline.calls ? 1 : 0, unit: '' },
+    ];
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
