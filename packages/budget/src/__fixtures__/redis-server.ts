@@ -1,0 +1,83 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A throwaway redis-server bound to 127.0.0.1 on a free port, without persistence. */
+export interface RedisServerHandle {
+  readonly port: number;
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Sends a signal (SIGKILL to simulate a crash, SIGSTOP/SIGCONT to simulate a hang). */
+  signal(signal: NodeJS.Signals): void;
+  /** Kills the server and waits for it to exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Fails with an actionable message when redis-server is not installed. */
+export function assertRedisServerOnPath(): void {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) {
+    throw new Error(
+      'redis-server is not on PATH; the @costspan/budget Redis tests need it. ' +
+        "Install it with `apt-get update && apt-get install -y redis-server` (CI's .ci/run does this).",
+    );
+  }
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a redis-server and resolves once it accepts connections. */
+export async function startRedisServer(): Promise<RedisServerHandle> {
+  assertRedisServerOnPath();
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${output}`)), 10_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with code ${code}:\n${output}`));
+    });
+  });
+  child.stdout.resume();
+  child.stderr.resume();
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    process: child,
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+      }
+      await exited;
+    },
+  };
+}

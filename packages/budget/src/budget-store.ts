@@ -1,0 +1,123 @@
+/**
+ * One counter a store keeps: spent and reserved amounts of one limit in one
+ * window (e.g. `user_daily:alice:2026-03-04`), with its hard limits and alert
+ * thresholds. Money is exact pico-USD.
+ */
+export interface BudgetStoreCounter {
+  /** Counter key, unique per limit, scope and window. */
+  key: string;
+  /** Hard USD limit in pico-USD; `undefined` for none. */
+  limitPico?: bigint;
+  /** Hard token limit; `undefined` for none. */
+  limitTokens?: bigint;
+  /** How long the counter lives after its last write (ms); `0` keeps it forever. */
+  ttlMs: number;
+  /** USD alert thresholds (pico-USD), reported when spending crosses them. */
+  alertsPico?: readonly bigint[];
+  /** Token alert thresholds, reported when spending crosses them. */
+  alertsTokens?: readonly bigint[];
+}
+
+/** How a store decides whether a reservation fits under a limit. */
+export type BudgetLimitCheck = 'projected' | 'exhausted';
+
+/** An atomic check-and-reserve across every counter of a call. */
+export interface BudgetStoreReserveRequest {
+  /** Reservation id, unique. */
+  id: string;
+  /** Every counter the call counts against. */
+  counters: readonly BudgetStoreCounter[];
+  /** Estimated pico-USD reserved on each counter. */
+  pico: bigint;
+  /** Estimated tokens reserved on each counter. */
+  tokens: bigint;
+  /** When the reservation lapses by itself (epoch ms). */
+  expiresAt: number;
+  /** Current time (epoch ms), from the guard's clock. */
+  now: number;
+  /**
+   * `projected`: refuse when spent + reserved + estimate exceeds a limit, or
+   * nothing is left. `exhausted`: refuse only when nothing is left.
+   */
+  check: BudgetLimitCheck;
+}
+
+/** Why a store refused a reservation: the first counter that did not fit. */
+export interface BudgetStoreRefusal {
+  /** Index in `counters` of the refusing counter. */
+  index: number;
+  /** `usd` (amounts in pico-USD) or `tokens`. */
+  unit: 'usd' | 'tokens';
+  /** Spent plus reserved on that counter. */
+  current: bigint;
+}
+
+/** A reservation to give back. */
+export interface BudgetStoreRelease {
+  /** Reservation id. */
+  id: string;
+  /** Keys of the counters it was reserved on. */
+  keys: readonly string[];
+  /** Pico-USD reserved on each. */
+  pico: bigint;
+  /** Tokens reserved on each. */
+  tokens: bigint;
+}
+
+/** Releases a reservation and/or books a spend, atomically. */
+export interface BudgetStoreCommitRequest {
+  /** The reservation to give back (no-op when it has lapsed or was given back). */
+  release?: BudgetStoreRelease;
+  /** The spend to book. */
+  spend?: {
+    /** Counters to add the spend to. */
+    counters: readonly BudgetStoreCounter[];
+    /** Pico-USD spent. */
+    pico: bigint;
+    /** Tokens spent. */
+    tokens: bigint;
+  };
+  /** Current time (epoch ms). */
+  now: number;
+}
+
+/** An alert threshold crossed by a spend (spent before < threshold ≤ spent after). */
+export interface BudgetStoreCrossing {
+  /** Index in `spend.counters`. */
+  index: number;
+  /** `usd` or `tokens`. */
+  unit: 'usd' | 'tokens';
+  /** Index in `alertsPico` / `alertsTokens`. */
+  threshold: number;
+  /** Spent after the booking. */
+  spent: bigint;
+}
+
+/** Current amounts of one counter. */
+export interface BudgetStoreReading {
+  /** Pico-USD spent. */
+  spentPico: bigint;
+  /** Tokens spent. */
+  spentTokens: bigint;
+  /** Pico-USD held by live reservations. */
+  reservedPico: bigint;
+  /** Tokens held by live reservations. */
+  reservedTokens: bigint;
+}
+
+/**
+ * Where a {@link BudgetGuard} keeps its counters. Every method is atomic over
+ * all the counters it is given, and lapses reservations whose `expiresAt` has
+ * passed before it reads a counter. Implemented by {@link InMemoryBudgetStore}
+ * and {@link RedisBudgetStore}; implement it for another database.
+ */
+export interface BudgetStore {
+  /** Reserves on every counter, or on none: resolves the refusal when one does not fit. */
+  reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined>;
+  /** Releases and/or books; resolves the alert thresholds the spend crossed. */
+  commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]>;
+  /** Reads counters (missing ones read as zero). */
+  read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]>;
+  /** Frees resources the store owns (connections). Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,232 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usdToPico } from '@costspan/core';
+import { assertRedisServerOnPath, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
+import { BudgetExceededError } from './budget-exceeded-error.js';
+import { BudgetGuard, type BudgetAlert, type BudgetGuardOptions } from './budget-guard.js';
+import { RedisBudgetStore } from './redis-budget-store.js';
+import { REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+
+let server: RedisServerHandle;
+let admin: Redis;
+const stores: RedisBudgetStore[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = new Redis(server.url);
+});
+
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  admin?.disconnect();
+  await server?.stop();
+});
+
+function redisGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOptions, 'limits'>, keyPrefix = `t${(prefixes += 1)}:`) {
+  const store = new RedisBudgetStore({ url: server.url, keyPrefix, timeoutMs: 2000 });
+  stores.push(store);
+  return { guard: new BudgetGuard({ store, ...options }), store, keyPrefix };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
+  return error;
+}
+
+describe('RedisBudgetStore against a real redis-server', () => {
+  it('reserves, settles and releases atomically, with exact money beyond 2^53 pico-USD', async () => {
+    const { guard, keyPrefix } = redisGuard({ limits: { org: { total: { usd: '20000.000000000003' } } }, circuitBreaker: false });
+    const acme = { orgId: 'acme' };
+    for (let index = 0; index < 2; index += 1) {
+      await guard.settle(await guard.reserve({ principal: acme, estimatedUsd: '10000.000000000001' }), '10000.000000000001');
+    }
+    expect(await admin.hget(`${keyPrefix}org_total:acme`, 'sp')).toBe('20000000000000002');
+    const last = await guard.reserve({ principal: acme, estimatedUsd: '0.000000000001' });
+    const error = await refusal(guard.reserve({ principal: acme, estimatedUsd: '0.000000000001' }));
+    expect(error).toMatchObject({ limitType: 'org_total', currentExact: usdToPico('20000.000000000003') });
+    await guard.release(last);
+    const status = await guard.getBudget(acme);
+    expect(status.limits[0]?.exact).toEqual({
+      limit: usdToPico('20000.000000000003'),
+      spent: usdToPico('20000.000000000002'),
+      reserved: 0n,
+      remaining: 1n,
+    });
+    expect(await admin.zcard(`${keyPrefix}org_total:acme:reservations`)).toBe(0);
+  });
+
+  it('falls back to EVAL after the script cache is flushed', async () => {
+    const { guard } = redisGuard({ limits: { global: { daily: { usd: 1 } } } });
+    await guard.reserve({ estimatedUsd: 0.1 });
+    await admin.script('FLUSH');
+    await guard.reserve({ estimatedUsd: 0.1 });
+    expect(await admin.script('EXISTS', REDIS_BUDGET_SCRIPT_SHA)).toEqual([1]);
+    expect((await guard.getBudget()).limits[0]).toMatchObject({ reserved: 0.2 });
+  });
+
+  it('two processes reserving concurrently never pass one limit', async () => {
+    const keyPrefix = `procs${(prefixes += 1)}:`;
+    const child = fileURLToPath(new URL('./__fixtures__/reserver-child.mjs', import.meta.url));
+    const register = fileURLToPath(new URL('./__fixtures__/register-ts.mjs', import.meta.url));
+    const workers = [0, 1].map(() =>
+      fork(child, [server.url, keyPrefix, '40', '0.03', '1'], { execArgv: ['--import', register], stdio: 'pipe' }),
+    );
+    const outcomes = workers.map(
+      (worker) =>
+        new Promise<{ granted: number; refused: number }>((resolve, reject) => {
+          let stderr = '';
+          worker.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          worker.on('message', (message: { granted?: number; refused?: number; error?: string }) => {
+            if (message.error !== undefined) reject(new Error(message.error));
+            else if (message.granted !== undefined) resolve(message as { granted: number; refused: number });
+          });
+          worker.on('exit', (code) => {
+            if (code !== 0) reject(new Error(`worker exited with ${code}: ${stderr}`));
+          });
+        }),
+    );
+    // Both start only once both are ready, so their reservations interleave.
+    await Promise.all(workers.map((worker) => new Promise<void>((resolve) => worker.once('message', () => resolve()))));
+    for (const worker of workers) worker.send('go');
+    const results = await Promise.all(outcomes);
+    expect(results.map((result) => result.granted + result.refused)).toEqual([40, 40]);
+    const granted = results.reduce((sum, result) => sum + result.granted, 0);
+    expect(granted).toBe(33); // 33 × $0.03 = $0.99; a 34th would make $1.02
+    const reader = redisGuard({ limits: { global: { daily: { usd: 1 } } } }, keyPrefix).guard;
+    expect((await reader.getBudget()).limits[0]?.exact).toMatchObject({ spent: usdToPico(0.99), reserved: 0n });
+  }, 20_000);
+
+  it('rolls windows over at midnight in the configured time zone, with per-window key TTLs', async () => {
+    let now = Date.UTC(2026, 0, 15, 4, 59, 59, 999); // 23:59:59.999 on Jan 14 in New York
+    const { guard, keyPrefix } = redisGuard({
+      limits: { global: { daily: { usd: 1 }, total: { usd: 10 } } },
+      timeZone: 'America/New_York',
+      now: () => now,
+    });
+    await guard.settle(await guard.reserve({ estimatedUsd: 1 }), 1);
+    expect(await refusal(guard.reserve({ estimatedUsd: 0.01 }))).toMatchObject({ limitType: 'daily', window: '2026-01-14' });
+    now += 1;
+    await expect(guard.reserve({ estimatedUsd: 1 })).resolves.toBeDefined();
+    const dailyTtl = await admin.pttl(`${keyPrefix}daily:2026-01-14`);
+    expect(dailyTtl).toBeGreaterThan(47 * 3_600_000);
+    expect(dailyTtl).toBeLessThanOrEqual(48 * 3_600_000);
+    expect(await admin.pttl(`${keyPrefix}total`)).toBe(-1);
+  });
+
+  it('lapses reservations of a crashed worker inside the script', async () => {
+    let now = Date.UTC(2026, 2, 4, 12);
+    const limits = { user: { daily: { usd: 1 } } };
+    const { guard: crashed, keyPrefix } = redisGuard({ limits, now: () => now, reservationTtlMs: 1000, circuitBreaker: false });
+    const { guard: survivor } = redisGuard({ limits, now: () => now, circuitBreaker: false }, keyPrefix);
+    const alice = { userId: 'alice' };
+    await crashed.reserve({ principal: alice, estimatedUsd: 0.9 });
+    expect(await refusal(survivor.reserve({ principal: alice, estimatedUsd: 0.2 }))).toMatchObject({ current: 0.9 });
+    now += 1000;
+    await expect(survivor.reserve({ principal: alice, estimatedUsd: 0.2 })).resolves.toBeDefined();
+    expect(await admin.hget(`${keyPrefix}user_daily:alice:2026-03-04`, 'rp')).toBe('200000000000');
+    expect(await admin.zcard(`${keyPrefix}user_daily:alice:2026-03-04:reservations`)).toBe(1);
+  });
+
+  it('fires an alert exactly once when workers sharing Redis cross a threshold concurrently', async () => {
+    const alerts: BudgetAlert[] = [];
+    const limits = { global: { daily: { alertAt: [{ usd: 0.5 }] } } };
+    const { guard: first, keyPrefix } = redisGuard({ limits, onAlert: (alert) => alerts.push(alert) });
+    const { guard: second } = redisGuard({ limits, onAlert: (alert) => alerts.push(alert) }, keyPrefix);
+    const spend = { principal: {}, runId: 'r', rootRunId: 'r', agentName: 'a', usd: usdToPico(0.1), tokens: 10, timestamp: 0 };
+    for (let index = 0; index < 10; index += 1) {
+      first.record(spend);
+      second.record(spend);
+    }
+    await Promise.all([first.flush(), second.flush()]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ threshold: 0.5, spent: 0.5 });
+    expect((await first.getBudget()).limits[0]).toMatchObject({ spent: 2 });
+  });
+
+  it('leaves a client it was given open', async () => {
+    const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const store = new RedisBudgetStore({ client, keyPrefix: `own${(prefixes += 1)}:` });
+    const guard = new BudgetGuard({ store, limits: { global: { daily: { usd: 1 } } } });
+    await guard.reserve({ estimatedUsd: 0.5 });
+    await store.close();
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
+  });
+});
+
+describe('Redis down or hung: the failure policy applies within the timeout', () => {
+  it('fails closed (budget_unavailable) and open (allowed + onError) quickly when Redis is killed', async () => {
+    const doomed = await startRedisServer();
+    const errors: unknown[] = [];
+    const closedStore = new RedisBudgetStore({ url: doomed.url, timeoutMs: 500, connectTimeoutMs: 500, onError: () => undefined });
+    const openStore = new RedisBudgetStore({ url: doomed.url, timeoutMs: 500, connectTimeoutMs: 500, onError: () => undefined });
+    const limits = { global: { daily: { usd: 1 } } };
+    const failClosed = new BudgetGuard({ store: closedStore, limits, onError: (error) => errors.push(error) });
+    const failOpen = new BudgetGuard({ store: openStore, limits, failOpen: true, onError: (error) => errors.push(error) });
+    try {
+      await failClosed.reserve({ estimatedUsd: 0.1 });
+      await failOpen.reserve({ estimatedUsd: 0.1 });
+      doomed.signal('SIGKILL');
+      await doomed.stop();
+
+      let started = Date.now();
+      await expect(failClosed.reserve({ estimatedUsd: 0.1 })).rejects.toMatchObject({ code: 'budget_unavailable' });
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      started = Date.now();
+      const allowed = await failOpen.reserve({ estimatedUsd: 0.1 });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(allowed.backed).toBe(false);
+      expect(errors).toEqual([expect.objectContaining({ code: 'budget_unavailable' })]);
+
+      started = Date.now();
+      expect(() =>
+        failClosed.record({ principal: {}, runId: 'r', rootRunId: 'r', agentName: 'a', usd: 1n, tokens: 1, timestamp: 0 }),
+      ).not.toThrow();
+      await failClosed.flush();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(errors).toHaveLength(2);
+    } finally {
+      await Promise.all([closedStore.close(), openStore.close()]);
+    }
+  }, 10_000);
+
+  it('times out instead of hanging when Redis stops answering', async () => {
+    const hung = await startRedisServer();
+    const store = new RedisBudgetStore({ url: hung.url, timeoutMs: 300, onError: () => undefined });
+    const guard = new BudgetGuard({ store, limits: { global: { daily: { usd: 1 } } } });
+    try {
+      await guard.reserve({ estimatedUsd: 0.1 });
+      hung.signal('SIGSTOP');
+      const started = Date.now();
+      await expect(guard.reserve({ estimatedUsd: 0.1 })).rejects.toMatchObject({
+        code: 'budget_unavailable',
+        message: expect.stringContaining('timed out'),
+      });
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(2000);
+    } finally {
+      hung.signal('SIGCONT');
+      await store.close();
+      await hung.stop();
+    }
+  }, 10_000);
+
+  it('says how to install redis-server when it is missing', () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      expect(() => assertRedisServerOnPath()).toThrow(/redis-server is not on PATH.*apt-get install -y redis-server/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});

@@ -1,0 +1,265 @@
+import { Redis } from 'ioredis';
+import { CostspanError, invalidInput } from '@costspan/core';
+import type {
+  BudgetStore,
+  BudgetStoreCommitRequest,
+  BudgetStoreCounter,
+  BudgetStoreCrossing,
+  BudgetStoreReading,
+  BudgetStoreRefusal,
+  BudgetStoreReserveRequest,
+} from './budget-store.js';
+import { reportBudgetError } from './report-error.js';
+import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+
+/** Options of {@link RedisBudgetStore}. */
+export interface RedisBudgetStoreOptions {
+  /**
+   * Your own ioredis client; the store never closes it. Create it with
+   * `enableOfflineQueue: false`, `maxRetriesPerRequest: 0` and a `commandTimeout`
+   * so that a down Redis fails fast (the store bounds every operation by
+   * `timeoutMs` anyway).
+   */
+  client?: Redis;
+  /**
+   * URL of a Redis to connect to when no `client` is given. Default: the
+   * `COSTSPAN_BUDGET_REDIS_URL` environment variable, else `redis://127.0.0.1:6379`.
+   */
+  url?: string;
+  /**
+   * Prefix of every key. Default `costspan:budget:`. On Redis Cluster use a hash
+   * tag, e.g. `{costspan}:budget:`, so all counters of a call share a slot.
+   */
+  keyPrefix?: string;
+  /** Upper bound of each operation (ms), waiting for a first connection included. Default 1000. */
+  timeoutMs?: number;
+  /** Connect timeout of the client the store creates (ms). Default 1000. */
+  connectTimeoutMs?: number;
+  /**
+   * Receives connection errors of the client the store creates (once per
+   * outage). Default: the OpenTelemetry `diag` logger.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A {@link BudgetStore} in Redis, shared by every worker and machine that uses
+ * the same Redis and key prefix. Each operation is one atomic Lua script
+ * (EVALSHA, falling back to EVAL after a `NOSCRIPT`) over all counters of a
+ * call; money is stored as integer pico-USD strings; counters expire one window
+ * plus slack after their last write; reservations lapse inside the script.
+ *
+ * Every operation is bounded by `timeoutMs`: a down or hung Redis rejects, and
+ * the guard then applies its `failOpen` policy.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisBudgetStore({ url: 'redis://127.0.0.1:6379' });
+ * const guard = new BudgetGuard({ store, limits: { user: { daily: { usd: 5 } } } });
+ * ```
+ */
+export class RedisBudgetStore implements BudgetStore {
+  /** The ioredis client in use. */
+  readonly client: Redis;
+  private readonly ownsClient: boolean;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private closed = false;
+  private readyWait: Promise<void> | undefined;
+
+  constructor(options: RedisBudgetStoreOptions = {}) {
+    this.prefix = options.keyPrefix ?? 'costspan:budget:';
+    this.timeoutMs = positive(options.timeoutMs ?? 1000, 'timeoutMs');
+    const connectTimeout = positive(options.connectTimeoutMs ?? 1000, 'connectTimeoutMs');
+    if (options.client !== undefined) {
+      this.client = options.client;
+      this.ownsClient = false;
+      return;
+    }
+    const url = options.url ?? process.env.COSTSPAN_BUDGET_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'redis connection'));
+    this.client = new Redis(url, {
+      enableOfflineQueue: false,
+      // A retried script could book a spend twice; fail instead and let the policy decide.
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.timeoutMs,
+      connectTimeout,
+      retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+    });
+    this.ownsClient = true;
+    let reported = false;
+    this.client.on('ready', () => {
+      reported = false;
+    });
+    this.client.on('error', (error: unknown) => {
+      if (reported || this.closed) return;
+      reported = true;
+      onError(error);
+    });
+  }
+
+  /** Atomic check-and-reserve across all counters (one script run). */
+  async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
+    const args: string[] = [
+      'reserve',
+      String(request.now),
+      member(request.id, request.pico, request.tokens),
+      String(request.expiresAt),
+      request.pico.toString(),
+      request.tokens.toString(),
+      request.check,
+    ];
+    for (const counter of request.counters) {
+      args.push(counter.limitPico?.toString() ?? '', counter.limitTokens?.toString() ?? '', String(counter.ttlMs));
+    }
+    const reply = await this.run(this.keysOf(request.counters.map((counter) => counter.key)), args);
+    if (!Array.isArray(reply) || reply.length === 0) throw unexpected(reply);
+    if (reply[0] === 'ok') return undefined;
+    const [, index, unit, current] = reply as unknown[];
+    if (reply[0] !== 'refused' || (unit !== 'usd' && unit !== 'tokens')) throw unexpected(reply);
+    return { index: Number(index), unit, current: BigInt(String(current)) };
+  }
+
+  /** Releases and/or books, atomically; returns the alert thresholds crossed. */
+  async commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]> {
+    const release = request.release;
+    const spend = request.spend;
+    const keys = [...(release?.keys ?? []), ...(spend?.counters.map((counter: BudgetStoreCounter) => counter.key) ?? [])];
+    if (keys.length === 0) return [];
+    const args: string[] = [
+      'commit',
+      String(request.now),
+      release === undefined ? '' : member(release.id, release.pico, release.tokens),
+      String(release?.keys.length ?? 0),
+      (spend?.pico ?? 0n).toString(),
+      (spend?.tokens ?? 0n).toString(),
+    ];
+    for (const counter of spend?.counters ?? []) {
+      args.push(String(counter.ttlMs), (counter.alertsPico ?? []).join(','), (counter.alertsTokens ?? []).join(','));
+    }
+    const reply = await this.run(this.keysOf(keys), args);
+    if (!Array.isArray(reply) || reply.length % 4 !== 0) throw unexpected(reply);
+    const crossings: BudgetStoreCrossing[] = [];
+    for (let at = 0; at < reply.length; at += 4) {
+      const unit = reply[at + 1] as unknown;
+      if (unit !== 'usd' && unit !== 'tokens') throw unexpected(reply);
+      crossings.push({
+        index: Number(reply[at]),
+        unit,
+        threshold: Number(reply[at + 2]),
+        spent: BigInt(String(reply[at + 3])),
+      });
+    }
+    return crossings;
+  }
+
+  /** Reads counters, lapsing expired reservations first. */
+  async read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]> {
+    if (keys.length === 0) return [];
+    const reply = await this.run(this.keysOf(keys), ['read', String(now)]);
+    if (!Array.isArray(reply) || reply.length !== keys.length * 4) throw unexpected(reply);
+    const values = (reply as unknown[]).map((value) => BigInt(String(value)));
+    return keys.map((_, index) => ({
+      spentPico: values[index * 4]!,
+      spentTokens: values[index * 4 + 1]!,
+      reservedPico: values[index * 4 + 2]!,
+      reservedTokens: values[index * 4 + 3]!,
+    }));
+  }
+
+  /** Closes the client the store created (a client you passed stays open). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownsClient) return;
+    try {
+      await withTimeout(this.client.quit(), this.timeoutMs, 'quit');
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  private keysOf(keys: readonly string[]): string[] {
+    const redisKeys: string[] = [];
+    for (const key of keys) redisKeys.push(`${this.prefix}${key}`, `${this.prefix}${key}:reservations`);
+    return redisKeys;
+  }
+
+  private async run(keys: string[], args: string[]): Promise<unknown> {
+    if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
+    const deadline = Date.now() + this.timeoutMs;
+    await this.ready(deadline);
+    const remaining = (): number => Math.max(1, deadline - Date.now());
+    try {
+      return await withTimeout(this.client.evalsha(REDIS_BUDGET_SCRIPT_SHA, keys.length, ...keys, ...args), remaining(), 'EVALSHA');
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await withTimeout(this.client.eval(REDIS_BUDGET_SCRIPT, keys.length, ...keys, ...args), remaining(), 'EVAL');
+    }
+  }
+
+  /** Waits for a first connection; an interrupted one fails at once rather than adding latency. */
+  private async ready(deadline: number): Promise<void> {
+    const client = this.client;
+    if (client.status === 'ready') return;
+    if (client.status === 'wait') client.connect().catch(() => undefined);
+    else if (client.status !== 'connecting' && client.status !== 'connect') {
+      throw new Error(`Redis is not connected (status ${client.status})`);
+    }
+    await withTimeout(this.waitReady(), Math.max(1, deadline - Date.now()), 'connect');
+  }
+
+  /** One shared wait per connection attempt, however many operations queue behind it. */
+  private waitReady(): Promise<void> {
+    if (this.readyWait === undefined) {
+      const client = this.client;
+      const wait = new Promise<void>((resolve, reject) => {
+        const cleanup = (): void => {
+          client.off('ready', onReady);
+          client.off('end', onEnd);
+          this.readyWait = undefined;
+        };
+        const onReady = (): void => {
+          cleanup();
+          resolve();
+        };
+        const onEnd = (): void => {
+          cleanup();
+          reject(new Error('Redis connection ended'));
+        };
+        client.once('ready', onReady);
+        client.once('end', onEnd);
+      });
+      wait.catch(() => undefined);
+      this.readyWait = wait;
+    }
+    return this.readyWait;
+  }
+}
+
+function member(id: string, pico: bigint, tokens: bigint): string {
+  return `${id}|${pico}|${tokens}`;
+}
+
+function positive(value: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
+  }
+  return value;
+}
+
+function unexpected(reply: unknown): Error {
+  return new Error(`unexpected reply from the budget script: ${JSON.stringify(reply)}`);
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis ${what} timed out after ${Math.round(timeoutMs)} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,73 @@
+// BudgetGuard behind the SDK: agentRun(name, { principal, budget }, fn) reserves through
+// step.reserve and books every priced call through record(), from span processing.
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
+import { CostSpanProcessor, InMemoryEventExporter, createCostTracer } from '@costspan/sdk';
+import { BudgetExceededError } from './budget-exceeded-error.js';
+import { BudgetGuard, type BudgetAlert } from './budget-guard.js';
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+
+function harness() {
+  const processor = new CostSpanProcessor({ source: 'budget-test@1.0.0', exporters: [new InMemoryEventExporter()] });
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  return createCostTracer({ tracerProvider: provider });
+}
+
+async function runThreeCalls(guard: BudgetGuard, estimatedUsd: number | undefined): Promise<number> {
+  const tracer = harness();
+  let calls = 0;
+  await tracer.agentRun('qa', { principal: { userId: 'alice' }, budget: guard }, async (run) => {
+    for (let index = 0; index < 3; index += 1) {
+      try {
+        await run.step(`call-${index}`, async (step) => {
+          await step.reserve(estimatedUsd === undefined ? {} : { estimatedUsd });
+          calls += 1;
+          step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 });
+        });
+      } catch (error) {
+        if (BudgetExceededError.isInstance(error)) return;
+        throw error;
+      }
+      await guard.flush();
+    }
+  });
+  await guard.flush();
+  return calls;
+}
+
+describe('BudgetGuard as the SDK budget', () => {
+  it('stops the third call of the seed scenario and alerts once after the second', async () => {
+    const alerts: BudgetAlert[] = [];
+    const guard = new BudgetGuard({
+      limits: { user: { daily: { usd: 0.005 } }, global: { daily: { alertAt: [{ usd: 0.005 }] } } },
+      onAlert: (alert) => alerts.push(alert),
+    });
+    expect(await runThreeCalls(guard, undefined)).toBe(2);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ spent: 0.0065 });
+    expect((await guard.getBudget({ userId: 'alice' })).limits[0]).toMatchObject({ spent: 0.0065, reserved: 0 });
+  });
+
+  it("with estimates: 'exhausted' stops the third call, the default stops the second", async () => {
+    expect(await runThreeCalls(new BudgetGuard({ limits: { user: { daily: { usd: 0.005 } } }, limitCheck: 'exhausted' }), 0.00325)).toBe(2);
+    expect(await runThreeCalls(new BudgetGuard({ limits: { user: { daily: { usd: 0.005 } } } }), 0.00325)).toBe(1);
+  });
+
+  it('settles reservations (actual replaces the estimate) and enforces session limits by root run', async () => {
+    const guard = new BudgetGuard({ limits: { session: { usd: 0.01 } } });
+    const tracer = harness();
+    let rootRunId = '';
+    await tracer.agentRun('outer', { budget: guard }, async (run) => {
+      rootRunId = run.id;
+      await run.step('call', async (step) => {
+        await step.reserve({ estimatedUsd: 0.009 });
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 });
+      });
+    });
+    await guard.flush();
+    expect((await guard.getBudget({}, { rootRunId })).limits[0]).toMatchObject({ limitType: 'session', spent: 0.00325, reserved: 0 });
+  });
+});
