@@ -35,7 +35,7 @@ const cases: Array<{ name: string; load: () => Promise<BenchCase['run']> }> = [
 ];
 
 function format(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
+  if (!Number.isFinite(value) || Number.isInteger(value)) return value.toLocaleString('en-US');
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   return value.toPrecision(4);
 }

@@ -55,6 +55,10 @@ export interface TokenRecordedPayload {
   scope?: string;
   /** costspan addition: how the cost was obtained. */
   pricing_status?: PricingStatus;
+  /** costspan addition: `gen_ai.agent.id` of the run enclosing this call's run, if any. */
+  parent_run_id?: string;
+  /** costspan addition: `error` when the call's span ended with an error status. */
+  status?: 'error';
   [field: string]: unknown;
 }
 
@@ -70,6 +74,8 @@ export interface SessionRecordedPayload {
   agent_name?: string;
   /** costspan addition: calls whose model had no known price (cost 0). */
   unpriced_call_count?: number;
+  /** costspan addition: `error` when the root run ended with an error status. */
+  status?: 'error';
   [field: string]: unknown;
 }
 
@@ -279,9 +285,17 @@ function writeCanonical(value: unknown, path: string): string {
   return `${text}}`;
 }
 
+// Events the span processor built itself, keys in order: serialised natively, without the check.
+const canonicalEvents = new WeakSet<object>();
+
+/** @internal Marks an event built in canonical key order (events are not to be changed once emitted). */
+export function markCanonical(event: CostEvent): void {
+  canonicalEvents.add(event);
+}
+
 /** Serialises an event as one JSONL line (canonical JSON, no trailing newline). */
 export function serializeEvent(event: CostEvent): string {
-  return canonicalJson(event);
+  return canonicalEvents.has(event) ? JSON.stringify(event) : canonicalJson(event);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CostspanError, usdToPico } from '@costspan/core';
 import type { PriceSource } from '@costspan/pricing';
 import { createHarness } from './__fixtures__/harness.js';
-import { serializeEvent, type CostEvent } from './cost-event.js';
+import { canonicalJson, serializeEvent, type CostEvent } from './cost-event.js';
 import { CostTracker } from './cost-tracker.js';
 import type { AgentRun } from './cost-tracer.js';
 
@@ -201,6 +201,9 @@ describe('errors and bad input', () => {
     ).toThrow(failure);
     await harness.flush();
     expect(harness.span('invoke_agent fragile').status.code).toBe(SpanStatusCode.ERROR);
+    const fragileToken = harness.events.getEvents('llm.cost.token.recorded').find((event) => event.payload.scope === 'fragile/call');
+    expect(fragileToken?.payload.status).toBe('error');
+    expect(harness.events.getEvents('llm.cost.session.recorded').map((event) => event.payload.status)).toEqual(['error', 'error']);
     expect(harness.span('invoke_agent fragile').attributes['llm.cost.inclusive.total_usd']).toBe(0.002);
     expect(harness.events.getEvents('llm.cost.session.recorded')).toHaveLength(2);
   });
@@ -479,6 +482,8 @@ describe('events and attribution', () => {
     expect(token.org_id).toBe('acme');
     expect(token.tags).toEqual({ env: 'prod' });
     expect(token.payload.scope).toBe('support/helper/call');
+    const supportRunId = harness.events.getEvents('llm.cost.session.recorded')[0]?.payload.agent_run_id;
+    expect(token.payload.parent_run_id).toBe(supportRunId);
 
     const summary = tracker.summary();
     expect(summary.totalCostUsd).toBe(0.007);
@@ -515,6 +520,7 @@ describe('events and attribution', () => {
       expect(event.trace_id).toMatch(/^[0-9a-f]{32}$/);
       expect(event.source).toBe('test-app@1.0.0');
       // Built in key order: canonical serialisation is the native one (the fast path).
+      expect(canonicalJson(event)).toBe(JSON.stringify(event));
       expect(serializeEvent(event)).toBe(JSON.stringify(event));
     }
   });

@@ -1,4 +1,4 @@
-import { diag, type Attributes, type Context, type HrTime } from '@opentelemetry/api';
+import { diag, SpanStatusCode, type Attributes, type Context, type HrTime } from '@opentelemetry/api';
 import { globalErrorHandler, hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { picoToUsd, usdToPico } from '@costspan/core';
@@ -8,6 +8,7 @@ import type { BudgetGate, BudgetReservation, Principal } from './budget-gate.js'
 import {
   createEventIdGenerator,
   formatEventTimestamp,
+  markCanonical,
   validateSource,
   SCHEMA_VERSION,
   type CostEvent,
@@ -550,10 +551,13 @@ export class CostSpanProcessor implements SpanProcessor {
       call.responseModel !== undefined && call.responseModel !== call.model
         ? { name: call.model, response_model: call.responseModel, system: call.provider ?? 'unknown' }
         : { name: call.model, system: call.provider ?? 'unknown' };
+    const parentRun = node?.run.parent?.run;
+    if (parentRun !== undefined) payload.parent_run_id = parentRun.runId;
     payload.pricing_status = priced.status;
     if (priced.tier !== undefined) payload.pricing_tier = sortedTier(priced.tier);
     if (node !== undefined) payload.scope = node.scope;
     payload.span_id = span.spanContext().spanId;
+    if (span.status.code === SpanStatusCode.ERROR) payload.status = 'error';
     payload.token_usage = toTokenUsageWire(totals);
     const event = this.envelope('llm.cost.token.recorded', span, span.endTime, node?.principal ?? {}, payload);
     this.emit(event);
@@ -568,6 +572,7 @@ export class CostSpanProcessor implements SpanProcessor {
       call_count: totals.callCount,
       models_used: [...(root.models ?? [])].sort(),
       session_duration_ms: Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000,
+      ...(span.status.code === SpanStatusCode.ERROR ? { status: 'error' as const } : {}),
       total_cost: toCostBreakdownWire(totals),
       total_token_usage: toTokenUsageWire(totals),
     };
@@ -608,7 +613,9 @@ export class CostSpanProcessor implements SpanProcessor {
 
   private emit(unsigned: CostEvent): void {
     let event = unsigned;
-    if (this.signer !== undefined) {
+    if (this.signer === undefined) {
+      markCanonical(event);
+    } else {
       try {
         event = this.signer.sign(unsigned);
       } catch (error) {

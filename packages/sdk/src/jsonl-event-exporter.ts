@@ -136,9 +136,12 @@ export class JsonlEventExporter implements EventExporter {
   }
 }
 
-function writeWhole(fd: number, line: string): void {
-  const buffer = Buffer.from(line, 'utf8');
-  let offset = 0;
-  // A regular file takes the whole chunk in one write; the loop only matters on a full disk, a signal or a pipe.
-  while (offset < buffer.length) offset += writeSync(fd, buffer, offset, buffer.length - offset);
+function writeWhole(fd: number, text: string): void {
+  const written = writeSync(fd, text);
+  const length = Buffer.byteLength(text);
+  if (written >= length) return;
+  // A regular file takes the whole chunk in one write; the rest only matters on a full disk, a signal or a pipe.
+  const buffer = Buffer.from(text, 'utf8');
+  let offset = written;
+  while (offset < length) offset += writeSync(fd, buffer, offset, length - offset);
 }

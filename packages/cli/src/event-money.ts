@@ -1,0 +1,51 @@
+import { usdToPico, type PicoUsd } from '@costspan/core';
+import { addCall, type CostBreakdownWire, type CostTotals, type TokenUsageWire } from '@costspan/sdk';
+
+/**
+ * Exact pico-USD of a wire amount (a JSON number), read through its shortest
+ * decimal form as `usdToPico` does; amounts with at most 12 decimals take a
+ * fast path that builds the integer from the digits directly.
+ */
+export function wireToPico(amount: number | undefined): PicoUsd {
+  if (amount === undefined || amount === 0) return 0n;
+  const text = String(amount);
+  if (!text.includes('e')) {
+    const dot = text.indexOf('.');
+    if (dot === -1) return BigInt(text) * 1_000_000_000_000n;
+    const fraction = text.slice(dot + 1);
+    if (fraction.length <= 12) return BigInt(text.slice(0, dot) + fraction.padEnd(12, '0'));
+  }
+  return usdToPico(amount);
+}
+
+/**
+ * Adds one call, given as its wire cost and token usage, to `target` with the
+ * SDK's own roll-up arithmetic (exact). `total = input + output + reasoning - cached_discount`.
+ */
+export function addWireCall(target: CostTotals, cost: CostBreakdownWire, usage: TokenUsageWire | undefined, priced: boolean): void {
+  addCall(
+    target,
+    {
+      input: wireToPico(cost.input_cost_usd),
+      output: wireToPico(cost.output_cost_usd),
+      reasoning: wireToPico(cost.reasoning_cost_usd),
+      cachedDiscount: wireToPico(cost.cached_discount_usd),
+    },
+    {
+      input: usage?.input_tokens ?? 0,
+      output: usage?.output_tokens ?? 0,
+      cacheRead: usage?.cached_tokens ?? 0,
+      cacheWrite: usage?.cache_creation_tokens ?? 0,
+      reasoning: usage?.reasoning_tokens ?? 0,
+    },
+    usage?.total_tokens ?? 0,
+    priced,
+  );
+}
+
+/** `amount * numerator / denominator`, rounded half up to the pico-dollar. */
+export function ratioPico(amount: PicoUsd, numerator: bigint, denominator: bigint): PicoUsd {
+  const scaled = amount * numerator;
+  const quotient = scaled / denominator;
+  return (scaled % denominator) * 2n >= denominator ? quotient + 1n : quotient;
+}

@@ -1,0 +1,408 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { createSigningKey } from '@costspan/sdk';
+import { CliError, exitCodeOf } from './cli-error.js';
+import { renderHtmlReport } from './html-report.js';
+import { createProgressBar } from './progress.js';
+import { describeSkipped, EventScanner, type ScanStats } from './read-events.js';
+import { formatReport, REPORT_FORMATS, type ReportFormat } from './report-format.js';
+import { DEFAULT_DIMENSIONS, parseDimensions, parseTimeBound, ReportAggregator, type ReportDimension } from './report.js';
+import { formatRunTreeText, runTreeToJson } from './run-tree-format.js';
+import { RunTreeBuilder } from './run-tree.js';
+import { ChainVerifier } from './verify.js';
+import { CLI_VERSION } from './version.js';
+
+/** Where the CLI reads and writes; tests pass their own. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const MAIN_HELP = `costspan ${CLI_VERSION}: what did your LLM agents cost, where, and for whom
+
+Usage:
+  costspan report [files...|-]     totals and breakdowns (model, provider, agent, scope, user, team, org, tag, day)
+  costspan run <run-id> [files|-]  one run's tree of runs and steps with own and inclusive cost
+  costspan verify [files...|-]     check every line against the event schema and signed events' chain
+
+Files are JSONL written by @costspan/sdk (gzip is detected); '-' is standard input.
+With no file, $COSTSPAN_EVENTS_FILE is read, else standard input when it is a pipe.
+Run 'costspan <command> --help' for the options of a command.
+Exit codes: 0 ok, 1 a finding (run not found, verification failed, bad lines with --strict), 2 usage or input error.
+`;
+
+const COMMON_OPTIONS_HELP = `  --strict               exit 1 when any line was skipped (malformed, unknown type, ...)
+  --max-line-bytes N     skip lines longer than N bytes without buffering them (default 1048576)
+  --no-progress          no progress bar (it is drawn on a TTY for inputs over 32 MB)
+  --stats                print events/s, MB/s and peak RSS on standard error
+  -h, --help             this help`;
+
+const REPORT_HELP = `Usage: costspan report [files...|-] [options]
+
+Totals and breakdowns of cost events, money summed exactly (integer pico-USD).
+Totals come from llm.cost.token.recorded events (one per model call); session
+events add run counts. Rows are sorted by cost (days by date).
+
+Options:
+  --since TIME           only events at or after TIME (2026-03-01, 2026-03 or ISO 8601; UTC)
+  --until TIME           only events before TIME (a date or month includes that whole day or month)
+  --as-of TIME           "now" for month-to-date and the projection (default: the last event)
+  --group-by LIST        breakdowns to show, comma-separated: model, provider, agent, scope,
+                         user, team, org, tag, day, run, source, or principal (= user,team,org,tag)
+                         (default: ${DEFAULT_DIMENSIONS.join(',')})
+  --top N                rows per breakdown; the rest are summed in one row
+                         (default 10 for table and markdown, all for json and csv)
+  --format FORMAT        table (default), json, csv or markdown
+  --html FILE            also write a self-contained HTML page with charts to FILE
+${COMMON_OPTIONS_HELP}
+
+Examples:
+  costspan report events.jsonl
+  costspan report logs/*.jsonl.gz --since 2026-03-01 --group-by model,day --format csv
+  cat events.jsonl | costspan report - --group-by principal --top 5 --html report.html
+`;
+
+const RUN_HELP = `Usage: costspan run <run-id> [files...|-] [options]
+
+The tree of one agent run (a root or nested run id, payload.agent_run_id):
+its nested runs and steps with own and inclusive cost, calls, tokens, models,
+duration and errors, and who the cost was attributed to. Exit 1 when no event
+has the run id.
+
+Options:
+  --format FORMAT        text (default) or json
+${COMMON_OPTIONS_HELP}
+
+Example:
+  costspan run 01JQ3S8V4W6X7Y8Z9A0B1C2D3E events.jsonl
+`;
+
+const VERIFY_HELP = `Usage: costspan verify [files...|-] [options]
+
+Checks every line against the cost event schema and, for signed events, that
+each checksum matches its payload, each signature verifies under the key, and
+each prev_id links to the event before it. Reports the first tampered,
+reordered or missing event and exits 1 on any problem.
+
+Options:
+  --key-env NAME         read the HMAC key from environment variable NAME
+                         (default: COSTSPAN_SIGNING_KEY). Without a key, checksums
+                         and links are still checked, signatures are not.
+                         The key is never taken on the command line (it would show in ps).
+  --require-signed       unsigned events are a problem too
+  --format FORMAT        text (default) or json
+  --max-line-bytes N     skip lines longer than N bytes (counted as invalid)
+  --no-progress          no progress bar
+  -h, --help             this help
+`;
+
+const COMMON_OPTIONS = {
+  strict: { type: 'boolean' },
+  'max-line-bytes': { type: 'string' },
+  'no-progress': { type: 'boolean' },
+  stats: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * Runs the costspan CLI with `argv` (without `node` and the script) and
+ * returns the exit code: 0 ok, 1 a finding, 2 usage or input error. Never
+ * calls `process.exit`, so it can be tested in process.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv.slice(2));
+ * ```
+ */
+export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const streams: CliIo = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    stdin: io.stdin ?? process.stdin,
+    env: io.env ?? process.env,
+  };
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'report':
+        return await reportCommand(rest, streams);
+      case 'run':
+        return await runCommand(rest, streams);
+      case 'verify':
+        return await verifyCommand(rest, streams);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        streams.stdout.write(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      case '--version':
+      case '-v':
+        streams.stdout.write(`${CLI_VERSION}\n`);
+        return 0;
+      default:
+        throw new CliError({ code: 'usage', message: `unknown command ${JSON.stringify(command)}; run costspan --help` });
+    }
+  } catch (error) {
+    if (CliError.isInstance(error)) {
+      streams.stderr.write(`costspan: ${error.message}\n`);
+      return exitCodeOf(error);
+    }
+    if (error instanceof TypeError && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      streams.stderr.write(`costspan: ${error.message}; run costspan ${command} --help\n`);
+      return 2;
+    }
+    streams.stderr.write(`costspan: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 70;
+  }
+}
+
+interface CommonFlags {
+  strict?: boolean;
+  'max-line-bytes'?: string;
+  'no-progress'?: boolean;
+  stats?: boolean;
+}
+
+function positiveInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+    throw new CliError({ code: 'usage', message: `${flag} must be a positive integer; got ${JSON.stringify(text)}` });
+  }
+  return Number(text);
+}
+
+function nonNegativeInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === '0') return 0;
+  return positiveInteger(text, flag);
+}
+
+function defaultInputs(files: string[], io: CliIo): string[] {
+  if (files.length > 0) return files;
+  const fromEnvironment = io.env.COSTSPAN_EVENTS_FILE;
+  if (fromEnvironment !== undefined && fromEnvironment !== '') return [fromEnvironment];
+  if ((io.stdin as NodeJS.ReadStream).isTTY !== true) return ['-'];
+  throw new CliError({ code: 'usage', message: 'no input: give a file, - for standard input, or set COSTSPAN_EVENTS_FILE' });
+}
+
+function scanner(flags: CommonFlags, io: CliIo): EventScanner {
+  const maxLineBytes = positiveInteger(flags['max-line-bytes'], '--max-line-bytes');
+  const progress = flags['no-progress'] === true ? undefined : createProgressBar(io.stderr);
+  return new EventScanner({ stdin: io.stdin, ...(maxLineBytes === undefined ? {} : { maxLineBytes }), ...(progress === undefined ? {} : { progress }) });
+}
+
+/** Summarises skipped lines on stderr; returns the exit code `--strict` asks for. */
+function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, startedAt: number): number {
+  const skipped = describeSkipped(stats);
+  if (skipped !== undefined) io.stderr.write(`costspan: ${skipped}\n`);
+  if (flags.stats === true) {
+    const seconds = (performance.now() - startedAt) / 1000;
+    const stats_ = {
+      events: stats.events,
+      lines: stats.lines,
+      bytes: stats.bytes,
+      seconds: Math.round(seconds * 1000) / 1000,
+      events_per_second: Math.round(stats.events / seconds),
+      mb_per_second: Math.round((stats.bytes / 1e6 / seconds) * 10) / 10,
+      peak_rss_mb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    };
+    io.stderr.write(`costspan stats: ${JSON.stringify(stats_)}\n`);
+  }
+  return flags.strict === true && stats.skipped > 0 ? 1 : 0;
+}
+
+async function reportCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...COMMON_OPTIONS,
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'as-of': { type: 'string' },
+      'group-by': { type: 'string' },
+      top: { type: 'string' },
+      format: { type: 'string' },
+      html: { type: 'string' },
+    },
+  });
+  if (values.help === true) {
+    io.stdout.write(REPORT_HELP);
+    return 0;
+  }
+  const format = (values.format ?? 'table') as ReportFormat;
+  if (!REPORT_FORMATS.includes(format)) throw new CliError({ code: 'usage', message: `--format must be one of ${REPORT_FORMATS.join(', ')}; got ${JSON.stringify(values.format)}` });
+  const dimensions = values['group-by'] === undefined ? [...DEFAULT_DIMENSIONS] : parseDimensions(values['group-by']);
+  const sinceMs = values.since === undefined ? undefined : parseTimeBound(values.since, '--since');
+  const untilMs = values.until === undefined ? undefined : parseTimeBound(values.until, '--until');
+  const asOfMs = values['as-of'] === undefined ? undefined : parseTimeBound(values['as-of'], '--as-of');
+  const top = nonNegativeInteger(values.top, '--top') ?? (format === 'table' || format === 'markdown' ? 10 : undefined);
+  const inputs = defaultInputs(positionals, io);
+
+  // The HTML page always charts days, models and agents, whatever --group-by shows.
+  const aggregated: ReportDimension[] = [...dimensions];
+  if (values.html !== undefined) for (const dimension of ['day', 'model', 'agent'] as const) if (!aggregated.includes(dimension)) aggregated.push(dimension);
+  const aggregator = new ReportAggregator({
+    dimensions: aggregated,
+    ...(sinceMs === undefined ? {} : { sinceMs }),
+    ...(untilMs === undefined ? {} : { untilMs }),
+  });
+  const startedAt = performance.now();
+  const reader = scanner(values, io);
+  await reader.scan(inputs, (event) => aggregator.add(event));
+
+  const context = {
+    inputs,
+    ...(values.since === undefined ? {} : { since: values.since }),
+    ...(values.until === undefined ? {} : { until: values.until }),
+    scan: reader.stats,
+  };
+  const resultOptions = { ...(top === undefined ? {} : { top }), ...(asOfMs === undefined ? {} : { asOfMs }) };
+  const report = aggregator.result(resultOptions);
+  const shown = { ...report, breakdowns: report.breakdowns.filter((breakdown) => dimensions.includes(breakdown.dimension)) };
+  io.stdout.write(formatReport(shown, format, context));
+  if (values.html !== undefined) {
+    const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
+    try {
+      await writeFile(values.html, renderHtmlReport(full, context));
+    } catch (error) {
+      throw new CliError({ code: 'output_error', message: `cannot write ${values.html}: ${(error as Error).message}`, cause: error });
+    }
+    io.stderr.write(`costspan: wrote ${values.html}\n`);
+  }
+  return finishScan(reader.stats, values, io, startedAt);
+}
+
+/** `run` reads its inputs twice; standard input is spooled to a temporary file (disk, not memory). */
+async function spoolStdin(inputs: string[], io: CliIo): Promise<{ inputs: string[]; cleanup: () => Promise<void> }> {
+  if (!inputs.includes('-')) return { inputs, cleanup: () => Promise.resolve() };
+  const directory = await mkdtemp(join(tmpdir(), 'costspan-run-'));
+  const path = join(directory, 'stdin.jsonl');
+  await pipeline(io.stdin, createWriteStream(path, { mode: 0o600 }));
+  return { inputs: inputs.map((input) => (input === '-' ? path : input)), cleanup: () => rm(directory, { recursive: true, force: true }) };
+}
+
+async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { ...COMMON_OPTIONS, format: { type: 'string' } },
+  });
+  if (values.help === true) {
+    io.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const [runId, ...files] = positionals;
+  if (runId === undefined || runId === '') throw new CliError({ code: 'usage', message: 'run needs a run id: costspan run <run-id> [files...|-]' });
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new CliError({ code: 'usage', message: `--format must be text or json; got ${JSON.stringify(format)}` });
+  const requested = defaultInputs(files, io);
+  const startedAt = performance.now();
+  const reader = scanner(values, io);
+  // Pass 1 checks the inputs exist before standard input is spooled.
+  const spooled = await spoolStdin(requested, io);
+  try {
+    const builder = new RunTreeBuilder(runId);
+    await reader.scan(spooled.inputs, (event) => builder.locate(event));
+    const firstPass = { ...reader.stats, skippedByReason: { ...reader.stats.skippedByReason }, examples: [...reader.stats.examples] };
+    if (builder.found) {
+      const second = scanner({ ...values, 'no-progress': values['no-progress'] }, io);
+      await second.scan(spooled.inputs, (event) => builder.add(event));
+    }
+    const tree = builder.build();
+    io.stdout.write(format === 'json' ? `${JSON.stringify(runTreeToJson(tree), null, 2)}\n` : formatRunTreeText(tree));
+    return finishScan(firstPass, values, io, startedAt);
+  } catch (error) {
+    if (CliError.isInstance(error) && error.code === 'run_not_found') {
+      const skipped = describeSkipped(reader.stats);
+      if (skipped !== undefined) io.stderr.write(`costspan: ${skipped}\n`);
+    }
+    throw error;
+  } finally {
+    await spooled.cleanup();
+  }
+}
+
+async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'key-env': { type: 'string' },
+      'require-signed': { type: 'boolean' },
+      format: { type: 'string' },
+      'max-line-bytes': { type: 'string' },
+      'no-progress': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    io.stdout.write(VERIFY_HELP);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new CliError({ code: 'usage', message: `--format must be text or json; got ${JSON.stringify(format)}` });
+  const keyName = values['key-env'] ?? 'COSTSPAN_SIGNING_KEY';
+  const keyText = io.env[keyName];
+  if (values['key-env'] !== undefined && (keyText === undefined || keyText === '')) {
+    throw new CliError({ code: 'missing_key', message: `--key-env ${keyName}: environment variable ${keyName} is not set or empty` });
+  }
+  const key = keyText === undefined || keyText === '' ? undefined : createSigningKey(keyText);
+  const inputs = defaultInputs(positionals, io);
+  const verifier = new ChainVerifier({ ...(key === undefined ? {} : { key }), requireSigned: values['require-signed'] === true });
+  const reader = scanner(values, io);
+  await reader.scan(inputs, (event, location) => {
+    verifier.check(event, location);
+  });
+  const summary = verifier.summary();
+  const stats = reader.stats;
+  const ok = summary.findingCount === 0 && stats.skipped === 0;
+  if (format === 'json') {
+    io.stdout.write(
+      `${JSON.stringify(
+        {
+          ok,
+          lines: stats.lines,
+          events: summary.events,
+          signed: summary.signed,
+          unsigned: summary.unsigned,
+          chains: summary.chains,
+          signatures_checked: summary.signaturesChecked,
+          invalid_lines: stats.skipped,
+          invalid_by_reason: stats.skippedByReason,
+          invalid_examples: stats.examples,
+          problems: summary.findingCount,
+          findings: summary.findings.map((finding) => ({ kind: finding.kind, file: finding.file, line: finding.line, event_id: finding.eventId, message: finding.message })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    const lines: string[] = [];
+    lines.push(
+      `${stats.lines} lines: ${summary.events} valid events (${summary.signed} signed in ${summary.chains} chain${summary.chains === 1 ? '' : 's'}, ${summary.unsigned} unsigned), ${stats.skipped} invalid`,
+    );
+    if (summary.signed > 0 && !summary.signaturesChecked) lines.push(`signatures NOT checked: no key (set ${keyName} or pass --key-env NAME); checksums and links were checked`);
+    const skipped = describeSkipped(stats);
+    if (skipped !== undefined) lines.push(`invalid lines: ${skipped.replace(/^skipped /, '')}`);
+    const first = summary.findings[0];
+    if (first !== undefined) {
+      lines.push(`FIRST PROBLEM: ${first.file}:${first.line} event ${first.eventId}: ${first.kind.replace(/_/g, ' ')}: ${first.message}`);
+      for (const finding of summary.findings.slice(1)) lines.push(`  also ${finding.file}:${finding.line} event ${finding.eventId}: ${finding.kind.replace(/_/g, ' ')}`);
+      if (summary.findingCount > summary.findings.length) lines.push(`  ... ${summary.findingCount - summary.findings.length} more`);
+    }
+    lines.push(ok ? 'OK' : 'FAILED');
+    io.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CostEvent } from '@costspan/sdk';
+import { writeSdkEvents } from './__fixtures__/sdk-events.js';
+import { describeSkipped, EventScanner } from './read-events.js';
+
+let directory: string;
+let eventsPath: string;
+let lines: string[];
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'costspan-read-'));
+  eventsPath = join(directory, 'events.jsonl');
+  await writeSdkEvents(eventsPath);
+  lines = readFileSync(eventsPath, 'utf8').split('\n').filter((line) => line !== '');
+});
+
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+async function scanAll(inputs: string[], options: ConstructorParameters<typeof EventScanner>[0] = {}): Promise<{ scanner: EventScanner; events: CostEvent[] }> {
+  const scanner = new EventScanner(options);
+  const events: CostEvent[] = [];
+  await scanner.scan(inputs, (event) => events.push(event));
+  return { scanner, events };
+}
+
+describe('EventScanner', () => {
+  it('reads every event the SDK wrote', async () => {
+    const { scanner, events } = await scanAll([eventsPath]);
+    expect(events).toHaveLength(lines.length);
+    expect(scanner.stats.skipped).toBe(0);
+    expect(scanner.stats.bytes).toBe(readFileSync(eventsPath).length);
+  });
+
+  it('skips and counts bad lines without stopping: malformed, unknown type, invalid, __proto__, constructor, unterminated', async () => {
+    const good = lines[0] as string;
+    const proto = good.replace('"payload":{', '"payload":{"__proto__":{"polluted":true},');
+    const constructorKey = good.replace('"tags":{', '"tags":{"constructor":"x",');
+    const path = join(directory, 'bad.jsonl');
+    writeFileSync(
+      path,
+      [
+        good,
+        '{"event_id": oops',
+        good.replace('llm.cost.token.recorded', 'llm.cost.budget.exceeded'),
+        good.replace('"input_cost_usd":0.0015', '"input_cost_usd":-1'),
+        proto,
+        constructorKey,
+        '',
+        '   ',
+        `${good}\r`,
+        good.slice(0, 120),
+      ].join('\n'),
+    );
+    const { scanner, events } = await scanAll([path]);
+    expect(events).toHaveLength(2);
+    expect(scanner.stats.skippedByReason).toEqual({ malformed: 1, oversized: 0, unterminated: 1, unsafe_key: 2, unknown_event_type: 1, invalid_event: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const summary = describeSkipped(scanner.stats) ?? '';
+    expect(summary).toMatch(/^skipped 6 of 8 lines: 1 malformed JSON, 1 unterminated last line, 2 __proto__/);
+    expect(summary).toContain(`${path}:2: malformed JSON`);
+  });
+
+  it('skips a 10 MB line as it streams by, and reads the lines after it', async () => {
+    const path = join(directory, 'huge.jsonl');
+    const huge = `{"event_id":"${'x'.repeat(10 * 1024 * 1024)}"}`;
+    writeFileSync(path, `${lines[0]}\n${huge}\n${lines[1]}\n${huge}`);
+    const { scanner, events } = await scanAll([path], { maxLineBytes: 64 * 1024 });
+    expect(events.map((event) => event.event_id)).toEqual([JSON.parse(lines[0] as string).event_id, JSON.parse(lines[1] as string).event_id]);
+    expect(scanner.stats.skippedByReason.oversized).toBe(2);
+  });
+
+  it('reads gzip by suffix and by magic bytes, from files and standard input, and several inputs in order', async () => {
+    const compressed = gzipSync(readFileSync(eventsPath));
+    const gz = join(directory, 'events.jsonl.gz');
+    const disguised = join(directory, 'events-compressed.jsonl');
+    writeFileSync(gz, compressed);
+    writeFileSync(disguised, compressed);
+    const stdin = Readable.from([compressed.subarray(0, 1), compressed.subarray(1)]);
+    const { scanner, events } = await scanAll([gz, disguised, '-', eventsPath], { stdin });
+    expect(events).toHaveLength(lines.length * 4);
+    expect(scanner.stats.skipped).toBe(0);
+  });
+
+  it('plain standard input, with a byte-order mark', async () => {
+    const stdin = Readable.from([Buffer.from(`\uFEFF${lines.join('\n')}\n`)]);
+    const { events } = await scanAll(['-'], { stdin });
+    expect(events).toHaveLength(lines.length);
+  });
+
+  it('a missing file is an input error before anything is read', async () => {
+    await expect(scanAll([eventsPath, join(directory, 'missing.jsonl')])).rejects.toMatchObject({ code: 'input_not_found' });
+  });
+
+  it('corrupt gzip is an input error, not a crash', async () => {
+    const path = join(directory, 'corrupt.jsonl.gz');
+    writeFileSync(path, Buffer.concat([gzipSync(readFileSync(eventsPath)).subarray(0, 40), Buffer.from('garbage')]));
+    await expect(scanAll([path])).rejects.toMatchObject({ code: 'input_error' });
+  });
+});

@@ -1,0 +1,364 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { COST_EVENT_TYPES, validateCostEvent, type CostEvent } from '@costspan/sdk';
+import { CliError } from './cli-error.js';
+
+/** Why a line was skipped. */
+export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unsafe_key' | 'unknown_event_type' | 'invalid_event';
+
+/** Human wording of each {@link SkipReason}, for summaries. */
+export const SKIP_REASON_TEXT: Readonly<Record<SkipReason, string>> = {
+  malformed: 'malformed JSON',
+  oversized: 'line too long',
+  unterminated: 'unterminated last line',
+  unsafe_key: '__proto__/constructor/prototype key',
+  unknown_event_type: 'unknown event type',
+  invalid_event: 'invalid event',
+};
+
+/** Where a line came from. */
+export interface LineLocation {
+  /** File path, or `-` for standard input. */
+  file: string;
+  /** 1-based line number within the file. */
+  line: number;
+}
+
+/** One skipped line, kept as an example for the summary. */
+export interface SkippedLine extends LineLocation {
+  reason: SkipReason;
+  detail: string;
+}
+
+/** Counters of one scan. Nothing is skipped silently. */
+export interface ScanStats {
+  /** Bytes read from the inputs (compressed bytes for gzip). */
+  bytes: number;
+  /** Non-blank lines seen. */
+  lines: number;
+  /** Lines that were valid events and were handed on. */
+  events: number;
+  /** Lines skipped, in total and by reason. */
+  skipped: number;
+  skippedByReason: Record<SkipReason, number>;
+  /** The first few skipped lines, for messages. */
+  examples: SkippedLine[];
+}
+
+/** Receives progress in bytes; see `progress.ts`. */
+export interface ProgressSink {
+  start(totalBytes: number): void;
+  update(bytesRead: number): void;
+  stop(): void;
+}
+
+/** Options of {@link EventScanner}. */
+export interface EventScannerOptions {
+  /** Longest line accepted, in bytes; longer lines are skipped without being buffered. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** Stream read for the input `-`. Default `process.stdin`. */
+  stdin?: NodeJS.ReadableStream;
+  /** Told of bytes read, when inputs have a known size. */
+  progress?: ProgressSink;
+  /** Skipped lines kept as examples. Default 5. */
+  maxExamples?: number;
+}
+
+/** Called for each valid event. `raw` is the line as read. */
+export type EventHandler = (event: CostEvent, location: LineLocation) => void;
+
+const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** Fresh, zero {@link ScanStats}. */
+export function emptyScanStats(): ScanStats {
+  return {
+    bytes: 0,
+    lines: 0,
+    events: 0,
+    skipped: 0,
+    skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unsafe_key: 0, unknown_event_type: 0, invalid_event: 0 },
+    examples: [],
+  };
+}
+
+/**
+ * Checks that every input exists and can be read, before anything is printed.
+ *
+ * @throws CliError `input_not_found` (exit 2) naming the first missing file
+ */
+export async function checkInputs(inputs: readonly string[]): Promise<void> {
+  for (const input of inputs) {
+    if (input === '-') continue;
+    try {
+      const info = await stat(input);
+      if (info.isDirectory()) throw new CliError({ code: 'input_not_found', message: `${input} is a directory, not an event file` });
+    } catch (error) {
+      if (CliError.isInstance(error)) throw error;
+      throw new CliError({ code: 'input_not_found', message: `cannot read ${input}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, cause: error });
+    }
+  }
+}
+
+/**
+ * Reads cost events from JSONL files and standard input in constant memory:
+ * bytes are split into lines as they stream by (never a whole file in memory),
+ * gzip is detected by the `.gz` suffix or its magic bytes, and every bad line
+ * (malformed JSON, unknown event type, invalid fields, `__proto__`-style keys,
+ * an unterminated last line, a line over `maxLineBytes`) is skipped and counted
+ * in {@link EventScanner.stats}. An over-long line is discarded as it streams,
+ * so a 10 GB line costs no more memory than a short one.
+ *
+ * @example
+ * ```ts
+ * const scanner = new EventScanner();
+ * await scanner.scan(['events.jsonl.gz', '-'], (event) => console.log(event.event_type));
+ * console.error(scanner.stats.skipped, 'lines skipped');
+ * ```
+ */
+export class EventScanner {
+  /** Counters across every scan made by this scanner. */
+  readonly stats: ScanStats = emptyScanStats();
+  private readonly maxLineBytes: number;
+  private readonly maxExamples: number;
+  private readonly options: EventScannerOptions;
+
+  constructor(options: EventScannerOptions = {}) {
+    this.options = options;
+    this.maxLineBytes = options.maxLineBytes !== undefined && options.maxLineBytes > 0 ? options.maxLineBytes : DEFAULT_MAX_LINE_BYTES;
+    this.maxExamples = options.maxExamples ?? 5;
+  }
+
+  /**
+   * Streams every input in order, calling `onEvent` for each valid event.
+   *
+   * @throws CliError `input_not_found` (exit 2) or `input_error` when an input cannot be read or decompressed
+   */
+  async scan(inputs: readonly string[], onEvent: EventHandler): Promise<void> {
+    await checkInputs(inputs);
+    const progress = this.options.progress;
+    let totalBytes = 0;
+    for (const input of inputs) if (input !== '-') totalBytes += (await stat(input)).size;
+    progress?.start(totalBytes);
+    const startBytes = this.stats.bytes;
+    try {
+      for (const input of inputs) {
+        const onBytes = progress === undefined ? undefined : () => progress.update(this.stats.bytes - startBytes);
+        await this.scanOne(input, onEvent, onBytes);
+      }
+    } finally {
+      progress?.stop();
+    }
+  }
+
+  private async scanOne(input: string, onEvent: EventHandler, onBytes: (() => void) | undefined): Promise<void> {
+    const stats = this.stats;
+    let raw: AsyncIterable<Buffer>;
+    let gzip = input.endsWith('.gz');
+    if (input === '-') {
+      raw = (this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>;
+    } else {
+      if (!gzip) gzip = await hasGzipMagic(input);
+      raw = createReadStream(input, { highWaterMark: 256 * 1024 });
+    }
+    const counted = countBytes(raw, (count) => {
+      stats.bytes += count;
+      onBytes?.();
+    });
+    const chunks = input === '-' ? sniffGzip(counted) : gzip ? gunzip(counted) : counted;
+
+    const maxLineBytes = this.maxLineBytes;
+    let lineNumber = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let discarding = false;
+    let first = true;
+    try {
+      for await (const chunk of chunks) {
+        let start = 0;
+        if (first && chunk.length > 0) {
+          first = false;
+          if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
+        }
+        for (;;) {
+          const newline = chunk.indexOf(NEWLINE, start);
+          if (newline === -1) {
+            const rest = chunk.length - start;
+            if (!discarding && rest > 0) {
+              if (pendingBytes + rest > maxLineBytes) {
+                discarding = true;
+                pending = [];
+                pendingBytes = 0;
+              } else {
+                pending.push(chunk.subarray(start));
+                pendingBytes += rest;
+              }
+            }
+            break;
+          }
+          lineNumber += 1;
+          if (discarding) {
+            discarding = false;
+            stats.lines += 1;
+            this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+          } else if (newline - start + pendingBytes > maxLineBytes) {
+            stats.lines += 1;
+            this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+            pending = [];
+            pendingBytes = 0;
+          } else {
+            let text: string;
+            if (pendingBytes === 0) {
+              text = chunk.toString('utf8', start, newline);
+            } else {
+              pending.push(chunk.subarray(start, newline));
+              text = Buffer.concat(pending).toString('utf8');
+              pending = [];
+              pendingBytes = 0;
+            }
+            this.line(text, input, lineNumber, onEvent);
+          }
+          start = newline + 1;
+        }
+      }
+    } catch (error) {
+      if (CliError.isInstance(error)) throw error;
+      throw new CliError({ code: 'input_error', message: `cannot read ${input === '-' ? 'standard input' : input}: ${(error as Error).message}`, cause: error });
+    }
+    if (discarding || pendingBytes > 0) {
+      lineNumber += 1;
+      const text = discarding ? '' : Buffer.concat(pending).toString('utf8');
+      if (discarding || text.trim() !== '') {
+        stats.lines += 1;
+        if (discarding) this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+        // The SDK writes each line whole with its newline: a line without one is a torn write.
+        else this.skip('unterminated', input, lineNumber, 'no newline at end of file (an interrupted write?)');
+      }
+    }
+  }
+
+  private line(rawText: string, file: string, lineNumber: number, onEvent: EventHandler): void {
+    const text = rawText.endsWith('\r') ? rawText.slice(0, -1) : rawText;
+    if (text.length === 0 || text.trim().length === 0) return;
+    this.stats.lines += 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      this.skip('malformed', file, lineNumber, (error as Error).message);
+      return;
+    }
+    // A plain substring search is far cheaper than a regex on every line; the walk confirms it is a key.
+    if ((text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')) && hasUnsafeKey(value)) {
+      this.skip('unsafe_key', file, lineNumber, 'a key named __proto__, constructor or prototype');
+      return;
+    }
+    const type = (value as { event_type?: unknown } | null)?.event_type;
+    if (typeof value === 'object' && value !== null && !(COST_EVENT_TYPES as readonly unknown[]).includes(type)) {
+      this.skip('unknown_event_type', file, lineNumber, `event_type ${JSON.stringify(type) ?? 'missing'}`);
+      return;
+    }
+    let event: CostEvent;
+    try {
+      event = validateCostEvent(value);
+    } catch (error) {
+      this.skip('invalid_event', file, lineNumber, (error as Error).message);
+      return;
+    }
+    this.stats.events += 1;
+    onEvent(event, { file, line: lineNumber });
+  }
+
+  private skip(reason: SkipReason, file: string, line: number, detail: string): void {
+    this.stats.skipped += 1;
+    this.stats.skippedByReason[reason] += 1;
+    if (this.stats.examples.length < this.maxExamples) this.stats.examples.push({ file, line, reason, detail });
+  }
+}
+
+/**
+ * One line for standard error summarising skipped lines, or `undefined` when none were.
+ * E.g. `skipped 3 of 1003 lines: 1 malformed JSON, 2 unknown event type (first: a.jsonl:7 ...)`.
+ */
+export function describeSkipped(stats: ScanStats): string | undefined {
+  if (stats.skipped === 0) return undefined;
+  const parts = (Object.keys(stats.skippedByReason) as SkipReason[])
+    .filter((reason) => stats.skippedByReason[reason] > 0)
+    .map((reason) => `${stats.skippedByReason[reason]} ${SKIP_REASON_TEXT[reason]}`);
+  const lines = [`skipped ${stats.skipped} of ${stats.lines} lines: ${parts.join(', ')}`];
+  for (const example of stats.examples) {
+    lines.push(`  ${example.file}:${example.line}: ${SKIP_REASON_TEXT[example.reason]}: ${truncate(example.detail, 160)}`);
+  }
+  return lines.join('\n');
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 3)}...` : text;
+}
+
+function hasUnsafeKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(hasUnsafeKey);
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return true;
+    if (hasUnsafeKey((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+async function hasGzipMagic(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* countBytes(source: AsyncIterable<Buffer | string>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    onChunk(buffer.length);
+    yield buffer;
+  }
+}
+
+async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const input = Readable.from(source, { objectMode: false });
+  const output = createGunzip();
+  input.on('error', (error) => output.destroy(error));
+  input.pipe(output);
+  try {
+    for await (const chunk of output) yield chunk as Buffer;
+  } finally {
+    input.destroy();
+  }
+}
+
+/** Standard input cannot be peeked at with a second read: look at the first bytes as they pass. */
+async function* sniffGzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      if (head.length > 0) yield head;
+      return;
+    }
+    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) yield* gunzip(rest());
+  else yield* rest();
+}

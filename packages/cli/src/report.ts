@@ -1,0 +1,366 @@
+import type { PicoUsd } from '@costspan/core';
+import { addTotals, emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
+import { addWireCall, ratioPico } from './event-money.js';
+import { CliError } from './cli-error.js';
+
+/** What a breakdown groups by. `tag` rows are `key=value`; an event with two tags counts in both rows. */
+export type ReportDimension = 'model' | 'provider' | 'agent' | 'scope' | 'user' | 'team' | 'org' | 'tag' | 'day' | 'run' | 'source';
+
+/** Every dimension, in display order. */
+export const REPORT_DIMENSIONS: readonly ReportDimension[] = ['model', 'provider', 'agent', 'scope', 'user', 'team', 'org', 'tag', 'day', 'run', 'source'];
+
+/** Dimensions shown when `--group-by` is not given. */
+export const DEFAULT_DIMENSIONS: readonly ReportDimension[] = ['model', 'provider', 'agent', 'scope', 'user', 'team', 'org', 'tag', 'day'];
+
+/** Options of {@link ReportAggregator}. */
+export interface ReportOptions {
+  /** Only events at or after this time (epoch ms). */
+  sinceMs?: number;
+  /** Only events before this time (epoch ms). */
+  untilMs?: number;
+  /** Breakdowns to compute. Default {@link DEFAULT_DIMENSIONS}. */
+  dimensions?: readonly ReportDimension[];
+  /** Distinct keys kept per dimension; the rest are pooled as `(other)`, so memory stays bounded. Default 100000. */
+  maxGroupsPerDimension?: number;
+}
+
+/** Options of {@link ReportAggregator.result}. */
+export interface ReportResultOptions {
+  /** Rows kept per breakdown, by cost; the rest are summed into {@link ReportBreakdown.rest}. Default: all. */
+  top?: number;
+  /** "Now" for month-to-date and the projection (epoch ms). Default: the latest event read. */
+  asOfMs?: number;
+}
+
+/** One row of a report: a group's exact totals and derived figures. */
+export interface ReportRow {
+  key: string;
+  totals: CostTotals;
+  /** Root runs (session events) in the group. */
+  runs: number;
+  /** `input + output + reasoning - cached_discount`, exact. */
+  cost: PicoUsd;
+  /** Share of the report's total cost, 0..1 (display only). */
+  share: number;
+  /** Output tokens / total tokens; `null` without tokens. */
+  tokenEfficiency: number | null;
+  /** Cost per 1000 output tokens, exact to the pico-dollar; `null` without output tokens. */
+  costPer1kOutput: PicoUsd | null;
+}
+
+/** One breakdown: rows sorted by cost, highest first. */
+export interface ReportBreakdown {
+  dimension: ReportDimension;
+  rows: ReportRow[];
+  /** Rows cut by `top`, summed; `undefined` when none were cut. */
+  rest: { count: number; row: ReportRow } | undefined;
+}
+
+/** Month-to-date spend and a linear projection for the whole month (UTC). */
+export interface MonthToDate {
+  /** `YYYY-MM`. */
+  month: string;
+  /** The time the figures are as of (ISO 8601). */
+  asOf: string;
+  cost: PicoUsd;
+  /** Days of the month elapsed at `asOf`, fractional. */
+  daysElapsed: number;
+  daysInMonth: number;
+  /** `cost / elapsed * month length`, exact to the pico-dollar; `null` at the very start of a month. */
+  projected: PicoUsd | null;
+}
+
+/** A finished report. */
+export interface Report {
+  /** Timestamps of the first and last event counted. */
+  firstTimestamp: string | undefined;
+  lastTimestamp: string | undefined;
+  totals: ReportRow;
+  eventCounts: { token: number; session: number; attributed: number; outsidePeriod: number; nonUsd: number };
+  monthToDate: MonthToDate | undefined;
+  breakdowns: ReportBreakdown[];
+}
+
+interface Group {
+  totals: CostTotals;
+  runs: number;
+}
+
+const OTHER = '(other)';
+const NONE = '(none)';
+
+/**
+ * Rolls cost events up into totals and breakdowns, one event at a time, in
+ * memory bounded by the number of distinct keys (capped per dimension). Money
+ * is summed exactly in integer pico-USD with the SDK's roll-up functions.
+ *
+ * Totals come from `llm.cost.token.recorded` events (one per model call);
+ * session events add run counts; attributed events repeat the same cost per
+ * principal and are therefore counted, not summed.
+ *
+ * @example
+ * ```ts
+ * const aggregator = new ReportAggregator({ dimensions: ['model', 'day'] });
+ * await new EventScanner().scan(['events.jsonl'], (event) => aggregator.add(event));
+ * const report = aggregator.result({ top: 10 });
+ * ```
+ */
+export class ReportAggregator {
+  private readonly totals: Group = { totals: emptyTotals(), runs: 0 };
+  private readonly groups = new Map<ReportDimension, Map<string, Group>>();
+  private readonly days = new Map<string, Group>();
+  private readonly dimensions: readonly ReportDimension[];
+  private readonly maxGroups: number;
+  private readonly sinceMs: number | undefined;
+  private readonly untilMs: number | undefined;
+  private first: string | undefined;
+  private last: string | undefined;
+  private readonly counts = { token: 0, session: 0, attributed: 0, outsidePeriod: 0, nonUsd: 0 };
+
+  constructor(options: ReportOptions = {}) {
+    this.dimensions = options.dimensions ?? DEFAULT_DIMENSIONS;
+    for (const dimension of this.dimensions) this.groups.set(dimension, new Map());
+    this.maxGroups = options.maxGroupsPerDimension ?? 100_000;
+    this.sinceMs = options.sinceMs;
+    this.untilMs = options.untilMs;
+  }
+
+  /** Adds one validated event. */
+  add(event: CostEvent): void {
+    if (this.sinceMs !== undefined || this.untilMs !== undefined) {
+      const time = parseEventTimestamp(event.timestamp);
+      if ((this.sinceMs !== undefined && time < this.sinceMs) || (this.untilMs !== undefined && time >= this.untilMs)) {
+        this.counts.outsidePeriod += 1;
+        return;
+      }
+    }
+    switch (event.event_type) {
+      case 'llm.cost.token.recorded':
+        this.addToken(event as CostEvent<'llm.cost.token.recorded'>);
+        break;
+      case 'llm.cost.session.recorded':
+        this.addSession(event as CostEvent<'llm.cost.session.recorded'>);
+        break;
+      case 'llm.cost.attributed':
+        this.counts.attributed += 1;
+        break;
+    }
+  }
+
+  private see(timestamp: string): void {
+    if (this.first === undefined || timestamp < this.first) this.first = timestamp;
+    if (this.last === undefined || timestamp > this.last) this.last = timestamp;
+  }
+
+  private addToken(event: CostEvent<'llm.cost.token.recorded'>): void {
+    const payload = event.payload;
+    const currency = payload.cost.currency;
+    if (currency !== undefined && currency.toUpperCase() !== 'USD') {
+      this.counts.nonUsd += 1;
+      return;
+    }
+    this.counts.token += 1;
+    this.see(event.timestamp);
+    const call = emptyTotals();
+    addWireCall(call, payload.cost, payload.token_usage, payload.pricing_status !== 'unpriced');
+    addTotals(this.totals.totals, call);
+    addTotals(this.group(this.days, event.timestamp.slice(0, 10), Number.POSITIVE_INFINITY).totals, call);
+    for (const dimension of this.dimensions) {
+      if (dimension === 'day') continue;
+      const groups = this.groups.get(dimension) as Map<string, Group>;
+      for (const key of keysOf(dimension, event, payload.model.name, payload.model.system, payload.agent_name, payload.scope, payload.agent_run_id)) {
+        addTotals(this.group(groups, key, this.maxGroups).totals, call);
+      }
+    }
+  }
+
+  private addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
+    this.counts.session += 1;
+    this.totals.runs += 1;
+    this.group(this.days, event.timestamp.slice(0, 10), Number.POSITIVE_INFINITY).runs += 1;
+    const payload = event.payload;
+    for (const dimension of this.dimensions) {
+      // Runs have no single model, and scopes are where calls are made.
+      if (dimension === 'model' || dimension === 'provider' || dimension === 'scope' || dimension === 'day') continue;
+      const groups = this.groups.get(dimension) as Map<string, Group>;
+      for (const key of keysOf(dimension, event, undefined, undefined, payload.agent_name, payload.agent_name, payload.agent_run_id)) {
+        this.group(groups, key, this.maxGroups).runs += 1;
+      }
+    }
+  }
+
+  private group(groups: Map<string, Group>, key: string, max: number): Group {
+    let group = groups.get(key);
+    if (group === undefined) {
+      if (groups.size >= max) key = OTHER;
+      group = groups.get(key);
+      if (group === undefined) {
+        group = { totals: emptyTotals(), runs: 0 };
+        groups.set(key, group);
+      }
+    }
+    return group;
+  }
+
+  /** The report so far. Can be called more than once. */
+  result(options: ReportResultOptions = {}): Report {
+    const grand = totalCost(this.totals.totals);
+    const breakdowns: ReportBreakdown[] = [];
+    for (const dimension of this.dimensions) {
+      const rows = [...(dimension === 'day' ? this.days : (this.groups.get(dimension) as Map<string, Group>))].map(([key, group]) => toRow(key, group, grand));
+      if (dimension === 'day') rows.sort((left, right) => compareKeys(left.key, right.key));
+      else sortRows(rows);
+      let rest: ReportBreakdown['rest'];
+      const top = options.top;
+      if (top !== undefined && top >= 0 && rows.length > top) {
+        const cut = dimension === 'day' ? rows.splice(0, rows.length - top) : rows.splice(top);
+        const pooled: Group = { totals: emptyTotals(), runs: 0 };
+        for (const row of cut) {
+          addTotals(pooled.totals, row.totals);
+          pooled.runs += row.runs;
+        }
+        rest = { count: cut.length, row: toRow(`(${cut.length} more)`, pooled, grand) };
+      }
+      breakdowns.push({ dimension, rows, rest });
+    }
+    return {
+      firstTimestamp: this.first,
+      lastTimestamp: this.last,
+      totals: toRow('total', this.totals, grand),
+      eventCounts: { ...this.counts },
+      monthToDate: this.monthToDate(options.asOfMs),
+      breakdowns,
+    };
+  }
+
+  private monthToDate(asOfOption: number | undefined): MonthToDate | undefined {
+    const asOfMs = asOfOption ?? (this.last === undefined ? undefined : parseEventTimestamp(this.last));
+    if (asOfMs === undefined || !Number.isFinite(asOfMs)) return undefined;
+    const asOf = new Date(asOfMs);
+    const monthStart = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1);
+    const monthEnd = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1);
+    const month = asOf.toISOString().slice(0, 7);
+    const asOfDay = asOf.toISOString().slice(0, 10);
+    let cost = 0n;
+    for (const [day, group] of this.days) {
+      if (day.startsWith(month) && day <= asOfDay) cost += totalCost(group.totals);
+    }
+    const elapsedMs = Math.round(asOfMs - monthStart);
+    const dayMs = 86_400_000;
+    return {
+      month,
+      asOf: asOf.toISOString(),
+      cost,
+      daysElapsed: Math.round((elapsedMs / dayMs) * 100) / 100,
+      daysInMonth: Math.round((monthEnd - monthStart) / dayMs),
+      projected: elapsedMs <= 0 ? null : ratioPico(cost, BigInt(monthEnd - monthStart), BigInt(elapsedMs)),
+    };
+  }
+}
+
+function keysOf(
+  dimension: ReportDimension,
+  event: CostEvent,
+  model: string | undefined,
+  provider: string | undefined,
+  agent: string | undefined,
+  scope: string | undefined,
+  run: string | undefined,
+): string[] {
+  switch (dimension) {
+    case 'model':
+      return [model ?? NONE];
+    case 'provider':
+      return [provider ?? NONE];
+    case 'agent':
+      return [agent ?? NONE];
+    case 'scope':
+      return [scope ?? NONE];
+    case 'user':
+      return [event.actor_id ?? NONE];
+    case 'team':
+      return [event.team_id ?? NONE];
+    case 'org':
+      return [event.org_id ?? NONE];
+    case 'tag': {
+      const tags = event.tags;
+      if (tags === undefined || typeof tags !== 'object') return [NONE];
+      const keys = Object.keys(tags);
+      return keys.length === 0 ? [NONE] : keys.map((key) => `${key}=${String(tags[key])}`);
+    }
+    case 'day':
+      return [event.timestamp.slice(0, 10)];
+    case 'run':
+      return [run ?? NONE];
+    case 'source':
+      return [event.source];
+  }
+}
+
+function toRow(key: string, group: Group, grand: PicoUsd): ReportRow {
+  const totals = group.totals;
+  const cost = totalCost(totals);
+  return {
+    key,
+    totals,
+    runs: group.runs,
+    cost,
+    share: grand === 0n ? 0 : Number((cost * 1_000_000n) / grand) / 1_000_000,
+    tokenEfficiency: totals.totalTokens === 0 ? null : Math.round((totals.outputTokens / totals.totalTokens) * 10_000) / 10_000,
+    costPer1kOutput: totals.outputTokens === 0 ? null : ratioPico(cost, 1000n, BigInt(totals.outputTokens)),
+  };
+}
+
+function compareKeys(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** Highest cost first; then most calls; then by key. */
+function sortRows(rows: ReportRow[]): void {
+  rows.sort((left, right) => (left.cost === right.cost ? right.totals.callCount - left.totals.callCount || compareKeys(left.key, right.key) : left.cost > right.cost ? -1 : 1));
+}
+
+/**
+ * Parses `--since`/`--until`: a date (`2026-03-01`, midnight UTC; for `until`,
+ * the whole day is included) or a full ISO 8601 time.
+ *
+ * @throws CliError `usage` for anything else
+ */
+export function parseTimeBound(text: string, flag: '--since' | '--until' | '--as-of'): number {
+  let time = Number.NaN;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    time = Date.parse(`${text}T00:00:00Z`);
+    if (flag === '--until') time += 86_400_000;
+  } else if (/^\d{4}-\d{2}$/.test(text)) {
+    const [year, month] = text.split('-').map(Number) as [number, number];
+    if (month >= 1 && month <= 12) time = flag === '--until' ? Date.UTC(year, month, 1) : Date.UTC(year, month - 1, 1);
+  } else if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
+    time = Date.parse(text);
+  }
+  if (Number.isNaN(time)) {
+    throw new CliError({ code: 'usage', message: `${flag} must be a date (2026-03-01), a month (2026-03) or an ISO 8601 time; got ${JSON.stringify(text)}` });
+  }
+  return time;
+}
+
+/**
+ * Parses `--group-by model,day`.
+ *
+ * @throws CliError `usage` naming an unknown dimension
+ */
+export function parseDimensions(text: string): ReportDimension[] {
+  const dimensions: ReportDimension[] = [];
+  for (const part of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    const name = part === 'principal' ? undefined : (part as ReportDimension);
+    if (part === 'principal') {
+      for (const principal of ['user', 'team', 'org', 'tag'] as const) if (!dimensions.includes(principal)) dimensions.push(principal);
+      continue;
+    }
+    if (name === undefined || !REPORT_DIMENSIONS.includes(name)) {
+      throw new CliError({ code: 'usage', message: `--group-by: unknown dimension ${JSON.stringify(part)}; use ${REPORT_DIMENSIONS.join(', ')} or principal` });
+    }
+    if (!dimensions.includes(name)) dimensions.push(name);
+  }
+  if (dimensions.length === 0) throw new CliError({ code: 'usage', message: '--group-by needs at least one dimension' });
+  return dimensions;
+}
