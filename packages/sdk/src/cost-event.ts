@@ -285,17 +285,18 @@ function writeCanonical(value: unknown, path: string): string {
   return `${text}}`;
 }
 
-// Events the span processor built itself, keys in order: serialised natively, without the check.
-const canonicalEvents = new WeakSet<object>();
+// Marks events the span processor built itself, keys in order: serialised natively, without the
+// check. A symbol key is invisible to JSON and Object.keys, and cheaper than a WeakSet entry.
+const CANONICAL: unique symbol = Symbol('costspan.canonical');
 
 /** @internal Marks an event built in canonical key order (events are not to be changed once emitted). */
 export function markCanonical(event: CostEvent): void {
-  canonicalEvents.add(event);
+  (event as { [CANONICAL]?: true })[CANONICAL] = true;
 }
 
 /** Serialises an event as one JSONL line (canonical JSON, no trailing newline). */
 export function serializeEvent(event: CostEvent): string {
-  return canonicalEvents.has(event) ? JSON.stringify(event) : canonicalJson(event);
+  return (event as { [CANONICAL]?: true })[CANONICAL] === true ? JSON.stringify(event) : canonicalJson(event);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

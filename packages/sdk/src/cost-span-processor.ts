@@ -107,6 +107,8 @@ class SpanNode {
   readonly root: SpanNode;
   openChildren = 0;
   ended = false;
+  /** Attribution targets of `principal`, computed on the first call. */
+  targets: string[] | undefined;
   /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
   deferred: DeferredCalls[] | undefined;
 
@@ -369,7 +371,7 @@ export class CostSpanProcessor implements SpanProcessor {
     const root = node.root;
     const priced = call.status !== 'unpriced';
     if (!run.ended && run.runOwn !== undefined) addCall(run.runOwn, call.cost, call.call.usage, call.call.totalTokens, priced);
-    const targets = attributionTargets(node.principal);
+    const targets = (node.targets ??= attributionTargets(node.principal));
     if (!root.ended && root.attribution !== undefined) {
       root.models?.add(call.call.model);
       for (const target of targets) {
