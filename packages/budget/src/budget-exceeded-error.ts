@@ -1,5 +1,5 @@
 import { CostspanError, formatPico, formatUsd, picoToUsd } from '@costspan/core';
-import type { Principal } from './gate-types.js';
+import type { Principal } from '@costspan/sdk';
 
 const BUDGET_BRAND: symbol = Symbol.for('costspan.budget_exceeded');
 

@@ -12,7 +12,7 @@ import {
 import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCrossing } from './budget-store.js';
 import { CalendarWindow } from './calendar-window.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
-import type { BudgetGate, BudgetGateReservation, BudgetSpend, Principal } from './gate-types.js';
+import { validateName, validatePrincipal, type BudgetGate, type BudgetReservation as BudgetGateReservation, type BudgetSpend, type Principal } from '@costspan/sdk';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { reportBudgetError } from './report-error.js';
 
@@ -610,37 +610,7 @@ function positiveMs(value: number, field: string): number {
 }
 
 function optionalId(value: unknown, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') throw invalidInput('invalid_argument', field, value, 'a non-empty string');
-  return value;
-}
-
-function validatePrincipal(principal: unknown, field = 'principal'): Principal {
-  if (principal === undefined) return {};
-  if (typeof principal !== 'object' || principal === null || Array.isArray(principal)) {
-    throw invalidInput('invalid_argument', field, principal, 'an object with userId, teamId, orgId or tags');
-  }
-  const record = principal as Record<string, unknown>;
-  const result: { userId?: string; teamId?: string; orgId?: string; tags?: Record<string, string> } = {};
-  for (const key of ['userId', 'teamId', 'orgId'] as const) {
-    const id = optionalId(record[key], `${field}.${key}`);
-    if (id !== undefined) result[key] = id;
-  }
-  if (record.tags !== undefined) {
-    const tags = record.tags;
-    if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
-      throw invalidInput('invalid_argument', `${field}.tags`, tags, 'an object of string values');
-    }
-    const copy: Record<string, string> = {};
-    for (const [key, value] of Object.entries(tags as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (key === '' || key.includes('=') || typeof value !== 'string') {
-        throw invalidInput('invalid_argument', `${field}.tags.${key}`, value, 'a string under a non-empty key without "="');
-      }
-      copy[key] = value;
-    }
-    result.tags = copy;
-  }
-  return result;
+  return value === undefined ? undefined : validateName(value, field);
 }
 
 function describeReservation(reservation: unknown): unknown {

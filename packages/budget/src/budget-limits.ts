@@ -2,7 +2,7 @@ import { invalidInput, picoToUsd, scalePico, usdToPico } from '@costspan/core';
 import type { BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
 import type { BudgetStoreCounter } from './budget-store.js';
 import type { CalendarWindow } from './calendar-window.js';
-import type { Principal } from './gate-types.js';
+import type { Principal } from '@costspan/sdk';
 
 /**
  * A soft limit: an alert when spending in the window reaches it. Absolute

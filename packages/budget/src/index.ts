@@ -24,7 +24,7 @@ export type {
 export { CalendarWindow } from './calendar-window.js';
 export type { CalendarWindows } from './calendar-window.js';
 export type { CircuitState } from './circuit-breaker.js';
-export type { BudgetGate, BudgetGateReservation, BudgetReserveRequest, BudgetSpend, Principal } from './gate-types.js';
+export type { BudgetGate, BudgetReservation as BudgetGateReservation, BudgetReserveRequest, BudgetSpend, Principal } from '@costspan/sdk';
 export { InMemoryBudgetStore } from './in-memory-budget-store.js';
 export { RedisBudgetStore } from './redis-budget-store.js';
 export type { RedisBudgetStoreOptions } from './redis-budget-store.js';
