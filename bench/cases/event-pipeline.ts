@@ -6,7 +6,7 @@ import { CostSpanProcessor, EventPipeline, InMemoryEventExporter, JsonlEventExpo
 import { median, timeIt, type BenchRow } from '../src/harness.js';
 
 /** Real events, made by the span processor from agent runs (each run: 1 token, 1 session, 2 attributed). */
-async function processorEvents(count: number): Promise<CostEvent[]> {
+export async function processorEvents(count: number): Promise<CostEvent[]> {
   const memory = new InMemoryEventExporter();
   const processor = new CostSpanProcessor({ source: 'bench@1.0.0', exporters: [memory], maxQueueSize: count * 2 });
   const tracer = createCostTracer({ tracerProvider: new BasicTracerProvider({ spanProcessors: [processor] }) });

@@ -14,6 +14,7 @@ const smoke = values.smoke ?? false;
 const cases: Array<{ name: string; load: () => Promise<BenchCase['run']> }> = [
   { name: 'agent overhead', load: async () => (await import('../cases/agent-overhead.js')).agentOverhead },
   { name: 'event pipeline', load: async () => (await import('../cases/event-pipeline.js')).eventPipeline },
+  { name: 'otlp pipeline', load: async () => (await import('../cases/otlp-pipeline.js')).otlpPipeline },
   {
     name: 'pricing lookup',
     load: async () => {
