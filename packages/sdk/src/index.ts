@@ -24,6 +24,7 @@ export type {
   TokenRecordedPayload,
   TokenUsageWire,
 } from './cost-event.js';
+export { CostRecordingSampler } from './cost-recording-sampler.js';
 export { CostSpanProcessor } from './cost-span-processor.js';
 export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './cost-span-processor.js';
 export { addCall, addTotals, emptyTotals, toCostBreakdownWire, toTokenUsageWire, totalCost, totalsToAttributes } from './cost-totals.js';
