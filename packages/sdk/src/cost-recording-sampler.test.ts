@@ -15,7 +15,7 @@ async function runWith(sampler: ParentBasedSampler | CostRecordingSampler | Alwa
   const tracer = createCostTracer({ tracerProvider: provider });
   for (let index = 0; index < 20; index += 1) {
     await tracer.agentRun('agent', async (run) => {
-      await run.agentRun('child', (child) => child.step('call', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
+      run.agentRun('child', (child) => child.step('call', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
     });
   }
   await provider.forceFlush();

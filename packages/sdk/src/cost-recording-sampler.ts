@@ -29,7 +29,7 @@ export class CostRecordingSampler implements Sampler {
 
   shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
     const result = this.delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);
-    return (result.decision as number) === NOT_RECORD ? { ...result, decision: RECORD as SamplingResult['decision'] } : result;
+    return (result.decision as number) === NOT_RECORD ? { ...result, decision: RECORD } : result;
   }
 
   toString(): string {
