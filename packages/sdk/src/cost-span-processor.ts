@@ -293,7 +293,7 @@ export class CostSpanProcessor implements SpanProcessor {
         const event = this.emitTokenEvent(span, node, call);
         if (node !== undefined) this.book(node, call, event, endMs, reservations);
       }
-      if (node?.deferred !== undefined) this.resolveDeferred(node, priced.length > 0, spanCost);
+      if (node?.deferred !== undefined) this.resolveDeferred(node, priced.length > 0, spanCost, reservations);
       if (node !== undefined) addTotals(node.inclusive, spanCost);
       if (writable !== undefined && priced.length > 0) {
         writable.setAttribute(ATTR.COST_AMOUNT, picoToUsd(totalCost(spanCost)));
@@ -332,7 +332,12 @@ export class CostSpanProcessor implements SpanProcessor {
    * it are the same calls seen twice, so they are dropped (and counted); otherwise they are the
    * step's calls and are booked now, into `stepCost`.
    */
-  private resolveDeferred(step: SpanNode, stepRecordedCalls: boolean, stepCost: CostTotals): void {
+  private resolveDeferred(
+    step: SpanNode,
+    stepRecordedCalls: boolean,
+    stepCost: CostTotals,
+    reservations: BudgetReservation[] | undefined,
+  ): void {
     const deferred = step.deferred ?? [];
     step.deferred = undefined;
     for (const held of deferred) {
@@ -345,7 +350,8 @@ export class CostSpanProcessor implements SpanProcessor {
       for (const call of held.calls) {
         addCall(stepCost, call.cost, call.call.usage, call.call.totalTokens, call.status !== 'unpriced');
         const event = this.emitTokenEvent(held.span, held.node, call);
-        this.book(held.node, call, event, endMs, undefined);
+        // The step's reservations settle with these calls, as they would with its own.
+        this.book(held.node, call, event, endMs, reservations);
       }
     }
   }

@@ -50,6 +50,20 @@ describe('budget integration', () => {
     expect(gate.recorded[1]?.rootRunId).toBe(gate.recorded[0]?.runId);
   });
 
+  it("settles a step's reservation with a call another instrumentation reported", async () => {
+    const harness = createHarness();
+    const gate = new RecordingGate();
+    const sdkTracer = harness.provider.getTracer('@anthropic-ai/sdk');
+    await harness.tracer.agentRun('auto', { budget: gate }, (run) =>
+      run.step('call', async (step) => {
+        await step.reserve({ estimatedUsd: 0.01 });
+        sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: { 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5, 'gen_ai.usage.cost.amount': 0.002, 'gen_ai.usage.cost.source': 'provider' } }, (span) => span.end());
+      }),
+    );
+    expect(gate.recorded).toEqual([expect.objectContaining({ usd: usdToPico(0.002), tokens: 15, reservation: { id: 'r1' } })]);
+    expect(gate.released).toHaveLength(0);
+  });
+
   it('releases a reservation whose call never happened', async () => {
     const harness = createHarness();
     const gate = new RecordingGate();
