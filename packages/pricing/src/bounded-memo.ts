@@ -17,6 +17,16 @@ export class BoundedMemo<V> {
     this.#capacity = Math.max(1, Math.floor(capacity));
   }
 
+  /** The memoised value, computed with `resolve` and kept on the first lookup. */
+  getOrResolve(provider: string, model: string, resolve: () => V): V {
+    let value = this.get(provider, model);
+    if (value === undefined) {
+      value = resolve();
+      this.set(provider, model, value);
+    }
+    return value;
+  }
+
   get(provider: string, model: string): V | undefined {
     return this.#byProvider.get(provider)?.get(model);
   }

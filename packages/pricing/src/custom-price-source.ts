@@ -4,6 +4,7 @@ import { canonicalProvider, nameCandidates } from './model-name.js';
 import type { PriceRequest, PriceResult, PriceSource, UnpricedCall } from './price-source.js';
 import {
   priceResolved,
+  requestKey,
   rate,
   scalePeriods,
   unpriced,
@@ -264,17 +265,10 @@ export class CustomPriceSource implements PriceSource {
   price(request: PriceRequest): PriceResult {
     if (this.#byModel.size === 0) return this.#miss(request);
     try {
-      if (typeof request !== 'object' || request === null) return unpriced('invalid_request', 'request must be an object');
-      const { model, provider } = request;
-      if (typeof model !== 'string' || model.trim() === '') {
-        return unpriced('invalid_request', `model must be a non-empty string; got ${String(model)}`);
-      }
-      const providerKey = typeof provider === 'string' ? provider : '';
-      let entry = this.#memo.get(providerKey, model);
-      if (entry === undefined) {
-        entry = this.#resolve(model, providerKey === '' ? undefined : providerKey);
-        this.#memo.set(providerKey, model, entry);
-      }
+      const key = requestKey(request);
+      if ('status' in key) return key;
+      const { model, provider, providerKey } = key;
+      const entry = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
       if ('status' in entry) return this.#miss(request);
       return (
         priceResolved(entry, request.usage, request.timestamp, request.multiplier) ??

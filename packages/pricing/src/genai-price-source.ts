@@ -7,6 +7,7 @@ import { PRICING_DATA_VERSION } from './pricing-data-version.js';
 import {
   parseTimeOfDay,
   priceResolved,
+  requestKey,
   rate,
   scalePeriods,
   unpriced,
@@ -194,19 +195,12 @@ export class GenAiPriceSource implements PriceSource {
   }
 
   #price(request: PriceRequest): PriceResult {
-    if (typeof request !== 'object' || request === null) return unpriced('invalid_request', 'request must be an object');
-    const { model, provider } = request;
-    if (typeof model !== 'string' || model.trim() === '') {
-      return unpriced('invalid_request', `model must be a non-empty string; got ${String(model)}`);
-    }
-    const providerKey = typeof provider === 'string' ? provider : '';
-    let entry = this.#memo.get(providerKey, model);
-    if (entry === undefined) {
-      entry = this.#resolve(model, providerKey === '' ? undefined : providerKey);
-      this.#memo.set(providerKey, model, entry);
-    }
+    const key = requestKey(request);
+    if ('status' in key) return key;
+    const { model, provider, providerKey } = key;
+    const entry = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
     if ('status' in entry) {
-      if (entry.code === 'unknown_model') this.#notifier.notify(model, providerKey === '' ? undefined : providerKey);
+      if (entry.code === 'unknown_model') this.#notifier.notify(model, provider);
       return entry;
     }
     // Table selection always finds a period (the first one is the fallback, as in genai-prices).

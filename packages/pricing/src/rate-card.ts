@@ -1,5 +1,5 @@
 import { picoToUsd, priceTokens, scalePico, type PicoUsd } from '@costspan/core';
-import type { CostBreakdownPico, PricedCall, PricingTier, TokenUsage, UnpricedCall, UnpricedCode } from './price-source.js';
+import type { CostBreakdownPico, PriceRequest, PricedCall, PricingTier, TokenUsage, UnpricedCall, UnpricedCode } from './price-source.js';
 
 // Internal: the compiled form of a model's prices that both price sources share.
 // Nothing here is exported from the package.
@@ -251,6 +251,17 @@ export function buildTier(
 /** Unpriced result helper. */
 export function unpriced(code: UnpricedCode, reason: string): UnpricedCall {
   return Object.freeze({ status: 'unpriced', reason, code });
+}
+
+/** The model and provider of a request, checked (`providerKey` is `''` for none), or why it cannot be priced. */
+export function requestKey(request: PriceRequest): { model: string; provider: string | undefined; providerKey: string } | UnpricedCall {
+  if (typeof request !== 'object' || request === null) return unpriced('invalid_request', 'request must be an object');
+  const { model, provider } = request;
+  if (typeof model !== 'string' || model.trim() === '') {
+    return unpriced('invalid_request', `model must be a non-empty string; got ${String(model)}`);
+  }
+  const providerKey = typeof provider === 'string' ? provider : '';
+  return { model, provider: providerKey === '' ? undefined : providerKey, providerKey };
 }
 
 /**
