@@ -1,5 +1,5 @@
 import { diag, SpanStatusCode, type Attributes, type Context, type HrTime } from '@opentelemetry/api';
-import { globalErrorHandler, hrTimeToMilliseconds } from '@opentelemetry/core';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { picoToUsd, usdToPico } from '@costspan/core';
 import { costFromTotal, type CostBreakdownPico, type PriceRequest, type PriceSource, type PricingTier } from '@costspan/pricing';
@@ -29,6 +29,7 @@ import { EventPipeline, type EventPipelineOptions, type EventPipelineStats } fro
 import type { CostEventListener, EventExporter } from './event-exporter.js';
 import { EventSigner } from './event-signer.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from './principal.js';
+import { reportError } from './report-error.js';
 import { runStates, stepStates, type RecordedCall, type StepState } from './span-state.js';
 
 /** Options of {@link CostSpanProcessor}. */
@@ -753,10 +754,3 @@ function pricingStatus(calls: readonly PricedCall[]): PricingStatus {
   return calls.every((call) => call.status === first) ? first : 'priced';
 }
 
-function reportError(error: unknown): void {
-  try {
-    globalErrorHandler(error as Error);
-  } catch {
-    // Nothing further can be reported.
-  }
-}

@@ -1,5 +1,6 @@
 import { context, diag } from '@opentelemetry/api';
-import { ExportResultCode, globalErrorHandler, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { reportError } from './report-error.js';
 import type { CostEvent } from './cost-event.js';
 import type { EventExporter } from './event-exporter.js';
 
@@ -231,13 +232,6 @@ export class EventPipeline {
   }
 }
 
-function reportError(error: unknown): void {
-  try {
-    globalErrorHandler(error as Error);
-  } catch {
-    // The error funnel itself failed; nothing further can be reported.
-  }
-}
 
 function positiveInteger(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
