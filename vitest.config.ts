@@ -5,10 +5,10 @@ import { defineConfig } from 'vitest/config';
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
 // Unit tests import sibling packages from source; the `test/` workspace runs against built `dist`.
-const sourceAliases = readdirSync(packagesDir).map((name) => ({
-  find: new RegExp(`^@costspan/${name}$`),
-  replacement: `${packagesDir}${name}/src/index.ts`,
-}));
+const sourceAliases = readdirSync(packagesDir).flatMap((name) => [
+  { find: new RegExp(`^@costspan/${name}$`), replacement: `${packagesDir}${name}/src/index.ts` },
+  { find: new RegExp(`^@costspan/${name}/internal$`), replacement: `${packagesDir}${name}/src/internal.ts` },
+]);
 
 export default defineConfig({
   test: {

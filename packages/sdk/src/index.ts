@@ -44,6 +44,8 @@ export type { JsonlEventExporterOptions } from './jsonl-event-exporter.js';
 export { attributionTargets, validatePrincipal } from './principal.js';
 export { validateCost, validateName, validateTokenUsage } from './usage-input.js';
 export type { CostInput, TokenUsageInput } from './usage-input.js';
+export { setNoticeHandler } from './notice.js';
+export type { CostspanNotice, NoticeHandler } from './notice.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';
 export { CostspanError } from '@costspan/core';
 export type { CostspanErrorCode } from '@costspan/core';
