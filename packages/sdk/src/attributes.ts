@@ -38,6 +38,27 @@ export const ATTR = {
   /** Principal tags as `key=value` strings. */
   PRINCIPAL_TAGS: 'llm.cost.principal.tags',
   SESSION_ID: 'session.id',
+
+  /** On a step (or another instrumentation's span) whose model call ran but reported no usage. */
+  USAGE_MISSING: 'llm.cost.usage.missing',
+  /** Why the usage is missing: `not_reported`, `stream_incomplete` or `invalid`. */
+  USAGE_MISSING_REASON: 'llm.cost.usage.missing_reason',
+  /** On a step whose `reserve` a budget refused: the refusal, for the run's session event. */
+  BUDGET_REFUSED: 'llm.cost.budget.refused',
+  /** The refusing limit's type (`user_daily`, `per_request`, `circuit_breaker`, ...). */
+  BUDGET_REFUSED_LIMIT_TYPE: 'llm.cost.budget.limit_type',
+  /** Whose budget refused: `global`, `user:alice`, `session:<root run id>`, `request`, ... */
+  BUDGET_REFUSED_SCOPE: 'llm.cost.budget.scope',
+  /** The refusing window: `2026-03-04`, `2026-03`, `total`, `session`, `request`. */
+  BUDGET_REFUSED_WINDOW: 'llm.cost.budget.window',
+  /** Unit of the three amounts below: `usd` or `tokens`. */
+  BUDGET_REFUSED_UNIT: 'llm.cost.budget.unit',
+  /** The limit, as an exact decimal string. */
+  BUDGET_REFUSED_LIMIT: 'llm.cost.budget.limit',
+  /** Spent plus reserved in the window at refusal, as an exact decimal string. */
+  BUDGET_REFUSED_CURRENT: 'llm.cost.budget.current',
+  /** What the refused call asked for, as an exact decimal string. */
+  BUDGET_REFUSED_ATTEMPTED: 'llm.cost.budget.attempted',
 } as const;
 
 /** Prefix of the cost of a run's own work (its steps, not its nested runs). Summable across run spans. */

@@ -48,6 +48,14 @@ export interface BudgetSpend {
   tokens: number;
   /** The reservation this spend settles, when the step made one. */
   reservation?: BudgetReservation;
+  /**
+   * False when the call ran but could not be priced (unknown model, no price source) or
+   * reported no usage: `usd` (and possibly `tokens`) is then a floor, and the gate books
+   * the reservation's estimate instead of $0. Default true.
+   */
+  priced?: boolean;
+  /** Model of the call, for messages about it. */
+  model?: string;
   /** When the call ended (epoch ms). */
   timestamp: number;
 }
