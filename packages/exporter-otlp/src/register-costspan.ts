@@ -20,6 +20,8 @@ export interface CostspanOtlpOptions extends OtlpConnectionOptions {
   /**
    * Options of the {@link CostSpanProcessor}: `source`, `priceSource`, `listeners`,
    * more `exporters` (e.g. a `JsonlEventExporter`) and the event queue limits.
+   * Calls are priced from the built-in table unless `priceSource` says otherwise
+   * (`null`: price nothing, only costs given by the caller or provider count).
    */
   costs?: CostSpanProcessorOptions;
   /** Export spans over OTLP too. Set false when your `NodeSDK` already exports them. Default true. */
@@ -187,10 +189,17 @@ class CostspanOtlpSetup implements CostspanOtlp {
     this.shutdownProviders = shutdownProviders;
     const retryTimeoutMillis = options.retryTimeoutMillis ?? 25_000;
     this.logExporter = new OtlpLogEventExporter({ ...options, resource, retryTimeoutMillis });
-    const costs = options.costs ?? {};
+    // An absent or undefined `priceSource` is left out, so the processor's own default (the built-in
+    // price table) applies; `null`, the processor's opt-out, passes through as given.
+    const { priceSource, ...costs } = options.costs ?? {};
     // The pipeline must wait for the exporter's own retries, or it would count a batch failed that is later delivered.
     const exportTimeoutMillis = Math.max(costs.exportTimeoutMillis ?? 0, retryTimeoutMillis + exportTimeout(options.timeoutMillis) + 5000);
-    this.costProcessor = new CostSpanProcessor({ ...costs, exporters: [this.logExporter, ...(costs.exporters ?? [])], exportTimeoutMillis });
+    this.costProcessor = new CostSpanProcessor({
+      ...costs,
+      ...(priceSource === undefined ? {} : { priceSource }),
+      exporters: [this.logExporter, ...(costs.exporters ?? [])],
+      exportTimeoutMillis,
+    });
     this.spanProcessors = [this.costProcessor];
     if (options.exportSpans !== false) {
       const attempts = new AttemptCounter();
@@ -201,13 +210,17 @@ class CostspanOtlpSetup implements CostspanOtlp {
         ...(options.timeoutMillis === undefined ? {} : { timeoutMillis: options.timeoutMillis }),
         ...(options.compression === undefined ? {} : { compression: options.compression as never }),
       };
-      const exporter: SpanExporter = resolveProtocol('TRACES', options.protocol) === 'http/json' ? new JsonTraceExporter(config) : new ProtobufTraceExporter(config);
+      const exporter: SpanExporter =
+        resolveProtocol('TRACES', options.protocol) === 'http/json' ? new JsonTraceExporter(config) : new ProtobufTraceExporter(config);
       this.spanExporter = new CountingSpanExporter(exporter, attempts);
       const queue = options.spanQueue ?? {};
       const maxQueueSize = positive(queue.maxQueueSize ?? environmentNumber('OTEL_BSP_MAX_QUEUE_SIZE'), 16_384);
       const bufferConfig = {
         maxQueueSize,
-        maxExportBatchSize: Math.min(maxQueueSize, positive(queue.maxExportBatchSize ?? environmentNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 512)),
+        maxExportBatchSize: Math.min(
+          maxQueueSize,
+          positive(queue.maxExportBatchSize ?? environmentNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 512),
+        ),
         scheduledDelayMillis: positive(queue.scheduledDelayMillis ?? environmentNumber('OTEL_BSP_SCHEDULE_DELAY'), 1000),
         exportTimeoutMillis: positive(queue.exportTimeoutMillis ?? environmentNumber('OTEL_BSP_EXPORT_TIMEOUT'), 30_000),
         // Self-observability hook of sdk-trace 2.12+ (not in the BufferConfig type yet): counts queue-full drops.
@@ -299,7 +312,9 @@ class CostspanOtlpSetup implements CostspanOtlp {
   private reportUnsent(): void {
     const stats = this.stats();
     if (stats.events.pending > 0 || stats.spans.pending > 0) {
-      logger.warn(`process exiting with ${stats.events.pending} cost events and ${stats.spans.pending} spans unsent; call shutdown() before process.exit()`);
+      logger.warn(
+        `process exiting with ${stats.events.pending} cost events and ${stats.spans.pending} spans unsent; call shutdown() before process.exit()`,
+      );
     }
   }
 }
