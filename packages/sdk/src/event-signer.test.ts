@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { inspect } from 'node:util';
+import { CostspanError } from '@costspan/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHarness } from './__fixtures__/harness.js';
 import { canonicalJson, parseCostEvent, serializeEvent, type CostEvent } from './cost-event.js';
@@ -25,9 +26,13 @@ describe('EventSigner', () => {
     const expectedChecksum = `sha256:${createHash('sha256').update(canonicalJson(first.payload)).digest('hex')}`;
     expect(first.checksum).toBe(expectedChecksum);
     expect(first.prev_id).toBeUndefined();
-    expect(first.signature).toBe(`hmac-sha256:${createHmac('sha256', KEY).update(`01HW4Z3RXVP8Q2M6T9KBJDS7YN|${expectedChecksum}|`).digest('hex')}`);
+    expect(first.signature).toBe(
+      `hmac-sha256:${createHmac('sha256', KEY).update(`01HW4Z3RXVP8Q2M6T9KBJDS7YN|${expectedChecksum}|`).digest('hex')}`,
+    );
     expect(second.prev_id).toBe('01HW4Z3RXVP8Q2M6T9KBJDS7YN');
-    expect(second.signature).toBe(eventSignature(createSigningKey(KEY), second.event_id, payloadChecksum(second.payload), second.event_id.replace(/P$/, 'N')));
+    expect(second.signature).toBe(
+      eventSignature(createSigningKey(KEY), second.event_id, payloadChecksum(second.payload), second.event_id.replace(/P$/, 'N')),
+    );
   });
 
   it('keeps envelope keys sorted, so the serialised line is canonical as built', () => {
@@ -42,6 +47,20 @@ describe('EventSigner', () => {
     expect(inspect(signer, { showHidden: true, depth: 5 })).not.toContain(KEY);
     expect(JSON.stringify(signer)).not.toContain(KEY);
     expect(() => new EventSigner({ key: '' })).toThrow(/must not be empty/);
+  });
+
+  it('createSigningKey() without a key, or with a non-key, throws a CostspanError naming signingKey', () => {
+    for (const bad of [undefined, null, 42, {}] as unknown[]) {
+      let caught: unknown;
+      try {
+        createSigningKey(bad as string);
+      } catch (error) {
+        caught = error;
+      }
+      expect(CostspanError.isInstance(caught)).toBe(true);
+      expect((caught as CostspanError).code).toBe('invalid_argument');
+      expect((caught as CostspanError).field).toBe('signingKey');
+    }
   });
 
   it('the processor signs every event in emission order (option or COSTSPAN_SIGNING_KEY)', async () => {

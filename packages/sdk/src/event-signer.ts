@@ -40,9 +40,17 @@ export function signaturesEqual(left: string, right: string): boolean {
 /**
  * Turns a key given as text or bytes into a secret `KeyObject`.
  *
- * @throws CostspanError `invalid_argument` for an empty key (the key itself is never in the message)
+ * @throws CostspanError `invalid_argument` for a missing, non-string or empty key (the key itself is never in the message)
  */
 export function createSigningKey(key: string | Uint8Array): KeyObject {
+  // Called from JavaScript or with an unset variable, `key` can be anything: refuse it by name, never with a raw TypeError.
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    throw new CostspanError({
+      code: 'invalid_argument',
+      field: 'signingKey',
+      message: `signingKey must be a non-empty string or Uint8Array; got ${key === null ? 'null' : typeof key}`,
+    });
+  }
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
   if (bytes.length === 0) {
     throw new CostspanError({ code: 'invalid_argument', field: 'signingKey', message: 'signingKey must not be empty' });
