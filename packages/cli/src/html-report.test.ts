@@ -5,10 +5,10 @@ import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium } from './__fixtures__/chromium.js';
 import { rewriteEvents, writeSdkEvents } from './__fixtures__/sdk-events.js';
 import { main } from './main.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const artifacts = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 let directory: string;
@@ -51,10 +51,7 @@ describe('report --html', () => {
   });
 
   it('renders three charts in headless Chromium (canvases not blank), screenshot kept in artifacts/', async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the HTML report test`);
-    }
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
       const requests: string[] = [];
