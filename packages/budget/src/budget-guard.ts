@@ -1,168 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { CostspanError, invalidInput, picoToUsd, usdToPico, type PicoUsd } from '@costspan/core';
-import { BudgetExceededError, budgetUnavailable, type BudgetLimitType, type BudgetUnit } from './budget-exceeded-error.js';
+import { CostspanError, invalidInput, picoToUsd, type PicoUsd } from '@costspan/core';
 import {
-  applicableLimits,
-  normalizeLimits,
-  toDisplay,
-  type ApplicableLimit,
-  type BudgetLimits,
-  type NormalizedLimits,
-} from './budget-limits.js';
+  validatePrincipal,
+  type BudgetGate,
+  type BudgetReservation as BudgetGateReservation,
+  type BudgetSpend,
+  type Principal,
+} from '@costspan/sdk';
+import { BudgetExceededError, budgetUnavailable } from './budget-exceeded-error.js';
+import type { BudgetAlert, BudgetGuardOptions, BudgetReservation, BudgetReserveInput, BudgetStatus } from './budget-guard-types.js';
+import { applicableLimits, normalizeLimits, type ApplicableLimit, type NormalizedLimits } from './budget-limits.js';
 import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCrossing } from './budget-store.js';
 import { CalendarWindow } from './calendar-window.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
-import { validateName, validatePrincipal, type BudgetGate, type BudgetReservation as BudgetGateReservation, type BudgetSpend, type Principal } from '@costspan/sdk';
+import { cooldownOf, describeReservation, isPromiseLike, limitCheckOf, optionalId, positiveMs, toPico, toTokens } from './guard-input.js';
+import { exceeded, statusesOf, toAlert } from './guard-results.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { reportBudgetError } from './report-error.js';
+import { ReservationBook, type ReservationState } from './reservation-book.js';
 
-/** Options of {@link BudgetGuard}. */
-export interface BudgetGuardOptions {
-  /** The limits to enforce (all optional). */
-  limits: BudgetLimits;
-  /**
-   * Where counters live. Default: a new {@link InMemoryBudgetStore} (one
-   * process). Use {@link RedisBudgetStore} to share budgets across workers.
-   * A store you pass is not closed by {@link BudgetGuard.shutdown}.
-   */
-  store?: BudgetStore;
-  /** IANA time zone whose midnight and 1st of the month reset daily and monthly limits. Default `UTC`. */
-  timeZone?: string;
-  /** Clock (epoch ms). Default `Date.now`; inject one in tests. */
-  now?: () => number;
-  /** How long an unsettled reservation holds budget (ms). Default 300 000 (5 min). */
-  reservationTtlMs?: number;
-  /** How long a session counter lives after its last write (ms). Default 86 400 000 (24 h). */
-  sessionTtlMs?: number;
-  /**
-   * How a reservation is checked against a limit. Both refuse every call once
-   * spent + reserved reaches the limit (also calls without an estimate).
-   * - `projected` (default): also refuses a call whose estimate does not fit in
-   *   what is left, so the limit is never passed while actual ≤ estimate.
-   * - `exhausted`: admits a call as long as something is left, like the classic
-   *   `check_before(spent >= limit)`; the last admitted call may pass the limit by
-   *   its own cost.
-   */
-  limitCheck?: BudgetLimitCheck;
-  /**
-   * Circuit breaker: once a hard limit is found used up, calls against that limit
-   * (that scope and window only) are refused locally for `cooldownMs` (default
-   * 60 000), then the store is asked again (HALF_OPEN). Giving budget back in this
-   * process half-opens it at once. `false` disables it.
-   */
-  circuitBreaker?: { cooldownMs?: number } | false;
-  /**
-   * What to do when the store cannot be reached in time. `false` (default):
-   * `reserve` rejects with a `CostspanError` of code `budget_unavailable`.
-   * `true`: the call is allowed (the reservation is not backed by the store) and
-   * the error goes to `onError`.
-   */
-  failOpen?: boolean;
-  /** Called once each time spending crosses an alert threshold in a window. May throw: errors go to `onError`. */
-  onAlert?: (alert: BudgetAlert) => void;
-  /** Receives errors that cannot be thrown (record, release, alerts, fail-open). Default: OpenTelemetry `diag`. */
-  onError?: (error: unknown) => void;
-}
-
-/** What the caller estimates a call will cost; any superset of the SDK's reserve request. */
-export interface BudgetReserveInput {
-  /** Who the call is for. Default `{}` (global and session limits only). */
-  principal?: Principal;
-  /** Estimated cost: USD as a number or decimal string, or exact pico-USD as a `bigint` (what the SDK passes). Default 0. */
-  estimatedUsd?: number | string | PicoUsd;
-  /** Estimated total tokens (non-negative integer). Default 0. */
-  estimatedTokens?: number;
-  /** Session (root run) id: the key of `session` limits. */
-  rootRunId?: string;
-  /** Id of the calling run (informational). */
-  runId?: string;
-  /** Name of the calling agent (informational). */
-  agentName?: string;
-}
-
-/** A granted reservation: pass it to `settle` after the call or to `release` when it was not made. */
-export interface BudgetReservation extends BudgetGateReservation {
-  /** Unique id. */
-  readonly id: string;
-  /** Reserved pico-USD. */
-  readonly estimatedPico: PicoUsd;
-  /** Reserved USD (display). */
-  readonly estimatedUsd: number;
-  /** Reserved tokens. */
-  readonly estimatedTokens: number;
-  /** When it lapses by itself (epoch ms). */
-  readonly expiresAt: number;
-  /** `false` when admitted by `failOpen` while the store was unreachable. */
-  readonly backed: boolean;
-}
-
-/** An alert threshold was crossed (fired once per crossing per window). */
-export interface BudgetAlert {
-  /** The limit entry whose threshold was crossed, e.g. `user_daily`. */
-  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
-  /** Whose budget: `global`, `user:alice`, `session:<id>`, … */
-  scope: string;
-  /** The window, e.g. `2026-03-04`. */
-  window: string;
-  /** `usd` or `tokens`. */
-  unit: BudgetUnit;
-  /** The threshold (USD or tokens). */
-  threshold: number;
-  /** The threshold, exact (pico-USD or tokens). */
-  thresholdExact: bigint;
-  /** The configured fraction, when the threshold was given as one. */
-  fraction: number | undefined;
-  /** Spent in the window after the call that crossed it. */
-  spent: number;
-  /** Spent, exact. */
-  spentExact: bigint;
-  /** The hard limit of the entry, when it has one. */
-  limit: number | undefined;
-  /** The hard limit, exact. */
-  limitExact: bigint | undefined;
-  /** Principal of the call that crossed it. */
-  principal: Principal;
-}
-
-/** One limit's state, as returned by {@link BudgetGuard.getBudget}. */
-export interface BudgetLimitStatus {
-  /** E.g. `user_daily`, `daily`, `session`. */
-  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
-  /** Whose budget: `global`, `user:alice`, … */
-  scope: string;
-  /** The current window: `2026-03-04`, `2026-03`, `total`, `session`. */
-  window: string;
-  /** `usd` or `tokens`. */
-  unit: BudgetUnit;
-  /** The hard limit (USD or tokens); `undefined` for an alert-only entry. */
-  limit: number | undefined;
-  /** Spent in the window. */
-  spent: number;
-  /** Held by live reservations. */
-  reserved: number;
-  /** `limit − spent − reserved`, never negative; `undefined` without a hard limit. */
-  remaining: number | undefined;
-  /** The same amounts, exact (pico-USD or tokens). */
-  exact: { limit: bigint | undefined; spent: bigint; reserved: bigint; remaining: bigint | undefined };
-}
-
-/** What {@link BudgetGuard.getBudget} returns. */
-export interface BudgetStatus {
-  /** The worst circuit-breaker state among the principal's limits. */
-  circuit: CircuitState;
-  /** One entry per limit and unit that applies to the principal. */
-  limits: BudgetLimitStatus[];
-}
-
-interface ReservationState {
-  principal: Principal;
-  rootRunId: string | undefined;
-  keys: string[];
-  pico: bigint;
-  tokens: bigint;
-  backed: boolean;
-  done: boolean;
-}
+export type {
+  BudgetAlert,
+  BudgetGuardOptions,
+  BudgetLimitStatus,
+  BudgetReservation,
+  BudgetReserveInput,
+  BudgetStatus,
+} from './budget-guard-types.js';
 
 /**
  * Stops an agent before the call that would overspend. Reserve an estimate
@@ -203,8 +67,7 @@ export class BudgetGuard implements BudgetGate {
   private readonly failOpen: boolean;
   private readonly onAlert: ((alert: BudgetAlert) => void) | undefined;
   private readonly onError: (error: unknown) => void;
-  private readonly reservations = new WeakMap<object, ReservationState>();
-  private readonly pending = new Set<Promise<void>>();
+  private readonly book = new ReservationBook();
 
   /** @throws CostspanError `invalid_argument` (or `invalid_cost` / `invalid_tokens`) naming the bad option */
   constructor(options: BudgetGuardOptions) {
@@ -216,19 +79,8 @@ export class BudgetGuard implements BudgetGate {
     this.clock = options.now ?? Date.now;
     this.reservationTtlMs = positiveMs(options.reservationTtlMs ?? 300_000, 'reservationTtlMs');
     this.sessionTtlMs = positiveMs(options.sessionTtlMs ?? 86_400_000, 'sessionTtlMs');
-    const check = options.limitCheck ?? 'projected';
-    if (check !== 'projected' && check !== 'exhausted') {
-      throw invalidInput('invalid_argument', 'limitCheck', check, '"projected" or "exhausted"');
-    }
-    this.check = check;
-    if (options.circuitBreaker === false) this.breaker = undefined;
-    else {
-      const cooldown = options.circuitBreaker?.cooldownMs ?? 60_000;
-      if (typeof cooldown !== 'number' || !Number.isFinite(cooldown) || cooldown < 0) {
-        throw invalidInput('invalid_argument', 'circuitBreaker.cooldownMs', cooldown, 'a non-negative number of milliseconds');
-      }
-      this.breaker = new CircuitBreaker(cooldown);
-    }
+    this.check = limitCheckOf(options.limitCheck);
+    this.breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(cooldownOf(options.circuitBreaker?.cooldownMs));
     this.failOpen = options.failOpen ?? false;
     this.onAlert = options.onAlert;
     this.onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'budget'));
@@ -319,7 +171,7 @@ export class BudgetGuard implements BudgetGate {
       expiresAt,
       backed,
     });
-    this.reservations.set(reservation, {
+    this.book.add(reservation, {
       principal,
       rootRunId,
       keys: backed ? keys : [],
@@ -425,19 +277,7 @@ export class BudgetGuard implements BudgetGate {
     } catch (error) {
       throw CostspanError.isInstance(error) ? error : budgetUnavailable('getBudget', error);
     }
-    const limits: BudgetLimitStatus[] = [];
-    for (const [index, limit] of applicable.entries()) {
-      const reading = readings[index];
-      if (reading === undefined) continue;
-      const { amount } = limit;
-      if (amount.limitPico !== undefined || amount.alertsPico.length > 0) {
-        limits.push(status(limit, 'usd', amount.limitPico, reading.spentPico, reading.reservedPico));
-      }
-      if (amount.limitTokens !== undefined || amount.alertsTokens.length > 0) {
-        limits.push(status(limit, 'tokens', amount.limitTokens, reading.spentTokens, reading.reservedTokens));
-      }
-    }
-    return { circuit: this.breaker?.state(keys, now) ?? 'CLOSED', limits };
+    return { circuit: this.breaker?.state(keys, now) ?? 'CLOSED', limits: statusesOf(applicable, readings) };
   }
 
   /** Circuit-breaker state for a principal (and session): the worst among its limits. */
@@ -452,7 +292,7 @@ export class BudgetGuard implements BudgetGate {
 
   /** Waits for background work started by `record` and `release` (and their alerts). */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.book.flush();
   }
 
   /** Flushes, then closes the store when the guard created it. Idempotent. */
@@ -470,7 +310,7 @@ export class BudgetGuard implements BudgetGate {
   }
 
   private stateOf(reservation: BudgetGateReservation): ReservationState | undefined {
-    return typeof reservation === 'object' && reservation !== null ? this.reservations.get(reservation) : undefined;
+    return this.book.stateOf(reservation);
   }
 
   /** Releases (when backed) and books in one store call, then fires alerts. */
@@ -504,26 +344,9 @@ export class BudgetGuard implements BudgetGate {
   }
 
   private alert(applicable: ApplicableLimit[], crossing: BudgetStoreCrossing, principal: Principal): void {
-    const limit = applicable[crossing.index];
-    if (limit === undefined || this.onAlert === undefined) return;
-    const usd = crossing.unit === 'usd';
-    const threshold = (usd ? limit.amount.alertsPico : limit.amount.alertsTokens)[crossing.threshold];
-    if (threshold === undefined) return;
-    const hard = usd ? limit.amount.limitPico : limit.amount.limitTokens;
-    const alert: BudgetAlert = {
-      limitType: limit.limitType,
-      scope: limit.scope,
-      window: limit.window,
-      unit: crossing.unit,
-      threshold: toDisplay(crossing.unit, threshold),
-      thresholdExact: threshold,
-      fraction: (usd ? limit.amount.fractionsPico : limit.amount.fractionsTokens)[crossing.threshold],
-      spent: toDisplay(crossing.unit, crossing.spent),
-      spentExact: crossing.spent,
-      limit: hard === undefined ? undefined : toDisplay(crossing.unit, hard),
-      limitExact: hard,
-      principal,
-    };
+    if (this.onAlert === undefined) return;
+    const alert = toAlert(applicable, crossing, principal);
+    if (alert === undefined) return;
     try {
       const result: unknown = this.onAlert(alert);
       if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.report(error));
@@ -532,19 +355,8 @@ export class BudgetGuard implements BudgetGate {
     }
   }
 
-  /** Keeps `work` for `flush`; when not rethrown, its failure goes to `onError`. */
   private track(work: Promise<void>, rethrow: boolean): Promise<void> {
-    const tracked = work.then(undefined, (error: unknown) => {
-      if (rethrow) throw error;
-      this.report(error);
-    });
-    const settledMarker = tracked.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.pending.add(settledMarker);
-    void settledMarker.then(() => this.pending.delete(settledMarker));
-    return tracked;
+    return this.book.track(work, rethrow, (error) => this.report(error));
   }
 
   private report(error: unknown): void {
@@ -554,69 +366,4 @@ export class BudgetGuard implements BudgetGate {
       // An error sink that throws must not break recording.
     }
   }
-}
-
-function status(limit: ApplicableLimit, unit: BudgetUnit, hard: bigint | undefined, spent: bigint, reserved: bigint): BudgetLimitStatus {
-  const used = spent + reserved;
-  const remaining = hard === undefined ? undefined : hard > used ? hard - used : 0n;
-  return {
-    limitType: limit.limitType,
-    scope: limit.scope,
-    window: limit.window,
-    unit,
-    limit: hard === undefined ? undefined : toDisplay(unit, hard),
-    spent: toDisplay(unit, spent),
-    reserved: toDisplay(unit, reserved),
-    remaining: remaining === undefined ? undefined : toDisplay(unit, remaining),
-    exact: { limit: hard, spent, reserved, remaining },
-  };
-}
-
-function exceeded(
-  limitType: BudgetLimitType,
-  unit: BudgetUnit,
-  limit: bigint,
-  current: bigint,
-  attempted: bigint,
-  principal: Principal,
-  scope: string,
-  window: string,
-): BudgetExceededError {
-  return new BudgetExceededError({ limitType, unit, limit, current, attempted, principal, scope, window });
-}
-
-function toPico(value: number | string | bigint | undefined, field: string): bigint {
-  if (value === undefined) return 0n;
-  if (typeof value === 'bigint') {
-    if (value < 0n) throw invalidInput('invalid_cost', field, value, 'a non-negative amount of pico-USD');
-    return value;
-  }
-  return usdToPico(value, field);
-}
-
-function toTokens(value: number | undefined, field: string): number {
-  if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidInput('invalid_tokens', field, value, 'a non-negative integer number of tokens');
-  }
-  return value;
-}
-
-function positiveMs(value: number, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
-  }
-  return value;
-}
-
-function optionalId(value: unknown, field: string): string | undefined {
-  return value === undefined ? undefined : validateName(value, field);
-}
-
-function describeReservation(reservation: unknown): unknown {
-  return typeof reservation === 'object' && reservation !== null && 'id' in reservation ? { id: reservation.id } : reservation;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

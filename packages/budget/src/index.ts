@@ -6,7 +6,7 @@ export type {
   BudgetReservation,
   BudgetReserveInput,
   BudgetStatus,
-} from './budget-guard.js';
+} from './budget-guard-types.js';
 export { BudgetExceededError } from './budget-exceeded-error.js';
 export type { BudgetExceededErrorOptions, BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
 export type { BudgetAlertThreshold, BudgetAmount, BudgetLimits, BudgetWindowLimits } from './budget-limits.js';

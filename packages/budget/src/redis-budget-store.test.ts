@@ -101,7 +101,7 @@ describe('RedisBudgetStore against a real redis-server', () => {
     expect(granted).toBe(33); // 33 × $0.03 = $0.99; a 34th would make $1.02
     const reader = redisGuard({ limits: { global: { daily: { usd: 1 } } } }, keyPrefix).guard;
     expect((await reader.getBudget()).limits[0]?.exact).toMatchObject({ spent: usdToPico(0.99), reserved: 0n });
-  }, 20_000);
+  }, 60_000);
 
   it('rolls windows over at midnight in the configured time zone, with per-window key TTLs', async () => {
     let now = Date.UTC(2026, 0, 15, 4, 59, 59, 999); // 23:59:59.999 on Jan 14 in New York

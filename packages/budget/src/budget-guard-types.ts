@@ -1,0 +1,146 @@
+import type { PicoUsd } from '@costspan/core';
+import type { BudgetReservation as BudgetGateReservation, Principal } from '@costspan/sdk';
+import type { BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
+import type { BudgetLimits } from './budget-limits.js';
+import type { BudgetLimitCheck, BudgetStore } from './budget-store.js';
+import type { CircuitState } from './circuit-breaker.js';
+
+// The public shapes of BudgetGuard's options, inputs and results, apart from the class so each file has one job.
+
+/** Options of {@link BudgetGuard}. */
+export interface BudgetGuardOptions {
+  /** The limits to enforce (all optional). */
+  limits: BudgetLimits;
+  /**
+   * Where counters live. Default: a new {@link InMemoryBudgetStore} (one
+   * process). Use {@link RedisBudgetStore} to share budgets across workers.
+   * A store you pass is not closed by {@link BudgetGuard.shutdown}.
+   */
+  store?: BudgetStore;
+  /** IANA time zone whose midnight and 1st of the month reset daily and monthly limits. Default `UTC`. */
+  timeZone?: string;
+  /** Clock (epoch ms). Default `Date.now`; inject one in tests. */
+  now?: () => number;
+  /** How long an unsettled reservation holds budget (ms). Default 300 000 (5 min). */
+  reservationTtlMs?: number;
+  /** How long a session counter lives after its last write (ms). Default 86 400 000 (24 h). */
+  sessionTtlMs?: number;
+  /**
+   * How a reservation is checked against a limit. Both refuse every call once
+   * spent + reserved reaches the limit (also calls without an estimate).
+   * - `projected` (default): also refuses a call whose estimate does not fit in
+   *   what is left, so the limit is never passed while actual ≤ estimate.
+   * - `exhausted`: admits a call as long as something is left, like the classic
+   *   `check_before(spent >= limit)`; the last admitted call may pass the limit by
+   *   its own cost.
+   */
+  limitCheck?: BudgetLimitCheck;
+  /**
+   * Circuit breaker: once a hard limit is found used up, calls against that limit
+   * (that scope and window only) are refused locally for `cooldownMs` (default
+   * 60 000), then the store is asked again (HALF_OPEN). Giving budget back in this
+   * process half-opens it at once. `false` disables it.
+   */
+  circuitBreaker?: { cooldownMs?: number } | false;
+  /**
+   * What to do when the store cannot be reached in time. `false` (default):
+   * `reserve` rejects with a `CostspanError` of code `budget_unavailable`.
+   * `true`: the call is allowed (the reservation is not backed by the store) and
+   * the error goes to `onError`.
+   */
+  failOpen?: boolean;
+  /** Called once each time spending crosses an alert threshold in a window. May throw: errors go to `onError`. */
+  onAlert?: (alert: BudgetAlert) => void;
+  /** Receives errors that cannot be thrown (record, release, alerts, fail-open). Default: OpenTelemetry `diag`. */
+  onError?: (error: unknown) => void;
+}
+
+/** What the caller estimates a call will cost; any superset of the SDK's reserve request. */
+export interface BudgetReserveInput {
+  /** Who the call is for. Default `{}` (global and session limits only). */
+  principal?: Principal;
+  /** Estimated cost: USD as a number or decimal string, or exact pico-USD as a `bigint` (what the SDK passes). Default 0. */
+  estimatedUsd?: number | string | PicoUsd;
+  /** Estimated total tokens (non-negative integer). Default 0. */
+  estimatedTokens?: number;
+  /** Session (root run) id: the key of `session` limits. */
+  rootRunId?: string;
+  /** Id of the calling run (informational). */
+  runId?: string;
+  /** Name of the calling agent (informational). */
+  agentName?: string;
+}
+
+/** A granted reservation: pass it to `settle` after the call or to `release` when it was not made. */
+export interface BudgetReservation extends BudgetGateReservation {
+  /** Unique id. */
+  readonly id: string;
+  /** Reserved pico-USD. */
+  readonly estimatedPico: PicoUsd;
+  /** Reserved USD (display). */
+  readonly estimatedUsd: number;
+  /** Reserved tokens. */
+  readonly estimatedTokens: number;
+  /** When it lapses by itself (epoch ms). */
+  readonly expiresAt: number;
+  /** `false` when admitted by `failOpen` while the store was unreachable. */
+  readonly backed: boolean;
+}
+
+/** An alert threshold was crossed (fired once per crossing per window). */
+export interface BudgetAlert {
+  /** The limit entry whose threshold was crossed, e.g. `user_daily`. */
+  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
+  /** Whose budget: `global`, `user:alice`, `session:<id>`, … */
+  scope: string;
+  /** The window, e.g. `2026-03-04`. */
+  window: string;
+  /** `usd` or `tokens`. */
+  unit: BudgetUnit;
+  /** The threshold (USD or tokens). */
+  threshold: number;
+  /** The threshold, exact (pico-USD or tokens). */
+  thresholdExact: bigint;
+  /** The configured fraction, when the threshold was given as one. */
+  fraction: number | undefined;
+  /** Spent in the window after the call that crossed it. */
+  spent: number;
+  /** Spent, exact. */
+  spentExact: bigint;
+  /** The hard limit of the entry, when it has one. */
+  limit: number | undefined;
+  /** The hard limit, exact. */
+  limitExact: bigint | undefined;
+  /** Principal of the call that crossed it. */
+  principal: Principal;
+}
+
+/** One limit's state, as returned by {@link BudgetGuard.getBudget}. */
+export interface BudgetLimitStatus {
+  /** E.g. `user_daily`, `daily`, `session`. */
+  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
+  /** Whose budget: `global`, `user:alice`, … */
+  scope: string;
+  /** The current window: `2026-03-04`, `2026-03`, `total`, `session`. */
+  window: string;
+  /** `usd` or `tokens`. */
+  unit: BudgetUnit;
+  /** The hard limit (USD or tokens); `undefined` for an alert-only entry. */
+  limit: number | undefined;
+  /** Spent in the window. */
+  spent: number;
+  /** Held by live reservations. */
+  reserved: number;
+  /** `limit − spent − reserved`, never negative; `undefined` without a hard limit. */
+  remaining: number | undefined;
+  /** The same amounts, exact (pico-USD or tokens). */
+  exact: { limit: bigint | undefined; spent: bigint; reserved: bigint; remaining: bigint | undefined };
+}
+
+/** What {@link BudgetGuard.getBudget} returns. */
+export interface BudgetStatus {
+  /** The worst circuit-breaker state among the principal's limits. */
+  circuit: CircuitState;
+  /** One entry per limit and unit that applies to the principal. */
+  limits: BudgetLimitStatus[];
+}
