@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'artifacts/**', '**/*.mjs', '**/*.cjs', 'bench/results/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'artifacts/**', '**/*.mjs', '**/*.cjs', 'bench/results/**', '.stryker-tmp/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
