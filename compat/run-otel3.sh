@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Only the local receiver of the tests may be contacted; an inherited OTLP endpoint must not win.
 while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^OTEL_' || true)
 
-for package in core pricing sdk exporter-otlp; do
+for package in core pricing sdk exporter-otlp budget integrations cli; do
   [ -f "$repo/packages/$package/dist/index.js" ] || { echo "packages/$package/dist is missing: run npm run build first" >&2; exit 1; }
 done
 
