@@ -1,0 +1,102 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, createContextKey, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
+import { CostspanError } from '@costspan/core';
+
+/** OpenTelemetry context keys of the run and step whose callback runs, for spans started under a context manager. */
+export const RUN_KEY: symbol = createContextKey('costspan.agent_run');
+export const STEP_KEY: symbol = createContextKey('costspan.step');
+
+/** A run or a step while its callback runs: what {@link activeScope} holds. */
+export interface Scope {
+  /** @internal */
+  end(): void;
+}
+
+/**
+ * The run or step whose callback is executing, kept by costspan itself so that runs and steps
+ * nest with or without an OpenTelemetry context manager (a `BasicTracerProvider` never
+ * `register()`ed has none, and OTel's context then forgets everything). One store for the
+ * module, so tracers over different providers see each other's runs, as they do through the
+ * OTel context.
+ */
+export const activeScope: AsyncLocalStorage<Scope> = new AsyncLocalStorage<Scope>();
+
+/** A run's or step's callback. */
+export type Callback<Subject, Result> = (subject: Subject) => Result;
+
+/** Splits `(name, fn)` / `(name, options, fn)` arguments. */
+export function splitArguments<Options extends object, Subject, Result>(
+  optionsOrFn: Options | Callback<Subject, Result>,
+  maybeFn: Callback<Subject, Result> | undefined,
+  method: string,
+): [Options, Callback<Subject, Result>] {
+  if (typeof optionsOrFn === 'function') return [{} as Options, optionsOrFn];
+  if (typeof maybeFn !== 'function') {
+    // The type only: the refused argument is the caller's data and may be anything.
+    throw new CostspanError({
+      code: 'invalid_argument',
+      field: 'fn',
+      message: `${method}(name, options, fn) needs a callback; got ${typeof maybeFn}`,
+    });
+  }
+  return [optionsOrFn ?? ({} as Options), maybeFn];
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function fail(span: Span, error: unknown): void {
+  try {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  } catch {
+    // Telemetry must not replace the user's error with its own.
+  }
+}
+
+// Module-level, so entering a scope allocates no closure: the OTel context and the callback's
+// subject travel as arguments.
+function enterContext<Subject, Result>(spanContext: Context, fn: Callback<Subject, Result>, subject: Subject): Result {
+  return context.with(spanContext, fn, undefined, subject);
+}
+
+/**
+ * Runs `fn(subject)` with `subject` as the active scope (one `AsyncLocalStorage.run`) and
+ * `spanContext` as the active OTel context (for other instrumentations' spans under a context
+ * manager), then ends the subject and the span, also when `fn` throws or its promise rejects.
+ */
+export function runInSpan<Subject extends Scope, Result>(
+  span: Span,
+  spanContext: Context,
+  subject: Subject,
+  fn: Callback<Subject, Result>,
+): Result {
+  let result: Result;
+  try {
+    result = activeScope.run(subject, enterContext<Subject, Result>, spanContext, fn, subject);
+  } catch (error) {
+    fail(span, error);
+    subject.end();
+    span.end();
+    throw error;
+  }
+  if (!isPromiseLike(result)) {
+    subject.end();
+    span.end();
+    return result;
+  }
+  return Promise.resolve(result).then(
+    (value) => {
+      subject.end();
+      span.end();
+      return value;
+    },
+    (error: unknown) => {
+      fail(span, error);
+      subject.end();
+      span.end();
+      throw error;
+    },
+  ) as Result;
+}
