@@ -16,12 +16,17 @@ beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'costspan-read-'));
   eventsPath = join(directory, 'events.jsonl');
   await writeSdkEvents(eventsPath);
-  lines = readFileSync(eventsPath, 'utf8').split('\n').filter((line) => line !== '');
+  lines = readFileSync(eventsPath, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
 });
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function scanAll(inputs: string[], options: ConstructorParameters<typeof EventScanner>[0] = {}): Promise<{ scanner: EventScanner; events: CostEvent[] }> {
+async function scanAll(
+  inputs: string[],
+  options: ConstructorParameters<typeof EventScanner>[0] = {},
+): Promise<{ scanner: EventScanner; events: CostEvent[] }> {
   const scanner = new EventScanner(options);
   const events: CostEvent[] = [];
   await scanner.scan(inputs, (event) => events.push(event));
@@ -36,7 +41,7 @@ describe('EventScanner', () => {
     expect(scanner.stats.bytes).toBe(readFileSync(eventsPath).length);
   });
 
-  it('skips and counts bad lines without stopping: malformed, unknown type, invalid, __proto__, constructor, unterminated', async () => {
+  it('skips and counts bad lines without stopping: malformed, unknown type, invalid, unterminated; reads __proto__/constructor keys as data', async () => {
     const good = lines[0] as string;
     const proto = good.replace('"payload":{', '"payload":{"__proto__":{"polluted":true},');
     const constructorKey = good.replace('"tags":{', '"tags":{"constructor":"x",');
@@ -57,11 +62,14 @@ describe('EventScanner', () => {
       ].join('\n'),
     );
     const { scanner, events } = await scanAll([path]);
-    expect(events).toHaveLength(2);
-    expect(scanner.stats.skippedByReason).toEqual({ malformed: 1, oversized: 0, unterminated: 1, unsafe_key: 2, unknown_event_type: 1, invalid_event: 1 });
+    expect(events).toHaveLength(4);
+    expect(scanner.stats.skippedByReason).toEqual({ malformed: 1, oversized: 0, unterminated: 1, unknown_event_type: 1, invalid_event: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(events[1]?.payload)).toBe(Object.prototype);
+    expect(Object.hasOwn(events[1]?.payload ?? {}, '__proto__')).toBe(true);
+    expect(events[2]?.tags?.constructor).toBe('x');
     const summary = describeSkipped(scanner.stats) ?? '';
-    expect(summary).toMatch(/^skipped 6 of 8 lines: 1 malformed JSON, 1 unterminated last line, 2 __proto__/);
+    expect(summary).toMatch(/^skipped 4 of 8 lines: 1 malformed JSON, 1 unterminated last line, 1 unknown event type, 1 invalid event/);
     expect(summary).toContain(`${path}:2: malformed JSON`);
   });
 
@@ -70,7 +78,10 @@ describe('EventScanner', () => {
     const huge = `{"event_id":"${'x'.repeat(10 * 1024 * 1024)}"}`;
     writeFileSync(path, `${lines[0]}\n${huge}\n${lines[1]}\n${huge}`);
     const { scanner, events } = await scanAll([path], { maxLineBytes: 64 * 1024 });
-    expect(events.map((event) => event.event_id)).toEqual([JSON.parse(lines[0] as string).event_id, JSON.parse(lines[1] as string).event_id]);
+    expect(events.map((event) => event.event_id)).toEqual([
+      JSON.parse(lines[0] as string).event_id,
+      JSON.parse(lines[1] as string).event_id,
+    ]);
     expect(scanner.stats.skippedByReason.oversized).toBe(2);
   });
 

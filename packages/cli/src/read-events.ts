@@ -6,14 +6,13 @@ import { COST_EVENT_TYPES, validateCostEvent, type CostEvent } from '@costspan/s
 import { CliError } from './cli-error.js';
 
 /** Why a line was skipped. */
-export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unsafe_key' | 'unknown_event_type' | 'invalid_event';
+export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unknown_event_type' | 'invalid_event';
 
 /** Human wording of each {@link SkipReason}, for summaries. */
 export const SKIP_REASON_TEXT: Readonly<Record<SkipReason, string>> = {
   malformed: 'malformed JSON',
   oversized: 'line too long',
   unterminated: 'unterminated last line',
-  unsafe_key: '__proto__/constructor/prototype key',
   unknown_event_type: 'unknown event type',
   invalid_event: 'invalid event',
 };
@@ -79,7 +78,7 @@ export function emptyScanStats(): ScanStats {
     lines: 0,
     events: 0,
     skipped: 0,
-    skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unsafe_key: 0, unknown_event_type: 0, invalid_event: 0 },
+    skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unknown_event_type: 0, invalid_event: 0 },
     examples: [],
   };
 }
@@ -97,7 +96,11 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
       if (info.isDirectory()) throw new CliError({ code: 'input_not_found', message: `${input} is a directory, not an event file` });
     } catch (error) {
       if (CliError.isInstance(error)) throw error;
-      throw new CliError({ code: 'input_not_found', message: `cannot read ${input}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, cause: error });
+      throw new CliError({
+        code: 'input_not_found',
+        message: `cannot read ${input}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+        cause: error,
+      });
     }
   }
 }
@@ -106,8 +109,8 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
  * Reads cost events from JSONL files and standard input in constant memory:
  * bytes are split into lines as they stream by (never a whole file in memory),
  * gzip is detected by the `.gz` suffix or its magic bytes, and every bad line
- * (malformed JSON, unknown event type, invalid fields, `__proto__`-style keys,
- * an unterminated last line, a line over `maxLineBytes`) is skipped and counted
+ * (malformed JSON, unknown event type, invalid fields, an unterminated last
+ * line, a line over `maxLineBytes`) is skipped and counted
  * in {@link EventScanner.stats}. An over-long line is discarded as it streams,
  * so a 10 GB line costs no more memory than a short one.
  *
@@ -225,7 +228,11 @@ export class EventScanner {
       }
     } catch (error) {
       if (CliError.isInstance(error)) throw error;
-      throw new CliError({ code: 'input_error', message: `cannot read ${input === '-' ? 'standard input' : input}: ${(error as Error).message}`, cause: error });
+      throw new CliError({
+        code: 'input_error',
+        message: `cannot read ${input === '-' ? 'standard input' : input}: ${(error as Error).message}`,
+        cause: error,
+      });
     }
     if (discarding || pendingBytes > 0) {
       lineNumber += 1;
@@ -250,11 +257,9 @@ export class EventScanner {
       this.skip('malformed', file, lineNumber, (error as Error).message);
       return;
     }
-    // A plain substring search is far cheaper than a regex on every line; the walk confirms it is a key.
-    if ((text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')) && hasUnsafeKey(value)) {
-      this.skip('unsafe_key', file, lineNumber, 'a key named __proto__, constructor or prototype');
-      return;
-    }
+    // Keys such as `__proto__`, `constructor` or `prototype` (tag keys the SDK writes) are read like
+    // any other: JSON.parse makes them own data properties, and everything downstream reads them
+    // as own properties or keys of Maps, never assigns them onto plain objects.
     const type = (value as { event_type?: unknown } | null)?.event_type;
     if (typeof value === 'object' && value !== null && !(COST_EVENT_TYPES as readonly unknown[]).includes(type)) {
       this.skip('unknown_event_type', file, lineNumber, `event_type ${JSON.stringify(type) ?? 'missing'}`);
@@ -296,16 +301,6 @@ export function describeSkipped(stats: ScanStats): string | undefined {
 
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 3)}...` : text;
-}
-
-function hasUnsafeKey(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some(hasUnsafeKey);
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return true;
-    if (hasUnsafeKey((value as Record<string, unknown>)[key])) return true;
-  }
-  return false;
 }
 
 async function hasGzipMagic(path: string): Promise<boolean> {

@@ -7,7 +7,19 @@ import { CliError } from './cli-error.js';
 export type ReportDimension = 'model' | 'provider' | 'agent' | 'scope' | 'user' | 'team' | 'org' | 'tag' | 'day' | 'run' | 'source';
 
 /** Every dimension, in display order. */
-export const REPORT_DIMENSIONS: readonly ReportDimension[] = ['model', 'provider', 'agent', 'scope', 'user', 'team', 'org', 'tag', 'day', 'run', 'source'];
+export const REPORT_DIMENSIONS: readonly ReportDimension[] = [
+  'model',
+  'provider',
+  'agent',
+  'scope',
+  'user',
+  'team',
+  'org',
+  'tag',
+  'day',
+  'run',
+  'source',
+];
 
 /** Dimensions shown when `--group-by` is not given. */
 export const DEFAULT_DIMENSIONS: readonly ReportDimension[] = ['model', 'provider', 'agent', 'scope', 'user', 'team', 'org', 'tag', 'day'];
@@ -168,7 +180,15 @@ export class ReportAggregator {
     for (const dimension of this.dimensions) {
       if (dimension === 'day') continue;
       const groups = this.groups.get(dimension) as Map<string, Group>;
-      for (const key of keysOf(dimension, event, payload.model.name, payload.model.system, payload.agent_name, payload.scope, payload.agent_run_id)) {
+      for (const key of keysOf(
+        dimension,
+        event,
+        payload.model.name,
+        payload.model.system,
+        payload.agent_name,
+        payload.scope,
+        payload.agent_run_id,
+      )) {
         addTotals(this.group(groups, key, this.maxGroups).totals, call);
       }
     }
@@ -207,7 +227,9 @@ export class ReportAggregator {
     const grand = totalCost(this.totals.totals);
     const breakdowns: ReportBreakdown[] = [];
     for (const dimension of this.dimensions) {
-      const rows = [...(dimension === 'day' ? this.days : (this.groups.get(dimension) as Map<string, Group>))].map(([key, group]) => toRow(key, group, grand));
+      const rows = [...(dimension === 'day' ? this.days : (this.groups.get(dimension) as Map<string, Group>))].map(([key, group]) =>
+        toRow(key, group, grand),
+      );
       if (dimension === 'day') rows.sort((left, right) => compareKeys(left.key, right.key));
       else sortRows(rows);
       let rest: ReportBreakdown['rest'];
@@ -284,9 +306,10 @@ function keysOf(
       return [event.org_id ?? NONE];
     case 'tag': {
       const tags = event.tags;
-      if (tags === undefined || typeof tags !== 'object') return [NONE];
-      const keys = Object.keys(tags);
-      return keys.length === 0 ? [NONE] : keys.map((key) => `${key}=${String(tags[key])}`);
+      if (tags === undefined || typeof tags !== 'object' || tags === null) return [NONE];
+      // Own entries only: a tag named `constructor` or `__proto__` is a tag like any other.
+      const entries = Object.entries(tags);
+      return entries.length === 0 ? [NONE] : entries.map(([key, value]) => `${key}=${String(value)}`);
     }
     case 'day':
       return [event.timestamp.slice(0, 10)];
@@ -317,7 +340,13 @@ function compareKeys(left: string, right: string): number {
 
 /** Highest cost first; then most calls; then by key. */
 function sortRows(rows: ReportRow[]): void {
-  rows.sort((left, right) => (left.cost === right.cost ? right.totals.callCount - left.totals.callCount || compareKeys(left.key, right.key) : left.cost > right.cost ? -1 : 1));
+  rows.sort((left, right) =>
+    left.cost === right.cost
+      ? right.totals.callCount - left.totals.callCount || compareKeys(left.key, right.key)
+      : left.cost > right.cost
+        ? -1
+        : 1,
+  );
 }
 
 /**
@@ -338,7 +367,10 @@ export function parseTimeBound(text: string, flag: '--since' | '--until' | '--as
     time = Date.parse(text);
   }
   if (Number.isNaN(time)) {
-    throw new CliError({ code: 'usage', message: `${flag} must be a date (2026-03-01), a month (2026-03) or an ISO 8601 time; got ${JSON.stringify(text)}` });
+    throw new CliError({
+      code: 'usage',
+      message: `${flag} must be a date (2026-03-01), a month (2026-03) or an ISO 8601 time; got ${JSON.stringify(text)}`,
+    });
   }
   return time;
 }
@@ -350,14 +382,20 @@ export function parseTimeBound(text: string, flag: '--since' | '--until' | '--as
  */
 export function parseDimensions(text: string): ReportDimension[] {
   const dimensions: ReportDimension[] = [];
-  for (const part of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+  for (const part of text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')) {
     const name = part === 'principal' ? undefined : (part as ReportDimension);
     if (part === 'principal') {
       for (const principal of ['user', 'team', 'org', 'tag'] as const) if (!dimensions.includes(principal)) dimensions.push(principal);
       continue;
     }
     if (name === undefined || !REPORT_DIMENSIONS.includes(name)) {
-      throw new CliError({ code: 'usage', message: `--group-by: unknown dimension ${JSON.stringify(part)}; use ${REPORT_DIMENSIONS.join(', ')} or principal` });
+      throw new CliError({
+        code: 'usage',
+        message: `--group-by: unknown dimension ${JSON.stringify(part)}; use ${REPORT_DIMENSIONS.join(', ')} or principal`,
+      });
     }
     if (!dimensions.includes(name)) dimensions.push(name);
   }
