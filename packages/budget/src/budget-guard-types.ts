@@ -51,7 +51,12 @@ export interface BudgetGuardOptions {
   failOpen?: boolean;
   /** Called once each time spending crosses an alert threshold in a window. May throw: errors go to `onError`. */
   onAlert?: (alert: BudgetAlert) => void;
-  /** Receives errors that cannot be thrown (record, release, alerts, fail-open). Default: OpenTelemetry `diag`. */
+  /**
+   * Receives errors that cannot be thrown (record, release, alerts, fail-open).
+   * Default: OpenTelemetry `diag`. When given, it also receives, once per cause,
+   * what would otherwise be a costspan notice on standard error: a call that
+   * could not be priced and was booked at its estimate (code `unknown_model`).
+   */
   onError?: (error: unknown) => void;
 }
 

@@ -14,6 +14,7 @@ import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCros
 import { CalendarWindow } from './calendar-window.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { cooldownOf, describeReservation, isPromiseLike, limitCheckOf, optionalId, positiveMs, toPico, toTokens } from './guard-input.js';
+import { GuardNotices, refusalCause, refusalMessage, unpricedCause, unpricedMessage } from './guard-notices.js';
 import { exceeded, statusesOf, toAlert } from './guard-results.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { reportBudgetError } from './report-error.js';
@@ -68,6 +69,7 @@ export class BudgetGuard implements BudgetGate {
   private readonly onAlert: ((alert: BudgetAlert) => void) | undefined;
   private readonly onError: (error: unknown) => void;
   private readonly book = new ReservationBook();
+  private readonly notices: GuardNotices;
 
   /** @throws CostspanError `invalid_argument` (or `invalid_cost` / `invalid_tokens`) naming the bad option */
   constructor(options: BudgetGuardOptions) {
@@ -84,19 +86,31 @@ export class BudgetGuard implements BudgetGate {
     this.failOpen = options.failOpen ?? false;
     this.onAlert = options.onAlert;
     this.onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'budget'));
+    this.notices = new GuardNotices(options.onError);
     this.ownsStore = options.store === undefined;
     this.store = options.store ?? new InMemoryBudgetStore();
   }
 
   /**
    * Reserves the estimate against every limit that applies, atomically: all or
-   * nothing. Resolve = make the call; then `settle` or `release` it.
+   * nothing. Resolve = make the call; then `settle` or `release` it. Without
+   * `onError`, the first refusal of each limit and scope is also told once as a
+   * costspan notice (stderr by default) naming the limit and how to raise it.
    *
    * @throws BudgetExceededError when a limit (or an open circuit breaker) refuses the call
    * @throws CostspanError `budget_unavailable` when the store cannot be reached and `failOpen` is false
    * @throws CostspanError `invalid_cost` / `invalid_tokens` / `invalid_argument` for bad input
    */
   async reserve(request: BudgetReserveInput): Promise<BudgetReservation> {
+    try {
+      return await this.reserveNow(request);
+    } catch (error) {
+      if (BudgetExceededError.isInstance(error)) this.notices.noticeUnlessHandled(refusalCause(error), refusalMessage(error));
+      throw error;
+    }
+  }
+
+  private async reserveNow(request: BudgetReserveInput): Promise<BudgetReservation> {
     const input = typeof request === 'object' && request !== null ? request : ({} as BudgetReserveInput);
     const principal = validatePrincipal(input.principal);
     const rootRunId = optionalId(input.rootRunId, 'rootRunId');
@@ -232,8 +246,12 @@ export class BudgetGuard implements BudgetGate {
   }
 
   /**
-   * SDK hook: books a priced call, settling `spend.reservation` when given
-   * (actual replaces reserved), otherwise as a direct spend. Never throws and
+   * SDK hook: books a call, settling `spend.reservation` when given (actual
+   * replaces reserved), otherwise as a direct spend. A call the SDK could not
+   * price (`spend.priced === false`: unknown model, no price source, no usage)
+   * is booked at the larger of its reservation's estimate and what it reported,
+   * in USD and tokens, and told once per model (to `onError`, else costspan's
+   * notice on stderr). Never throws and
    * never waits: store work runs in the background (see {@link BudgetGuard.flush}),
    * failures go to `onError`.
    */
@@ -247,12 +265,30 @@ export class BudgetGuard implements BudgetGate {
       const principal = validatePrincipal(spend.principal, 'spend.principal');
       const rootRunId = optionalId(spend.rootRunId, 'spend.rootRunId');
       const reservation = spend.reservation;
-      const state = reservation === undefined ? undefined : this.stateOf(reservation);
-      if (reservation !== undefined && state !== undefined && !state.done) {
+      const found = reservation === undefined ? undefined : this.stateOf(reservation);
+      const state = found !== undefined && !found.done ? found : undefined;
+      let bookPico = pico;
+      let bookTokens = BigInt(tokens);
+      if (spend.priced === false) {
+        // What was reported is a floor (often $0): book the estimate the call was admitted with, so
+        // the calls that follow still meet the limit. The larger of the two, per unit.
+        if (state !== undefined) {
+          if (state.pico > bookPico) bookPico = state.pico;
+          if (state.tokens > bookTokens) bookTokens = state.tokens;
+        }
+        this.notices.tell(
+          unpricedCause(spend.model),
+          'unknown_model',
+          unpricedMessage({ model: spend.model, pico: bookPico, tokens: bookTokens, reserved: state !== undefined }),
+          'spend.model',
+          spend.model,
+        );
+      }
+      if (state !== undefined && reservation !== undefined) {
         state.done = true;
-        void this.track(this.commit(reservation, state, principal, rootRunId, pico, BigInt(tokens)), false);
+        void this.track(this.commit(reservation, state, principal, rootRunId, bookPico, bookTokens), false);
       } else {
-        void this.track(this.commit(undefined, undefined, principal, rootRunId, pico, BigInt(tokens)), false);
+        void this.track(this.commit(undefined, undefined, principal, rootRunId, bookPico, bookTokens), false);
       }
     } catch (error) {
       this.report(error);
