@@ -62,6 +62,25 @@ export interface TokenRecordedPayload {
   [field: string]: unknown;
 }
 
+/**
+ * A refused budget reservation on the wire. `limit`, `current` and `attempted` are in `unit`
+ * (`usd` or `tokens`), exact to the pico-dollar.
+ */
+export interface BudgetRefusalWire {
+  agent_run_id: string;
+  step: string;
+  /** The refusing limit: `user_daily`, `per_request`, `circuit_breaker`, ... */
+  limit_type: string;
+  /** Whose budget: `global`, `user:alice`, `session:<root run id>`, `request`, ... */
+  scope: string;
+  /** The window: `2026-03-04`, `2026-03`, `total`, `session`, `request`. */
+  window: string;
+  unit: string;
+  limit: number;
+  current: number;
+  attempted: number;
+}
+
 /** Payload of `llm.cost.session.recorded`: a whole root agent run. */
 export interface SessionRecordedPayload {
   total_cost: CostBreakdownWire;
@@ -72,8 +91,14 @@ export interface SessionRecordedPayload {
   agent_run_id: string;
   /** costspan addition: name of the root run. */
   agent_name?: string;
-  /** costspan addition: calls whose model had no known price (cost 0). */
+  /** costspan addition: calls with usage whose model had no known price (booked at 0). Only when non-zero. */
   unpriced_call_count?: number;
+  /** costspan addition: calls that ran but reported no usage (counted in `call_count`). Only when non-zero. */
+  usage_missing_call_count?: number;
+  /** costspan addition: sorted names of the models that could not be priced. Only when non-empty. */
+  unpriced_models?: string[];
+  /** costspan addition: steps whose budget reservation was refused, with the refusing limit. Only when any. */
+  budget_refusals?: BudgetRefusalWire[];
   /** costspan addition: `error` when the root run ended with an error status. */
   status?: 'error';
   [field: string]: unknown;
@@ -133,16 +158,41 @@ const SOURCE_PATTERN = /^@?[A-Za-z0-9][A-Za-z0-9._/-]*@\d+\.\d+\.\d+(?:-[0-9A-Za
 const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
 const SPAN_ID_PATTERN = /^[0-9a-f]{16}$/;
 
+const SOURCE_NAME_PATTERN = /^@?[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+const SOURCE_VERSION_PATTERN = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$/;
+
 /**
- * Checks an event source (`name@semver`, e.g. `my-app@1.0.0`).
+ * A `package.json`-style version as full semver: `1` is `1.0.0`, `1.2` is `1.2.0`; pre-release
+ * and build suffixes are kept (`1.0.0-beta.1+build`). Undefined when it is no such version.
+ */
+export function normalizeSourceVersion(version: string): string | undefined {
+  const match = SOURCE_VERSION_PATTERN.exec(version);
+  if (match === null) return undefined;
+  const [, major, minor = '0', patch = '0', suffix = ''] = match;
+  return `${major}.${minor}.${patch}${suffix}`;
+}
+
+/**
+ * Checks an event source, `name@version` as in `package.json`: a package or service name
+ * (scoped names such as `@acme/app` too) and a version like `1`, `1.2`, `1.2.3` or
+ * `1.0.0-beta.1+build`. Returns it with the version as full semver (`b2@1` becomes
+ * `b2@1.0.0`), as the envelope wants.
  *
- * @throws CostspanError `invalid_source` naming the value
+ * @throws CostspanError `invalid_source` naming the value and the accepted forms
  */
 export function validateSource(source: unknown): string {
-  if (typeof source !== 'string' || !SOURCE_PATTERN.test(source)) {
-    throw invalidInput('invalid_source', 'source', source, 'of the form name@semver, e.g. "my-app@1.0.0"');
+  const at = typeof source === 'string' ? source.lastIndexOf('@') : -1;
+  const name = typeof source === 'string' && at > 0 ? source.slice(0, at) : '';
+  const version = typeof source === 'string' && at > 0 ? normalizeSourceVersion(source.slice(at + 1)) : undefined;
+  if (version === undefined || !SOURCE_NAME_PATTERN.test(name)) {
+    throw invalidInput(
+      'invalid_source',
+      'source',
+      source,
+      'name@version as in package.json: a name of letters, digits and . _ / - (optionally @scope/), then @ and a version such as 1, 1.2, 1.2.3 or 1.0.0-beta.1+build, e.g. "my-app@1.0.0" or "@acme/app@2.1"',
+    );
   }
-  return source;
+  return `${name}@${version}`;
 }
 
 /**
@@ -331,6 +381,38 @@ function checkTokens(usage: unknown, field: string): void {
   }
 }
 
+function checkSessionCounts(payload: Record<string, unknown>): void {
+  for (const key of ['unpriced_call_count', 'usage_missing_call_count']) {
+    const count = payload[key];
+    if (count !== undefined)
+      requireField(Number.isSafeInteger(count) && (count as number) >= 0, `payload.${key}`, count, 'an integer >= 0');
+  }
+  const models = payload.unpriced_models;
+  if (models !== undefined) {
+    requireField(
+      Array.isArray(models) && models.every((model) => typeof model === 'string'),
+      'payload.unpriced_models',
+      models,
+      'a list of model names',
+    );
+  }
+  const refusals = payload.budget_refusals;
+  if (refusals === undefined) return;
+  requireField(Array.isArray(refusals), 'payload.budget_refusals', refusals, 'a list of refusals');
+  for (const [index, refusal] of (refusals as unknown[]).entries()) {
+    const field = `payload.budget_refusals[${index}]`;
+    requireField(isPlainObject(refusal), field, refusal, 'an object');
+    const record = refusal as Record<string, unknown>;
+    for (const key of ['agent_run_id', 'limit_type', 'scope', 'unit']) {
+      requireField(typeof record[key] === 'string', `${field}.${key}`, record[key], 'a string');
+    }
+    for (const key of ['limit', 'current', 'attempted']) {
+      const amount = record[key];
+      requireField(typeof amount === 'number' && Number.isFinite(amount) && amount >= 0, `${field}.${key}`, amount, 'a finite number >= 0');
+    }
+  }
+}
+
 /**
  * Checks that `value` is a well-formed cost event (envelope and payload) and
  * returns it typed. Unknown fields are kept.
@@ -345,10 +427,21 @@ export function validateCostEvent(value: unknown): CostEvent {
   if (!(COST_EVENT_TYPES as readonly unknown[]).includes(event.event_type)) {
     throw invalidInput('unknown_event_type', 'event_type', event.event_type, `one of ${COST_EVENT_TYPES.join(', ')}`);
   }
-  requireField(typeof event.timestamp === 'string' && TIMESTAMP_PATTERN.test(event.timestamp), 'timestamp', event.timestamp, 'UTC with 6 fractional digits, e.g. 2026-03-04T14:32:11.042817Z');
+  requireField(
+    typeof event.timestamp === 'string' && TIMESTAMP_PATTERN.test(event.timestamp),
+    'timestamp',
+    event.timestamp,
+    'UTC with 6 fractional digits, e.g. 2026-03-04T14:32:11.042817Z',
+  );
   requireField(typeof event.source === 'string' && SOURCE_PATTERN.test(event.source), 'source', event.source, 'name@semver');
   requireField(isPlainObject(event.payload) && Object.keys(event.payload).length > 0, 'payload', event.payload, 'a non-empty object');
-  if (event.trace_id !== undefined) requireField(typeof event.trace_id === 'string' && TRACE_ID_PATTERN.test(event.trace_id), 'trace_id', event.trace_id, '32 lowercase hex digits');
+  if (event.trace_id !== undefined)
+    requireField(
+      typeof event.trace_id === 'string' && TRACE_ID_PATTERN.test(event.trace_id),
+      'trace_id',
+      event.trace_id,
+      '32 lowercase hex digits',
+    );
   for (const key of ['span_id', 'parent_span_id']) {
     const id = event[key];
     if (id !== undefined) requireField(typeof id === 'string' && SPAN_ID_PATTERN.test(id), key, id, '16 lowercase hex digits');
@@ -358,16 +451,32 @@ export function validateCostEvent(value: unknown): CostEvent {
     case 'llm.cost.token.recorded':
       checkMoney(payload.cost, 'payload.cost');
       checkTokens(payload.token_usage, 'payload.token_usage');
-      requireField(isPlainObject(payload.model) && typeof payload.model.name === 'string', 'payload.model', payload.model, 'an object with a name');
+      requireField(
+        isPlainObject(payload.model) && typeof payload.model.name === 'string',
+        'payload.model',
+        payload.model,
+        'an object with a name',
+      );
       break;
     case 'llm.cost.session.recorded':
       checkMoney(payload.total_cost, 'payload.total_cost');
       checkTokens(payload.total_token_usage, 'payload.total_token_usage');
-      requireField(Number.isSafeInteger(payload.call_count) && (payload.call_count as number) >= 0, 'payload.call_count', payload.call_count, 'an integer >= 0');
+      requireField(
+        Number.isSafeInteger(payload.call_count) && (payload.call_count as number) >= 0,
+        'payload.call_count',
+        payload.call_count,
+        'an integer >= 0',
+      );
+      checkSessionCounts(payload);
       break;
     case 'llm.cost.attributed':
       checkMoney(payload.cost, 'payload.cost');
-      requireField(typeof payload.attribution_target === 'string' && payload.attribution_target.length > 0, 'payload.attribution_target', payload.attribution_target, 'a non-empty string');
+      requireField(
+        typeof payload.attribution_target === 'string' && payload.attribution_target.length > 0,
+        'payload.attribution_target',
+        payload.attribution_target,
+        'a non-empty string',
+      );
       break;
   }
   return value as CostEvent;

@@ -18,8 +18,12 @@ export interface CostTotals {
   cacheReadTokens: number;
   cacheWriteTokens: number;
   reasoningTokens: number;
+  /** Every call: priced, unpriced and those that reported no usage. */
   callCount: number;
+  /** Calls with usage that could not be priced (booked at 0). */
   unpricedCallCount: number;
+  /** Calls that ran but reported no usage (no tokens, no cost). */
+  usageMissingCallCount: number;
 }
 
 /** A fresh, zero {@link CostTotals}. */
@@ -37,6 +41,7 @@ export function emptyTotals(): CostTotals {
     reasoningTokens: 0,
     callCount: 0,
     unpricedCallCount: 0,
+    usageMissingCallCount: 0,
   };
 }
 
@@ -46,13 +51,7 @@ export function totalCost(cost: CostBreakdownPico | CostTotals): PicoUsd {
 }
 
 /** Adds one model call to `target` in place. */
-export function addCall(
-  target: CostTotals,
-  cost: CostBreakdownPico,
-  usage: TokenUsage,
-  totalTokens: number,
-  priced: boolean,
-): void {
+export function addCall(target: CostTotals, cost: CostBreakdownPico, usage: TokenUsage, totalTokens: number, priced: boolean): void {
   target.input += cost.input;
   target.output += cost.output;
   target.reasoning += cost.reasoning;
@@ -65,6 +64,12 @@ export function addCall(
   target.reasoningTokens += usage.reasoning ?? 0;
   target.callCount += 1;
   if (!priced) target.unpricedCallCount += 1;
+}
+
+/** Adds one call that ran but reported no usage to `target` in place: counted, never priced. */
+export function addUsageMissingCall(target: CostTotals): void {
+  target.callCount += 1;
+  target.usageMissingCallCount += 1;
 }
 
 /** Adds `source` to `target` in place. */
@@ -81,6 +86,7 @@ export function addTotals(target: CostTotals, source: CostTotals): void {
   target.reasoningTokens += source.reasoningTokens;
   target.callCount += source.callCount;
   target.unpricedCallCount += source.unpricedCallCount;
+  target.usageMissingCallCount += source.usageMissingCallCount;
 }
 
 /**
@@ -130,5 +136,6 @@ export function totalsToAttributes(prefix: string, totals: CostTotals): Record<s
   if (totals.cacheWriteTokens > 0) attributes[`${prefix}cache_creation_tokens`] = totals.cacheWriteTokens;
   if (totals.reasoningTokens > 0) attributes[`${prefix}reasoning_tokens`] = totals.reasoningTokens;
   if (totals.unpricedCallCount > 0) attributes[`${prefix}unpriced_call_count`] = totals.unpricedCallCount;
+  if (totals.usageMissingCallCount > 0) attributes[`${prefix}usage_missing_call_count`] = totals.usageMissingCallCount;
   return attributes;
 }

@@ -18,7 +18,12 @@ export interface CostGroupSummary {
 export interface CostSummary extends CostGroupSummary {
   /** Root runs seen (session events). */
   runs: number;
+  /** Calls with usage that could not be priced (booked at 0). */
   unpricedCalls: number;
+  /** Calls that ran but reported no usage, from session events; counted in `calls` too. */
+  usageMissingCalls: number;
+  /** Budget reservations refused, from session events. */
+  budgetRefusals: number;
   avgCostPerCallUsd: number;
   avgInputTokensPerCall: number;
   avgOutputTokensPerCall: number;
@@ -57,6 +62,7 @@ export class CostTracker implements CostEventListener {
     byPrincipal: new Map<string, CostTotals>(),
   };
   private runs = 0;
+  private budgetRefusals = 0;
 
   onEvent(event: CostEvent): void {
     if (event.event_type === 'llm.cost.token.recorded') {
@@ -74,6 +80,12 @@ export class CostTracker implements CostEventListener {
       add(this.groups.byPrincipal, payload.attribution_target, share);
     } else if (event.event_type === 'llm.cost.session.recorded') {
       this.runs += 1;
+      // Calls without usage have no token event: the session event is where they are counted.
+      const payload = (event as CostEvent<'llm.cost.session.recorded'>).payload;
+      const missing = payload.usage_missing_call_count ?? 0;
+      this.totals.callCount += missing;
+      this.totals.usageMissingCallCount += missing;
+      this.budgetRefusals += payload.budget_refusals?.length ?? 0;
     }
   }
 
@@ -96,6 +108,8 @@ export class CostTracker implements CostEventListener {
       ...overall,
       runs: this.runs,
       unpricedCalls: totals.unpricedCallCount,
+      usageMissingCalls: totals.usageMissingCallCount,
+      budgetRefusals: this.budgetRefusals,
       avgCostPerCallUsd: calls === 0 ? 0 : picoToUsd(totalCost(totals) / BigInt(calls)),
       avgInputTokensPerCall: calls === 0 ? 0 : Math.round(totals.inputTokens / calls),
       avgOutputTokensPerCall: calls === 0 ? 0 : Math.round(totals.outputTokens / calls),
@@ -114,6 +128,7 @@ export class CostTracker implements CostEventListener {
     Object.assign(this.totals, emptyTotals());
     for (const group of Object.values(this.groups)) group.clear();
     this.runs = 0;
+    this.budgetRefusals = 0;
   }
 }
 
