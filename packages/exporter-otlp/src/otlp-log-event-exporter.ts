@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { BindOnceFuture, ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
@@ -18,6 +18,12 @@ export interface OtlpLogEventExporterOptions extends OtlpConnectionOptions {
    * sets that for you). Default 25000 ms.
    */
   retryTimeoutMillis?: number;
+  /**
+   * Longest `forceFlush()` or `shutdown()` may take, even when the collector is down or
+   * hangs. At the end of a shutdown, batches still unsent are given up on and counted as
+   * failed. Default 10000 ms.
+   */
+  shutdownTimeoutMillis?: number;
   /** Resource of the log records. Default: SDK defaults plus `service.name` (below). */
   resource?: Resource;
   /** `service.name` of the log records. Default: `OTEL_SERVICE_NAME`, else `unknown_service:<process>`. */
@@ -42,7 +48,16 @@ export interface OtlpLogEventExporterStats {
 }
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp/logs' });
-const RETRYABLE_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const FIRST_BACKOFF_MILLIS = 500;
 const MAX_BACKOFF_MILLIS = 5000;
@@ -78,17 +93,24 @@ export class OtlpLogEventExporter implements EventExporter {
   private readonly attempts = new AttemptCounter();
   private readonly resource: Resource;
   private readonly retryTimeoutMillis: number;
-  private readonly inFlightWork = new Set<Promise<void>>();
+  private readonly shutdownTimeoutMillis: number;
+  private readonly inFlightWork = new Set<InFlightBatch>();
   private readonly waits = new Set<() => void>();
   private readonly counters = { exported: 0, retried: 0, failed: 0, inFlight: 0 };
   private retryDeadline = Number.POSITIVE_INFINITY;
   private stopped = false;
-  private shutdownPromise: Promise<void> | undefined;
+  // OpenTelemetry's idiom: concurrent and later calls share the first shutdown.
+  private readonly shutdownOnce = new BindOnceFuture<void, this, () => Promise<void>>(() => this.shutdownNow(), this);
 
   constructor(options: OtlpLogEventExporterOptions = {}) {
     this.protocol = resolveProtocol('LOGS', options.protocol);
     this.resource = resolveResource(options.serviceName, options.resource);
-    this.retryTimeoutMillis = options.retryTimeoutMillis !== undefined && options.retryTimeoutMillis >= 0 ? options.retryTimeoutMillis : 25_000;
+    this.retryTimeoutMillis =
+      options.retryTimeoutMillis !== undefined && options.retryTimeoutMillis >= 0 ? options.retryTimeoutMillis : 25_000;
+    this.shutdownTimeoutMillis =
+      options.shutdownTimeoutMillis !== undefined && Number.isFinite(options.shutdownTimeoutMillis) && options.shutdownTimeoutMillis > 0
+        ? options.shutdownTimeoutMillis
+        : 10_000;
     if (options.logRecordExporter !== undefined) {
       this.exporter = options.logRecordExporter;
     } else {
@@ -123,14 +145,26 @@ export class OtlpLogEventExporter implements EventExporter {
       return;
     }
     this.counters.inFlight += events.length;
-    const work = this.deliver(records).then((result) => {
-      this.counters.inFlight -= events.length;
-      if (result.code === ExportResultCode.SUCCESS) this.counters.exported += events.length;
-      else this.counters.failed += events.length;
-      this.inFlightWork.delete(work);
-      resultCallback(result);
-    });
-    this.inFlightWork.add(work);
+    let settle!: (result: ExportResult) => void;
+    const batch: InFlightBatch = {
+      size: events.length,
+      settle: (result) => settle(result),
+      done: new Promise<void>((resolve) => {
+        // Settled once: by the delivery, or by a shutdown that gave up on it (a late answer is then ignored).
+        settle = (result) => {
+          if (!this.inFlightWork.delete(batch)) return;
+          this.counters.inFlight -= events.length;
+          if (result.code === ExportResultCode.SUCCESS) this.counters.exported += events.length;
+          else this.counters.failed += events.length;
+          resolve();
+          resultCallback(result);
+        };
+      }),
+    };
+    this.inFlightWork.add(batch);
+    void this.deliver(records).then(batch.settle, (error: unknown) =>
+      batch.settle({ code: ExportResultCode.FAILED, error: error as Error }),
+    );
   }
 
   /**
@@ -143,10 +177,13 @@ export class OtlpLogEventExporter implements EventExporter {
     return { code: ExportResultCode.FAILED, error: new Error('OTLP export cannot run synchronously at process exit') };
   }
 
-  /** Resolves once every batch handed to `export` is delivered or given up on. */
+  /**
+   * Resolves once every batch handed to `export` is delivered or given up on, or after
+   * `shutdownTimeoutMillis` (batches still in flight then carry on and are counted when they end).
+   * Never rejects.
+   */
   async forceFlush(): Promise<void> {
-    while (this.inFlightWork.size > 0) await Promise.all(this.inFlightWork);
-    await this.exporter.forceFlush().catch(() => undefined);
+    await this.flushUntil(Date.now() + this.shutdownTimeoutMillis);
   }
 
   /**
@@ -158,19 +195,45 @@ export class OtlpLogEventExporter implements EventExporter {
     if (deadline <= Date.now()) for (const wake of [...this.waits]) wake();
   }
 
-  /** Flushes (retrying no longer than `retryTimeoutMillis`), then closes. Idempotent; later exports fail. */
+  /**
+   * Flushes, then closes, within `shutdownTimeoutMillis`: retries end by then, and batches
+   * still unsent are given up on and counted as failed. Concurrent and later calls share the
+   * first shutdown, so the OTLP exporter underneath is shut down once. Never rejects; later
+   * exports fail.
+   */
   shutdown(): Promise<void> {
-    this.shutdownPromise ??= (async () => {
-      await this.forceFlush();
-      this.stopped = true;
-      await this.exporter.shutdown().catch(() => undefined);
-    })();
-    return this.shutdownPromise;
+    return this.shutdownOnce.call();
   }
 
   /** Counters since the exporter was made. */
   stats(): OtlpLogEventExporterStats {
     return { ...this.counters, retried: this.counters.retried + this.attempts.retried() };
+  }
+
+  private async shutdownNow(): Promise<void> {
+    const deadline = Date.now() + this.shutdownTimeoutMillis;
+    this.stopRetrying(deadline);
+    await this.flushUntil(deadline);
+    this.stopped = true;
+    const abandoned = [...this.inFlightWork];
+    if (abandoned.length > 0) {
+      const count = abandoned.reduce((total, batch) => total + batch.size, 0);
+      logger.warn(
+        `shutdown time is up after ${this.shutdownTimeoutMillis} ms: gave up on ${count} cost events still unsent (counted as failed)`,
+      );
+      for (const batch of abandoned) batch.settle({ code: ExportResultCode.FAILED, error: new Error('shutdown time is up') });
+    }
+    // A little time to close connections even when the flush used all of it.
+    await settleWithin(this.exporter.shutdown(), Math.max(deadline - Date.now(), 100));
+  }
+
+  /** Waits for in-flight batches and the exporter's own flush until `deadline`; never rejects. */
+  private async flushUntil(deadline: number): Promise<void> {
+    const flushed = (async () => {
+      while (this.inFlightWork.size > 0) await Promise.all([...this.inFlightWork].map((batch) => batch.done));
+      await this.exporter.forceFlush();
+    })();
+    await settleWithin(flushed, deadline - Date.now());
   }
 
   private async deliver(records: ReadableLogRecord[]): Promise<ExportResult> {
@@ -220,6 +283,30 @@ export class OtlpLogEventExporter implements EventExporter {
   }
 }
 
+/** A batch handed to `export` and not settled yet. */
+interface InFlightBatch {
+  readonly size: number;
+  /** Counts the result and calls the pipeline back; only the first call counts. */
+  readonly settle: (result: ExportResult) => void;
+  /** Resolves when settled. */
+  readonly done: Promise<void>;
+}
+
+/** Waits for `work` at most `millis`; never rejects (failures are counted by the callers). */
+async function settleWithin(work: Promise<unknown>, millis: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, millis));
+  });
+  await Promise.race([
+    work.then(noop, (error: unknown) => logger.debug('flush or shutdown of the OTLP log exporter failed', error)),
+    expired,
+  ]);
+  clearTimeout(timer);
+}
+
+function noop(): void {}
+
 /**
  * True for failures worth retrying, as the OTLP specification lists them:
  * 429/502/503/504, network errors, timeouts. The OpenTelemetry exporter hands
@@ -236,5 +323,7 @@ function isRetryable(error: Error | undefined): boolean {
 function describe(error: Error | undefined): string {
   if (error === undefined) return 'unknown error';
   const code = (error as { code?: unknown }).code;
-  return code === undefined ? error.message : `${error.message} (${typeof code === 'string' || typeof code === 'number' ? String(code) : JSON.stringify(code)})`;
+  return code === undefined
+    ? error.message
+    : `${error.message} (${typeof code === 'string' || typeof code === 'number' ? String(code) : JSON.stringify(code)})`;
 }

@@ -1,6 +1,6 @@
 import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BindOnceFuture, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
@@ -9,6 +9,7 @@ import { CostSpanProcessor, createCostTracer, type CostSpanProcessorOptions, typ
 import { AttemptCounter } from './attempt-counter.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
 import { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
+import { SetupSpanProcessor, type SpanProcessorOwner } from './setup-span-processor.js';
 import { CountingSpanExporter, SpanQueueObserver } from './span-counters.js';
 
 /** Options of {@link createCostspanOtlp} and {@link registerCostspan}. */
@@ -93,6 +94,9 @@ export interface CostspanOtlp {
   /**
    * The processors to add to your provider, in this order: the cost processor,
    * then (unless `exportSpans: false`) a batch processor with the OTLP trace exporter.
+   * Their `forceFlush()` and `shutdown()` go through this setup: bounded by
+   * `shutdownTimeoutMillis`, never rejecting, and each processor shut down once,
+   * whichever of the provider and this setup is shut down first.
    */
   readonly spanProcessors: SpanProcessor[];
   /** The cost processor (pricing, roll-up, cost events). */
@@ -103,7 +107,10 @@ export interface CostspanOtlp {
   stats(): CostspanOtlpStats;
   /** Exports everything pending; resolves within the timeout with the counters. Never rejects. */
   forceFlush(options?: FlushOptions): Promise<CostspanOtlpStats>;
-  /** Flushes, then shuts everything down; resolves within the timeout with the counters. Idempotent; never rejects. */
+  /**
+   * Flushes, then shuts everything down; resolves within the timeout with the counters.
+   * Concurrent and later calls share the first call's shutdown (and its timeout); never rejects.
+   */
   shutdown(options?: FlushOptions): Promise<CostspanOtlpStats>;
 }
 
@@ -169,7 +176,7 @@ function installGlobals(provider: BasicTracerProvider): void {
   if (!trace.setGlobalTracerProvider(provider)) logger.warn('a global tracer provider was already set; costspan did not replace it');
 }
 
-class CostspanOtlpSetup implements CostspanOtlp {
+class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
   readonly spanProcessors: SpanProcessor[];
   readonly costProcessor: CostSpanProcessor;
   readonly logExporter: OtlpLogEventExporter;
@@ -178,7 +185,11 @@ class CostspanOtlpSetup implements CostspanOtlp {
   private readonly spanQueue = new SpanQueueObserver();
   private readonly shutdownTimeoutMillis: number;
   private readonly shutdownProviders: (() => Promise<void>) | undefined;
-  private shutdownPromise: Promise<CostspanOtlpStats> | undefined;
+  // OpenTelemetry's idiom: concurrent and later calls share the first shutdown.
+  private readonly shutdownOnce = new BindOnceFuture<void, this, () => Promise<void>>(() => this.shutdownNow(), this);
+  private shutdownOptions: FlushOptions = {};
+  private shutdownResult: Promise<CostspanOtlpStats> | undefined;
+  private processorsShutDown: Promise<void> | undefined;
   private readonly onBeforeExit = (): void => void this.shutdown();
   private readonly onExit = (): void => this.reportUnsent();
   private readonly exitHooks: boolean;
@@ -188,7 +199,12 @@ class CostspanOtlpSetup implements CostspanOtlp {
     this.shutdownTimeoutMillis = positive(options.shutdownTimeoutMillis, 10_000);
     this.shutdownProviders = shutdownProviders;
     const retryTimeoutMillis = options.retryTimeoutMillis ?? 25_000;
-    this.logExporter = new OtlpLogEventExporter({ ...options, resource, retryTimeoutMillis });
+    this.logExporter = new OtlpLogEventExporter({
+      ...options,
+      resource,
+      retryTimeoutMillis,
+      shutdownTimeoutMillis: this.shutdownTimeoutMillis,
+    });
     // An absent or undefined `priceSource` is left out, so the processor's own default (the built-in
     // price table) applies; `null`, the processor's opt-out, passes through as given.
     const { priceSource, ...costs } = options.costs ?? {};
@@ -200,7 +216,7 @@ class CostspanOtlpSetup implements CostspanOtlp {
       exporters: [this.logExporter, ...(costs.exporters ?? [])],
       exportTimeoutMillis,
     });
-    this.spanProcessors = [this.costProcessor];
+    const spanProcessors: SpanProcessor[] = [new SetupSpanProcessor(this.costProcessor, this)];
     if (options.exportSpans !== false) {
       const attempts = new AttemptCounter();
       const url = signalUrl(options.endpoint, 'v1/traces');
@@ -227,8 +243,9 @@ class CostspanOtlpSetup implements CostspanOtlp {
         selfObsMeterProvider: this.spanQueue,
       };
       this.spanProcessor = new BatchSpanProcessor(this.spanExporter, bufferConfig);
-      this.spanProcessors.push(this.spanProcessor);
+      spanProcessors.push(new SetupSpanProcessor(this.spanProcessor, this));
     }
+    this.spanProcessors = spanProcessors;
     this.exitHooks = options.flushOnExit !== false;
     if (this.exitHooks) {
       process.once('beforeExit', this.onBeforeExit);
@@ -266,22 +283,43 @@ class CostspanOtlpSetup implements CostspanOtlp {
   }
 
   shutdown(options: FlushOptions = {}): Promise<CostspanOtlpStats> {
-    this.shutdownPromise ??= (async () => {
-      if (this.exitHooks) {
-        process.off('beforeExit', this.onBeforeExit);
-        process.off('exit', this.onExit);
-      }
-      const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
-      // Retries end when the time is up, so the last attempts fit inside it.
-      this.logExporter.stopRetrying(Date.now() + timeoutMillis);
-      await this.bounded('shutdown', timeoutMillis, async () => {
-        // Each processor separately, so one failing does not cut the others' flush short.
-        await settleAll([this.costProcessor.shutdown(), this.spanProcessor?.shutdown()]);
-        await settleAll([this.shutdownProviders?.()]);
-      });
-      return this.stats();
-    })();
-    return this.shutdownPromise;
+    // The first call's options hold: later calls share its shutdown.
+    if (!this.shutdownOnce.isCalled) this.shutdownOptions = options;
+    this.shutdownResult ??= this.shutdownOnce.call().then(() => this.stats());
+    return this.shutdownResult;
+  }
+
+  /** @internal For {@link SetupSpanProcessor}. */
+  flushProcessor(processor: SpanProcessor): Promise<void> {
+    return this.bounded('flush', this.shutdownTimeoutMillis, () => settleAll([processor.forceFlush()]));
+  }
+
+  /** @internal For {@link SetupSpanProcessor}: a provider shutting down its processors. */
+  shutdownProcessors(): Promise<void> {
+    if (!this.shutdownOnce.isCalled) void this.shutdown();
+    return this.processorsShutDown ?? Promise.resolve();
+  }
+
+  private async shutdownNow(): Promise<void> {
+    const options = this.shutdownOptions;
+    if (this.exitHooks) {
+      process.off('beforeExit', this.onBeforeExit);
+      process.off('exit', this.onExit);
+    }
+    const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
+    const deadline = Date.now() + timeoutMillis;
+    // Retries end when the time is up, so the last attempts fit inside it.
+    this.logExporter.stopRetrying(deadline);
+    // Set before the first await: a provider shutting down meanwhile waits for this, not for itself.
+    // Each processor separately, so one failing does not cut the others' flush short.
+    this.processorsShutDown = this.bounded('shutdown', timeoutMillis, () =>
+      settleAll([this.costProcessor.shutdown(), this.spanProcessor?.shutdown()]),
+    );
+    await this.processorsShutDown;
+    const shutdownProviders = this.shutdownProviders;
+    if (shutdownProviders !== undefined) {
+      await this.bounded('provider shutdown', Math.max(deadline - Date.now(), 100), () => settleAll([shutdownProviders()]));
+    }
   }
 
   private async bounded(what: string, timeoutMillis: number, work: () => Promise<void>): Promise<void> {
