@@ -36,6 +36,55 @@ describe('estimateTokens', () => {
     await expect(estimateTokens(42 as never, 'gpt-4o')).rejects.toMatchObject({ code: 'invalid_argument', field: 'input' });
     await expect(estimateTokens('x', 'claude-3', { safetyFactor: Number.NaN })).rejects.toMatchObject({ field: 'safetyFactor' });
   });
+
+  it('never quotes prompt text in an error: field and type only', async () => {
+    const secret = 'SECRET-PROMPT-TEXT';
+    const cases: Array<[() => Promise<unknown>, string, string]> = [
+      [
+        () => estimateTokens([{ role: 'user', content: { text: secret } as never }], 'gpt-4o'),
+        'input[0].content',
+        'input[0].content must be a string or parts array; got object',
+      ],
+      [() => estimateTokens([secret] as never, 'gpt-4o'), 'input[0]', 'input[0] must be a message with a string role; got string'],
+      [() => estimateTokens({ prompt: secret } as never, 'gpt-4o'), 'input', 'input must be a string or an array of messages; got object'],
+      // Arguments in the wrong place: the prompt where a model or a count belongs.
+      [
+        () => estimateTokens('gpt-4o', [{ role: 'user', content: secret }] as never),
+        'model',
+        'model must be a non-empty model id; got array',
+      ],
+      [
+        () => estimateCost('gpt-4o', 'hello', secret as never),
+        'maxOutputTokens',
+        'maxOutputTokens must be a non-negative integer; got string',
+      ],
+      [
+        () => estimateTokens('x', 'claude-3', { safetyFactor: secret as never }),
+        'safetyFactor',
+        'safetyFactor must be a finite number > 0; got string',
+      ],
+    ];
+    for (const [call, field, message] of cases) {
+      const error = await call().then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(CostspanError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ field, message });
+      expect((error as CostspanError).value).toBeUndefined();
+      expect(JSON.stringify({ ...(error as object), message: (error as Error).message, stack: (error as Error).stack })).not.toContain(
+        secret,
+      );
+    }
+  });
+
+  it('still quotes harmless values: numbers and empty names', async () => {
+    await expect(estimateTokens('x', 'claude-3', { safetyFactor: -1 })).rejects.toMatchObject({
+      message: 'safetyFactor must be a finite number > 0; got -1',
+      value: -1,
+    });
+    await expect(estimateTokens('x', ' ')).rejects.toMatchObject({ message: 'model must be a non-empty model id; got " "' });
+  });
 });
 
 describe('estimateCost', () => {

@@ -1,4 +1,4 @@
-import { invalidInput, type PicoUsd } from '@costspan/core';
+import { CostspanError, invalidInput, type CostspanErrorCode, type PicoUsd } from '@costspan/core';
 import { createDefaultPriceSource } from './composite-price-source.js';
 import { canonicalProvider } from './model-name.js';
 import type { PriceSource, PricedCall, UnpricedCall } from './price-source.js';
@@ -75,23 +75,46 @@ function tokenizerFor(model: string, provider: string | undefined): { encoding: 
 
 const NO_SPECIAL = { disallowedSpecial: new Set<string>() };
 
+/** `object`, `array`, `null`, `number`, ...: what a refused value is, never what it says. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
+/**
+ * Refuses a malformed prompt by naming the field and the value's type only: the value is (or
+ * holds) prompt text, which must not reach error messages, span events or logs.
+ */
+function invalidPrompt(field: string, value: unknown, expectation: string, code: CostspanErrorCode = 'invalid_argument'): CostspanError {
+  return new CostspanError({ code, field, message: `${field} must be ${expectation}; got ${kindOf(value)}` });
+}
+
+/**
+ * Refuses a bad model, count or option: numbers and empty strings are quoted; any other value
+ * only by type, since a value in the wrong argument may be the prompt.
+ */
+function invalidOption(code: CostspanErrorCode, field: string, value: unknown, expectation: string): CostspanError {
+  const harmless = typeof value === 'number' || (typeof value === 'string' && value.trim() === '');
+  return harmless ? invalidInput(code, field, value, expectation) : invalidPrompt(field, value, expectation, code);
+}
+
 function textOf(content: EstimateMessage['content'], field: string): string {
   if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalidInput('invalid_argument', field, content, 'a string or an array of content parts');
+  if (!Array.isArray(content)) throw invalidPrompt(field, content, 'a string or parts array');
   const parts: Exclude<EstimateMessage['content'], string | null | undefined> = content;
   return parts.map((part) => (typeof part === 'string' ? part : typeof part?.text === 'string' ? part.text : '')).join('');
 }
 
 function countRaw(encoder: Encoder, input: EstimateInput): number {
   if (typeof input === 'string') return encoder.encode(input, NO_SPECIAL).length;
-  if (!Array.isArray(input)) throw invalidInput('invalid_argument', 'input', input, 'a string or an array of messages');
+  if (!Array.isArray(input)) throw invalidPrompt('input', input, 'a string or an array of messages');
   // OpenAI's published accounting for chat models: 3 tokens of framing per message, 1 for a name,
   // and 3 that prime the reply.
   let total = 3;
   input.forEach((message: EstimateMessage, index) => {
     if (typeof message !== 'object' || message === null || typeof message.role !== 'string') {
-      throw invalidInput('invalid_argument', `input[${index}]`, message, 'a message with a string role');
+      throw invalidPrompt(`input[${index}]`, message, 'a message with a string role');
     }
     total += 3 + encoder.encode(message.role, NO_SPECIAL).length;
     total += encoder.encode(textOf(message.content, `input[${index}].content`), NO_SPECIAL).length;
@@ -101,13 +124,13 @@ function countRaw(encoder: Encoder, input: EstimateInput): number {
 }
 
 function checkModel(model: unknown): asserts model is string {
-  if (typeof model !== 'string' || model.trim() === '') throw invalidInput('invalid_name', 'model', model, 'a non-empty model id');
+  if (typeof model !== 'string' || model.trim() === '') throw invalidOption('invalid_name', 'model', model, 'a non-empty model id');
 }
 
 function checkFactor(factor: number | undefined): number {
   if (factor === undefined) return NON_OPENAI_SAFETY_FACTOR;
   if (typeof factor !== 'number' || !Number.isFinite(factor) || factor <= 0) {
-    throw invalidInput('invalid_argument', 'safetyFactor', factor, 'a finite number > 0');
+    throw invalidOption('invalid_argument', 'safetyFactor', factor, 'a finite number > 0');
   }
   return factor;
 }
@@ -119,7 +142,9 @@ function checkFactor(factor: number | undefined): number {
  * (default {@link NON_OPENAI_SAFETY_FACTOR}), rounded up. The tokenizer (`gpt-tokenizer`, pure JS)
  * is imported on first use only.
  *
- * @throws CostspanError `invalid_name` for an empty model, `invalid_argument` for a bad input or factor
+ * @throws CostspanError `invalid_name` for an empty model, `invalid_argument` for a bad input or factor;
+ *   a bad input is named by field and type only (`input[0].content must be a string or parts array; got object`),
+ *   never quoted, since it is prompt text
  * @example
  * ```ts
  * const tokens = await estimateTokens([{ role: 'user', content: 'Summarise this…' }], 'claude-sonnet-4-5');
@@ -179,10 +204,10 @@ export async function estimateCost(
 ): Promise<CostEstimate | UnpricedCall> {
   checkModel(model);
   if (typeof maxOutputTokens !== 'number' || !Number.isSafeInteger(maxOutputTokens) || maxOutputTokens < 0) {
-    throw invalidInput('invalid_tokens', 'maxOutputTokens', maxOutputTokens, 'a non-negative integer');
+    throw invalidOption('invalid_tokens', 'maxOutputTokens', maxOutputTokens, 'a non-negative integer');
   }
   if (options.timestamp !== undefined && (typeof options.timestamp !== 'number' || !Number.isFinite(options.timestamp))) {
-    throw invalidInput('invalid_argument', 'timestamp', options.timestamp, 'epoch milliseconds');
+    throw invalidOption('invalid_argument', 'timestamp', options.timestamp, 'epoch milliseconds');
   }
   const inputTokens = await estimateTokens(input, model, options);
   const source = options.source ?? (sharedSource ??= createDefaultPriceSource());
