@@ -56,7 +56,9 @@ describe('golden vector', () => {
 
 describe('canonical JSON', () => {
   it('sorts keys at every level, drops undefined, no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 'é' }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"x":"é","z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 'é' }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,{"x":"é","z":1}]},"b":1}',
+    );
   });
 
   it('refuses NaN, Infinity and bigint naming the path', () => {
@@ -126,6 +128,22 @@ describe('parsing and validation', () => {
   it('validates sources as name@semver', () => {
     expect(validateSource('@acme/agent@1.2.3-beta.1')).toBe('@acme/agent@1.2.3-beta.1');
     expect(() => validateSource('agent@v1')).toThrow(expect.objectContaining({ code: 'invalid_source', value: 'agent@v1' }));
+  });
+
+  it('accepts what package.json versions look like, as full semver on the wire', () => {
+    expect(validateSource('b2@1')).toBe('b2@1.0.0');
+    expect(validateSource('app@1.2')).toBe('app@1.2.0');
+    expect(validateSource('app@1.0.0-beta.1+build')).toBe('app@1.0.0-beta.1+build');
+    expect(validateSource('@acme/app@2.1')).toBe('@acme/app@2.1.0');
+    expect(validateSource('@acme/app@3.0.0-rc.2')).toBe('@acme/app@3.0.0-rc.2');
+    expect(validateSource('my-app@1.0.0')).toBe('my-app@1.0.0');
+  });
+
+  it('says exactly what it wants for anything else', () => {
+    for (const bad of ['app', 'app@', '@acme/app', 'app@^1.2', 'app@1.2.3.4', 'my app@1', 42]) {
+      expect(() => validateSource(bad)).toThrow(expect.objectContaining({ code: 'invalid_source', field: 'source' }));
+    }
+    expect(() => validateSource('app@latest')).toThrow(/name@version as in package\.json.*1, 1\.2, 1\.2\.3 or 1\.0\.0-beta\.1\+build/);
   });
 
   it('keeps SDK_VERSION equal to package.json', () => {
