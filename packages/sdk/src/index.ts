@@ -36,7 +36,7 @@ export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput
 export { EventPipeline } from './event-pipeline.js';
 export type { EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
 export type { CostEventListener, EventExporter } from './event-exporter.js';
-export { EventSigner, createSigningKey, eventSignature, payloadChecksum, signaturesEqual } from './event-signer.js';
+export { EventSigner, createSigningKey, eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './event-signer.js';
 export type { EventSignerOptions } from './event-signer.js';
 export { InMemoryEventExporter } from './in-memory-event-exporter.js';
 export { JsonlEventExporter } from './jsonl-event-exporter.js';

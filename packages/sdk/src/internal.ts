@@ -3,3 +3,4 @@
  * the public API: names here can change in any release.
  */
 export { notice, resetNotices } from './notice.js';
+export { legacyPayloadChecksum } from './event-signer.js';
