@@ -50,7 +50,13 @@ describe('cost events as OTLP log records, on the wire', () => {
       expect(log.eventName).toBe('llm.cost.token.recorded');
       expect(log.attributes['event.name']).toBe('llm.cost.token.recorded');
       expect(log.attributes.event_id).toBe(events[0]!.event_id);
-      expect(log.attributes).toMatchObject({ org_id: 'org_01HX', team_id: 'search', actor_id: 'alice', session_id: 'conv-7', tags: { env: 'production' } });
+      expect(log.attributes).toMatchObject({
+        org_id: 'org_01HX',
+        team_id: 'search',
+        actor_id: 'alice',
+        session_id: 'conv-7',
+        tags: { env: 'production' },
+      });
       expect(log.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
       expect(log.spanId).toBe('a1b2c3d4e5f6a7b8');
       expect(log.timeUnixNano).toBe('1772634731042817000');
@@ -150,7 +156,8 @@ describe('cost events as OTLP log records, on the wire', () => {
     expect(pipeline.stats()).toMatchObject({ queued: 10_000, exported: 10_000, dropped: 0, failed: 0 });
     expect(target.stats()).toMatchObject({ exported: 10_000, failed: 0 });
     expect(target.stats().retried).toBeGreaterThanOrEqual(3);
-  });
+    // Retries back off 0.5 s each; a loaded CI machine needs more than the default 5 s.
+  }, 30_000);
 
   it('a burst larger than the queue: delivered plus dropped is exactly the burst, drops counted and reported', async () => {
     const logs = captureDiag();
