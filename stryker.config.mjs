@@ -29,9 +29,9 @@ const reportDir = `artifacts/mutation/${packageName}`;
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  vitest: { configFile: 'vitest.config.ts', related: false },
-  // Only this package's own unit tests (the `unit` project runs them from source).
-  testFiles: [`packages/${packageName}/src/**/*.test.ts`],
+  // Only this package's own unit tests, from source (vitest.mutation.config.mjs reads
+  // COSTSPAN_MUTATION_PACKAGE; Stryker's `testFiles` would misreport static mutants).
+  vitest: { configFile: 'vitest.mutation.config.mjs', related: false },
   mutate,
   coverageAnalysis: 'perTest',
   // Two shared cores: one or two test runners at most.

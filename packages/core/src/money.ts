@@ -26,12 +26,16 @@ function pow10(exponent: number): bigint {
 export function parseUsd(text: string): PicoUsd | undefined {
   const match = DECIMAL_PATTERN.exec(text.trim());
   if (!match) return undefined;
-  const integerDigits = match[1] ?? '0';
+  // The pattern guarantees the integer digits; fraction and exponent are optional.
+  const integerDigits = match[1] as string;
   const fractionDigits = match[2] ?? '';
   const exponent = match[3] === undefined ? 0 : Number(match[3]);
-  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
+  // An exponent past ±400 is a typo, not money (and 10^huge would exhaust memory); it is
+  // digits only, so Number() gives an integer or Infinity, both caught here.
+  if (Math.abs(exponent) > 400) return undefined;
   const digits = BigInt(integerDigits + fractionDigits);
   const shift = exponent - fractionDigits.length + DECIMALS;
+  // Stryker disable next-line EqualityOperator: at shift 0 both branches return `digits` exactly
   if (shift >= 0) return digits * pow10(shift);
   const divisor = pow10(-shift);
   const quotient = digits / divisor;
@@ -49,18 +53,11 @@ export function parseUsd(text: string): PicoUsd | undefined {
  * @throws CostspanError `invalid_cost` for negative, NaN, infinite or non-numeric input
  */
 export function usdToPico(value: number | string, field = 'usd'): PicoUsd {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) {
-      throw invalidInput('invalid_cost', field, value, 'a finite, non-negative number of USD');
-    }
-    // Object.is catches -0, which String() would print as "0" anyway.
-    const parsed = parseUsd(Object.is(value, -0) ? '0' : String(value));
-    if (parsed !== undefined) return parsed;
-  } else if (typeof value === 'string') {
-    const parsed = parseUsd(value);
-    if (parsed !== undefined) return parsed;
-  }
-  throw invalidInput('invalid_cost', field, value, 'a finite, non-negative number of USD');
+  // String() of a number is its shortest decimal form ("0.0015", "1e-7", and "0" for -0);
+  // negatives, NaN and Infinity print as text the decimal pattern refuses.
+  const parsed = typeof value === 'number' || typeof value === 'string' ? parseUsd(String(value)) : undefined;
+  if (parsed === undefined) throw invalidInput('invalid_cost', field, value, 'a finite, non-negative number of USD');
+  return parsed;
 }
 
 /**
@@ -83,6 +80,7 @@ export function formatPico(amount: PicoUsd): string {
 export function picoToUsd(amount: PicoUsd): number {
   // Below 2^53 both operands are exact doubles and IEEE division rounds the exact quotient
   // once, which yields the same double as parsing the exact decimal string, only faster.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a fast path; the slow path gives the same double (property test)
   if (amount < MAX_EXACT && amount > -MAX_EXACT) return Number(amount) / 1e12;
   return Number(formatPico(amount));
 }
@@ -97,7 +95,7 @@ export function formatUsd(amount: PicoUsd, minimumDecimals = 2): string {
   const exact = formatPico(amount);
   const negative = exact.startsWith('-');
   const body = negative ? exact.slice(1) : exact;
-  const [whole = '0', fraction = ''] = body.split('.');
+  const [whole, fraction = ''] = body.split('.') as [string, string?];
   const padded = fraction.padEnd(minimumDecimals, '0');
   return `${negative ? '-' : ''}$${whole}${padded ? `.${padded}` : ''}`;
 }

@@ -1,0 +1,30 @@
+// @ts-check
+// Vitest config for mutation testing (scripts/mutation.mjs): the root config's `unit` project,
+// restricted to the unit tests of one package (COSTSPAN_MUTATION_PACKAGE), so each file is
+// mutated against its own package's tests only.
+//
+// Why not Stryker's `testFiles` option: with it, Stryker 9.6.1 activates static mutants
+// (module-level constants such as a regex) only after the module has loaded, so they are
+// reported as survived although the tests kill them (stryker-js issue #6144).
+import { defineConfig } from 'vitest/config';
+import rootConfig from './vitest.config.ts';
+
+const packageName = process.env.COSTSPAN_MUTATION_PACKAGE;
+if (packageName === undefined || !/^[a-z][a-z0-9-]*$/.test(packageName)) {
+  throw new Error(`COSTSPAN_MUTATION_PACKAGE must name a package under packages/; got ${String(packageName)}`);
+}
+const unit = (rootConfig.test?.projects ?? []).find(
+  (project) => typeof project === 'object' && project !== null && 'test' in project && project.test?.name === 'unit',
+);
+if (unit === undefined || typeof unit !== 'object' || !('test' in unit)) {
+  throw new Error('vitest.config.ts has no project named "unit"');
+}
+
+export default defineConfig({
+  resolve: 'resolve' in unit ? unit.resolve : undefined,
+  test: {
+    ...unit.test,
+    name: `unit-${packageName}`,
+    include: [`packages/${packageName}/src/**/*.test.ts`],
+  },
+});
