@@ -14,9 +14,18 @@ export interface BudgetGuardOptions {
   /**
    * Where counters live. Default: a new {@link InMemoryBudgetStore} (one
    * process). Use {@link RedisBudgetStore} to share budgets across workers.
-   * A store you pass is not closed by {@link BudgetGuard.shutdown}.
+   * A store you pass is not closed by {@link BudgetGuard.shutdown} unless
+   * `closeStore` is true.
    */
   store?: BudgetStore;
+  /** Whether {@link BudgetGuard.shutdown} closes the store. Default: true for the store the guard creates, false for one you pass. */
+  closeStore?: boolean;
+  /**
+   * Upper bound of {@link BudgetGuard.flush} and of {@link BudgetGuard.shutdown}
+   * (flush and store close together), in ms: past it they resolve anyway and
+   * report what did not finish to `onError`. Default 30 000.
+   */
+  flushTimeoutMs?: number;
   /** IANA time zone whose midnight and 1st of the month reset daily and monthly limits. Default `UTC`. */
   timeZone?: string;
   /** Clock (epoch ms). Default `Date.now`; inject one in tests. */

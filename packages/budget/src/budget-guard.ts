@@ -15,9 +15,10 @@ import { CalendarWindow } from './calendar-window.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { cooldownOf, describeReservation, isPromiseLike, limitCheckOf, optionalId, positiveMs, toPico, toTokens } from './guard-input.js';
 import { GuardNotices, refusalCause, refusalMessage, unpricedCause, unpricedMessage } from './guard-notices.js';
-import { exceeded, statusesOf, toAlert } from './guard-results.js';
+import { perRequestRefusal, statusesOf, storeRefusal, toAlert } from './guard-results.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { reportBudgetError } from './report-error.js';
+import { flushWithin, shutdownWithin } from './guard-lifecycle.js';
 import { ReservationBook, type ReservationState } from './reservation-book.js';
 
 export type {
@@ -58,7 +59,9 @@ export type {
 export class BudgetGuard implements BudgetGate {
   private readonly limits: NormalizedLimits;
   private readonly store: BudgetStore;
-  private readonly ownsStore: boolean;
+  private readonly closeStore: boolean;
+  private readonly flushTimeoutMs: number;
+  private shutdownOnce: Promise<void> | undefined;
   private readonly calendar: CalendarWindow;
   private readonly clock: () => number;
   private readonly reservationTtlMs: number;
@@ -87,7 +90,8 @@ export class BudgetGuard implements BudgetGate {
     this.onAlert = options.onAlert;
     this.onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'budget'));
     this.notices = new GuardNotices(options.onError);
-    this.ownsStore = options.store === undefined;
+    this.closeStore = options.closeStore ?? options.store === undefined;
+    this.flushTimeoutMs = positiveMs(options.flushTimeoutMs ?? 30_000, 'flushTimeoutMs');
     this.store = options.store ?? new InMemoryBudgetStore();
   }
 
@@ -116,13 +120,8 @@ export class BudgetGuard implements BudgetGate {
     const rootRunId = optionalId(input.rootRunId, 'rootRunId');
     const pico = toPico(input.estimatedUsd, 'estimatedUsd');
     const tokens = toTokens(input.estimatedTokens, 'estimatedTokens');
-    const { perRequestPico, perRequestTokens } = this.limits;
-    if (perRequestPico !== undefined && pico > perRequestPico) {
-      throw exceeded('per_request', 'usd', perRequestPico, 0n, pico, principal, 'request', 'request');
-    }
-    if (perRequestTokens !== undefined && BigInt(tokens) > perRequestTokens) {
-      throw exceeded('per_request', 'tokens', perRequestTokens, 0n, BigInt(tokens), principal, 'request', 'request');
-    }
+    const tooLarge = perRequestRefusal(this.limits, pico, BigInt(tokens), principal);
+    if (tooLarge !== undefined) throw tooLarge;
     const now = this.clock();
     const applicable = this.applicable(principal, rootRunId, now);
     const keys = applicable.map((limit) => limit.counter.key);
@@ -153,27 +152,9 @@ export class BudgetGuard implements BudgetGate {
         backed = false;
       }
       if (refusal !== undefined) {
-        const limit = applicable[refusal.index];
-        if (limit === undefined) throw budgetUnavailable('reserve', new Error(`store refused unknown counter ${refusal.index}`));
-        const limitAmount = (refusal.unit === 'usd' ? limit.amount.limitPico : limit.amount.limitTokens) ?? 0n;
-        // Only a used-up limit trips the breaker: an estimate too large for what is left must not
-        // block the smaller calls that still fit.
-        if (refusal.current >= limitAmount) {
-          this.breaker?.trip(
-            limit.counter.key,
-            {
-              limitType: limit.limitType,
-              unit: refusal.unit,
-              limit: limitAmount,
-              current: refusal.current,
-              scope: limit.scope,
-              window: limit.window,
-            },
-            now,
-          );
-        }
-        const attempted = refusal.unit === 'usd' ? pico : BigInt(tokens);
-        throw exceeded(limit.limitType, refusal.unit, limitAmount, refusal.current, attempted, principal, limit.scope, limit.window);
+        const { error, trip } = storeRefusal(applicable, refusal, pico, BigInt(tokens), principal);
+        if (trip !== undefined) this.breaker?.trip(trip.key, trip.snapshot, now);
+        throw error;
       }
       if (backed) this.breaker?.close(keys);
     }
@@ -326,16 +307,30 @@ export class BudgetGuard implements BudgetGate {
     return this.breaker.state(keys, now);
   }
 
-  /** Waits for background work started by `record` and `release` (and their alerts). */
+  /**
+   * Waits for background work started by `record` and `release` (and their
+   * alerts), at most `flushTimeoutMs`; what did not finish by then is reported
+   * to `onError`. Never rejects.
+   */
   async flush(): Promise<void> {
-    await this.book.flush();
+    await flushWithin(this.book, this.flushTimeoutMs, 'flush', (error) => this.report(error));
   }
 
-  /** Flushes, then closes the store when the guard created it. Idempotent. */
-  async shutdown(): Promise<void> {
-    await this.flush();
-    this.breaker?.reset();
-    if (this.ownsStore) await this.store.close();
+  /**
+   * Flushes, then closes the store when the guard owns it (`closeStore`), within
+   * `flushTimeoutMs` in all: a store whose work or close hangs or throws does not
+   * hold it up (that is reported to `onError`). Idempotent: concurrent and later
+   * calls share the first call's promise, so the store is closed once. Never rejects.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownOnce ??= shutdownWithin({
+      book: this.book,
+      store: this.closeStore ? this.store : undefined,
+      timeoutMs: this.flushTimeoutMs,
+      beforeClose: () => this.breaker?.reset(),
+      report: (error) => this.report(error),
+    });
+    return this.shutdownOnce;
   }
 
   private applicable(principal: Principal, rootRunId: string | undefined, now: number): ApplicableLimit[] {

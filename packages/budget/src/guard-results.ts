@@ -1,7 +1,8 @@
 import type { Principal } from '@costspan/sdk';
-import { BudgetExceededError, type BudgetLimitType, type BudgetUnit } from './budget-exceeded-error.js';
-import { toDisplay, type ApplicableLimit } from './budget-limits.js';
-import type { BudgetStoreCrossing, BudgetStoreReading } from './budget-store.js';
+import { BudgetExceededError, budgetUnavailable, type BudgetLimitType, type BudgetUnit } from './budget-exceeded-error.js';
+import { toDisplay, type ApplicableLimit, type NormalizedLimits } from './budget-limits.js';
+import type { BudgetStoreCrossing, BudgetStoreReading, BudgetStoreRefusal } from './budget-store.js';
+import type { TripSnapshot } from './circuit-breaker.js';
 import type { BudgetAlert, BudgetLimitStatus } from './budget-guard-types.js';
 
 // What BudgetGuard hands back to people: limit statuses, refusals and alerts, built from store readings.
@@ -86,4 +87,53 @@ export function statusesOf(applicable: readonly ApplicableLimit[], readings: rea
     }
   }
   return limits;
+}
+
+/** @internal The refusal of an estimate larger than the per-request limit, if it is. */
+export function perRequestRefusal(
+  limits: NormalizedLimits,
+  pico: bigint,
+  tokens: bigint,
+  principal: Principal,
+): BudgetExceededError | undefined {
+  const { perRequestPico, perRequestTokens } = limits;
+  if (perRequestPico !== undefined && pico > perRequestPico) {
+    return exceeded('per_request', 'usd', perRequestPico, 0n, pico, principal, 'request', 'request');
+  }
+  if (perRequestTokens !== undefined && tokens > perRequestTokens) {
+    return exceeded('per_request', 'tokens', perRequestTokens, 0n, tokens, principal, 'request', 'request');
+  }
+  return undefined;
+}
+
+/**
+ * @internal The error of a store refusal, and the breaker to trip when the refusing limit is
+ * used up. Only a used-up limit trips it: an estimate too large for what is left must not
+ * block the smaller calls that still fit.
+ */
+export function storeRefusal(
+  applicable: readonly ApplicableLimit[],
+  refusal: BudgetStoreRefusal,
+  pico: bigint,
+  tokens: bigint,
+  principal: Principal,
+): { error: Error; trip: { key: string; snapshot: TripSnapshot } | undefined } {
+  const limit = applicable[refusal.index];
+  if (limit === undefined) {
+    return { error: budgetUnavailable('reserve', new Error(`store refused unknown counter ${refusal.index}`)), trip: undefined };
+  }
+  const limitAmount = (refusal.unit === 'usd' ? limit.amount.limitPico : limit.amount.limitTokens) ?? 0n;
+  const snapshot: TripSnapshot = {
+    limitType: limit.limitType,
+    unit: refusal.unit,
+    limit: limitAmount,
+    current: refusal.current,
+    scope: limit.scope,
+    window: limit.window,
+  };
+  const attempted = refusal.unit === 'usd' ? pico : tokens;
+  return {
+    error: exceeded(limit.limitType, refusal.unit, limitAmount, refusal.current, attempted, principal, limit.scope, limit.window),
+    trip: refusal.current >= limitAmount ? { key: limit.counter.key, snapshot } : undefined,
+  };
 }

@@ -45,6 +45,11 @@ export class ReservationBook {
     return tracked;
   }
 
+  /** Tracked work not yet finished. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Resolves once no tracked work is left (work started while waiting included). */
   async flush(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
