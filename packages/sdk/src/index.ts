@@ -33,6 +33,8 @@ export { CostTracker } from './cost-tracker.js';
 export type { CostGroupSummary, CostSummary } from './cost-tracker.js';
 export { AgentRun, CostTracer, Step, createCostTracer } from './cost-tracer.js';
 export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput, StepOptions } from './cost-tracer.js';
+export { setupCostspan } from './setup-costspan.js';
+export type { Costspan, SetupCostspanOptions } from './setup-costspan.js';
 export { EventPipeline } from './event-pipeline.js';
 export type { EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
 export type { CostEventListener, EventExporter } from './event-exporter.js';
