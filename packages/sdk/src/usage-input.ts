@@ -34,6 +34,26 @@ export type CostInput =
     }
   | { totalUsd: number };
 
+/**
+ * Largest cost of one call, in pico-USD: 2^53 - 1 (about $9,007.20). Up to it an amount is an
+ * exact JSON number on the wire (a double holds every integer pico-dollar count that size);
+ * beyond it the wire would round, and at 1e308 a sum would print as `null`.
+ */
+export const MAX_CALL_PICO: bigint = BigInt(Number.MAX_SAFE_INTEGER);
+
+function amount(value: number | string, field: string): bigint {
+  const pico = usdToPico(value, field);
+  if (pico > MAX_CALL_PICO) {
+    throw invalidInput(
+      'invalid_cost',
+      field,
+      value,
+      'at most 9007.199254740991 USD (2^53 - 1 pico-USD) for one call, the range carried exactly',
+    );
+  }
+  return pico;
+}
+
 function count(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalidInput('invalid_tokens', field, value, 'a non-negative integer');
@@ -45,7 +65,8 @@ function count(value: unknown, field: string): number {
  * Checks token counts and returns them with their total.
  *
  * @throws CostspanError `invalid_tokens` for negative, fractional, NaN or
- * infinite counts, and for cache or reasoning buckets larger than the count that includes them
+ * infinite counts, for cache or reasoning buckets larger than the count that includes them,
+ * and for input + output past `Number.MAX_SAFE_INTEGER` (where counts stop being exact)
  */
 export function validateTokenUsage(usage: TokenUsageInput, field = 'usage'): { usage: TokenUsage; total: number } {
   if (typeof usage !== 'object' || usage === null) {
@@ -73,7 +94,16 @@ export function validateTokenUsage(usage: TokenUsageInput, field = 'usage'): { u
     );
   }
   if ((result.reasoning ?? 0) > output) {
-    throw invalidInput('invalid_tokens', `${field}.reasoning`, usage.reasoning, `at most output (${output}): output includes reasoning tokens`);
+    throw invalidInput(
+      'invalid_tokens',
+      `${field}.reasoning`,
+      usage.reasoning,
+      `at most output (${output}): output includes reasoning tokens`,
+    );
+  }
+  if (!Number.isSafeInteger(input + output)) {
+    // Past 2^53 token counts stop being exact integers: refused, never rounded.
+    throw invalidInput('invalid_tokens', `${field}.output`, usage.output, `with input at most ${Number.MAX_SAFE_INTEGER} tokens in all`);
   }
   const total = usage.total === undefined ? input + output : count(usage.total, `${field}.total`);
   return { usage: result, total };
@@ -82,23 +112,32 @@ export function validateTokenUsage(usage: TokenUsageInput, field = 'usage'): { u
 /**
  * Converts a caller's cost to exact pico-dollars.
  *
- * @throws CostspanError `invalid_cost` for negative, NaN or infinite amounts,
- * or a discount larger than the cost it discounts
+ * @throws CostspanError `invalid_cost` naming the field for negative, NaN or infinite
+ * amounts, for amounts (or an input + output + reasoning sum) beyond {@link MAX_CALL_PICO}
+ * (about $9,007.20, the largest carried exactly), or a discount larger than the cost it discounts
  */
 export function validateCost(cost: CostInput, field = 'cost'): { cost: CostBreakdownPico; totalOnly: boolean } {
   if (typeof cost !== 'object' || cost === null) {
     throw invalidInput('invalid_cost', field, cost, 'an object with inputUsd and outputUsd, or totalUsd');
   }
   if ('totalUsd' in cost && !('inputUsd' in cost)) {
-    return { cost: { input: usdToPico(cost.totalUsd, `${field}.totalUsd`), output: 0n, reasoning: 0n, cachedDiscount: 0n }, totalOnly: true };
+    return { cost: { input: amount(cost.totalUsd, `${field}.totalUsd`), output: 0n, reasoning: 0n, cachedDiscount: 0n }, totalOnly: true };
   }
   const parts = cost as Extract<CostInput, { inputUsd: number }>;
   const breakdown: CostBreakdownPico = {
-    input: usdToPico(parts.inputUsd, `${field}.inputUsd`),
-    output: usdToPico(parts.outputUsd, `${field}.outputUsd`),
-    reasoning: parts.reasoningUsd === undefined ? 0n : usdToPico(parts.reasoningUsd, `${field}.reasoningUsd`),
-    cachedDiscount: parts.cachedDiscountUsd === undefined ? 0n : usdToPico(parts.cachedDiscountUsd, `${field}.cachedDiscountUsd`),
+    input: amount(parts.inputUsd, `${field}.inputUsd`),
+    output: amount(parts.outputUsd, `${field}.outputUsd`),
+    reasoning: parts.reasoningUsd === undefined ? 0n : amount(parts.reasoningUsd, `${field}.reasoningUsd`),
+    cachedDiscount: parts.cachedDiscountUsd === undefined ? 0n : amount(parts.cachedDiscountUsd, `${field}.cachedDiscountUsd`),
   };
+  if (breakdown.input + breakdown.output + breakdown.reasoning > MAX_CALL_PICO) {
+    throw invalidInput(
+      'invalid_cost',
+      `${field}.outputUsd`,
+      parts.outputUsd,
+      'with inputUsd and reasoningUsd at most 9007.199254740991 USD (2^53 - 1 pico-USD) for one call',
+    );
+  }
   if (breakdown.cachedDiscount > breakdown.input + breakdown.output + breakdown.reasoning) {
     throw invalidInput('invalid_cost', `${field}.cachedDiscountUsd`, parts.cachedDiscountUsd, 'at most the cost it discounts');
   }
