@@ -24,7 +24,8 @@ beforeAll(() => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('the costspan bin', () => {
+// Spawned node and npx processes take seconds on a loaded machine: a generous bound, not a timing assertion.
+describe('the costspan bin', { timeout: 30_000 }, () => {
   it('package.json bin points at a committed file outside dist, shipped by files', () => {
     expect(packageJson.bin.costspan).toBe('./bin/costspan.mjs');
     // npm skips a bin link whose target does not exist at install time; dist does not before a build.

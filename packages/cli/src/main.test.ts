@@ -46,7 +46,8 @@ async function run(
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
-describe('costspan (built bin, spawned)', () => {
+// Spawned node processes take seconds on a loaded 2-core machine: a generous bound, not a timing assertion.
+describe('costspan (built bin, spawned)', { timeout: 30_000 }, () => {
   it('report --format json on a real file; run on a missing run exits 1, a missing file exits 2', () => {
     const report = spawnSync(process.execPath, [bin, 'report', eventsPath, '--format', 'json'], { encoding: 'utf8' });
     expect(report.status).toBe(0);

@@ -13,7 +13,7 @@ import { formatReport, REPORT_FORMATS, type ReportFormat } from './report-format
 import { DEFAULT_DIMENSIONS, parseDimensions, parseTimeBound, ReportAggregator, type ReportDimension } from './report.js';
 import { formatRunTreeText, runTreeToJson } from './run-tree-format.js';
 import { RunTreeBuilder } from './run-tree.js';
-import { ChainVerifier } from './verify.js';
+import { ChainVerifier, type VerifySummary } from './verify.js';
 import { CLI_VERSION } from './version.js';
 
 /** Where the CLI reads and writes; tests pass their own. */
@@ -86,16 +86,20 @@ Example:
 const VERIFY_HELP = `Usage: costspan verify [files...|-] [options]
 
 Checks every line against the cost event schema and, for signed events, that
-each checksum matches its payload, each signature verifies under the key, and
-each prev_id links to the event before it. Reports the first tampered,
-reordered or missing event and exits 1 on any problem.
+each checksum matches its payload, each signature verifies under the key,
+each costspan_signature (the whole event: principal, tags, timestamps) verifies,
+and each prev_id links to the event before it. With a key, unsigned events are
+problems too. Reports the first tampered, re-attributed, reordered or missing
+event and exits 1 on any problem. Files signed by costspan 0.1 (no
+costspan_signature) still verify, with a note.
 
 Options:
   --key-env NAME         read the HMAC key from environment variable NAME
                          (default: COSTSPAN_SIGNING_KEY). Without a key, checksums
                          and links are still checked, signatures are not.
                          The key is never taken on the command line (it would show in ps).
-  --require-signed       unsigned events are a problem too
+  --require-signed       unsigned events are a problem even without a key
+  --allow-unsigned       with a key, accept unsigned events (writers that do not sign share the file)
   --format FORMAT        text (default) or json
   --max-line-bytes N     skip lines longer than N bytes (counted as invalid)
   --no-progress          no progress bar
@@ -154,7 +158,11 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
       streams.stderr.write(`costspan: ${error.message}\n`);
       return exitCodeOf(error);
     }
-    if (error instanceof TypeError && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      error instanceof TypeError &&
+      typeof (error as NodeJS.ErrnoException).code === 'string' &&
+      (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       streams.stderr.write(`costspan: ${error.message}; run costspan ${command} --help\n`);
       return 2;
     }
@@ -194,7 +202,11 @@ function defaultInputs(files: string[], io: CliIo): string[] {
 function scanner(flags: CommonFlags, io: CliIo): EventScanner {
   const maxLineBytes = positiveInteger(flags['max-line-bytes'], '--max-line-bytes');
   const progress = flags['no-progress'] === true ? undefined : createProgressBar(io.stderr);
-  return new EventScanner({ stdin: io.stdin, ...(maxLineBytes === undefined ? {} : { maxLineBytes }), ...(progress === undefined ? {} : { progress }) });
+  return new EventScanner({
+    stdin: io.stdin,
+    ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
+    ...(progress === undefined ? {} : { progress }),
+  });
 }
 
 /** Summarises skipped lines on stderr; returns the exit code `--strict` asks for. */
@@ -238,7 +250,11 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const format = (values.format ?? 'table') as ReportFormat;
-  if (!REPORT_FORMATS.includes(format)) throw new CliError({ code: 'usage', message: `--format must be one of ${REPORT_FORMATS.join(', ')}; got ${JSON.stringify(values.format)}` });
+  if (!REPORT_FORMATS.includes(format))
+    throw new CliError({
+      code: 'usage',
+      message: `--format must be one of ${REPORT_FORMATS.join(', ')}; got ${JSON.stringify(values.format)}`,
+    });
   const dimensions = values['group-by'] === undefined ? [...DEFAULT_DIMENSIONS] : parseDimensions(values['group-by']);
   const sinceMs = values.since === undefined ? undefined : parseTimeBound(values.since, '--since');
   const untilMs = values.until === undefined ? undefined : parseTimeBound(values.until, '--until');
@@ -248,7 +264,8 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
 
   // The HTML page always charts days, models and agents, whatever --group-by shows.
   const aggregated: ReportDimension[] = [...dimensions];
-  if (values.html !== undefined) for (const dimension of ['day', 'model', 'agent'] as const) if (!aggregated.includes(dimension)) aggregated.push(dimension);
+  if (values.html !== undefined)
+    for (const dimension of ['day', 'model', 'agent'] as const) if (!aggregated.includes(dimension)) aggregated.push(dimension);
   const aggregator = new ReportAggregator({
     dimensions: aggregated,
     ...(sinceMs === undefined ? {} : { sinceMs }),
@@ -301,9 +318,11 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const [runId, ...files] = positionals;
-  if (runId === undefined || runId === '') throw new CliError({ code: 'usage', message: 'run needs a run id: costspan run <run-id> [files...|-]' });
+  if (runId === undefined || runId === '')
+    throw new CliError({ code: 'usage', message: 'run needs a run id: costspan run <run-id> [files...|-]' });
   const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new CliError({ code: 'usage', message: `--format must be text or json; got ${JSON.stringify(format)}` });
+  if (format !== 'text' && format !== 'json')
+    throw new CliError({ code: 'usage', message: `--format must be text or json; got ${JSON.stringify(format)}` });
   const requested = defaultInputs(files, io);
   const startedAt = performance.now();
   const reader = scanner(values, io);
@@ -339,6 +358,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     options: {
       'key-env': { type: 'string' },
       'require-signed': { type: 'boolean' },
+      'allow-unsigned': { type: 'boolean' },
       format: { type: 'string' },
       'max-line-bytes': { type: 'string' },
       'no-progress': { type: 'boolean' },
@@ -350,7 +370,8 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new CliError({ code: 'usage', message: `--format must be text or json; got ${JSON.stringify(format)}` });
+  if (format !== 'text' && format !== 'json')
+    throw new CliError({ code: 'usage', message: `--format must be text or json; got ${JSON.stringify(format)}` });
   const keyName = values['key-env'] ?? 'COSTSPAN_SIGNING_KEY';
   const keyText = io.env[keyName];
   if (values['key-env'] !== undefined && (keyText === undefined || keyText === '')) {
@@ -358,7 +379,12 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const key = keyText === undefined || keyText === '' ? undefined : createSigningKey(keyText);
   const inputs = defaultInputs(positionals, io);
-  const verifier = new ChainVerifier({ ...(key === undefined ? {} : { key }), requireSigned: values['require-signed'] === true });
+  if (values['require-signed'] === true && values['allow-unsigned'] === true) {
+    throw new CliError({ code: 'usage', message: '--require-signed and --allow-unsigned contradict each other; give one' });
+  }
+  // Default (undefined): unsigned events are problems when a key is given.
+  const requireSigned = values['require-signed'] === true ? true : values['allow-unsigned'] === true ? false : undefined;
+  const verifier = new ChainVerifier({ ...(key === undefined ? {} : { key }), ...(requireSigned === undefined ? {} : { requireSigned }) });
   const reader = scanner(values, io);
   await reader.scan(inputs, (event, location) => {
     verifier.check(event, location);
@@ -377,11 +403,21 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
           unsigned: summary.unsigned,
           chains: summary.chains,
           signatures_checked: summary.signaturesChecked,
+          whole_event_signed: summary.wholeSigned,
+          legacy_signed: summary.legacySigned,
+          legacy_checksums: summary.legacyChecksums,
+          notes: verifyNotes(summary),
           invalid_lines: stats.skipped,
           invalid_by_reason: stats.skippedByReason,
           invalid_examples: stats.examples,
           problems: summary.findingCount,
-          findings: summary.findings.map((finding) => ({ kind: finding.kind, file: finding.file, line: finding.line, event_id: finding.eventId, message: finding.message })),
+          findings: summary.findings.map((finding) => ({
+            kind: finding.kind,
+            file: finding.file,
+            line: finding.line,
+            event_id: finding.eventId,
+            message: finding.message,
+          })),
         },
         null,
         2,
@@ -392,17 +428,38 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     lines.push(
       `${stats.lines} lines: ${summary.events} valid events (${summary.signed} signed in ${summary.chains} chain${summary.chains === 1 ? '' : 's'}, ${summary.unsigned} unsigned), ${stats.skipped} invalid`,
     );
-    if (summary.signed > 0 && !summary.signaturesChecked) lines.push(`signatures NOT checked: no key (set ${keyName} or pass --key-env NAME); checksums and links were checked`);
+    if (summary.signed > 0 && !summary.signaturesChecked)
+      lines.push(`signatures NOT checked: no key (set ${keyName} or pass --key-env NAME); checksums and links were checked`);
+    for (const note of verifyNotes(summary)) lines.push(`note: ${note}`);
     const skipped = describeSkipped(stats);
     if (skipped !== undefined) lines.push(`invalid lines: ${skipped.replace(/^skipped /, '')}`);
     const first = summary.findings[0];
     if (first !== undefined) {
       lines.push(`FIRST PROBLEM: ${first.file}:${first.line} event ${first.eventId}: ${first.kind.replace(/_/g, ' ')}: ${first.message}`);
-      for (const finding of summary.findings.slice(1)) lines.push(`  also ${finding.file}:${finding.line} event ${finding.eventId}: ${finding.kind.replace(/_/g, ' ')}`);
+      for (const finding of summary.findings.slice(1))
+        lines.push(`  also ${finding.file}:${finding.line} event ${finding.eventId}: ${finding.kind.replace(/_/g, ' ')}`);
       if (summary.findingCount > summary.findings.length) lines.push(`  ... ${summary.findingCount - summary.findings.length} more`);
     }
     lines.push(ok ? 'OK' : 'FAILED');
     io.stdout.write(`${lines.join('\n')}\n`);
   }
   return ok ? 0 : 1;
+}
+
+/** What a person should know about a verification that passed or failed for other reasons. */
+function verifyNotes(summary: VerifySummary): string[] {
+  const notes: string[] = [];
+  if (summary.legacySigned > 0) {
+    notes.push(
+      `${summary.legacySigned} signed event${summary.legacySigned === 1 ? ' is' : 's are'} in costspan 0.1's format (no costspan_signature): ` +
+        'their actor_id, org_id, team_id, tags and timestamps are covered by no signature, so their attribution is unverified',
+    );
+  }
+  if (summary.legacyChecksums > 0) {
+    notes.push(
+      `${summary.legacyChecksums} checksum${summary.legacyChecksums === 1 ? ' uses' : 's use'} costspan 0.1's number rendering (0.0000135 for 1.35e-05): ` +
+        "accepted here, but spanforge's verify_chain rejects those events",
+    );
+  }
+  return notes;
 }
