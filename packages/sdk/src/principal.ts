@@ -5,7 +5,9 @@ import type { Principal } from './budget-gate.js';
 
 /**
  * Checks a principal given by the caller: ids are non-empty strings, tags map
- * non-empty keys to strings.
+ * non-empty keys to strings. Every key survives end to end, `__proto__`, `constructor`
+ * and `prototype` included: tags are kept in null-prototype objects, where such keys are
+ * plain data, and events carry them as written.
  *
  * @throws CostspanError `invalid_argument` naming the field and value
  */
@@ -29,9 +31,11 @@ export function validatePrincipal(principal: unknown, field = 'principal'): Prin
     if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
       throw invalidInput('invalid_argument', `${field}.tags`, tags, 'an object of string values');
     }
-    const copy: Record<string, string> = {};
+    const copy = tagRecord();
     // Sorted, as on the wire.
-    for (const [key, value] of Object.entries(tags as Record<string, unknown>).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))) {
+    for (const [key, value] of Object.entries(tags as Record<string, unknown>).sort(([left], [right]) =>
+      left < right ? -1 : left > right ? 1 : 0,
+    )) {
       if (key === '' || key.includes('=') || typeof value !== 'string') {
         throw invalidInput('invalid_argument', `${field}.tags.${key}`, value, 'a string under a non-empty key without "="');
       }
@@ -46,6 +50,7 @@ export function validatePrincipal(principal: unknown, field = 'principal'): Prin
 export function mergePrincipals(outer: Principal | undefined, inner: Principal): Principal {
   if (outer === undefined || Object.keys(outer).length === 0) return inner;
   const merged: { userId?: string; teamId?: string; orgId?: string; tags?: Record<string, string> } = { ...outer, ...inner };
+  // Spread defines own properties (a `__proto__` key stays a key); sortKeys copies into a null-prototype record.
   if (outer.tags !== undefined && inner.tags !== undefined) merged.tags = sortKeys({ ...outer.tags, ...inner.tags });
   else if (outer.tags !== undefined) merged.tags = outer.tags;
   return merged;
@@ -74,7 +79,7 @@ export function principalFromAttributes(attributes: Attributes): Principal | und
   if (typeof orgId === 'string' && orgId !== '') principal.orgId = orgId;
   const tags = attributes[ATTR.PRINCIPAL_TAGS];
   if (Array.isArray(tags)) {
-    const parsed: Record<string, string> = {};
+    const parsed = tagRecord();
     for (const entry of tags) {
       if (typeof entry !== 'string') continue;
       const separator = entry.indexOf('=');
@@ -97,8 +102,13 @@ export function attributionTargets(principal: Principal): string[] {
   return targets;
 }
 
+/** A record for tags: no prototype, so `__proto__` or `constructor` are keys like any other. */
+function tagRecord(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 function sortKeys(record: Record<string, string>): Record<string, string> {
-  const sorted: Record<string, string> = {};
+  const sorted = tagRecord();
   for (const key of Object.keys(record).sort()) sorted[key] = record[key] as string;
   return sorted;
 }
