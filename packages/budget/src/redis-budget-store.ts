@@ -173,7 +173,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.closed = true;
     if (!this.ownsClient) return;
     try {
-      await withTimeout(this.client.quit(), this.timeoutMs, 'quit');
+      await withTimeout(this.client.quit(), this.timeoutMs, () => this.noAnswer(this.timeoutMs, 'QUIT'));
     } catch {
       this.client.disconnect();
     }
@@ -185,17 +185,33 @@ export class RedisBudgetStore implements BudgetStore {
     return redisKeys;
   }
 
-  private async run(keys: string[], args: string[]): Promise<unknown> {
+  private async run(keys: string[], args: string[], onSent?: () => void): Promise<unknown> {
     if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
     const deadline = Date.now() + this.timeoutMs;
     await this.ready(deadline);
     const remaining = (): number => Math.max(1, deadline - Date.now());
     try {
-      return await withTimeout(this.client.evalsha(REDIS_BUDGET_SCRIPT_SHA, keys.length, ...keys, ...args), remaining(), 'EVALSHA');
+      onSent?.();
+      return await this.answered(this.client.evalsha(REDIS_BUDGET_SCRIPT_SHA, keys.length, ...keys, ...args), remaining(), 'EVALSHA');
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await withTimeout(this.client.eval(REDIS_BUDGET_SCRIPT, keys.length, ...keys, ...args), remaining(), 'EVAL');
+      return await this.answered(this.client.eval(REDIS_BUDGET_SCRIPT, keys.length, ...keys, ...args), remaining(), 'EVAL');
     }
+  }
+
+  /** `promise`, bounded by `timeoutMs`; a timeout (ours or the client's) names the server, never credentials. */
+  private async answered<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    try {
+      return await withTimeout(promise, timeoutMs, () => this.noAnswer(this.timeoutMs, what));
+    } catch (error) {
+      // ioredis's own commandTimeout says only "Command timed out".
+      if (error instanceof Error && error.message === 'Command timed out') throw this.noAnswer(this.timeoutMs, what);
+      throw error;
+    }
+  }
+
+  private noAnswer(timeoutMs: number, what: string): Error {
+    return new Error(`redis ${addressOf(this.client)} did not answer within ${Math.round(timeoutMs)} ms (${what})`);
   }
 
   /** Waits for a first connection; an interrupted one fails at once rather than adding latency. */
@@ -204,9 +220,9 @@ export class RedisBudgetStore implements BudgetStore {
     if (client.status === 'ready') return;
     if (client.status === 'wait') client.connect().catch(() => undefined);
     else if (client.status !== 'connecting' && client.status !== 'connect') {
-      throw new Error(`Redis is not connected (status ${client.status})`);
+      throw new Error(`redis ${addressOf(client)} is not connected (status ${client.status})`);
     }
-    await withTimeout(this.waitReady(), Math.max(1, deadline - Date.now()), 'connect');
+    await withTimeout(this.waitReady(), Math.max(1, deadline - Date.now()), () => this.noAnswer(this.timeoutMs, 'connect'));
   }
 
   /** One shared wait per connection attempt, however many operations queue behind it. */
@@ -252,14 +268,22 @@ function unexpected(reply: unknown): Error {
   return new Error(`unexpected reply from the budget script: ${JSON.stringify(reply)}`);
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, timedOut: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis ${what} timed out after ${Math.round(timeoutMs)} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(timedOut()), timeoutMs);
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `host:port` (or the socket path) of a client: what an error may name. Credentials are never part of it. */
+function addressOf(client: Redis): string {
+  const { path, host, port } = client.options;
+  if (typeof path === 'string' && path !== '') return path;
+  const name = host ?? 'localhost';
+  return `${name.includes(':') ? `[${name}]` : name}:${port ?? 6379}`;
 }

@@ -35,11 +35,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a redis-server and resolves once it accepts connections. */
-export async function startRedisServer(): Promise<RedisServerHandle> {
+/** Starts a redis-server and resolves once it accepts connections. `args` are added to its command line (e.g. `--requirepass`). */
+export async function startRedisServer(options: { args?: readonly string[] } = {}): Promise<RedisServerHandle> {
   assertRedisServerOnPath();
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
+  const args = ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', ...(options.args ?? [])];
+  const child = spawn('redis-server', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
