@@ -3,8 +3,9 @@
 //  1. `npm pack` each package into a scratch dir and check the tarball: LICENSE and README.md, every
 //     source map's sources inside the tarball, and a README that points at nothing outside it
 //     (test files, `npx vitest`, ../shared, __fixtures__).
-//  2. A scratch project outside the monorepo (mktemp) installs the tarballs plus @opentelemetry/api
-//     and sdk-trace-base from the registry, so nothing resolves from the monorepo's node_modules.
+//  2. A scratch project outside the monorepo (mktemp): a NodeSDK app (sdk-node, sdk-trace-base, api from
+//     the registry) that then installs the tarballs, so nothing resolves from the monorepo's
+//     node_modules; it must end up with one @opentelemetry/core (costspan's OTel ranges reuse the app's).
 //  3. The root README's first ```ts block ("Use it") runs there, transpiled with the monorepo's
 //     TypeScript (transpileModule), so README and CI cannot drift apart.
 //  4. `npx --no-install @costspan/cli report --format json` on the JSONL it wrote: the total must equal
@@ -21,8 +22,12 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const report = join(repo, 'artifacts', 'pack-smoke.json');
 const PACKAGES = ['core', 'pricing', 'sdk', 'budget', 'exporter-otlp', 'integrations', 'cli'];
-/** Registry packages the README snippet needs besides costspan's own (the 2.x line the repo tests). */
-const REGISTRY_DEPENDENCIES = ['@opentelemetry/api@>=1.9.0 <1.11.0', '@opentelemetry/sdk-trace-base@^2.12.1'];
+/**
+ * The app before costspan: a NodeSDK app on the newest 2.x line (sdk-node 0.223.0 pins core 2.12.0
+ * exactly) with the api and sdk-trace-base it uses. costspan is added to it afterwards, as a user would,
+ * and must reuse that @opentelemetry/core rather than nest a second copy (its OTel ranges allow it).
+ */
+const APP_DEPENDENCIES = ['@opentelemetry/sdk-node@0.223.0', '@opentelemetry/sdk-trace-base@2.12.0', '@opentelemetry/api@1.9.1'];
 /** README text that only makes sense inside the monorepo. */
 const OUTSIDE_REFERENCES = [/npx vitest/, /\.test\.[cm]?[jt]s/, /\.\.\/shared\//, /DESIGN\.md/, /__fixtures__/];
 const STEP_TIMEOUT_MS = 180_000;
@@ -132,13 +137,23 @@ try {
     join(app, 'package.json'),
     JSON.stringify({ name: 'costspan-pack-smoke', version: '1.0.0', private: true, type: 'module' }, null, 2),
   );
-  console.log(`==> scratch project ${app}: the tarballs + ${REGISTRY_DEPENDENCIES.join(', ')} from the registry`);
-  const installed = check('npm install the packed tarballs in a project outside the monorepo', () => {
+  console.log(`==> scratch project ${app}: ${APP_DEPENDENCIES.join(', ')} from the registry, then the tarballs`);
+  const installed = check('npm install the packed tarballs in a NodeSDK project outside the monorepo', () => {
     if (tarballs.length !== PACKAGES.length) throw new Error('not every package was packed');
-    sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...REGISTRY_DEPENDENCIES], { cwd: app });
+    sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...APP_DEPENDENCIES], { cwd: app });
+    sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], { cwd: app });
     const version = JSON.parse(readFileSync(join(app, 'node_modules', '@opentelemetry', 'api', 'package.json'), 'utf8')).version;
     return `@opentelemetry/api ${version}`;
   });
+  if (installed) {
+    check("one @opentelemetry/core in the NodeSDK app: costspan reuses the app's copy", () => {
+      const copies = JSON.parse(sh('npm', ['query', '#@opentelemetry/core'], { cwd: app })).map(
+        (node) => `${node.location} ${node.version}`,
+      );
+      if (copies.length !== 1) throw new Error(`${copies.length} copies: ${copies.join(', ')}`);
+      return copies[0];
+    });
+  }
 
   let snippet;
   const ran =
