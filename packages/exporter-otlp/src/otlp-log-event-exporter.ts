@@ -1,12 +1,11 @@
 import { diag } from '@opentelemetry/api';
 import { BindOnceFuture, ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { CostEvent, EventExporter } from '@costspan/sdk';
 import { AttemptCounter } from './attempt-counter.js';
 import { costEventToLogRecord } from './cost-event-log-record.js';
+import { createLogExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
 
 /** Options of {@link OtlpLogEventExporter}. */
@@ -41,8 +40,13 @@ export interface OtlpLogEventExporterStats {
   exported: number;
   /** Requests sent again after a retryable failure (429, 502, 503, 504, network error, timeout). */
   retried: number;
-  /** Cost events given up on: not retryable (e.g. 400, 500), retries exhausted, or shut down. */
+  /** Cost events given up on: not retryable (e.g. 400, 500), retries exhausted, shut down, or rejected. */
   failed: number;
+  /**
+   * Cost events the collector refused in an OTLP partial success (`rejected_log_records`);
+   * also counted in `failed`, never in `exported`.
+   */
+  rejected: number;
   /** Cost events being exported now. */
   inFlight: number;
 }
@@ -96,7 +100,8 @@ export class OtlpLogEventExporter implements EventExporter {
   private readonly shutdownTimeoutMillis: number;
   private readonly inFlightWork = new Set<InFlightBatch>();
   private readonly waits = new Set<() => void>();
-  private readonly counters = { exported: 0, retried: 0, failed: 0, inFlight: 0 };
+  private readonly counters = { exported: 0, retried: 0, failed: 0, rejected: 0, inFlight: 0 };
+  private readonly partialSuccess = new PartialSuccessCounter('logs');
   private retryDeadline = Number.POSITIVE_INFINITY;
   private stopped = false;
   // OpenTelemetry's idiom: concurrent and later calls share the first shutdown.
@@ -123,7 +128,8 @@ export class OtlpLogEventExporter implements EventExporter {
         // Batches come one at a time from the cost event pipeline; a second slot serves forceFlush races.
         concurrencyLimit: 2,
       };
-      this.exporter = this.protocol === 'http/json' ? new JsonLogExporter(config) : new ProtobufLogExporter(config);
+      // The OpenTelemetry OTLP/HTTP log exporter, built from its parts so partial successes are counted.
+      this.exporter = createLogExporter(this.protocol, config, this.partialSuccess);
     }
   }
 
@@ -145,7 +151,7 @@ export class OtlpLogEventExporter implements EventExporter {
       return;
     }
     this.counters.inFlight += events.length;
-    let settle!: (result: ExportResult) => void;
+    let settle!: (result: Delivery) => void;
     const batch: InFlightBatch = {
       size: events.length,
       settle: (result) => settle(result),
@@ -154,10 +160,16 @@ export class OtlpLogEventExporter implements EventExporter {
         settle = (result) => {
           if (!this.inFlightWork.delete(batch)) return;
           this.counters.inFlight -= events.length;
-          if (result.code === ExportResultCode.SUCCESS) this.counters.exported += events.length;
-          else this.counters.failed += events.length;
+          if (result.code === ExportResultCode.SUCCESS) {
+            const rejected = Math.min(result.rejected ?? 0, events.length);
+            this.counters.exported += events.length - rejected;
+            this.counters.failed += rejected;
+            this.counters.rejected += rejected;
+          } else {
+            this.counters.failed += events.length;
+          }
           resolve();
-          resultCallback(result);
+          resultCallback({ code: result.code, ...(result.error === undefined ? {} : { error: result.error }) });
         };
       }),
     };
@@ -236,7 +248,7 @@ export class OtlpLogEventExporter implements EventExporter {
     await settleWithin(flushed, deadline - Date.now());
   }
 
-  private async deliver(records: ReadableLogRecord[]): Promise<ExportResult> {
+  private async deliver(records: ReadableLogRecord[]): Promise<Delivery> {
     const giveUpAt = Date.now() + this.retryTimeoutMillis;
     let backoff = FIRST_BACKOFF_MILLIS;
     for (;;) {
@@ -258,10 +270,13 @@ export class OtlpLogEventExporter implements EventExporter {
     }
   }
 
-  private attempt(records: ReadableLogRecord[]): Promise<ExportResult> {
+  private attempt(records: ReadableLogRecord[]): Promise<Delivery> {
     return new Promise((resolve) => {
       try {
-        this.attempts.export(this.exporter, records, resolve);
+        // The exporter reads the response and calls back in one step: the partial success read is this export's.
+        this.attempts.export(this.exporter, records, (result) =>
+          resolve(result.code === ExportResultCode.SUCCESS ? { ...result, rejected: this.partialSuccess.take() } : result),
+        );
       } catch (error) {
         resolve({ code: ExportResultCode.FAILED, error: error as Error });
       }
@@ -283,11 +298,14 @@ export class OtlpLogEventExporter implements EventExporter {
   }
 }
 
+/** The result of one delivery, with the records the collector refused in a partial success. */
+type Delivery = ExportResult & { rejected?: number };
+
 /** A batch handed to `export` and not settled yet. */
 interface InFlightBatch {
   readonly size: number;
   /** Counts the result and calls the pipeline back; only the first call counts. */
-  readonly settle: (result: ExportResult) => void;
+  readonly settle: (result: Delivery) => void;
   /** Resolves when settled. */
   readonly done: Promise<void>;
 }

@@ -74,7 +74,13 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     expect(plan.attributes['gen_ai.usage.cost.amount']).toBe(0.0021);
 
     const types = collector.logs.map((log) => log.eventName).sort();
-    expect(types).toEqual(['llm.cost.attributed', 'llm.cost.attributed', 'llm.cost.session.recorded', 'llm.cost.token.recorded', 'llm.cost.token.recorded']);
+    expect(types).toEqual([
+      'llm.cost.attributed',
+      'llm.cost.attributed',
+      'llm.cost.session.recorded',
+      'llm.cost.token.recorded',
+      'llm.cost.token.recorded',
+    ]);
     const token = collector.logs.find((log) => log.eventName === 'llm.cost.token.recorded' && log.spanId === plan.spanId)!;
     expect(token.traceId).toBe(plan.traceId);
     expect(token.attributes).toMatchObject({ actor_id: 'alice', team_id: 'search', source: 'agent-e2e@0.0.0' });
@@ -152,7 +158,7 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     expect(collector.spans).toHaveLength(20_000);
     expect(stats.events).toMatchObject({ queued: 20_000, exported: 20_000, dropped: 0, failed: 0, pending: 0 });
     expect(stats.spans).toMatchObject({ exported: 20_000, dropped: 0, failed: 0 });
-  });
+  }, 60_000);
 
   it('a span burst past the span queue: exported plus dropped is exactly what ended, and diag says so', async () => {
     const logs = captureDiag();
@@ -166,7 +172,7 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     expect(collector.spans).toHaveLength(stats.spans.exported);
     expect(stats.events.exported).toBe(2000);
     expect(logs.text()).toContain(`dropped ${stats.spans.dropped} spans`);
-  });
+  }, 30_000);
 
   it('collector down, then hung: agent code never throws and is not slowed; shutdown is bounded and counts the loss', async () => {
     const logs = captureDiag();
@@ -194,13 +200,29 @@ describe('registerCostspan: spans and cost events to a collector', () => {
 
     // Killed halfway through the run, with exports in flight.
     const killed = await receiver();
-    const down = track(registerCostspan({ endpoint: killed.url, flushOnExit: false, timeoutMillis: 2000, costs: { scheduledDelayMillis: 10 }, spanQueue: { scheduledDelayMillis: 10 } }));
+    const down = track(
+      registerCostspan({
+        endpoint: killed.url,
+        flushOnExit: false,
+        timeoutMillis: 2000,
+        costs: { scheduledDelayMillis: 10 },
+        spanQueue: { scheduledDelayMillis: 10 },
+      }),
+    );
     const downMillis = await timeAgents(down.tracer, () => killed.stop());
     expect(killed.logs.length).toBeGreaterThan(0);
 
     const hung = await receiver();
     hung.script = () => ({ status: 200, hang: true });
-    const stuck = track(registerCostspan({ endpoint: hung.url, flushOnExit: false, timeoutMillis: 2000, costs: { scheduledDelayMillis: 10 }, spanQueue: { scheduledDelayMillis: 10 } }));
+    const stuck = track(
+      registerCostspan({
+        endpoint: hung.url,
+        flushOnExit: false,
+        timeoutMillis: 2000,
+        costs: { scheduledDelayMillis: 10 },
+        spanQueue: { scheduledDelayMillis: 10 },
+      }),
+    );
     const hungMillis = await timeAgents(stuck.tracer);
 
     // Generous bound: the export I/O is off the agent's path. (With the collector up, its decoding runs in this
@@ -224,7 +246,7 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     expect(hungStats.events.exported).toBe(0);
     expect(downStats.events.exported).toBe(killed.logs.length);
     expect(logs.text()).toMatch(/shutdown timed out after 1000 ms/);
-  });
+  }, 60_000);
 
   it('shutdown is idempotent and removes its exit hooks', async () => {
     const collector = await receiver();

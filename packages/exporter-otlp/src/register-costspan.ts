@@ -1,13 +1,12 @@
 import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BindOnceFuture, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CostSpanProcessor, createCostTracer, type CostSpanProcessorOptions, type CostTracer } from '@costspan/sdk';
 import { AttemptCounter } from './attempt-counter.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
+import { createTraceExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
 import { SetupSpanProcessor, type SpanProcessorOwner } from './setup-span-processor.js';
 import { CountingSpanExporter, SpanQueueObserver } from './span-counters.js';
@@ -62,8 +61,10 @@ export interface CostspanOtlpStats {
     exported: number;
     /** Cost events refused because the queue was full. */
     dropped: number;
-    /** Cost events given up on (not retryable, retries exhausted, unsent at exit or after a shutdown timeout). */
+    /** Cost events given up on (not retryable, retries exhausted, unsent at exit or after a shutdown timeout, rejected). */
     failed: number;
+    /** Cost events the collector refused in an OTLP partial success (`rejected_log_records`); also in `failed`. */
+    rejected: number;
     /** Cost events accepted but neither exported nor failed yet: `queued = exported + failed + pending`. */
     pending: number;
     /** Requests sent again after a retryable failure. */
@@ -72,8 +73,10 @@ export interface CostspanOtlpStats {
   spans: {
     /** Spans the collector accepted. */
     exported: number;
-    /** Spans whose export failed after the OpenTelemetry exporter's retries. */
+    /** Spans whose export failed after the OpenTelemetry exporter's retries, or that the collector rejected. */
     failed: number;
+    /** Spans the collector refused in an OTLP partial success (`rejected_spans`); also in `failed`. */
+    rejected: number;
     /** Spans the batch processor dropped because its queue was full. */
     dropped: number;
     /** Spans waiting in the batch processor's queue or being exported. */
@@ -226,9 +229,10 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
         ...(options.timeoutMillis === undefined ? {} : { timeoutMillis: options.timeoutMillis }),
         ...(options.compression === undefined ? {} : { compression: options.compression as never }),
       };
-      const exporter: SpanExporter =
-        resolveProtocol('TRACES', options.protocol) === 'http/json' ? new JsonTraceExporter(config) : new ProtobufTraceExporter(config);
-      this.spanExporter = new CountingSpanExporter(exporter, attempts);
+      // The OpenTelemetry OTLP/HTTP trace exporter, built from its parts so partial successes are counted.
+      const partialSuccess = new PartialSuccessCounter('spans');
+      const exporter: SpanExporter = createTraceExporter(resolveProtocol('TRACES', options.protocol), config, partialSuccess);
+      this.spanExporter = new CountingSpanExporter(exporter, attempts, partialSuccess);
       const queue = options.spanQueue ?? {};
       const maxQueueSize = positive(queue.maxQueueSize ?? environmentNumber('OTEL_BSP_MAX_QUEUE_SIZE'), 16_384);
       const bufferConfig = {
@@ -265,11 +269,13 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
         // Queued in the pipeline, in a batch being drained, or in flight: whatever the exporter has not settled.
         pending: pipeline.queued - events.exported - events.failed,
         retried: events.retried,
+        rejected: events.rejected,
       },
       spans: {
         exported: this.spanExporter?.exported ?? 0,
         failed: this.spanExporter?.failed ?? 0,
         dropped: this.spanQueue.dropped,
+        rejected: this.spanExporter?.rejected ?? 0,
         pending: this.spanQueue.queued() + (this.spanExporter?.pending() ?? 0),
         retried: this.spanExporter?.attempts.retried() ?? 0,
       },

@@ -2,6 +2,7 @@ import { createNoopMeter, diag, type Attributes, type Meter, type MeterProvider,
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type AttemptCounter } from './attempt-counter.js';
+import type { PartialSuccessCounter } from './otlp-http-exporters.js';
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp/spans' });
 
@@ -29,7 +30,9 @@ export class SpanQueueObserver implements MeterProvider {
     if (this.reportTimer !== undefined) clearTimeout(this.reportTimer);
     this.reportTimer = undefined;
     if (this.droppedSinceReport === 0) return;
-    logger.warn(`span queue full: dropped ${this.droppedSinceReport} spans (${this.dropped} in total); raise spanQueue.maxQueueSize or OTEL_BSP_MAX_QUEUE_SIZE`);
+    logger.warn(
+      `span queue full: dropped ${this.droppedSinceReport} spans (${this.dropped} in total); raise spanQueue.maxQueueSize or OTEL_BSP_MAX_QUEUE_SIZE`,
+    );
     this.droppedSinceReport = 0;
   }
 
@@ -84,7 +87,10 @@ export class SpanQueueObserver implements MeterProvider {
 export class CountingSpanExporter implements SpanExporter {
   exported = 0;
   failed = 0;
+  /** Spans the collector refused in an OTLP partial success (`rejected_spans`); also counted in `failed`. */
+  rejected = 0;
   readonly attempts: AttemptCounter;
+  private readonly partialSuccess: PartialSuccessCounter | undefined;
   private readonly exporter: SpanExporter;
   private readonly maxConcurrentExports: number;
   private readonly waiting: { spans: ReadableSpan[]; resultCallback: (result: ExportResult) => void }[] = [];
@@ -92,9 +98,10 @@ export class CountingSpanExporter implements SpanExporter {
   private inFlight = 0;
   private aborted = false;
 
-  constructor(exporter: SpanExporter, attempts: AttemptCounter, maxConcurrentExports = 8) {
+  constructor(exporter: SpanExporter, attempts: AttemptCounter, partialSuccess?: PartialSuccessCounter, maxConcurrentExports = 8) {
     this.exporter = exporter;
     this.attempts = attempts;
+    this.partialSuccess = partialSuccess;
     this.maxConcurrentExports = maxConcurrentExports;
   }
 
@@ -113,7 +120,11 @@ export class CountingSpanExporter implements SpanExporter {
     const finish = (result: ExportResult): void => {
       this.inFlight -= spans.length;
       if (result.code === ExportResultCode.SUCCESS) {
-        this.exported += spans.length;
+        // Read in the same step as the exporter's callback, so the count is this export's.
+        const rejected = Math.min(this.partialSuccess?.take() ?? 0, spans.length);
+        this.exported += spans.length - rejected;
+        this.failed += rejected;
+        this.rejected += rejected;
       } else {
         this.failed += spans.length;
         logger.warn(`failed to export ${spans.length} spans (${this.failed} in total): ${result.error?.message ?? 'unknown error'}`);
