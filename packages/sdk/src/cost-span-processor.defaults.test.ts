@@ -47,6 +47,22 @@ describe('priced by default', () => {
     expect(notices).toEqual([]);
   });
 
+  it("keeps a caller's explicit split on a model the table knows: never re-split", async () => {
+    const harness = createHarness();
+    harness.tracer.agentRun('split', (run) =>
+      run.step('chat', (step) =>
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1000, output: 1000 }).setCost({ inputUsd: 1, outputUsd: 0 }),
+      ),
+    );
+    await harness.flush();
+    const [token] = harness.events.getEvents('llm.cost.token.recorded');
+    expect(token?.payload.cost).toEqual({ input_cost_usd: 1, output_cost_usd: 0, total_cost_usd: 1 });
+    expect(token?.payload.pricing_status).toBe('caller');
+    const runSpan = harness.span('invoke_agent split');
+    expect(runSpan.attributes['llm.cost.own.input_usd']).toBe(1);
+    expect(runSpan.attributes['llm.cost.own.output_usd']).toBe(0);
+  });
+
   it('priceSource: null opts out: the call is unpriced and told once, naming the fix', async () => {
     const harness = createHarness({ priceSource: null });
     harness.tracer.agentRun('off', (run) => {
