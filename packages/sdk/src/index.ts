@@ -14,6 +14,7 @@ export {
 } from './cost-event.js';
 export type {
   AttributedPayload,
+  BudgetRefusalWire,
   AttributionType,
   CostBreakdownWire,
   CostEvent,
