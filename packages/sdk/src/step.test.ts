@@ -206,6 +206,19 @@ describe('budget refusal on the step span', () => {
       // Exact to the pico-dollar, not a rounded double.
       [ATTR.BUDGET_REFUSED_ATTEMPTED]: '0.004000000001',
     });
+    // The processor puts it in the run's session event, so a stopped run says why.
+    const [session] = harness.events.getEvents('llm.cost.session.recorded');
+    expect(session?.payload.budget_refusals).toEqual([
+      expect.objectContaining({
+        step: 'call',
+        limit_type: 'user_daily',
+        scope: 'user:alice',
+        unit: 'usd',
+        limit: 0.01,
+        current: 0.008,
+        attempted: 0.004000000001,
+      }),
+    ]);
   });
 
   it('writes token amounts as integers, and marks an unrecorded step span ERROR when the refusal escapes', async () => {
