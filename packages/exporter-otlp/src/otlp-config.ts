@@ -1,5 +1,5 @@
-import { diag } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { notice } from '@costspan/sdk/internal';
 
 /** OTLP/HTTP encodings: `http/protobuf` (the OTLP default) or `http/json`. */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -36,8 +36,6 @@ export interface OtlpConnectionOptions {
 /** The signal an exporter sends; names the `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variables. */
 export type OtlpSignal = 'TRACES' | 'LOGS';
 
-const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp' });
-
 /** Picks the encoding: option, then the signal's variable, then the general one, then protobuf. */
 export function resolveProtocol(signal: OtlpSignal, protocol: OtlpProtocol | undefined): OtlpProtocol {
   if (protocol !== undefined) return checkProtocol(protocol, 'the protocol option');
@@ -50,7 +48,11 @@ export function resolveProtocol(signal: OtlpSignal, protocol: OtlpProtocol | und
 
 function checkProtocol(value: string, origin: string): OtlpProtocol {
   if (value === 'http/protobuf' || value === 'http/json') return value;
-  logger.warn(`unsupported OTLP protocol "${value}" from ${origin}; using http/protobuf (costspan exports over OTLP/HTTP only)`);
+  // Once per value: the trace and the log exporter both read the same variable.
+  notice(
+    `otlp_protocol_unsupported:${value}`,
+    `unsupported OTLP protocol "${value}" from ${origin}; using http/protobuf (costspan exports over OTLP/HTTP only: set http/protobuf or http/json, and point the endpoint at the collector's OTLP/HTTP port, usually 4318)`,
+  );
   return 'http/protobuf';
 }
 
