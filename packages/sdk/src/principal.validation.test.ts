@@ -12,6 +12,11 @@ function refusal(run: () => unknown): CostspanError {
   throw new Error('expected a CostspanError, nothing was thrown');
 }
 
+/** Plain-object view (tag records have a null prototype), keeping which keys are present. */
+function plain(value: unknown): unknown {
+  return value === undefined ? value : JSON.parse(JSON.stringify(value));
+}
+
 describe('validatePrincipal, field by field', () => {
   it('treats an absent principal as none', () => {
     expect(validatePrincipal(undefined)).toStrictEqual({});
@@ -81,7 +86,7 @@ describe('validatePrincipal, field by field', () => {
     expect(nonString.field).toBe('principal.tags.env');
     expect(nonString.message).toBe('principal.tags.env must be a string under a non-empty key without "="; got 1');
     // An empty value is a value.
-    expect(validatePrincipal({ tags: { env: '' } })).toStrictEqual({ tags: { env: '' } });
+    expect(plain(validatePrincipal({ tags: { env: '' } }))).toStrictEqual({ tags: { env: '' } });
   });
 
   it('copies tags in sorted key order, as on the wire', () => {
@@ -90,7 +95,7 @@ describe('validatePrincipal, field by field', () => {
     expect(Object.keys(checked.tags ?? {})).toEqual(['app', 'beta', 'env', 'zone']);
     expect(checked.tags).toEqual(tags);
     expect(checked.tags).not.toBe(tags);
-    expect(validatePrincipal({ tags: {} })).toStrictEqual({ tags: {} });
+    expect(plain(validatePrincipal({ tags: {} }))).toStrictEqual({ tags: {} });
   });
 });
 
@@ -106,17 +111,17 @@ describe('mergePrincipals', () => {
       { userId: 'alice', teamId: 'search', tags: { env: 'prod', zone: 'eu' } },
       { userId: 'bob', tags: { env: 'staging', app: 'x' } },
     );
-    expect(merged).toStrictEqual({ userId: 'bob', teamId: 'search', tags: { app: 'x', env: 'staging', zone: 'eu' } });
+    expect(plain(merged)).toStrictEqual({ userId: 'bob', teamId: 'search', tags: { app: 'x', env: 'staging', zone: 'eu' } });
     expect(Object.keys(merged.tags ?? {})).toEqual(['app', 'env', 'zone']);
   });
 
   it('keeps the outer tags when the inner principal has none, and the inner ones alone', () => {
-    expect(mergePrincipals({ orgId: 'acme', tags: { env: 'prod' } }, { userId: 'bob' })).toStrictEqual({
+    expect(plain(mergePrincipals({ orgId: 'acme', tags: { env: 'prod' } }, { userId: 'bob' }))).toStrictEqual({
       orgId: 'acme',
       userId: 'bob',
       tags: { env: 'prod' },
     });
-    expect(mergePrincipals({ orgId: 'acme' }, { tags: { env: 'dev' } })).toStrictEqual({ orgId: 'acme', tags: { env: 'dev' } });
+    expect(plain(mergePrincipals({ orgId: 'acme' }, { tags: { env: 'dev' } }))).toStrictEqual({ orgId: 'acme', tags: { env: 'dev' } });
   });
 });
 
@@ -134,17 +139,19 @@ describe('principal attributes', () => {
 
   it('reads back what it wrote', () => {
     const principal = { userId: 'alice', teamId: 'search', orgId: 'acme', tags: { app: 'x', env: 'prod' } };
-    expect(principalFromAttributes(principalToAttributes(principal))).toStrictEqual(principal);
+    expect(plain(principalFromAttributes(principalToAttributes(principal)))).toStrictEqual(principal);
   });
 
   it('reads foreign attributes leniently: empty ids, non-strings and malformed tags are skipped', () => {
     expect(
-      principalFromAttributes({
-        'llm.cost.principal.user_id': '',
-        'llm.cost.principal.team_id': 7,
-        'llm.cost.principal.org_id': 'acme',
-        'llm.cost.principal.tags': ['zone=eu', 'noequals', '=novalue', 'expr=a=b', 'empty='],
-      }),
+      plain(
+        principalFromAttributes({
+          'llm.cost.principal.user_id': '',
+          'llm.cost.principal.team_id': 7,
+          'llm.cost.principal.org_id': 'acme',
+          'llm.cost.principal.tags': ['zone=eu', 'noequals', '=novalue', 'expr=a=b', 'empty='],
+        }),
+      ),
     ).toStrictEqual({ orgId: 'acme', tags: { empty: '', expr: 'a=b', zone: 'eu' } });
     expect(principalFromAttributes({ 'llm.cost.principal.tags': [1, 2] })).toBeUndefined();
     expect(principalFromAttributes({ 'llm.cost.principal.tags': 'env=prod' })).toBeUndefined();
