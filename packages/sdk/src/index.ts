@@ -14,8 +14,8 @@ export {
 } from './cost-event.js';
 export type {
   AttributedPayload,
-  BudgetRefusalWire,
   AttributionType,
+  BudgetRefusalWire,
   CostBreakdownWire,
   CostEvent,
   CostEventPayloads,
