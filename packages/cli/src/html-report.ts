@@ -5,6 +5,7 @@ import { formatUsd } from '@costspan/core';
 import { CliError } from './cli-error.js';
 import type { Report, ReportDimension, ReportRow } from './report.js';
 import type { ReportContext } from './report-format.js';
+import { hasWarnings, warningLines } from './report-warnings.js';
 
 let chartBundle: string | undefined;
 
@@ -30,7 +31,10 @@ function escapeHtml(text: string): string {
 
 /** JSON safe inside a `<script>` element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function rowsOf(report: Report, dimension: ReportDimension): ReportRow[] {
@@ -46,9 +50,24 @@ function series(rows: readonly ReportRow[]): { labels: string[]; values: number[
   };
 }
 
+/** A cost cell; rows with unpriced or usage-less calls are marked, never a plain $0.00. */
+function costCell(row: ReportRow): string {
+  const marks: string[] = [];
+  if (row.totals.unpricedCallCount > 0) marks.push(`${row.totals.unpricedCallCount} unpriced`);
+  if (row.totals.usageMissingCallCount > 0) marks.push(`${row.totals.usageMissingCallCount} no usage`);
+  const mark =
+    marks.length === 0
+      ? ''
+      : ` <span class="mark" title="not in the total: see the warning above">&#9888; ${escapeHtml(marks.join(', '))}</span>`;
+  return `<td class="n">${escapeHtml(formatUsd(row.cost))}${mark}</td>`;
+}
+
 function table(title: string, rows: readonly ReportRow[]): string {
   const body = rows
-    .map((row) => `<tr><td>${escapeHtml(row.key)}</td><td class="n">${escapeHtml(formatUsd(row.cost))}</td><td class="n">${(row.share * 100).toFixed(1)}%</td><td class="n">${row.totals.callCount}</td><td class="n">${row.totals.outputTokens}</td></tr>`)
+    .map(
+      (row) =>
+        `<tr${row.totals.unpricedCallCount > 0 || row.totals.usageMissingCallCount > 0 ? ' class="incomplete"' : ''}><td>${escapeHtml(row.key)}</td>${costCell(row)}<td class="n">${(row.share * 100).toFixed(1)}%</td><td class="n">${row.totals.callCount}</td><td class="n">${row.totals.outputTokens}</td></tr>`,
+    )
     .join('');
   return `<table><caption>${escapeHtml(title)}</caption><thead><tr><th>${escapeHtml(title.replace(/^By /, ''))}</th><th>Cost</th><th>Share</th><th>Calls</th><th>Output tokens</th></tr></thead><tbody>${body}</tbody></table>`;
 }
@@ -69,11 +88,24 @@ export function renderHtmlReport(report: Report, context: ReportContext): string
     ['Total cost', formatUsd(totals.cost)],
     ['Calls', String(totals.totals.callCount)],
     ['Runs', String(totals.runs)],
+    ...(totals.totals.unpricedCallCount > 0 ? [['Unpriced calls (at $0)', String(totals.totals.unpricedCallCount)]] : []),
+    ...(totals.totals.usageMissingCallCount > 0 ? [['Calls without usage', String(totals.totals.usageMissingCallCount)]] : []),
+    ...(totals.budgetRefusals > 0 ? [['Budget refusals', String(totals.budgetRefusals)]] : []),
     ['Output share of tokens', totals.tokenEfficiency === null ? '-' : `${(totals.tokenEfficiency * 100).toFixed(1)}%`],
     ['Cost per 1k output tokens', totals.costPer1kOutput === null ? '-' : formatUsd(totals.costPer1kOutput)],
-    ...(month === undefined ? [] : [[`Month to date (${month.month})`, formatUsd(month.cost)], ['Projected for the month', month.projected === null ? '-' : formatUsd(month.projected)]]),
+    ...(month === undefined
+      ? []
+      : [
+          [`Month to date (${month.month})`, formatUsd(month.cost)],
+          ['Projected for the month', month.projected === null ? '-' : formatUsd(month.projected)],
+        ]),
   ];
   const data = { days, models, agents };
+  const warnings = hasWarnings(report.warnings)
+    ? `<div class="warnings" role="alert" id="warnings">${warningLines(report.warnings, { maxItems: 20 })
+        .map((line) => `<p><b>Warning:</b> ${escapeHtml(line)}</p>`)
+        .join('')}</div>`
+    : '';
   const bundle = chartJsBundle().replace(/<\/script/gi, '<\\/script');
   return `<!doctype html>
 <html lang="en">
@@ -94,11 +126,15 @@ table { border-collapse: collapse; margin: 16px 16px 0 0; display: inline-table;
 caption { text-align: left; font-weight: 600; }
 td, th { padding: 2px 8px; border-bottom: 1px solid #e1e4ea; }
 .n { text-align: right; font-variant-numeric: tabular-nums; }
+.warnings { background: #fff4e5; border: 1px solid #f0a030; border-radius: 6px; padding: 4px 12px; margin-bottom: 16px; }
+.warnings p { margin: 6px 0; }
+.mark { color: #a35200; font-weight: 600; }
 </style>
 </head>
 <body>
 <h1>costspan report</h1>
 <p>${escapeHtml(context.inputs.join(', '))}: ${escapeHtml(report.firstTimestamp ?? 'no events')} .. ${escapeHtml(report.lastTimestamp ?? '')}</p>
+${warnings}
 <div class="summary">${summary.map(([label, value]) => `<div>${escapeHtml(label as string)}<b>${escapeHtml(value as string)}</b></div>`).join('')}</div>
 <div class="charts">
 <div class="chart"><canvas id="chart-days" aria-label="Cost per day"></canvas></div>

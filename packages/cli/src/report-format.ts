@@ -3,6 +3,7 @@ import { formatPico, formatUsd } from '@costspan/core';
 import { totalCost } from '@costspan/sdk';
 import type { Report, ReportBreakdown, ReportDimension, ReportRow } from './report.js';
 import type { ScanStats, SkipReason } from './read-events.js';
+import { hasWarnings, warningLines } from './report-warnings.js';
 
 /** Output formats of `costspan report`. */
 export type ReportFormat = 'table' | 'json' | 'csv' | 'markdown';
@@ -43,6 +44,10 @@ export interface ReportRowJson {
   share: number;
   calls: number;
   unpriced_calls: number;
+  /** Calls that ran but reported no usage (counted in `calls`, without tokens or cost). */
+  usage_missing_calls: number;
+  /** Steps refused by a budget in the row's runs. */
+  budget_refusals: number;
   runs: number;
   input_tokens: number;
   output_tokens: number;
@@ -70,6 +75,24 @@ export interface ReportJson {
   } | null;
   breakdowns: Partial<Record<ReportDimension, ReportRowJson[]>>;
   events: { token: number; session: number; attributed: number; outside_period: number; non_usd: number };
+  /** What makes the totals incomplete; zeros and empty lists when nothing does. */
+  warnings: {
+    unpriced_calls: number;
+    unpriced_models: Array<{ model: string; calls: number }>;
+    usage_missing_calls: number;
+    budget_refusals: number;
+    budget_refusals_by_limit: Array<{
+      limit_type: string;
+      scope: string;
+      window: string;
+      unit: string;
+      limit: number;
+      count: number;
+      example: { agent_run_id: string; step: string; current: number; attempted: number };
+    }>;
+    /** The warnings as a person reads them (the lines the table format prints). */
+    messages: string[];
+  };
   skipped: { total: number; by_reason: Record<SkipReason, number> } | null;
 }
 
@@ -85,6 +108,8 @@ function rowJson(row: ReportRow, rest = false): ReportRowJson {
     share: row.share,
     calls: totals.callCount,
     unpriced_calls: totals.unpricedCallCount,
+    usage_missing_calls: totals.usageMissingCallCount,
+    budget_refusals: row.budgetRefusals,
     runs: row.runs,
     input_tokens: totals.inputTokens,
     output_tokens: totals.outputTokens,
@@ -114,7 +139,12 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
   const month = report.monthToDate;
   return {
     inputs: [...context.inputs],
-    period: { first: report.firstTimestamp ?? null, last: report.lastTimestamp ?? null, since: context.since ?? null, until: context.until ?? null },
+    period: {
+      first: report.firstTimestamp ?? null,
+      last: report.lastTimestamp ?? null,
+      since: context.since ?? null,
+      until: context.until ?? null,
+    },
     totals: rowJson(report.totals),
     month_to_date:
       month === undefined
@@ -135,6 +165,27 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
       outside_period: report.eventCounts.outsidePeriod,
       non_usd: report.eventCounts.nonUsd,
     },
+    warnings: {
+      unpriced_calls: report.warnings.unpricedCalls,
+      unpriced_models: report.warnings.unpricedModels.map((entry) => ({ ...entry })),
+      usage_missing_calls: report.warnings.usageMissingCalls,
+      budget_refusals: report.warnings.budgetRefusals,
+      budget_refusals_by_limit: report.warnings.refusalsByLimit.map((group) => ({
+        limit_type: group.limitType,
+        scope: group.scope,
+        window: group.window,
+        unit: group.unit,
+        limit: group.limit,
+        count: group.count,
+        example: {
+          agent_run_id: group.example.agentRunId,
+          step: group.example.step,
+          current: group.example.current,
+          attempted: group.example.attempted,
+        },
+      })),
+      messages: warningLines(report.warnings, { maxItems: Number.POSITIVE_INFINITY }),
+    },
     skipped: context.scan === undefined ? null : { total: context.scan.skipped, by_reason: { ...context.scan.skippedByReason } },
   };
 }
@@ -151,9 +202,17 @@ function perThousand(row: ReportRow): string {
 
 const COLUMNS = ['cost', 'share', 'calls', 'runs', 'input tok', 'output tok', 'out/total', '$/1k out'];
 
+/** The cost cell: a row with unpriced or usage-less calls is marked, never a plain $0.00. */
+function costCell(row: ReportRow): string {
+  const marks: string[] = [];
+  if (row.totals.unpricedCallCount > 0) marks.push(`${integer.format(row.totals.unpricedCallCount)} unpriced`);
+  if (row.totals.usageMissingCallCount > 0) marks.push(`${integer.format(row.totals.usageMissingCallCount)} no usage`);
+  return marks.length === 0 ? formatUsd(row.cost) : `${formatUsd(row.cost)} ! ${marks.join(', ')}`;
+}
+
 function cells(row: ReportRow, dimension?: ReportDimension): string[] {
   return [
-    formatUsd(row.cost),
+    costCell(row),
     percent(row.share),
     integer.format(row.totals.callCount),
     dimension === 'model' || dimension === 'provider' || dimension === 'scope' ? '-' : integer.format(row.runs),
@@ -167,14 +226,23 @@ function cells(row: ReportRow, dimension?: ReportDimension): string[] {
 function summaryLines(report: Report, context: ReportContext): string[] {
   const totals = report.totals;
   const lines: string[] = [];
-  const period = report.firstTimestamp === undefined ? 'no events' : `${report.firstTimestamp.slice(0, 19)}Z .. ${(report.lastTimestamp ?? '').slice(0, 19)}Z`;
-  lines.push(`costspan report: ${context.inputs.join(', ')} (${period}${context.since !== undefined ? `, since ${context.since}` : ''}${context.until !== undefined ? `, until ${context.until}` : ''})`);
+  const period =
+    report.firstTimestamp === undefined
+      ? 'no events'
+      : `${report.firstTimestamp.slice(0, 19)}Z .. ${(report.lastTimestamp ?? '').slice(0, 19)}Z`;
+  lines.push(
+    `costspan report: ${context.inputs.join(', ')} (${period}${context.since !== undefined ? `, since ${context.since}` : ''}${context.until !== undefined ? `, until ${context.until}` : ''})`,
+  );
   const parts = [`input ${formatUsd(totals.totals.input)}`, `output ${formatUsd(totals.totals.output)}`];
   if (totals.totals.reasoning !== 0n) parts.push(`reasoning ${formatUsd(totals.totals.reasoning)}`);
   if (totals.totals.cachedDiscount !== 0n) parts.push(`cache discount -${formatUsd(totals.totals.cachedDiscount)}`);
   lines.push(`Total cost:   ${formatUsd(totalCost(totals.totals))}  (${parts.join(', ')})`);
+  const incomplete: string[] = [];
+  if (totals.totals.unpricedCallCount > 0) incomplete.push(`${integer.format(totals.totals.unpricedCallCount)} unpriced (counted at $0)`);
+  if (totals.totals.usageMissingCallCount > 0) incomplete.push(`${integer.format(totals.totals.usageMissingCallCount)} without usage`);
+  if (totals.budgetRefusals > 0) incomplete.push(`${integer.format(totals.budgetRefusals)} refused by a budget`);
   lines.push(
-    `Calls:        ${integer.format(totals.totals.callCount)} in ${integer.format(totals.runs)} runs${totals.totals.unpricedCallCount > 0 ? `; ${integer.format(totals.totals.unpricedCallCount)} unpriced (counted at $0)` : ''}`,
+    `Calls:        ${integer.format(totals.totals.callCount)} in ${integer.format(totals.runs)} runs${incomplete.length > 0 ? `; ${incomplete.join('; ')}` : ''}`,
   );
   lines.push(
     `Tokens:       ${integer.format(totals.totals.inputTokens)} in, ${integer.format(totals.totals.outputTokens)} out, ${integer.format(totals.totals.totalTokens)} total; output share ${percent(totals.tokenEfficiency)}; ${perThousand(totals)} per 1k output tokens`,
@@ -188,9 +256,15 @@ function summaryLines(report: Report, context: ReportContext): string[] {
   return lines;
 }
 
+/** The warning block of the table format: empty when the totals are complete. */
+function warningBlock(report: Report): string[] {
+  if (!hasWarnings(report.warnings)) return [];
+  return ['', ...warningLines(report.warnings).map((line) => `WARNING: ${line}`)];
+}
+
 /** The report as text tables (cli-table3). */
 export function formatReportTable(report: Report, context: ReportContext): string {
-  const out = summaryLines(report, context);
+  const out = [...summaryLines(report, context), ...warningBlock(report)];
   for (const breakdown of report.breakdowns) {
     const table = new Table({
       head: [DIMENSION_TITLE[breakdown.dimension], ...COLUMNS],
@@ -232,13 +306,17 @@ const CSV_FIELDS: Array<keyof ReportRowJson> = [
   'output_cost_usd',
   'reasoning_cost_usd',
   'cached_discount_usd',
+  // Added after the first release's columns, so existing column positions stay.
+  'usage_missing_calls',
+  'budget_refusals',
 ];
 
 /** The report as CSV: one `total` row, then one row per group as `dimension,key,...`. */
 export function formatReportCsv(report: Report, context: ReportContext): string {
   const json = reportToJson(report, context);
   const lines = [['dimension', ...CSV_FIELDS].join(',')];
-  const line = (dimension: string, row: ReportRowJson): string => [dimension, ...CSV_FIELDS.map((field) => row[field] as string | number | null)].map(csvCell).join(',');
+  const line = (dimension: string, row: ReportRowJson): string =>
+    [dimension, ...CSV_FIELDS.map((field) => row[field] as string | number | null)].map(csvCell).join(',');
   lines.push(line('total', json.totals));
   for (const breakdown of report.breakdowns) {
     for (const row of json.breakdowns[breakdown.dimension] ?? []) lines.push(line(breakdown.dimension, row));
@@ -247,17 +325,29 @@ export function formatReportCsv(report: Report, context: ReportContext): string 
 }
 
 function markdownCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
 }
 
 /** The report as GitHub-flavoured Markdown (for PR comments and wikis). */
 export function formatReportMarkdown(report: Report, context: ReportContext): string {
-  const out = ['# Cost report', '', ...summaryLines(report, context).slice(1).map((line) => `- ${markdownCell(line)}`)];
+  const out = [
+    '# Cost report',
+    '',
+    ...summaryLines(report, context)
+      .slice(1)
+      .map((line) => `- ${markdownCell(line)}`),
+  ];
+  if (hasWarnings(report.warnings))
+    out.push(...warningLines(report.warnings).flatMap((line) => ['', `> **Warning:** ${markdownCell(line)}`]));
   for (const breakdown of report.breakdowns) {
     out.push('', `## By ${DIMENSION_TITLE[breakdown.dimension].toLowerCase()}`, '');
     out.push(`| ${DIMENSION_TITLE[breakdown.dimension]} | ${COLUMNS.join(' | ')} |`);
     out.push(`|---|${COLUMNS.map(() => '---:').join('|')}|`);
-    for (const { row } of rowsOf(breakdown)) out.push(`| ${markdownCell(row.key)} | ${cells(row, breakdown.dimension).map(markdownCell).join(' | ')} |`);
+    for (const { row } of rowsOf(breakdown))
+      out.push(`| ${markdownCell(row.key)} | ${cells(row, breakdown.dimension).map(markdownCell).join(' | ')} |`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@ import type { PicoUsd } from '@costspan/core';
 import { addTotals, emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
 import { addWireCall, ratioPico } from './event-money.js';
 import { CliError } from './cli-error.js';
+import { WarningCollector, type ReportWarnings } from './report-warnings.js';
 
 /** What a breakdown groups by. `tag` rows are `key=value`; an event with two tags counts in both rows. */
 export type ReportDimension = 'model' | 'provider' | 'agent' | 'scope' | 'user' | 'team' | 'org' | 'tag' | 'day' | 'run' | 'source';
@@ -50,6 +51,8 @@ export interface ReportRow {
   totals: CostTotals;
   /** Root runs (session events) in the group. */
   runs: number;
+  /** Steps a budget refused in the group's runs (session events' `budget_refusals`). */
+  budgetRefusals: number;
   /** `input + output + reasoning - cached_discount`, exact. */
   cost: PicoUsd;
   /** Share of the report's total cost, 0..1 (display only). */
@@ -91,11 +94,18 @@ export interface Report {
   eventCounts: { token: number; session: number; attributed: number; outsidePeriod: number; nonUsd: number };
   monthToDate: MonthToDate | undefined;
   breakdowns: ReportBreakdown[];
+  /** Unpriced calls, calls without usage and budget refusals: what makes the totals incomplete. */
+  warnings: ReportWarnings;
 }
 
 interface Group {
   totals: CostTotals;
   runs: number;
+  refusals: number;
+}
+
+function emptyGroup(): Group {
+  return { totals: emptyTotals(), runs: 0, refusals: 0 };
 }
 
 const OTHER = '(other)';
@@ -118,7 +128,8 @@ const NONE = '(none)';
  * ```
  */
 export class ReportAggregator {
-  private readonly totals: Group = { totals: emptyTotals(), runs: 0 };
+  private readonly totals: Group = emptyGroup();
+  private readonly warnings = new WarningCollector();
   private readonly groups = new Map<ReportDimension, Map<string, Group>>();
   private readonly days = new Map<string, Group>();
   private readonly dimensions: readonly ReportDimension[];
@@ -173,6 +184,7 @@ export class ReportAggregator {
     }
     this.counts.token += 1;
     this.see(event.timestamp);
+    this.warnings.addToken(event);
     const call = emptyTotals();
     addWireCall(call, payload.cost, payload.token_usage, payload.pricing_status !== 'unpriced');
     addTotals(this.totals.totals, call);
@@ -196,15 +208,25 @@ export class ReportAggregator {
 
   private addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
     this.counts.session += 1;
-    this.totals.runs += 1;
-    this.group(this.days, event.timestamp.slice(0, 10), Number.POSITIVE_INFINITY).runs += 1;
+    this.warnings.addSession(event);
     const payload = event.payload;
+    // Calls that reported no usage have no token event: the session event is where they are counted.
+    const usageMissing = payload.usage_missing_call_count ?? 0;
+    const refusals = payload.budget_refusals?.length ?? 0;
+    const count = (group: Group): void => {
+      group.runs += 1;
+      group.refusals += refusals;
+      group.totals.callCount += usageMissing;
+      group.totals.usageMissingCallCount += usageMissing;
+    };
+    count(this.totals);
+    count(this.group(this.days, event.timestamp.slice(0, 10), Number.POSITIVE_INFINITY));
     for (const dimension of this.dimensions) {
       // Runs have no single model, and scopes are where calls are made.
       if (dimension === 'model' || dimension === 'provider' || dimension === 'scope' || dimension === 'day') continue;
       const groups = this.groups.get(dimension) as Map<string, Group>;
       for (const key of keysOf(dimension, event, undefined, undefined, payload.agent_name, payload.agent_name, payload.agent_run_id)) {
-        this.group(groups, key, this.maxGroups).runs += 1;
+        count(this.group(groups, key, this.maxGroups));
       }
     }
   }
@@ -215,7 +237,7 @@ export class ReportAggregator {
       if (groups.size >= max) key = OTHER;
       group = groups.get(key);
       if (group === undefined) {
-        group = { totals: emptyTotals(), runs: 0 };
+        group = emptyGroup();
         groups.set(key, group);
       }
     }
@@ -236,10 +258,11 @@ export class ReportAggregator {
       const top = options.top;
       if (top !== undefined && top >= 0 && rows.length > top) {
         const cut = dimension === 'day' ? rows.splice(0, rows.length - top) : rows.splice(top);
-        const pooled: Group = { totals: emptyTotals(), runs: 0 };
+        const pooled = emptyGroup();
         for (const row of cut) {
           addTotals(pooled.totals, row.totals);
           pooled.runs += row.runs;
+          pooled.refusals += row.budgetRefusals;
         }
         rest = { count: cut.length, row: toRow(`(${cut.length} more)`, pooled, grand) };
       }
@@ -252,6 +275,7 @@ export class ReportAggregator {
       eventCounts: { ...this.counts },
       monthToDate: this.monthToDate(options.asOfMs),
       breakdowns,
+      warnings: this.warnings.result(),
     };
   }
 
@@ -327,6 +351,7 @@ function toRow(key: string, group: Group, grand: PicoUsd): ReportRow {
     key,
     totals,
     runs: group.runs,
+    budgetRefusals: group.refusals,
     cost,
     share: grand === 0n ? 0 : Number((cost * 1_000_000n) / grand) / 1_000_000,
     tokenEfficiency: totals.totalTokens === 0 ? null : Math.round((totals.outputTokens / totals.totalTokens) * 10_000) / 10_000,

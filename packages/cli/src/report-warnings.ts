@@ -1,0 +1,158 @@
+import type { CostEvent, SessionRecordedPayload } from '@costspan/sdk';
+
+type BudgetRefusalWire = NonNullable<SessionRecordedPayload['budget_refusals']>[number];
+
+/** Budget refusals by the limit that refused them. */
+export interface RefusalGroup {
+  /** `user_daily`, `per_request`, `circuit_breaker`, ... */
+  limitType: string;
+  /** `user:alice`, `global`, `session:<run>`, ... */
+  scope: string;
+  window: string;
+  /** `usd` or `tokens`. */
+  unit: string;
+  /** The limit, in `unit` (a JSON number exact to the pico-dollar, as the SDK writes it). */
+  limit: number;
+  /** Steps this limit refused. */
+  count: number;
+  /** The first refusal seen, to show what was attempted against what was spent. */
+  example: { agentRunId: string; step: string; current: number; attempted: number };
+}
+
+/**
+ * What makes a report's totals incomplete: calls that could not be priced
+ * (booked at $0), calls that reported no usage (no tokens, no cost) and budget
+ * refusals. Printed as warnings by every format, never as a silent $0.
+ */
+export interface ReportWarnings {
+  /** Calls with usage whose model had no price (token events with `pricing_status: "unpriced"`). */
+  unpricedCalls: number;
+  /** Unpriced models, most calls first; a model named only by a session event's `unpriced_models` has `calls: 0`. */
+  unpricedModels: Array<{ model: string; calls: number }>;
+  /** Calls that ran but reported no usage (session events' `usage_missing_call_count`). */
+  usageMissingCalls: number;
+  /** Steps refused by a budget (session events' `budget_refusals`). */
+  budgetRefusals: number;
+  /** Refusals grouped by the refusing limit, most first. */
+  refusalsByLimit: RefusalGroup[];
+}
+
+const MAX_KEYS = 10_000;
+
+/** Collects {@link ReportWarnings} from events, in memory bounded by distinct models and limits. */
+export class WarningCollector {
+  private unpricedCalls = 0;
+  private usageMissingCalls = 0;
+  private budgetRefusals = 0;
+  private readonly unpricedModels = new Map<string, number>();
+  private readonly refusals = new Map<string, RefusalGroup>();
+
+  /** A token event: counted when it could not be priced. */
+  addToken(event: CostEvent<'llm.cost.token.recorded'>): void {
+    if (event.payload.pricing_status !== 'unpriced') return;
+    this.unpricedCalls += 1;
+    const model = event.payload.model.name;
+    if (this.unpricedModels.has(model) || this.unpricedModels.size < MAX_KEYS)
+      this.unpricedModels.set(model, (this.unpricedModels.get(model) ?? 0) + 1);
+  }
+
+  /** A session event: calls without usage, unpriced model names and budget refusals. */
+  addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
+    const payload = event.payload;
+    this.usageMissingCalls += payload.usage_missing_call_count ?? 0;
+    for (const model of payload.unpriced_models ?? []) {
+      if (!this.unpricedModels.has(model) && this.unpricedModels.size < MAX_KEYS) this.unpricedModels.set(model, 0);
+    }
+    for (const refusal of payload.budget_refusals ?? []) this.addRefusal(refusal);
+  }
+
+  private addRefusal(refusal: BudgetRefusalWire): void {
+    this.budgetRefusals += 1;
+    const key = JSON.stringify([refusal.limit_type, refusal.scope, refusal.window, refusal.unit, refusal.limit]);
+    const group = this.refusals.get(key);
+    if (group !== undefined) {
+      group.count += 1;
+      return;
+    }
+    if (this.refusals.size >= MAX_KEYS) return;
+    this.refusals.set(key, {
+      limitType: refusal.limit_type,
+      scope: refusal.scope,
+      window: refusal.window,
+      unit: refusal.unit,
+      limit: refusal.limit,
+      count: 1,
+      example: { agentRunId: refusal.agent_run_id, step: refusal.step, current: refusal.current, attempted: refusal.attempted },
+    });
+  }
+
+  /** The warnings so far. */
+  result(): ReportWarnings {
+    const byCount = <T>(entries: T[], count: (entry: T) => number, key: (entry: T) => string): T[] =>
+      entries.sort((left, right) => count(right) - count(left) || (key(left) < key(right) ? -1 : key(left) > key(right) ? 1 : 0));
+    return {
+      unpricedCalls: this.unpricedCalls,
+      unpricedModels: byCount(
+        [...this.unpricedModels].map(([model, calls]) => ({ model, calls })),
+        (entry) => entry.calls,
+        (entry) => entry.model,
+      ),
+      usageMissingCalls: this.usageMissingCalls,
+      budgetRefusals: this.budgetRefusals,
+      refusalsByLimit: byCount(
+        [...this.refusals.values()].map((group) => ({ ...group, example: { ...group.example } })),
+        (group) => group.count,
+        (group) => `${group.limitType}\u0000${group.scope}`,
+      ),
+    };
+  }
+}
+
+/** True when a report has anything to warn about. */
+export function hasWarnings(warnings: ReportWarnings): boolean {
+  return warnings.unpricedCalls > 0 || warnings.unpricedModels.length > 0 || warnings.usageMissingCalls > 0 || warnings.budgetRefusals > 0;
+}
+
+/** A limit or amount in its unit: `$0.01` or `1,000 tokens`. */
+export function formatLimitAmount(amount: number, unit: string): string {
+  if (unit === 'usd') return `$${String(amount)}`;
+  return `${new Intl.NumberFormat('en-US', { maximumFractionDigits: 12 }).format(amount)} ${unit}`;
+}
+
+/**
+ * The warnings as lines a person reads, each saying what happened and what to do;
+ * empty when there is nothing to warn about. Shared by the table, Markdown and HTML formats.
+ */
+export function warningLines(warnings: ReportWarnings, options: { maxItems?: number } = {}): string[] {
+  const maxItems = options.maxItems ?? 5;
+  const lines: string[] = [];
+  const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+  if (warnings.unpricedCalls > 0 || warnings.unpricedModels.length > 0) {
+    const models = warnings.unpricedModels
+      .slice(0, maxItems)
+      .map((entry) => (entry.calls > 0 ? `${entry.model} (${plural(entry.calls, 'call')})` : entry.model));
+    const more = warnings.unpricedModels.length > maxItems ? `, and ${warnings.unpricedModels.length - maxItems} more` : '';
+    lines.push(
+      `${plural(warnings.unpricedCalls, 'call')} could not be priced and ${warnings.unpricedCalls === 1 ? 'is' : 'are'} counted at $0: ${models.join(', ')}${more}. ` +
+        'Totals are low: give these models a price (customPrices) or check the model names.',
+    );
+  }
+  if (warnings.usageMissingCalls > 0) {
+    lines.push(
+      `${plural(warnings.usageMissingCalls, 'call')} reported no usage, so no tokens or cost are counted for ${warnings.usageMissingCalls === 1 ? 'it' : 'them'}. ` +
+        'Totals are low: ask for usage in responses (e.g. stream_options.include_usage / includeStreamUsage).',
+    );
+  }
+  if (warnings.budgetRefusals > 0) {
+    const limits = warnings.refusalsByLimit.slice(0, maxItems).map((group) => {
+      const example = group.example;
+      return (
+        `${group.limitType} limit ${formatLimitAmount(group.limit, group.unit)} for ${group.scope} (${group.window}) refused ${plural(group.count, 'step')}, ` +
+        `e.g. step ${example.step} of run ${example.agentRunId}: ${formatLimitAmount(example.current, group.unit)} spent, ${formatLimitAmount(example.attempted, group.unit)} attempted`
+      );
+    });
+    const more = warnings.refusalsByLimit.length > maxItems ? `; and ${warnings.refusalsByLimit.length - maxItems} more limits` : '';
+    lines.push(`${plural(warnings.budgetRefusals, 'budget refusal')}: ${limits.join('; ')}${more}.`);
+  }
+  return lines;
+}
