@@ -65,6 +65,7 @@ const RETRYABLE_NETWORK_CODES = new Set([
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const FIRST_BACKOFF_MILLIS = 500;
 const MAX_BACKOFF_MILLIS = 5000;
+const ASYNC_RESOURCE_WAIT_MILLIS = 5000;
 
 /**
  * Sends cost events to an OpenTelemetry Collector as OTLP log records (one
@@ -249,6 +250,16 @@ export class OtlpLogEventExporter implements EventExporter {
   }
 
   private async deliver(records: ReadableLogRecord[]): Promise<Delivery> {
+    if (this.resource.asyncAttributesPending === true) {
+      // Detected attributes (NodeSDK's host, cloud, container detectors) settle first, as the
+      // BatchSpanProcessor waits for spans: the serializer would otherwise read them unsettled and
+      // OpenTelemetry print "Accessing resource attributes before async attributes settled".
+      // Bounded: a detector that never settles delays export by at most that long.
+      await settleWithin(
+        this.resource.waitForAsyncAttributes?.() ?? Promise.resolve(),
+        Math.min(ASYNC_RESOURCE_WAIT_MILLIS, this.retryDeadline - Date.now()),
+      );
+    }
     const giveUpAt = Date.now() + this.retryTimeoutMillis;
     let backoff = FIRST_BACKOFF_MILLIS;
     for (;;) {

@@ -57,11 +57,22 @@ export function eventFromLog(log: ReceivedLog): Record<string, unknown> {
 export function captureDiag(level: DiagLogLevel = DiagLogLevel.WARN): { messages: string[]; text(): string } {
   const messages: string[] = [];
   const record = (message: string, ...args: unknown[]): void => {
-    messages.push([message, ...args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : JSON.stringify(arg)))].join(' '));
+    messages.push(
+      [message, ...args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : stringify(arg)))].join(' '),
+    );
   };
   const logger: DiagLogger = { error: record, warn: record, info: record, debug: record, verbose: record };
   diag.setLogger(logger, { logLevel: level, suppressOverrideMessage: true });
   return { messages, text: () => messages.join('\n') };
+}
+
+/** JSON, or a placeholder for values JSON cannot hold (the exporter's debug log passes live spans, which are circular). */
+function stringify(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return '[unserializable]';
+  }
 }
 
 /** Waits until `condition` holds, polling; fails after `timeoutMillis`. */
