@@ -10,16 +10,16 @@ import {
 import { BudgetExceededError, budgetUnavailable } from './budget-exceeded-error.js';
 import type { BudgetAlert, BudgetGuardOptions, BudgetReservation, BudgetReserveInput, BudgetStatus } from './budget-guard-types.js';
 import { applicableLimits, normalizeLimits, type ApplicableLimit, type NormalizedLimits } from './budget-limits.js';
-import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCrossing } from './budget-store.js';
+import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCrossing, BudgetStoreReserveRequest } from './budget-store.js';
 import { CalendarWindow } from './calendar-window.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { cooldownOf, describeReservation, isPromiseLike, limitCheckOf, optionalId, positiveMs, toPico, toTokens } from './guard-input.js';
-import { GuardNotices, refusalCause, refusalMessage, unpricedCause, unpricedMessage } from './guard-notices.js';
-import { perRequestRefusal, statusesOf, storeRefusal, toAlert } from './guard-results.js';
+import { GuardNotices, refusalCause, refusalMessage } from './guard-notices.js';
+import { breakerRefusal, perRequestRefusal, statusesOf, storeRefusal, toAlert } from './guard-results.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { reportBudgetError } from './report-error.js';
 import { flushWithin, shutdownWithin } from './guard-lifecycle.js';
-import { ReservationBook, type ReservationState } from './reservation-book.js';
+import { atLeastEstimate, releaseOf, ReservationBook, type ReservationState } from './reservation-book.js';
 
 export type {
   BudgetAlert,
@@ -125,18 +125,14 @@ export class BudgetGuard implements BudgetGate {
     const now = this.clock();
     const applicable = this.applicable(principal, rootRunId, now);
     const keys = applicable.map((limit) => limit.counter.key);
-    const tripped = this.breaker?.blocking(keys, now);
-    if (tripped !== undefined) {
-      const attempted = tripped.unit === 'usd' ? pico : BigInt(tokens);
-      throw new BudgetExceededError({ ...tripped, limitType: 'circuit_breaker', trippedBy: tripped.limitType, attempted, principal });
-    }
+    const admitted = this.breaker?.admit(keys, now) ?? { probe: [] };
+    if ('refuse' in admitted) throw breakerRefusal(admitted.refuse, pico, BigInt(tokens), principal);
     const id = randomUUID();
     const expiresAt = now + this.reservationTtlMs;
     let backed = true;
-    if (applicable.length > 0) {
-      let refusal;
-      try {
-        refusal = await this.store.reserve({
+    try {
+      if (applicable.length > 0) {
+        const request = {
           id,
           counters: applicable.map((limit) => limit.counter),
           pico,
@@ -144,19 +140,12 @@ export class BudgetGuard implements BudgetGate {
           expiresAt,
           now,
           check: this.check,
-        });
-      } catch (error) {
-        const unavailable = CostspanError.isInstance(error) ? error : budgetUnavailable('reserve', error);
-        if (!this.failOpen) throw unavailable;
-        this.report(unavailable);
-        backed = false;
+        };
+        backed = await this.reserveInStore(request, applicable, principal);
       }
-      if (refusal !== undefined) {
-        const { error, trip } = storeRefusal(applicable, refusal, pico, BigInt(tokens), principal);
-        if (trip !== undefined) this.breaker?.trip(trip.key, trip.snapshot, now);
-        throw error;
-      }
-      if (backed) this.breaker?.close(keys);
+    } finally {
+      // Closed or tripped by now when the store answered; otherwise the next call may probe.
+      if (admitted.probe.length > 0) this.breaker?.endProbe(admitted.probe);
     }
     const reservation: BudgetReservation = Object.freeze({
       id,
@@ -178,6 +167,26 @@ export class BudgetGuard implements BudgetGate {
     return reservation;
   }
 
+  /** Reserves in the store; resolves whether the reservation is backed (false: admitted by failOpen). */
+  private async reserveInStore(request: BudgetStoreReserveRequest, applicable: ApplicableLimit[], principal: Principal): Promise<boolean> {
+    let refusal;
+    try {
+      refusal = await this.store.reserve(request);
+    } catch (error) {
+      const unavailable = CostspanError.isInstance(error) ? error : budgetUnavailable('reserve', error);
+      if (!this.failOpen) throw unavailable;
+      this.report(unavailable);
+      return false;
+    }
+    if (refusal !== undefined) {
+      const { error, trip } = storeRefusal(applicable, refusal, request.pico, request.tokens, principal);
+      if (trip !== undefined) this.breaker?.trip(trip.key, trip.snapshot, request.now);
+      throw error;
+    }
+    this.breaker?.close(request.counters.map((counter) => counter.key));
+    return true;
+  }
+
   /**
    * Books the actual cost of a reserved call and gives the reservation back
    * (actual replaces reserved). The spend counts in the window current at
@@ -191,7 +200,7 @@ export class BudgetGuard implements BudgetGate {
   async settle(reservation: BudgetGateReservation, actualUsd: number | string | PicoUsd, actualTokens = 0): Promise<void> {
     const pico = toPico(actualUsd, 'actualUsd');
     const tokens = toTokens(actualTokens, 'actualTokens');
-    const state = this.stateOf(reservation);
+    const state = this.book.stateOf(reservation);
     if (state === undefined) {
       throw invalidInput('invalid_argument', 'reservation', describeReservation(reservation), 'a reservation made by this guard');
     }
@@ -211,7 +220,7 @@ export class BudgetGuard implements BudgetGate {
   // eslint-disable-next-line @typescript-eslint/no-misused-promises
   release(reservation: BudgetGateReservation): Promise<void> {
     try {
-      const state = this.stateOf(reservation);
+      const state = this.book.stateOf(reservation);
       if (state === undefined || state.done) return Promise.resolve();
       state.done = true;
       if (!state.backed || state.keys.length === 0) return Promise.resolve();
@@ -246,25 +255,14 @@ export class BudgetGuard implements BudgetGate {
       const principal = validatePrincipal(spend.principal, 'spend.principal');
       const rootRunId = optionalId(spend.rootRunId, 'spend.rootRunId');
       const reservation = spend.reservation;
-      const found = reservation === undefined ? undefined : this.stateOf(reservation);
+      const found = reservation === undefined ? undefined : this.book.stateOf(reservation);
       const state = found !== undefined && !found.done ? found : undefined;
-      let bookPico = pico;
-      let bookTokens = BigInt(tokens);
-      if (spend.priced === false) {
-        // What was reported is a floor (often $0): book the estimate the call was admitted with, so
-        // the calls that follow still meet the limit. The larger of the two, per unit.
-        if (state !== undefined) {
-          if (state.pico > bookPico) bookPico = state.pico;
-          if (state.tokens > bookTokens) bookTokens = state.tokens;
-        }
-        this.notices.tell(
-          unpricedCause(spend.model),
-          'unknown_model',
-          unpricedMessage({ model: spend.model, pico: bookPico, tokens: bookTokens, reserved: state !== undefined }),
-          'spend.model',
-          spend.model,
-        );
-      }
+      // An unpriced call's reported cost is a floor (often $0): book the larger of it and the estimate
+      // the call was admitted with, per unit, so the calls that follow still meet the limit.
+      const { pico: bookPico, tokens: bookTokens } =
+        spend.priced === false ? atLeastEstimate(state, pico, BigInt(tokens)) : { pico, tokens: BigInt(tokens) };
+      if (spend.priced === false)
+        this.notices.tellUnpriced({ model: spend.model, pico: bookPico, tokens: bookTokens, reserved: state !== undefined });
       if (state !== undefined && reservation !== undefined) {
         state.done = true;
         void this.track(this.commit(reservation, state, principal, rootRunId, bookPico, bookTokens), false);
@@ -340,10 +338,6 @@ export class BudgetGuard implements BudgetGate {
     });
   }
 
-  private stateOf(reservation: BudgetGateReservation): ReservationState | undefined {
-    return this.book.stateOf(reservation);
-  }
-
   /** Releases (when backed) and books in one store call, then fires alerts. */
   private async commit(
     reservation: BudgetGateReservation | undefined,
@@ -356,10 +350,7 @@ export class BudgetGuard implements BudgetGate {
     const now = this.clock();
     const applicable = this.applicable(principal, rootRunId, now);
     const counters: BudgetStoreCounter[] = applicable.map((limit) => limit.counter);
-    const release =
-      reservation !== undefined && state !== undefined && state.backed && state.keys.length > 0
-        ? { id: reservation.id, keys: state.keys, pico: state.pico, tokens: state.tokens }
-        : undefined;
+    const release = releaseOf(reservation, state);
     if (release === undefined && counters.length === 0) return;
     let crossings: BudgetStoreCrossing[];
     try {

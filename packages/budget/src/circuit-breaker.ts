@@ -7,6 +7,8 @@ import type { BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
  * without asking the store. `HALF_OPEN`: the cooldown has passed (or this
  * process gave budget back); the next reserve asks the store again, closing the
  * breaker when it succeeds and opening it again when the limit is still used up.
+ * Exactly one call is that trial (the probe): concurrent calls are refused as if
+ * the breaker were open until it ends.
  */
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -23,6 +25,8 @@ export interface TripSnapshot {
 interface Entry {
   openedAt: number;
   snapshot: TripSnapshot;
+  /** A half-open trial call is out: until it ends, the others are refused as if open. */
+  probing: boolean;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -36,18 +40,35 @@ export class CircuitBreaker {
 
   constructor(private readonly cooldownMs: number) {}
 
-  /** The open breaker among `keys` that must refuse the call, if any. */
-  blocking(keys: readonly string[], now: number): TripSnapshot | undefined {
+  /**
+   * The breaker among `keys` that must refuse the call, if any: an open one, or a half-open
+   * one whose probe is out. Otherwise the call may go to the store; when some of `keys` are
+   * half-open it is their probe: it must end with {@link CircuitBreaker.close},
+   * {@link CircuitBreaker.trip} or {@link CircuitBreaker.endProbe} of the returned `probe` keys.
+   */
+  admit(keys: readonly string[], now: number): { refuse: TripSnapshot } | { probe: string[] } {
+    const probe: string[] = [];
     for (const key of keys) {
       const entry = this.entries.get(key);
-      if (entry !== undefined && now - entry.openedAt < this.cooldownMs) return entry.snapshot;
+      if (entry === undefined) continue;
+      if (now - entry.openedAt < this.cooldownMs || entry.probing) return { refuse: entry.snapshot };
+      probe.push(key);
     }
-    return undefined;
+    for (const key of probe) this.entries.get(key)!.probing = true;
+    return { probe };
+  }
+
+  /** A probe ended without closing or tripping (the store failed, or refused a too-large estimate): the next call probes. */
+  endProbe(keys: readonly string[]): void {
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (entry !== undefined) entry.probing = false;
+    }
   }
 
   trip(key: string, snapshot: TripSnapshot, now: number): void {
     this.entries.delete(key);
-    this.entries.set(key, { openedAt: now, snapshot });
+    this.entries.set(key, { openedAt: now, snapshot, probing: false });
     if (this.entries.size > MAX_ENTRIES) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);

@@ -34,6 +34,11 @@ export class GuardNotices {
     notice(cause, message);
   }
 
+  /** Tells, once per model, what a call that could not be priced was booked at. */
+  tellUnpriced(booking: UnpricedBooking): void {
+    this.tell(unpricedCause(booking.model), 'unknown_model', unpricedMessage(booking), 'spend.model', booking.model);
+  }
+
   /** Tells `message` once for `cause`; never throws. */
   tell(cause: string, code: CostspanError['code'], message: string, field?: string, value?: unknown): void {
     if (this.told.has(cause) || this.told.size >= MAX_CAUSES) return;

@@ -137,3 +137,9 @@ export function storeRefusal(
     trip: refusal.current >= limitAmount ? { key: limit.counter.key, snapshot } : undefined,
   };
 }
+
+/** @internal The refusal of a call while the breaker of a used-up limit is open (or its probe is out). */
+export function breakerRefusal(snapshot: TripSnapshot, pico: bigint, tokens: bigint, principal: Principal): BudgetExceededError {
+  const attempted = snapshot.unit === 'usd' ? pico : tokens;
+  return new BudgetExceededError({ ...snapshot, limitType: 'circuit_breaker', trippedBy: snapshot.limitType, attempted, principal });
+}

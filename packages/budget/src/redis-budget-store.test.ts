@@ -225,6 +225,37 @@ describe('Redis down or hung: the failure policy applies within the timeout', ()
     }
   }, 10_000);
 
+  it('gives back a reservation whose reserve timed out once Redis answers again, not after the reservation TTL', async () => {
+    const paused = await startRedisServer();
+    const store = new RedisBudgetStore({ url: paused.url, keyPrefix: 'orphan:', timeoutMs: 300, onError: () => undefined });
+    const guard = new BudgetGuard({ store, limits: { global: { daily: { usd: 1 } } }, circuitBreaker: false });
+    const reader = new Redis(paused.url, { enableOfflineQueue: true });
+    try {
+      await guard.release(await guard.reserve({ estimatedUsd: 0.1 }));
+      paused.signal('SIGSTOP');
+      await expect(guard.reserve({ estimatedUsd: 0.5 })).rejects.toMatchObject({ code: 'budget_unavailable' });
+      expect(store.orphanedReservations).toBe(1);
+      paused.signal('SIGCONT');
+      // The timed-out script runs now that Redis answers; the store then releases what it reserved.
+      const counter = (await reader.keys('orphan:daily:*')).find((key) => !key.endsWith(':reservations'));
+      expect(counter).toBeDefined();
+      let held: { reserved: string | null; members: number } = { reserved: 'unknown', members: -1 };
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        held = { reserved: await reader.hget(counter!, 'rp'), members: await reader.zcard(`${counter!}:reservations`) };
+        if (held.reserved === '0' && held.members === 0 && store.orphanedReservations === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(held).toEqual({ reserved: '0', members: 0 });
+      expect(store.orphanedReservations).toBe(0);
+      await expect(guard.reserve({ estimatedUsd: 1 })).resolves.toMatchObject({ backed: true });
+    } finally {
+      paused.signal('SIGCONT');
+      reader.disconnect();
+      await store.close();
+      await paused.stop();
+    }
+  }, 15_000);
+
   it('says how to install redis-server when it is missing', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';

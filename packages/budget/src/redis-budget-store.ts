@@ -7,6 +7,7 @@ import type {
   BudgetStoreCrossing,
   BudgetStoreReading,
   BudgetStoreRefusal,
+  BudgetStoreRelease,
   BudgetStoreReserveRequest,
 } from './budget-store.js';
 import { reportBudgetError } from './report-error.js';
@@ -66,6 +67,10 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
   private closed = false;
   private readyWait: Promise<void> | undefined;
+  /** Reservations whose reserve timed out, to release once Redis answers again (by id). */
+  private readonly orphans = new Map<string, Orphan>();
+  private drainTimer: NodeJS.Timeout | undefined;
+  private drainDelayMs = DRAIN_FIRST_MS;
 
   constructor(options: RedisBudgetStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? 'costspan:budget:';
@@ -112,7 +117,18 @@ export class RedisBudgetStore implements BudgetStore {
     for (const counter of request.counters) {
       args.push(counter.limitPico?.toString() ?? '', counter.limitTokens?.toString() ?? '', String(counter.ttlMs));
     }
-    const reply = await this.run(this.keysOf(request.counters.map((counter) => counter.key)), args);
+    let sent = false;
+    let reply: unknown;
+    try {
+      reply = await this.run(this.keysOf(request.counters.map((counter) => counter.key)), args, () => {
+        sent = true;
+      });
+    } catch (error) {
+      // A script sent but not answered in time may still run once Redis answers: give its
+      // reservation back then, rather than let it hold the estimate for the reservation TTL.
+      if (sent) this.orphan(request);
+      throw error;
+    }
     if (!Array.isArray(reply) || reply.length === 0) throw unexpected(reply);
     if (reply[0] === 'ok') return undefined;
     const [, index, unit, current] = reply as unknown[];
@@ -167,16 +183,67 @@ export class RedisBudgetStore implements BudgetStore {
     }));
   }
 
+  /** Reservations of timed-out reserves not yet given back (they lapse by themselves at their expiry). */
+  get orphanedReservations(): number {
+    return this.orphans.size;
+  }
+
   /** Closes the client the store created (a client you passed stays open). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
     if (!this.ownsClient) return;
     try {
       await withTimeout(this.client.quit(), this.timeoutMs, () => this.noAnswer(this.timeoutMs, 'QUIT'));
     } catch {
       this.client.disconnect();
     }
+  }
+
+  private orphan(request: BudgetStoreReserveRequest): void {
+    if (this.orphans.size >= MAX_ORPHANS) return; // bounded: the rest lapse at their expiry
+    const keys = request.counters.map((counter) => counter.key);
+    const sentAt = Date.now();
+    this.orphans.set(request.id, {
+      release: { id: request.id, keys, pico: request.pico, tokens: request.tokens },
+      // The guard's clock may not be the wall clock: carry its time forward by wall time elapsed.
+      now: () => request.now + (Date.now() - sentAt),
+      expiresAt: request.expiresAt,
+    });
+    this.drainDelayMs = DRAIN_FIRST_MS;
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainTimer !== undefined || this.closed || this.orphans.size === 0) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      void this.drainOrphans();
+    }, this.drainDelayMs);
+    this.drainTimer.unref();
+  }
+
+  /** Releases every orphan (a no-op in the script for one that never ran or has lapsed); backs off while Redis is away. */
+  private async drainOrphans(): Promise<void> {
+    for (const [id, orphan] of [...this.orphans]) {
+      const now = orphan.now();
+      if (now >= orphan.expiresAt) {
+        this.orphans.delete(id); // lapsed inside the script by now
+        continue;
+      }
+      try {
+        await this.commit({ release: orphan.release, now });
+        this.orphans.delete(id);
+      } catch {
+        this.drainDelayMs = Math.min(this.drainDelayMs * 2, DRAIN_MAX_MS);
+        this.scheduleDrain();
+        return;
+      }
+    }
+    this.drainDelayMs = DRAIN_FIRST_MS;
+    this.scheduleDrain(); // orphans added while draining
   }
 
   private keysOf(keys: readonly string[]): string[] {
@@ -252,6 +319,18 @@ export class RedisBudgetStore implements BudgetStore {
     return this.readyWait;
   }
 }
+
+/** A reservation whose reserve timed out: it may have been made once Redis answers. */
+interface Orphan {
+  release: BudgetStoreRelease;
+  /** The guard's time now. */
+  now: () => number;
+  expiresAt: number;
+}
+
+const MAX_ORPHANS = 10_000;
+const DRAIN_FIRST_MS = 50;
+const DRAIN_MAX_MS = 5000;
 
 function member(id: string, pico: bigint, tokens: bigint): string {
   return `${id}|${pico}|${tokens}`;

@@ -1,4 +1,5 @@
 import type { BudgetReservation as BudgetGateReservation, Principal } from '@costspan/sdk';
+import type { BudgetStoreRelease } from './budget-store.js';
 
 /** @internal What the guard remembers of a reservation it granted, until it is settled or released. */
 export interface ReservationState {
@@ -54,4 +55,19 @@ export class ReservationBook {
   async flush(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
+}
+
+/** @internal What settling `reservation` gives back to the store: nothing when it was not backed. */
+export function releaseOf(
+  reservation: BudgetGateReservation | undefined,
+  state: ReservationState | undefined,
+): BudgetStoreRelease | undefined {
+  if (reservation === undefined || state === undefined || !state.backed || state.keys.length === 0) return undefined;
+  return { id: reservation.id, keys: state.keys, pico: state.pico, tokens: state.tokens };
+}
+
+/** @internal The larger of the reported amounts and the reservation's estimate, per unit. */
+export function atLeastEstimate(state: ReservationState | undefined, pico: bigint, tokens: bigint): { pico: bigint; tokens: bigint } {
+  if (state === undefined) return { pico, tokens };
+  return { pico: state.pico > pico ? state.pico : pico, tokens: state.tokens > tokens ? state.tokens : tokens };
 }
