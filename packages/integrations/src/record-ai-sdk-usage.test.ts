@@ -237,13 +237,14 @@ describe('AI SDK telemetry (experimental_telemetry) priced by the CostSpanProces
     });
 
     // The processor reads the AI SDK's ai.usage.*TokenDetails.* buckets beside gen_ai.usage.*:
-    //   step 1: 500 × 3 + 2000 × 3.75 (5-minute cache write) + 80 × 15 = 0.0102
+    //   step 1: 500 × 3 + 500 × 3.75 (5-minute cache write) + 1500 × 6 (1-hour, from ai.response.providerMetadata)
+    //           + 80 × 15 = 0.013575, the figure recordAiSdkUsage books for the same response
     //   step 2: 620 × 3 + 2000 × 0.30 (cache read) + 150 × 15 = 0.00471
     //   openai: 820 × 2.50 + 24 × 10 = 0.00229 (no cache)
-    expect(calls.map((span) => span.attributes['gen_ai.usage.cost.amount'])).toEqual([0.0102, 0.00471, 0.00229]);
+    expect(calls.map((span) => span.attributes['gen_ai.usage.cost.amount'])).toEqual([0.013575, 0.00471, 0.00229]);
     expect(calls.map((span) => span.attributes['gen_ai.system'])).toEqual(['anthropic.messages', 'anthropic.messages', 'openai.chat']);
     expect(calls.every((span) => span.attributes['llm.cost.pricing.status'] === 'priced')).toBe(true);
     expect(run.attributes['llm.cost.inclusive.call_count']).toBe(3);
-    expect(run.attributes['llm.cost.inclusive.total_usd']).toBe(0.0172);
+    expect(run.attributes['llm.cost.inclusive.total_usd']).toBe(0.020575);
   });
 });
