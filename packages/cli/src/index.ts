@@ -9,7 +9,10 @@ export { EventScanner, SKIP_REASON_TEXT, checkInputs, describeSkipped, emptyScan
 export type { EventHandler, EventScannerOptions, LineLocation, ProgressSink, ScanStats, SkipReason, SkippedLine } from './read-events.js';
 export { REPORT_FORMATS, formatReport, formatReportCsv, formatReportMarkdown, formatReportTable, reportToJson } from './report-format.js';
 export type { ReportContext, ReportFormat, ReportJson, ReportRowJson } from './report-format.js';
-export { DEFAULT_DIMENSIONS, REPORT_DIMENSIONS, ReportAggregator, parseDimensions, parseTimeBound } from './report.js';
+export { DEFAULT_DIMENSIONS, REPORT_DIMENSIONS, ReportAggregator } from './report.js';
+export { parseDimensions, parseTimeBound } from './report-options.js';
+export { formatLimitAmount, hasWarnings, warningLines } from './report-warnings.js';
+export type { RefusalGroup, ReportWarnings } from './report-warnings.js';
 export type { MonthToDate, Report, ReportBreakdown, ReportDimension, ReportOptions, ReportResultOptions, ReportRow } from './report.js';
 export { formatRunTreeText, runTreeToJson } from './run-tree-format.js';
 export type { RunTreeNodeJson } from './run-tree-format.js';

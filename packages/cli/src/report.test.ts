@@ -7,7 +7,8 @@ import { formatPico, parseUsd } from '@costspan/core';
 import { parseCostEvent, type CostEvent } from '@costspan/sdk';
 import { readEventsFile, writeSdkEvents } from './__fixtures__/sdk-events.js';
 import { formatReport, reportToJson } from './report-format.js';
-import { parseDimensions, parseTimeBound, ReportAggregator } from './report.js';
+import { parseDimensions, parseTimeBound } from './report-options.js';
+import { ReportAggregator } from './report.js';
 
 let directory: string;
 let sdkEvents: CostEvent[];
@@ -22,7 +23,15 @@ beforeAll(async () => {
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 let counter = 0;
-function tokenEvent(options: { input: number; output: number; model?: string; timestamp?: string; user?: string; tags?: Record<string, string>; agent?: string }): CostEvent {
+function tokenEvent(options: {
+  input: number;
+  output: number;
+  model?: string;
+  timestamp?: string;
+  user?: string;
+  tags?: Record<string, string>;
+  agent?: string;
+}): CostEvent {
   counter += 1;
   const id = `01HW4Z3RXVP8Q2M6T9KB${String(counter).padStart(6, '0')}`;
   const total = formatPico((parseUsd(String(options.input)) ?? 0n) + (parseUsd(String(options.output)) ?? 0n));
@@ -66,11 +75,28 @@ describe('ReportAggregator', () => {
     for (const event of sdkEvents) aggregator.add(event);
     const json = reportToJson(aggregator.result(), { inputs: ['events.jsonl'] });
     // support run 0.01865 + 2 billing runs of 0.002.
-    expect(json.totals).toMatchObject({ cost_usd: '0.02265', calls: 10, runs: 3, unpriced_calls: 1, output_tokens: 1505, total_tokens: 5215 });
+    expect(json.totals).toMatchObject({
+      cost_usd: '0.02265',
+      calls: 10,
+      runs: 3,
+      unpriced_calls: 1,
+      output_tokens: 1505,
+      total_tokens: 5215,
+    });
     expect(json.totals.cost_per_1k_output_tokens_usd).toBe('0.015049833887');
     expect(json.totals.token_efficiency).toBe(0.2886);
-    expect(json.breakdowns.model?.map((row) => `${row.key}=${row.cost_usd}`)).toEqual(['claude-sonnet-4=0.01125', 'gpt-4o=0.0111', 'gpt-4o-mini=0.0003', 'mystery-model=0']);
-    expect(json.breakdowns.agent?.map((row) => `${row.key}=${row.cost_usd}/${row.runs}`)).toEqual(['researcher=0.01125/0', 'support-agent=0.0071/1', 'billing-agent=0.004/2', 'fact-checker=0.0003/0']);
+    expect(json.breakdowns.model?.map((row) => `${row.key}=${row.cost_usd}`)).toEqual([
+      'claude-sonnet-4=0.01125',
+      'gpt-4o=0.0111',
+      'gpt-4o-mini=0.0003',
+      'mystery-model=0',
+    ]);
+    expect(json.breakdowns.agent?.map((row) => `${row.key}=${row.cost_usd}/${row.runs}`)).toEqual([
+      'researcher=0.01125/0',
+      'support-agent=0.0071/1',
+      'billing-agent=0.004/2',
+      'fact-checker=0.0003/0',
+    ]);
     expect(json.breakdowns.user?.map((row) => `${row.key}=${row.cost_usd}`)).toEqual(['alice=0.01865', 'bob=0.004']);
     expect(json.breakdowns.team?.map((row) => row.key)).toEqual(['search', 'billing']);
     expect(json.breakdowns.tag?.map((row) => `${row.key}=${row.cost_usd}`)).toEqual(['env=prod=0.01865', '(none)=0.004']);
@@ -78,7 +104,11 @@ describe('ReportAggregator', () => {
   });
 
   it('--since/--until filter by event time; days are UTC dates; --top pools the rest', () => {
-    const aggregator = new ReportAggregator({ sinceMs: parseTimeBound('2026-03-02', '--since'), untilMs: parseTimeBound('2026-03-03', '--until'), dimensions: ['day', 'model'] });
+    const aggregator = new ReportAggregator({
+      sinceMs: parseTimeBound('2026-03-02', '--since'),
+      untilMs: parseTimeBound('2026-03-03', '--until'),
+      dimensions: ['day', 'model'],
+    });
     aggregator.add(tokenEvent({ input: 1, output: 0, timestamp: '2026-03-01T23:59:59.999999Z' }));
     aggregator.add(tokenEvent({ input: 0.1, output: 0, model: 'x', timestamp: '2026-03-02T00:00:00.000000Z' }));
     aggregator.add(tokenEvent({ input: 0.2, output: 0, model: 'y', timestamp: '2026-03-03T23:59:59.999999Z' }));
@@ -125,17 +155,22 @@ describe('ReportAggregator', () => {
   it('property: every breakdown sums to the total, to the pico-dollar, in any event order', () => {
     const amount = fc.integer({ min: 0, max: 10_000_000 }).map((micros) => micros / 1_000_000);
     fc.assert(
-      fc.property(fc.array(fc.record({ input: amount, output: amount, model: fc.constantFrom('a', 'b', 'c'), agent: fc.constantFrom('x', 'y') }), { maxLength: 40 }), (calls) => {
-        const aggregator = new ReportAggregator({ dimensions: ['model', 'agent'] });
-        let expected = 0n;
-        for (const call of calls) {
-          aggregator.add(tokenEvent(call));
-          expected += (parseUsd(String(call.input)) ?? 0n) + (parseUsd(String(call.output)) ?? 0n);
-        }
-        const report = aggregator.result();
-        expect(report.totals.cost).toBe(expected);
-        for (const breakdown of report.breakdowns) expect(breakdown.rows.reduce((sum, row) => sum + row.cost, 0n)).toBe(expected);
-      }),
+      fc.property(
+        fc.array(fc.record({ input: amount, output: amount, model: fc.constantFrom('a', 'b', 'c'), agent: fc.constantFrom('x', 'y') }), {
+          maxLength: 40,
+        }),
+        (calls) => {
+          const aggregator = new ReportAggregator({ dimensions: ['model', 'agent'] });
+          let expected = 0n;
+          for (const call of calls) {
+            aggregator.add(tokenEvent(call));
+            expected += (parseUsd(String(call.input)) ?? 0n) + (parseUsd(String(call.output)) ?? 0n);
+          }
+          const report = aggregator.result();
+          expect(report.totals.cost).toBe(expected);
+          for (const breakdown of report.breakdowns) expect(breakdown.rows.reduce((sum, row) => sum + row.cost, 0n)).toBe(expected);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -1,0 +1,56 @@
+import { CliError } from './cli-error.js';
+import { REPORT_DIMENSIONS, type ReportDimension } from './report.js';
+
+/**
+ * Parses `--since`/`--until`: a date (`2026-03-01`, midnight UTC; for `until`,
+ * the whole day is included) or a full ISO 8601 time.
+ *
+ * @throws CliError `usage` for anything else
+ */
+export function parseTimeBound(text: string, flag: '--since' | '--until' | '--as-of'): number {
+  let time = Number.NaN;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    time = Date.parse(`${text}T00:00:00Z`);
+    if (flag === '--until') time += 86_400_000;
+  } else if (/^\d{4}-\d{2}$/.test(text)) {
+    const [year, month] = text.split('-').map(Number) as [number, number];
+    if (month >= 1 && month <= 12) time = flag === '--until' ? Date.UTC(year, month, 1) : Date.UTC(year, month - 1, 1);
+  } else if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
+    time = Date.parse(text);
+  }
+  if (Number.isNaN(time)) {
+    throw new CliError({
+      code: 'usage',
+      message: `${flag} must be a date (2026-03-01), a month (2026-03) or an ISO 8601 time; got ${JSON.stringify(text)}`,
+    });
+  }
+  return time;
+}
+
+/**
+ * Parses `--group-by model,day`.
+ *
+ * @throws CliError `usage` naming an unknown dimension
+ */
+export function parseDimensions(text: string): ReportDimension[] {
+  const dimensions: ReportDimension[] = [];
+  for (const part of text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')) {
+    const name = part === 'principal' ? undefined : (part as ReportDimension);
+    if (part === 'principal') {
+      for (const principal of ['user', 'team', 'org', 'tag'] as const) if (!dimensions.includes(principal)) dimensions.push(principal);
+      continue;
+    }
+    if (name === undefined || !REPORT_DIMENSIONS.includes(name)) {
+      throw new CliError({
+        code: 'usage',
+        message: `--group-by: unknown dimension ${JSON.stringify(part)}; use ${REPORT_DIMENSIONS.join(', ')} or principal`,
+      });
+    }
+    if (!dimensions.includes(name)) dimensions.push(name);
+  }
+  if (dimensions.length === 0) throw new CliError({ code: 'usage', message: '--group-by needs at least one dimension' });
+  return dimensions;
+}
