@@ -3,11 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
-import { assertRedisServerOnPath, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
+import { assertRedisServerOnPath, redisInstallCommand, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard, type BudgetAlert, type BudgetGuardOptions } from './budget-guard.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+
+// Without redis-server this file fails here, at once, with the install command: no test is reported as skipped.
+assertRedisServerOnPath();
 
 let server: RedisServerHandle;
 let admin: Redis;
@@ -260,7 +263,10 @@ describe('Redis down or hung: the failure policy applies within the timeout', ()
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      expect(() => assertRedisServerOnPath()).toThrow(/redis-server is not on PATH.*apt-get install -y redis-server/);
+      expect(() => assertRedisServerOnPath()).toThrow(
+        `Install it with \`${redisInstallCommand()}\` (or run \`npm test\`, whose pretest installs it when it can)`,
+      );
+      expect(redisInstallCommand()).toMatch(/^(sudo )?apt-get update && (sudo )?apt-get install -y --no-install-recommends redis-server$/);
     } finally {
       process.env.PATH = path;
     }

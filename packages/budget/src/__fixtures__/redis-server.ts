@@ -12,13 +12,22 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
 }
 
-/** Fails with an actionable message when redis-server is not installed. */
+/** What to run when redis-server is missing: the same command `npm test`'s pretest (scripts/ensure-test-tools.mjs) gives. */
+export function redisInstallCommand(): string {
+  const sudo = typeof process.getuid === 'function' && process.getuid() === 0 ? '' : 'sudo ';
+  return `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server`;
+}
+
+/**
+ * Fails at once, with the exact install command, when redis-server is not on the PATH. The Redis
+ * tests never skip: a green run without Redis would have tested less than it says.
+ */
 export function assertRedisServerOnPath(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error !== undefined || probe.status !== 0) {
     throw new Error(
-      'redis-server is not on PATH; the @costspan/budget Redis tests need it. ' +
-        "Install it with `apt-get update && apt-get install -y redis-server` (CI's .ci/run does this).",
+      'redis-server is not on PATH; the @costspan/budget Redis tests start real redis-server processes and never skip. ' +
+        `Install it with \`${redisInstallCommand()}\` (or run \`npm test\`, whose pretest installs it when it can), then run the tests again.`,
     );
   }
 }
