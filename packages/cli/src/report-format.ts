@@ -197,6 +197,8 @@ function percent(value: number | null): string {
 }
 
 function perThousand(row: ReportRow): string {
+  // A rate from calls counted at $0 would read as "free": show none.
+  if (row.cost === 0n && row.totals.unpricedCallCount > 0) return '-';
   return row.costPer1kOutput === null ? '-' : formatUsd(row.costPer1kOutput);
 }
 

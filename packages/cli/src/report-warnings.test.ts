@@ -122,6 +122,7 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
     expect(text).toMatch(/Calls: +6 in 2 runs; 3 unpriced \(counted at \$0\); 2 without usage; 2 refused by a budget/);
     const finetuneRow = text.split('\n').find((line) => line.includes('my-finetune') && !line.startsWith('WARNING'));
     expect(finetuneRow).toMatch(/\$0(\.00)? ! 2 unpriced/);
+    expect(finetuneRow).not.toMatch(/\$0\.00 *│? *$/);
     for (const line of text.split('\n')) if (/^\W*my-finetune\W/.test(line)) expect(line).toContain('unpriced');
   });
 
