@@ -123,6 +123,14 @@ describe('RedisBudgetStore against a real redis-server', () => {
     expect(await admin.pttl(`${keyPrefix}total`)).toBe(-1);
   });
 
+  it('keeps a monthly counter 33 days after its last write', async () => {
+    const { guard, keyPrefix } = redisGuard({ limits: { global: { monthly: { usd: 1 } } }, now: () => Date.UTC(2026, 1, 10) });
+    await guard.settle(await guard.reserve({ estimatedUsd: 0.5 }), 0.5);
+    const monthlyTtl = await admin.pttl(`${keyPrefix}monthly:2026-02`);
+    expect(monthlyTtl).toBeGreaterThan(33 * 86_400_000 - 60_000);
+    expect(monthlyTtl).toBeLessThanOrEqual(33 * 86_400_000);
+  });
+
   it('lapses reservations of a crashed worker inside the script', async () => {
     let now = Date.UTC(2026, 2, 4, 12);
     const limits = { user: { daily: { usd: 1 } } };
