@@ -5,6 +5,7 @@ import { picoToUsd } from '@costspan/core';
 import type { PriceSource } from '@costspan/pricing';
 import { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from './attributes.js';
 import type { BudgetReservation } from './budget-gate.js';
+import { recordSpend, releaseUnusedReservations } from './budget-booking.js';
 import { CallPricer, costSource, defaultPriceSource, pricingStatus, type PricedCall } from './call-pricing.js';
 import { validateSource, type CostEvent } from './cost-event.js';
 import { CostEventWriter } from './cost-event-writer.js';
@@ -18,7 +19,7 @@ import { attributionTargets, mergePrincipals, principalFromAttributes } from './
 import { reportError } from './report-error.js';
 import { budgetRefusalFromAttributes, noticeUsageMissing, usageMissingFromSpan, type UsageMissing } from './span-outcome.js';
 import { stepStates, type StepState } from './span-state.js';
-import { budgetOf, openStepAbove, SpanNode, SpanTree } from './span-tree.js';
+import { openStepAbove, SpanNode, SpanTree } from './span-tree.js';
 
 /** Options of {@link CostSpanProcessor}. */
 export interface CostSpanProcessorOptions extends EventPipelineOptions {
@@ -244,7 +245,7 @@ export class CostSpanProcessor implements SpanProcessor {
       }
     }
     if (usageMissing !== undefined) this.bookUsageMissing(node, usageMissing, endMs, reservations);
-    this.releaseUnusedReservations(reservations, node);
+    releaseUnusedReservations(reservations, node);
     if (node === undefined) return;
     const refusal = budgetRefusalFromAttributes(span.attributes, node);
     if (refusal !== undefined && !node.root.ended) node.root.rootRecord?.budgetRefusals.push(refusal);
@@ -349,7 +350,7 @@ export class CostSpanProcessor implements SpanProcessor {
       }
     }
     // An unpriced call settles at its reservation's estimate (`priced: false`), never at a $0 that looks real.
-    this.recordSpend(node, endMs, totalCost(call.cost), call.call.totalTokens, reservations?.shift(), priced ? undefined : call.call.model);
+    recordSpend(node, endMs, totalCost(call.cost), call.call.totalTokens, reservations?.shift(), priced ? undefined : call.call.model);
   }
 
   /** A call that ran but reported no usage: counted in its run's totals, its reservation settled unpriced. */
@@ -365,50 +366,7 @@ export class CostSpanProcessor implements SpanProcessor {
     addUsageMissingCall(node.inclusive);
     if (!node.run.ended && node.run.runOwn !== undefined) addUsageMissingCall(node.run.runOwn);
     const reservation = reservations?.shift();
-    if (reservation !== undefined) this.recordSpend(node, endMs, 0n, 0, reservation, missing.model ?? 'unknown');
-  }
-
-  /** Reports a call to the run's budget; `unpricedModel` set marks it `priced: false`. */
-  private recordSpend(
-    node: SpanNode,
-    endMs: number,
-    usd: bigint,
-    tokens: number,
-    reservation: BudgetReservation | undefined,
-    unpricedModel: string | undefined,
-  ): void {
-    const budget = budgetOf(node);
-    if (budget === undefined) return;
-    try {
-      budget.record({
-        principal: node.principal,
-        runId: node.run.runId,
-        rootRunId: node.root.runId,
-        agentName: node.run.name,
-        usd,
-        tokens,
-        timestamp: endMs,
-        ...(reservation === undefined ? {} : { reservation }),
-        ...(unpricedModel === undefined ? {} : { priced: false, model: unpricedModel }),
-      });
-    } catch (error) {
-      reportError(error);
-    }
-  }
-
-  private releaseUnusedReservations(reservations: BudgetReservation[] | undefined, node: SpanNode | undefined): void {
-    if (reservations === undefined || reservations.length === 0) return;
-    // Reservations beyond the calls made (a failed or skipped call) go back to the budget.
-    const unused = reservations.splice(0);
-    const budget = node === undefined ? undefined : budgetOf(node);
-    if (budget === undefined) return;
-    for (const reservation of unused) {
-      try {
-        budget.release(reservation);
-      } catch (error) {
-        reportError(error);
-      }
-    }
+    if (reservation !== undefined) recordSpend(node, endMs, 0n, 0, reservation, missing.model ?? 'unknown');
   }
 
   private priceCalls(span: ReadableSpan, state: StepState | undefined): PricedCall[] {

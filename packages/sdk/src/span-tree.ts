@@ -1,8 +1,8 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { BudgetGate, Principal } from './budget-gate.js';
+import type { Principal } from './budget-gate.js';
 import type { PricedCall } from './call-pricing.js';
 import { emptyTotals, type CostTotals } from './cost-totals.js';
-import { runStates, stepStates } from './span-state.js';
+import { stepStates } from './span-state.js';
 
 /** A budget refusal read from a step span, kept on its root run for the session event. */
 export interface BudgetRefusal {
@@ -146,18 +146,6 @@ export class SpanTree {
 export function openStepAbove(node: SpanNode): SpanNode | undefined {
   for (let ancestor = node.parent; ancestor !== undefined && !ancestor.isRun; ancestor = ancestor.parent) {
     if (!ancestor.ended && stepStates.has(ancestor.span)) return ancestor;
-  }
-  return undefined;
-}
-
-/** The budget of `node`'s run or the nearest outer run that has one. */
-// The tracer attaches a budget after the span has started, so it is looked up when needed.
-export function budgetOf(node: SpanNode): BudgetGate | undefined {
-  let run: SpanNode | undefined = node.run;
-  while (run !== undefined) {
-    const budget = runStates.get(run.span)?.budget;
-    if (budget !== undefined) return budget;
-    run = run.parent?.run;
   }
   return undefined;
 }
