@@ -5,8 +5,14 @@ import {
   type AnthropicMessageLike,
   type AnthropicStreamEventLike,
 } from './record-anthropic-usage.js';
-import { observeOpenAIResponse, trackOpenAIStreamWith, type OpenAIResponseLike, type OpenAIStreamItemLike } from './record-openai-usage.js';
-import { recordObservedCall, reportRecordingError, type ObservedCall } from './usage-recording.js';
+import {
+  observeOpenAIResponse,
+  openAIRequestModel,
+  trackOpenAIStreamWith,
+  type OpenAIResponseLike,
+  type OpenAIStreamItemLike,
+} from './record-openai-usage.js';
+import { recordObservedCall, reportRecordingError, type CallDefaults, type ObservedCall } from './usage-recording.js';
 
 /** Options of {@link instrumentOpenAI} and {@link instrumentAnthropic}. */
 export interface InstrumentClientOptions {
@@ -39,10 +45,7 @@ interface Observer {
   prepare?(body: unknown): unknown;
 }
 
-interface Defaults {
-  provider: string | undefined;
-  requestModel: string | undefined;
-}
+type Defaults = CallDefaults;
 
 /** Which methods to wrap, by property path from the client. */
 type MethodTable = { readonly [property: string]: MethodTable | Observer };
@@ -81,7 +84,10 @@ function wrapMethod(
     const model = typeof body === 'object' && body !== null ? (body as { model?: unknown }).model : undefined;
     const defaults: Defaults = {
       provider: options.provider ?? fallbackProvider,
+      // The request's model is the name, as recordOpenAIUsage and trackOpenAIStream record it.
       requestModel: typeof model === 'string' ? model : undefined,
+      source: fallbackProvider === 'openai' ? 'openai' : 'anthropic',
+      ...(fallbackProvider === 'openai' ? { modelFromResponse: openAIRequestModel } : {}),
     };
     const recordResult = (value: unknown): void => {
       try {

@@ -198,7 +198,7 @@ export async function recordAiSdkUsage(step: Step, result: AiSdkResultLike, opti
       options.provider ??
       (call.model?.provider === undefined ? providerFromMetadata(call.providerMetadata) : aiSdkProviderName(call.model.provider));
     const requestModel = call.model?.modelId;
-    const entry = recordObservedCall(step, observeAiSdkStep(call, provider), { provider, requestModel }, options);
+    const entry = recordObservedCall(step, observeAiSdkStep(call, provider), { provider, requestModel, source: 'ai_sdk' }, options);
     if (entry !== undefined) recorded.push(entry);
   }
   return recorded;

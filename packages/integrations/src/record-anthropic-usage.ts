@@ -5,6 +5,7 @@ import {
   observeIteration,
   recordObservedCall,
   tokenCount,
+  type CallDefaults,
   type ObservedCall,
   type UsageRecordOptions,
 } from './usage-recording.js';
@@ -107,7 +108,7 @@ export function recordAnthropicUsage(
   message: AnthropicMessageLike,
   options: UsageRecordOptions = {},
 ): RecordUsageInput | undefined {
-  return recordObservedCall(step, observeAnthropicMessage(message), { provider: PROVIDER }, options);
+  return recordObservedCall(step, observeAnthropicMessage(message), { provider: PROVIDER, source: 'anthropic' }, options);
 }
 
 /**
@@ -135,7 +136,7 @@ export function trackAnthropicStream<Stream extends AsyncIterable<AnthropicStrea
   stream: Stream,
   options: UsageRecordOptions = {},
 ): Stream {
-  trackAnthropicStreamWith(stream, () => step, { provider: PROVIDER }, options);
+  trackAnthropicStreamWith(stream, () => step, { provider: PROVIDER, source: 'anthropic_stream' }, options);
   return stream;
 }
 
@@ -143,9 +144,10 @@ export function trackAnthropicStream<Stream extends AsyncIterable<AnthropicStrea
 export function trackAnthropicStreamWith(
   stream: AsyncIterable<AnthropicStreamEventLike>,
   getStep: () => Step | undefined,
-  defaults: { provider: string | undefined; requestModel?: string | undefined },
+  given: CallDefaults,
   options: UsageRecordOptions,
 ): void {
+  const defaults: CallDefaults = { ...given, source: 'anthropic_stream' };
   let model: string | undefined;
   let usage: AnthropicUsageLike | undefined;
   let sawDelta = false;
@@ -169,7 +171,11 @@ export function trackAnthropicStreamWith(
       const step = getStep();
       if (step === undefined) return;
       if (usage === undefined || !sawDelta) {
-        markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', options.model ?? defaults.requestModel ?? model);
+        markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {
+          model: options.model ?? defaults.requestModel ?? model,
+          provider: options.provider ?? defaults.provider,
+          source: defaults.source,
+        });
         return;
       }
       recordObservedCall(step, observeAnthropicMessage({ model, usage }), defaults, options);

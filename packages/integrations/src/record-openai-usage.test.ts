@@ -82,7 +82,8 @@ describe('recordOpenAIUsage', () => {
       reasoning_cost_usd: 0.002816,
       total_cost_usd: 0.0047652,
     });
-    expect(token?.payload.model).toEqual({ name: 'o4-mini-2025-04-16', system: 'openai' });
+    // The name is the requested alias; the dated snapshot the response names stays beside it.
+    expect(token?.payload.model).toEqual({ name: 'o4-mini', response_model: 'o4-mini-2025-04-16', system: 'openai' });
     expect(harness.span('plan').attributes['openai.response.service_tier']).toBe('flex');
   });
 
@@ -246,7 +247,7 @@ describe('trackOpenAIStream', () => {
     expect(token?.payload.token_usage).toEqual({ input_tokens: 400, output_tokens: 120, total_tokens: 520 });
     // 400 × 2.50 + 120 × 10 = 0.001 + 0.0012
     expect(token?.payload.cost.total_cost_usd).toBe(0.0022);
-    expect(token?.payload.model.name).toBe('gpt-4o-2024-08-06');
+    expect(token?.payload.model).toEqual({ name: 'gpt-4o', response_model: 'gpt-4o-2024-08-06', system: 'openai' });
   });
 });
 

@@ -7,6 +7,7 @@ import {
   tokenCount,
   totalCost,
   usdAmount,
+  type CallDefaults,
   type ObservedCall,
   type UsageRecordOptions,
 } from './usage-recording.js';
@@ -49,6 +50,17 @@ export interface OpenAIResponseLike {
 export interface OpenAIStreamItemLike extends OpenAIResponseLike {
   type?: string;
   response?: OpenAIResponseLike | null;
+}
+
+/** OpenAI's dated snapshots: the alias, then `-YYYY-MM-DD` (`gpt-4o-2024-08-06` is a snapshot of `gpt-4o`). */
+const OPENAI_SNAPSHOT_DATE = /-\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * @internal The model a request most likely named, from the dated snapshot an OpenAI response
+ * names: the alias without its date. Used only when the request was not seen.
+ */
+export function openAIRequestModel(responseModel: string): string {
+  return responseModel.replace(OPENAI_SNAPSHOT_DATE, '');
 }
 
 /** `openai.response.service_tier`, as the OpenTelemetry GenAI conventions name it. */
@@ -116,7 +128,12 @@ export function recordOpenAIUsage(
   response: OpenAIResponseLike,
   options: UsageRecordOptions = {},
 ): RecordUsageInput | undefined {
-  return recordObservedCall(step, observeOpenAIResponse(response), { provider: PROVIDER }, options);
+  return recordObservedCall(
+    step,
+    observeOpenAIResponse(response),
+    { provider: PROVIDER, source: 'openai', modelFromResponse: openAIRequestModel },
+    options,
+  );
 }
 
 /**
@@ -147,7 +164,12 @@ export function trackOpenAIStream<Stream extends AsyncIterable<OpenAIStreamItemL
   stream: Stream,
   options: UsageRecordOptions = {},
 ): Stream {
-  trackOpenAIStreamWith(stream, () => step, { provider: PROVIDER }, options);
+  trackOpenAIStreamWith(
+    stream,
+    () => step,
+    { provider: PROVIDER, source: 'openai_stream', modelFromResponse: openAIRequestModel },
+    options,
+  );
   return stream;
 }
 
@@ -155,9 +177,10 @@ export function trackOpenAIStream<Stream extends AsyncIterable<OpenAIStreamItemL
 export function trackOpenAIStreamWith(
   stream: AsyncIterable<OpenAIStreamItemLike>,
   getStep: () => Step | undefined,
-  defaults: { provider: string | undefined; requestModel?: string | undefined },
+  given: CallDefaults,
   options: UsageRecordOptions,
 ): void {
+  const defaults: CallDefaults = { ...given, source: 'openai_stream' };
   let final: OpenAIResponseLike | undefined;
   let model: string | undefined;
   let serviceTier: string | undefined;
@@ -178,7 +201,12 @@ export function trackOpenAIStreamWith(
       const step = getStep();
       if (step === undefined) return;
       if (final === undefined) {
-        markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', options.model ?? defaults.requestModel ?? model);
+        const named = options.model ?? defaults.requestModel ?? (model === undefined ? undefined : openAIRequestModel(model));
+        markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {
+          model: named,
+          provider: options.provider ?? defaults.provider,
+          source: defaults.source,
+        });
         return;
       }
       recordObservedCall(

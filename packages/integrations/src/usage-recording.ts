@@ -1,16 +1,21 @@
 import { diag, type AttributeValue } from '@opentelemetry/api';
-import { validateTokenUsage, type CostInput, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
+import { ATTR, validateTokenUsage, type CostInput, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
+import { notice } from '@costspan/sdk/internal';
 
 /**
  * Span attribute set to `true` on a step when a model call's usage could not be
  * recorded: the response or stream carried none (e.g. a Chat Completions
  * stream without `stream_options.include_usage`), the stream ended early, or
  * the counts were inconsistent. Such a call is never recorded as $0.
+ * The same name as the SDK's `ATTR.USAGE_MISSING`, kept as an alias.
  */
-export const USAGE_MISSING_ATTRIBUTE = 'llm.cost.usage.missing';
+export const USAGE_MISSING_ATTRIBUTE: typeof ATTR.USAGE_MISSING = ATTR.USAGE_MISSING;
 
-/** Why the usage is missing: `not_reported`, `stream_incomplete` or `invalid`. */
-export const USAGE_MISSING_REASON_ATTRIBUTE = 'llm.cost.usage.missing_reason';
+/**
+ * Why the usage is missing: `not_reported`, `stream_incomplete` or `invalid`.
+ * The same name as the SDK's `ATTR.USAGE_MISSING_REASON`, kept as an alias.
+ */
+export const USAGE_MISSING_REASON_ATTRIBUTE: typeof ATTR.USAGE_MISSING_REASON = ATTR.USAGE_MISSING_REASON;
 
 /** Why a call's usage could not be recorded; the value of {@link USAGE_MISSING_REASON_ATTRIBUTE}. */
 export type UsageMissingReason = 'not_reported' | 'stream_incomplete' | 'invalid';
@@ -18,8 +23,11 @@ export type UsageMissingReason = 'not_reported' | 'stream_incomplete' | 'invalid
 /** Options of the `record*Usage` and `track*Stream` helpers. */
 export interface UsageRecordOptions {
   /**
-   * Model requested (`gen_ai.request.model`). Default: the model the response
-   * names, which is then also the response model.
+   * Model requested (`gen_ai.request.model`), the name calls are reported under.
+   * Default: the request's model when the helper saw the request (`instrumentOpenAI`,
+   * the AI SDK), else the model the response names; for OpenAI without its snapshot
+   * date (`gpt-4o-2024-08-06` → `gpt-4o`), so every path reports one name. The
+   * response's model is kept beside it (`gen_ai.response.model`) and prices the call.
    */
   model?: string;
   /**
@@ -36,6 +44,22 @@ export interface UsageRecordOptions {
 }
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/integrations' });
+
+/** Which helper saw a call: names the cause of a notice and picks the fix it suggests. */
+export type UsageSource = 'openai' | 'openai_stream' | 'anthropic' | 'anthropic_stream' | 'ai_sdk';
+
+/** What a helper knows about a call besides its response. */
+export interface CallDefaults {
+  provider: string | undefined;
+  /** The model the request named, when the helper saw the request. */
+  requestModel?: string | undefined;
+  source: UsageSource;
+  /**
+   * The requested name for a response's model when the request was not seen
+   * (OpenAI: `gpt-4o-2024-08-06` → `gpt-4o`). Without it the response's model is the name.
+   */
+  modelFromResponse?: (responseModel: string) => string;
+}
 
 /** What a response said about one call, already in the OpenTelemetry usage convention. */
 export interface ObservedCall {
@@ -57,20 +81,22 @@ export interface ObservedCall {
 export function recordObservedCall(
   step: Step,
   observed: ObservedCall,
-  defaults: { provider: string | undefined; requestModel?: string | undefined },
+  defaults: CallDefaults,
   options: UsageRecordOptions,
 ): RecordUsageInput | undefined {
   for (const [key, value] of Object.entries(observed.attributes)) step.span.setAttribute(key, value);
-  const model = options.model ?? defaults.requestModel ?? observed.responseModel;
+  // One model, one name: the requested model, whichever helper saw the call; the response's
+  // (often dated) model goes beside it as `responseModel`, and the processor prices by that.
+  const model = options.model ?? defaults.requestModel ?? requestedName(observed.responseModel, defaults);
   const provider = options.provider ?? defaults.provider;
   if (observed.usage === undefined || model === undefined) {
-    markUsageMissing(step, 'not_reported', model);
+    markUsageMissing(step, 'not_reported', { model, provider, source: defaults.source });
     return undefined;
   }
   try {
     validateTokenUsage(observed.usage);
   } catch (error) {
-    markUsageMissing(step, 'invalid', model, error);
+    markUsageMissing(step, 'invalid', { model, provider, source: defaults.source }, error);
     return undefined;
   }
   const call: RecordUsageInput = { model, usage: observed.usage };
@@ -87,17 +113,76 @@ export function recordObservedCall(
   return call;
 }
 
+function requestedName(responseModel: string | undefined, defaults: CallDefaults): string | undefined {
+  if (responseModel === undefined || defaults.modelFromResponse === undefined) return responseModel;
+  return defaults.modelFromResponse(responseModel) || responseModel;
+}
+
+/** The call whose usage is missing, as far as it is known. */
+export interface MissingCall {
+  model: string | undefined;
+  provider: string | undefined;
+  source: UsageSource;
+}
+
 /**
  * Marks `step` as having made a call whose usage is unknown, so that its cost
- * is visibly missing rather than silently $0.
+ * is visibly missing rather than silently $0, and tells a person once per cause
+ * what to change (for an OpenAI stream: `stream_options: { include_usage: true }`).
+ *
+ * The cause is the SDK processor's own for such a span, `usage_missing:<provider>:<reason>`,
+ * so the processor, seeing the marked span later, does not tell it a second time.
  */
-export function markUsageMissing(step: Step, reason: UsageMissingReason, model: string | undefined, cause?: unknown): void {
-  step.span.setAttribute(USAGE_MISSING_ATTRIBUTE, true);
-  step.span.setAttribute(USAGE_MISSING_REASON_ATTRIBUTE, reason);
+export function markUsageMissing(step: Step, reason: UsageMissingReason, call: MissingCall, cause?: unknown): void {
+  step.span.setAttribute(ATTR.USAGE_MISSING, true);
+  step.span.setAttribute(ATTR.USAGE_MISSING_REASON, reason);
+  // The step did call this model: the processor's counts (usage_missing_call_count) then name it.
+  if (call.model !== undefined) step.setModel(call.model, call.provider);
+  else if (call.provider !== undefined) step.span.setAttribute(ATTR.PROVIDER_NAME, call.provider);
+  // The error names the field and its type (the SDK's validation), never prompt text.
   const detail = cause instanceof Error ? `: ${cause.message}` : '';
-  logger.warn(
-    `step "${step.name}": usage of a ${model ?? 'model'} call is ${reason.replace('_', ' ')}${detail}; it is not recorded and the step is marked ${USAGE_MISSING_ATTRIBUTE}=true`,
+  logger.debug(
+    `step "${step.name}": usage of a ${call.model ?? 'model'} call is ${reason.replace('_', ' ')}${detail}; marked ${ATTR.USAGE_MISSING}=true`,
   );
+  notice(`usage_missing:${call.provider ?? 'unknown'}:${reason}`, usageMissingMessage(reason, call.source, detail));
+}
+
+const SUFFIX = `: their cost is not counted (the steps are marked ${ATTR.USAGE_MISSING}=true).`;
+
+function usageMissingMessage(reason: UsageMissingReason, source: UsageSource, detail: string): string {
+  if (reason === 'invalid') {
+    return `${describeSource(source)} reported inconsistent token counts${detail}${SUFFIX} Record the usage yourself with step.recordUsage().`;
+  }
+  if (reason === 'stream_incomplete') {
+    return `${describeSource(source)} was left before its usage arrived${SUFFIX} Read the stream to its end inside the step.`;
+  }
+  switch (source) {
+    case 'openai_stream':
+      return `an OpenAI Chat Completions stream ended without usage${SUFFIX} Request it with stream_options: { include_usage: true }, or pass includeStreamUsage: true to instrumentOpenAI().`;
+    case 'anthropic_stream':
+      return `an Anthropic stream ended without its message_start/message_delta usage${SUFFIX} Pass the raw event stream (stream: true) to trackAnthropicStream(), or record finalMessage() with recordAnthropicUsage().`;
+    case 'ai_sdk':
+      return `an AI SDK result carried no usage${SUFFIX} Pass the awaited result (streamText: after the stream is read); for OpenAI-compatible providers that stream, enable usage in the provider (includeUsage: true).`;
+    case 'openai':
+      return `an OpenAI response carried no usage (some OpenAI-compatible servers leave it out)${SUFFIX} Record the usage yourself with step.recordUsage().`;
+    case 'anthropic':
+      return `an Anthropic message carried no usage${SUFFIX} Record the usage yourself with step.recordUsage().`;
+  }
+}
+
+function describeSource(source: UsageSource): string {
+  switch (source) {
+    case 'openai':
+      return 'an OpenAI response';
+    case 'openai_stream':
+      return 'an OpenAI stream';
+    case 'anthropic':
+      return 'an Anthropic message';
+    case 'anthropic_stream':
+      return 'an Anthropic stream';
+    case 'ai_sdk':
+      return 'an AI SDK result';
+  }
 }
 
 /** Reports a failure of automatic recording without throwing into the caller's code. */
