@@ -162,12 +162,8 @@ describe('spanforgeJson: what Python json.dumps(sort_keys=True, separators=(",",
 
 describe('costspan_signature: the whole event is signed', () => {
   it('covers actor_id, org_id, team_id, tags and timestamp; spanforge fields stay as they were', () => {
-    const signed = new EventSigner({ key: KEY }).sign({
-      ...sampleEvent('01HW4Z3RXVP8Q2M6T9KBJDS7YN'),
-      actor_id: 'alice',
-      team_id: 'search',
-      tags: { env: 'prod' },
-    });
+    const event: CostEvent = { ...sampleEvent('01HW4Z3RXVP8Q2M6T9KBJDS7YN'), actor_id: 'alice', team_id: 'search', tags: { env: 'prod' } };
+    const signed = new EventSigner({ key: KEY }).sign(event);
     const key = createSigningKey(KEY);
     expect(signed.costspan_signature).toBe(wholeEventSignature(key, signed));
     expect(signed.costspan_signature).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
