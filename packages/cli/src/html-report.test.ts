@@ -9,7 +9,15 @@ import { findChromium } from './__fixtures__/chromium.js';
 import { rewriteEvents, writeSdkEvents } from './__fixtures__/sdk-events.js';
 import { main } from './main.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const artifacts = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 let directory: string;
 let htmlPath: string;
@@ -74,7 +82,12 @@ describe('report --html', () => {
           return painted;
         });
         const registry = page.Chart.instances;
-        return { types: charts.map((chart) => chart.config.type), labels: charts.map((chart) => chart.data.labels.length), canvases, instances: Object.keys(registry).length };
+        return {
+          types: charts.map((chart) => chart.config.type),
+          labels: charts.map((chart) => chart.data.labels.length),
+          canvases,
+          instances: Object.keys(registry).length,
+        };
       });
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
@@ -82,6 +95,11 @@ describe('report --html', () => {
       expect(result.types).toEqual(['line', 'doughnut', 'bar']);
       expect(result.labels).toEqual([5, 4, 4]);
       for (const painted of result.canvases) expect(painted).toBeGreaterThan(1000);
+      // The fixture's unpriced model is announced in a visible banner and marked in its row, not a plain $0.00.
+      const banner = page.locator('#warnings');
+      expect(await banner.isVisible()).toBe(true);
+      expect(await banner.innerText()).toMatch(/could not be priced .*mystery-model/);
+      expect(await page.locator('tr.incomplete', { hasText: 'mystery-model' }).first().innerText()).toMatch(/unpriced/);
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: join(artifacts, 'cli-report-html.png'), fullPage: true });
       expect(existsSync(join(artifacts, 'cli-report-html.png'))).toBe(true);
