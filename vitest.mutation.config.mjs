@@ -26,5 +26,11 @@ export default defineConfig({
     ...unit.test,
     name: `unit-${packageName}`,
     include: [`packages/${packageName}/src/**/*.test.ts`],
+    // Comma-separated globs of test files to leave out, e.g. to measure a score before new tests.
+    exclude: [...(process.env.COSTSPAN_MUTATION_EXCLUDE ?? '').split(',').filter((glob) => glob !== ''), '**/node_modules/**'],
+    // Instrumented code on shared cores is several times slower: a test's own 5 s default
+    // would fail the initial run; Stryker bounds each mutant run with its own timeout.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });
