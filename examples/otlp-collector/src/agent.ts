@@ -25,15 +25,15 @@ export async function runAgent(options: RunAgentOptions = {}): Promise<CostspanO
   });
 
   await costspan.tracer.agentRun('research-assistant', { principal: { userId: 'alice', teamId: 'search', orgId: 'acme' } }, async (run) => {
+    // Usage only: the built-in price table prices it (1200 × $2.50/M + 300 × $10/M = $0.006).
     run.step('plan', (step) => {
       step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1200, output: 300 });
-      step.setCost({ inputUsd: 0.003, outputUsd: 0.003 });
     });
     await run.agentRun('summariser', async (child) => {
       await child.step('summarise', async (step) => {
         await Promise.resolve(); // the model call would be awaited here
+        // 4000 × $3/M + 500 × $15/M = $0.0195.
         step.setModel('claude-sonnet-4', 'anthropic').setTokenUsage({ input: 4000, output: 500 });
-        step.setCost({ inputUsd: 0.012, outputUsd: 0.0075 });
       });
     });
   });
