@@ -6,6 +6,7 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import {
+  ATTR,
   CostSpanProcessor,
   InMemoryEventExporter,
   createCostTracer,
@@ -152,36 +153,63 @@ describe('unpriced calls, at the guard', () => {
 });
 
 describe('unpriced calls, end to end through the SDK processor and tracer', () => {
-  it('ten unknown-model calls reserved at $0.004 under a $0.01 daily user limit: at most 3 run and a person is told why', async () => {
-    const exporter = new InMemoryEventExporter();
-    const processor = new CostSpanProcessor({ source: 'budget-test@1.0.0', exporters: [exporter] });
-    const tracer = createCostTracer({ tracerProvider: new BasicTracerProvider({ spanProcessors: [processor] }) });
-    const errors: unknown[] = [];
-    const guard = new BudgetGuard({ limits: { user: { daily: { usd: 0.01 } } }, onError: (error) => errors.push(error) });
-    let ran = 0;
-    let refused: unknown;
-    await tracer.agentRun('qa', { principal: alice, budget: guard }, async (run) => {
-      for (let index = 0; index < 10; index += 1) {
-        try {
-          await run.step(`call-${index}`, async (step) => {
-            await step.reserve({ estimatedUsd: 0.004 });
-            ran += 1;
-            step.setModel('mystery-model-9000', 'acme').setTokenUsage({ input: 500, output: 200 });
-          });
-        } catch (error) {
-          if (!BudgetExceededError.isInstance(error)) throw error;
-          refused = error;
+  type Step = Parameters<Parameters<ReturnType<typeof createCostTracer>['step']>[1]>[0];
+  const cases: [string, ConstructorParameters<typeof CostSpanProcessor>[0], (step: Step) => void, string][] = [
+    [
+      'an unknown model',
+      {},
+      (step) => step.setModel('mystery-model-9000', 'acme').setTokenUsage({ input: 500, output: 200 }),
+      'mystery-model-9000',
+    ],
+    [
+      'no price source',
+      { priceSource: null },
+      (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }),
+      'gpt-4o',
+    ],
+    [
+      'a response without usage',
+      {},
+      (step) => {
+        // What an integration marks on a call whose response (e.g. a stream) carried no usage.
+        step.setModel('gpt-4o', 'openai').span.setAttribute(ATTR.USAGE_MISSING, true);
+      },
+      'gpt-4o',
+    ],
+  ];
+
+  it.each(cases)(
+    'ten calls with %s reserved at $0.004 under a $0.01 daily user limit: at most 3 run and a person is told why',
+    async (_, options, call, model) => {
+      const exporter = new InMemoryEventExporter();
+      const processor = new CostSpanProcessor({ source: 'budget-test@1.0.0', exporters: [exporter], ...options });
+      const tracer = createCostTracer({ tracerProvider: new BasicTracerProvider({ spanProcessors: [processor] }) });
+      const errors: unknown[] = [];
+      const guard = new BudgetGuard({ limits: { user: { daily: { usd: 0.01 } } }, onError: (error) => errors.push(error) });
+      let ran = 0;
+      let refused: unknown;
+      await tracer.agentRun('qa', { principal: alice, budget: guard }, async (run) => {
+        for (let index = 0; index < 10; index += 1) {
+          try {
+            await run.step(`call-${index}`, async (step) => {
+              await step.reserve({ estimatedUsd: 0.004 });
+              ran += 1;
+              call(step);
+            });
+          } catch (error) {
+            if (!BudgetExceededError.isInstance(error)) throw error;
+            refused = error;
+          }
+          await guard.flush();
         }
-        await guard.flush();
-      }
-    });
-    await guard.flush();
-    await processor.shutdown();
-    expect(ran).toBeLessThanOrEqual(3);
-    expect(refused).toMatchObject({ limitType: 'user_daily', scope: 'user:alice' });
-    expect(errors).toContainEqual(
-      expect.objectContaining({ code: 'unknown_model', message: expect.stringContaining('mystery-model-9000') }),
-    );
-    expect((await guard.getBudget(alice)).limits[0]?.exact.spent).toBe(usdToPico(0.004) * BigInt(ran));
-  });
+      });
+      await guard.flush();
+      await processor.shutdown();
+      expect(ran).toBeLessThanOrEqual(3);
+      expect(ran).toBeGreaterThan(0);
+      expect(refused).toMatchObject({ limitType: 'user_daily', scope: 'user:alice' });
+      expect(errors).toContainEqual(expect.objectContaining({ code: 'unknown_model', message: expect.stringContaining(`"${model}"`) }));
+      expect((await guard.getBudget(alice)).limits[0]?.exact.spent).toBe(usdToPico(0.004) * BigInt(ran));
+    },
+  );
 });
