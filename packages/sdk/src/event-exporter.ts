@@ -7,13 +7,22 @@ import type { CostEvent } from './cost-event.js';
  * never throws; `shutdown` is idempotent; `forceFlush` awaits in-flight work.
  */
 export interface EventExporter {
-  /** Exports a batch. Calls `resultCallback` exactly once. */
+  /**
+   * Exports a batch. Calls `resultCallback` exactly once. A returned promise (an `async export`)
+   * is tolerated: its rejection counts the batch as failed, it never reaches the host.
+   */
   export(events: readonly CostEvent[], resultCallback: (result: ExportResult) => void): void;
   /**
    * Optional synchronous export, used to drain what is still queued when the
    * process exits (`process.exit()` leaves no time for I/O callbacks).
    */
   exportSync?(events: readonly CostEvent[]): ExportResult;
+  /**
+   * Optional, for process exit: true when everything handed to `export` has reached its target,
+   * so a batch whose callback has not run yet (and now never will) counts as exported rather
+   * than lost. Without it, such a batch counts as failed.
+   */
+  flushSync?(): boolean;
   /** Resolves once everything handed to `export` is written. */
   forceFlush?(): Promise<void>;
   /** Flushes and releases resources; later exports fail. Idempotent. */
