@@ -1,6 +1,4 @@
-import type { CostEvent, SessionRecordedPayload } from '@costspan/sdk';
-
-type BudgetRefusalWire = NonNullable<SessionRecordedPayload['budget_refusals']>[number];
+import type { BudgetRefusalWire, CostEvent } from '@costspan/sdk';
 
 /** Budget refusals by the limit that refused them. */
 export interface RefusalGroup {
