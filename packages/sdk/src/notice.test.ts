@@ -29,6 +29,15 @@ describe('notice', () => {
     expect(warnings).toEqual(['costspan: something was lost']);
   });
 
+  it('stops after a bounded number of distinct causes, saying so once', () => {
+    const seen: string[] = [];
+    setNoticeHandler((given) => seen.push(given.cause));
+    for (let index = 0; index < 1500; index += 1) notice(`unpriced_model:m${index}`, 'unpriced');
+    expect(seen).toHaveLength(1001);
+    expect(seen[999]).toBe('unpriced_model:m999');
+    expect(seen[1000]).toBe('notices_suppressed');
+  });
+
   it('never throws when the handler does', () => {
     setNoticeHandler(() => {
       throw new Error('handler failed');

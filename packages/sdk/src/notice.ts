@@ -17,6 +17,8 @@ export interface CostspanNotice {
 export type NoticeHandler = (notice: CostspanNotice) => void;
 
 const OTEL_API_KEY = Symbol.for('opentelemetry.js.api.1');
+/** Causes can carry user input (a model name): bounded, so a stream of new models cannot grow memory. */
+const MAX_CAUSES = 1000;
 const given = new Set<string>();
 let handler: NoticeHandler | undefined;
 let quiet: boolean | undefined;
@@ -39,8 +41,12 @@ export function setNoticeHandler(next: NoticeHandler | undefined): void {
  * @returns true when this call gave the notice, false when the cause was already told
  */
 export function notice(cause: string, message: string): boolean {
-  if (given.has(cause)) return false;
+  if (given.has(cause) || given.size > MAX_CAUSES) return false;
   given.add(cause);
+  if (given.size > MAX_CAUSES) {
+    cause = 'notices_suppressed';
+    message = `more than ${MAX_CAUSES} distinct notices; further ones are not shown (stats() still counts every loss)`;
+  }
   try {
     if (handler !== undefined) {
       handler({ cause, message });
