@@ -1,5 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { parseCostEvent, type CostEvent } from '@costspan/sdk';
+import { createDefaultPriceSource } from '@costspan/pricing';
+import { CostSpanProcessor, JsonlEventExporter, createCostTracer, parseCostEvent, type CostEvent } from '@costspan/sdk';
+import { main } from './main.js';
 import { renderHtmlReport } from './html-report.js';
 import { formatReport, reportToJson } from './report-format.js';
 import { ReportAggregator, type Report } from './report.js';
@@ -194,5 +201,47 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
       budget_refusals: 0,
       messages: [],
     });
+  });
+});
+
+describe('report warnings from events the real SDK wrote', () => {
+  it('an unknown model and a call without usage: warned, counted, exact total', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'costspan-warnings-'));
+    try {
+      const path = join(directory, 'events.jsonl');
+      const processor = new CostSpanProcessor({
+        source: 'app@1.0.0',
+        exporters: [new JsonlEventExporter({ path })],
+        priceSource: createDefaultPriceSource(),
+      });
+      const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+      const tracer = createCostTracer({ tracerProvider: provider });
+      tracer.agentRun('partial', { principal: { userId: 'alice' } }, (run) => {
+        run.step('priced', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1000, output: 500 }));
+        run.step('unknown', (step) => step.setModel('my-finetune', 'acme').setTokenUsage({ input: 10, output: 10 }));
+        run.step('no-usage', (step) => step.span.setAttribute('llm.cost.usage.missing', true));
+      });
+      await provider.shutdown();
+      const stdout = new PassThrough();
+      const out: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      const code = await main(['report', path, '--format', 'json'], {
+        stdout,
+        stderr: new PassThrough(),
+        stdin: Readable.from([]),
+        env: {},
+      });
+      expect(code).toBe(0);
+      const json = JSON.parse(Buffer.concat(out).toString('utf8')) as ReturnType<typeof reportToJson>;
+      expect(json.totals).toMatchObject({ cost_usd: '0.0075', calls: 3, unpriced_calls: 1, usage_missing_calls: 1 });
+      expect(json.warnings).toMatchObject({
+        unpriced_calls: 1,
+        unpriced_models: [{ model: 'my-finetune', calls: 1 }],
+        usage_missing_calls: 1,
+        budget_refusals: 0,
+      });
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
