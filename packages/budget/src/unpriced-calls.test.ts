@@ -8,6 +8,7 @@ import { usdToPico } from '@costspan/core';
 import {
   ATTR,
   CostSpanProcessor,
+  type Step,
   InMemoryEventExporter,
   createCostTracer,
   setNoticeHandler,
@@ -153,7 +154,6 @@ describe('unpriced calls, at the guard', () => {
 });
 
 describe('unpriced calls, end to end through the SDK processor and tracer', () => {
-  type Step = Parameters<Parameters<ReturnType<typeof createCostTracer>['step']>[1]>[0];
   const cases: [string, ConstructorParameters<typeof CostSpanProcessor>[0], (step: Step) => void, string][] = [
     [
       'an unknown model',
