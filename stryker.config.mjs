@@ -46,8 +46,22 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: false, reportScoreTable: true },
   incremental: true,
   incrementalFile: process.env.COSTSPAN_MUTATION_INCREMENTAL_FILE ?? `mutation/${packageName}.incremental.json`,
-  // Nothing outside the sources and tests is needed in the sandbox.
-  ignorePatterns: ['dist', '/artifacts', '/bench', '/compat', '/docs', '/examples', '/test', '/mutation', '/.ci', '.turbo', 'coverage'],
+  // Nothing outside the sources and tests is needed in the sandbox; other packages' sandboxes
+  // (runs in parallel) must not be copied into this one.
+  ignorePatterns: [
+    '/.stryker-tmp',
+    'dist',
+    '/artifacts',
+    '/bench',
+    '/compat',
+    '/docs',
+    '/examples',
+    '/test',
+    '/mutation',
+    '/.ci',
+    '.turbo',
+    'coverage',
+  ],
   tempDirName: `.stryker-tmp/${packageName}`,
   cleanTempDir: 'always',
   thresholds: { high: 95, low: THRESHOLD, break: null },
