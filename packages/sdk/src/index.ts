@@ -37,7 +37,7 @@ export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput
 export { setupCostspan } from './setup-costspan.js';
 export type { Costspan, SetupCostspanOptions } from './setup-costspan.js';
 export { EventPipeline } from './event-pipeline.js';
-export type { EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
+export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
 export type { CostEventListener, EventExporter } from './event-exporter.js';
 export { EventSigner, createSigningKey, eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './event-signer.js';
 export type { EventSignerOptions } from './event-signer.js';
