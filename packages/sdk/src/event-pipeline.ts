@@ -2,7 +2,8 @@ import { context, diag } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import { notice } from './notice.js';
 import { reportError, wasTold } from './report-error.js';
-import { OnceFuture, asError, invokeSafely, isThenable, settleWithin } from './settle.js';
+import { OnceFuture, asError, isThenable, settleWithin } from './settle.js';
+import { attempt, exporterName, failure, flushExporter, positiveInteger, sumOf } from './event-pipeline-support.js';
 import type { CostEvent } from './cost-event.js';
 import type { EventExporter } from './event-exporter.js';
 
@@ -183,10 +184,10 @@ export class EventPipeline {
     }));
     return {
       queued: this.queued,
-      exported: sum(exporters, 'exported'),
+      exported: sumOf(exporters, 'exported'),
       dropped: this.dropped,
-      failed: sum(exporters, 'failed'),
-      pending: sum(exporters, 'pending'),
+      failed: sumOf(exporters, 'failed'),
+      pending: sumOf(exporters, 'pending'),
       exporters,
     };
   }
@@ -400,40 +401,4 @@ export class EventPipeline {
       );
     }
   }
-}
-
-function flushExporter(exporter: EventExporter): Promise<void> {
-  const forceFlush = exporter.forceFlush?.bind(exporter);
-  if (forceFlush === undefined) return Promise.resolve();
-  return invokeSafely(forceFlush).catch((error: unknown) => reportError(error));
-}
-
-function exporterName(exporter: EventExporter): string {
-  const className = (exporter as { constructor?: { name?: unknown } }).constructor?.name;
-  const name = typeof className === 'string' && className !== '' && className !== 'Object' ? className : 'exporter';
-  const target = (exporter as { target?: unknown }).target;
-  return typeof target === 'string' ? `${name}(${target})` : name;
-}
-
-function failure(message: string): ExportResult {
-  return { code: ExportResultCode.FAILED, error: new Error(message) };
-}
-
-function attempt<Value>(work: () => Value, fallback: Value): Value {
-  try {
-    return work();
-  } catch (error) {
-    reportError(error);
-    return fallback;
-  }
-}
-
-function sum(rows: readonly EventExporterStats[], key: 'exported' | 'failed' | 'pending'): number {
-  let total = 0;
-  for (const row of rows) total += row[key];
-  return total;
-}
-
-function positiveInteger(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
 }
