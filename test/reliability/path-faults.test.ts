@@ -81,11 +81,13 @@ describe('odd JSONL paths never block or go silent', () => {
   it('appending after kill -9 tore the last line: the first new event is on its own line', async () => {
     const path = join(directory, 'events.jsonl');
     const burst = spawn(process.execPath, [writer, path, 'burst', '0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Listened for from the start: a writer that dies early must not leave this wait hanging.
+    const burstClosed = new Promise((resolve) => burst.once('close', resolve));
     const deadline = Date.now() + 30_000;
     while ((statSync(path, { throwIfNoEntry: false })?.size ?? 0) < 200_000 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 5));
     burst.kill('SIGKILL');
-    await new Promise((resolve) => burst.once('close', resolve));
+    await burstClosed;
     // Make sure the file ends mid-line, as a crash inside a write leaves it (kill -9 often does by itself).
     if (readFileSync(path, 'utf8').endsWith('\n')) appendFileSync(path, '{"event_id":"01HW4Z3RX');
     const written = readFileSync(path, 'utf8');
