@@ -41,7 +41,35 @@ describe('normalizeLimits', () => {
   it('refuses limits that are not an object', () => {
     for (const limits of [null, 5, 'x']) {
       expect(() => normalizeLimits(limits as never)).toThrow(expect.objectContaining({ code: 'invalid_argument', field: 'limits' }));
+      expect(() => normalizeLimits(limits as never)).toThrow(/an object of limits/);
     }
+  });
+
+  it('says what each refused threshold or amount should be, naming its field', () => {
+    const refusal = (build: () => unknown): { field?: string; message: string } => {
+      try {
+        build();
+      } catch (error) {
+        return error as { field?: string; message: string };
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(refusal(() => normalizeLimits({ team: { daily: { usd: 1, alertAt: [{ fraction: Number.NaN }] } } }))).toMatchObject({
+      field: 'limits.team.daily.alertAt[0].fraction',
+      message: expect.stringContaining('a number in (0, 1]'),
+    });
+    expect(refusal(() => normalizeLimits({ team: { daily: { alertAt: [{ fraction: 0.5 }] } } }))).toMatchObject({
+      field: 'limits.team.daily.alertAt[0].fraction',
+      message: expect.stringContaining('used beside a usd or tokens limit'),
+    });
+    expect(refusal(() => normalizeLimits({ org: { total: { alertAt: [{ pct: 5 } as never] } } })).message).toContain(
+      '{ usd }, { tokens } or { fraction }',
+    );
+    expect(refusal(() => normalizeLimits({ org: { monthly: { alertAt: [{ usd: 0 }] } } }))).toMatchObject({
+      field: 'limits.org.monthly.alertAt[0].usd',
+      message: expect.stringContaining('a positive amount of USD'),
+    });
+    expect(refusal(() => positiveTokens(0, 'f')).message).toContain('a positive integer number of tokens');
   });
 
   it('turns fractions into thresholds of both units: ceil for tokens, at least 1', () => {

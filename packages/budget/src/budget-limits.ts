@@ -215,13 +215,12 @@ export function applicableLimits(
   }
   const tagPairs = Object.entries(principal.tags ?? {}).map(([key, value]) => `${key}=${value}`);
   for (const { kind, window, amount } of limits.scoped) {
-    const suffix = window === 'total' ? 'total' : window;
     if (kind === 'global') {
       add(
-        suffix,
+        window,
         'global',
         windowKey[window],
-        window === 'total' ? 'total' : `${suffix}:${windowKey[window]}`,
+        window === 'total' ? 'total' : `${window}:${windowKey[window]}`,
         amount,
         WINDOW_TTL_MS[window],
       );
@@ -230,7 +229,7 @@ export function applicableLimits(
     const ids = kind === 'user' ? [principal.userId] : kind === 'team' ? [principal.teamId] : kind === 'org' ? [principal.orgId] : tagPairs;
     for (const id of ids) {
       if (id === undefined) continue;
-      const limitType = `${kind}_${suffix}` as ApplicableLimit['limitType'];
+      const limitType = `${kind}_${window}` as ApplicableLimit['limitType'];
       const key =
         window === 'total' ? `${limitType}:${encodeURIComponent(id)}` : `${limitType}:${encodeURIComponent(id)}:${windowKey[window]}`;
       add(limitType, `${kind}:${id}`, windowKey[window], key, amount, WINDOW_TTL_MS[window]);

@@ -34,6 +34,17 @@ describe('CalendarWindow', () => {
     }
     expect((refused as { cause?: unknown }).cause).toBeInstanceOf(RangeError);
     expect((refused as Error).message).toContain('an IANA time zone such as "UTC" or "Europe/Berlin"');
+    // Blank and non-string zones are refused before Intl sees them (no Intl error as cause).
+    for (const zone of ['', '   ', 42]) {
+      let early: unknown;
+      try {
+        new CalendarWindow(zone as string);
+      } catch (error) {
+        early = error;
+      }
+      expect(early).toMatchObject({ field: 'timeZone', message: expect.stringContaining('an IANA time zone such as "UTC"') });
+      expect((early as { cause?: unknown }).cause).toBeUndefined();
+    }
   });
 
   it('keeps the time zone it was given (UTC by default)', () => {
