@@ -135,3 +135,29 @@ describe('CalendarWindow at every daily and monthly boundary, in non-UTC zones',
     expect(new CalendarWindow('Asia/Tokyo').at(instant)).toEqual({ day: '2026-01-01', month: '2026-01' });
   });
 });
+
+describe('CalendarWindow refuses what is not a time zone name', () => {
+  const message = 'timeZone must be an IANA time zone such as "UTC" or "Europe/Berlin"; got ';
+
+  it('refuses a non-string even when Intl would read it as a zone', () => {
+    const lookalike = { toString: () => 'UTC' };
+    expect(() => new CalendarWindow(lookalike as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_argument', field: 'timeZone', message: `${message}{}` }),
+    );
+  });
+
+  it('refuses a blank name itself, before asking Intl (no cause attached)', () => {
+    for (const blank of ['', '   ']) {
+      let refused: unknown;
+      try {
+        new CalendarWindow(blank);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toEqual(
+        expect.objectContaining({ code: 'invalid_argument', field: 'timeZone', message: `${message}${JSON.stringify(blank)}` }),
+      );
+      expect((refused as { cause?: unknown }).cause).toBeUndefined();
+    }
+  });
+});
