@@ -22,6 +22,9 @@ const SLOW_TESTS = {
   // instrumentation, and the multi-process case times out on shared cores. It tests
   // RedisBudgetStore (not mutated); budget-limits and calendar-window have in-process tests.
   budget: ['**/redis-budget-store.test.ts'],
+  // Calls process.chdir(), which Stryker's vitest runner (worker threads) does not allow; it tests
+  // the one-call setup, and cost-totals, usage-input and principal have tests of their own.
+  sdk: ['**/setup-costspan.test.ts'],
 };
 
 const unit = (rootConfig.test?.projects ?? []).find(
