@@ -35,11 +35,8 @@ export function parseUsd(text: string): PicoUsd | undefined {
   if (Math.abs(exponent) > 400) return undefined;
   const digits = BigInt(integerDigits + fractionDigits);
   const shift = exponent - fractionDigits.length + DECIMALS;
-  // Stryker disable next-line EqualityOperator: at shift 0 both branches return `digits` exactly
-  if (shift >= 0) return digits * pow10(shift);
-  const divisor = pow10(-shift);
-  const quotient = digits / divisor;
-  return (digits % divisor) * 2n >= divisor ? quotient + 1n : quotient;
+  // One path for both directions (dividing by 10^0 is exact), so no boundary at shift 0.
+  return roundDivide(digits * pow10(Math.max(shift, 0)), pow10(Math.max(-shift, 0)));
 }
 
 /**
@@ -80,7 +77,6 @@ export function formatPico(amount: PicoUsd): string {
 export function picoToUsd(amount: PicoUsd): number {
   // Below 2^53 both operands are exact doubles and IEEE division rounds the exact quotient
   // once, which yields the same double as parsing the exact decimal string, only faster.
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: a fast path; the slow path gives the same double (property test)
   if (amount < MAX_EXACT && amount > -MAX_EXACT) return Number(amount) / 1e12;
   return Number(formatPico(amount));
 }
