@@ -1,8 +1,9 @@
-import { UnknownModelNotifier, type UnknownModelHandler } from './bounded-memo.js';
+import { BoundedMemo, DEFAULT_CACHE_SIZE, UnknownModelNotifier, type UnknownModelHandler } from './bounded-memo.js';
 import { CustomPriceSource, type CustomModelPrice } from './custom-price-source.js';
 import { GenAiPriceSource, type PriceMultiplier } from './genai-price-source.js';
+import { canonicalProvider, nameCandidates } from './model-name.js';
 import type { PriceRequest, PriceResult, PriceSource, UnpricedCall } from './price-source.js';
-import { unpriced } from './rate-card.js';
+import { priceResolved, requestKey, unpriced, type ResolvedModel } from './rate-card.js';
 
 /** Options of {@link CompositePriceSource}. */
 export interface CompositePriceSourceOptions {
@@ -75,7 +76,7 @@ export class CompositePriceSource implements PriceSource {
 
 /** Options of {@link createDefaultPriceSource}. */
 export interface DefaultPriceSourceOptions {
-  /** Prices to register up front; they win over the table. See {@link CustomModelPrice}. */
+  /** Prices to register up front; they win over the table on the same name. See {@link CustomModelPrice} and {@link DefaultPriceSource}. */
   customPrices?: readonly CustomModelPrice[];
   /** Discounts on table prices (negotiated, batch, flex); see {@link PriceMultiplier}. */
   multipliers?: readonly PriceMultiplier[];
@@ -88,14 +89,35 @@ export interface DefaultPriceSourceOptions {
 }
 
 /**
- * What {@link createDefaultPriceSource} returns: your custom prices first, then the
- * genai-prices table, with {@link DefaultPriceSource.register} to add prices at any time.
+ * What a (provider, model) name resolves to across both sources: the entries to try in order
+ * (custom ones may not be in force yet at a call's timestamp; a table entry always is), and
+ * what to answer when none prices the call.
+ */
+interface NameResolution {
+  readonly entries: readonly ResolvedModel[];
+  readonly miss: UnpricedCall;
+}
+
+/**
+ * What {@link createDefaultPriceSource} returns: your custom prices and the genai-prices table,
+ * with {@link DefaultPriceSource.register} to add prices at any time.
+ *
+ * The most specific name wins across the two sources: the name candidates (the name as given,
+ * then without provider prefix, then without date suffix, ...) are tried in order, each against
+ * the custom prices and then the table. So a custom `gpt-4o` prices `gpt-4o`, `openai/gpt-4o`
+ * and every name the table itself resolves to its `gpt-4o` entry (`gpt-4o-2024-08-06`), but not
+ * `gpt-4o-2024-05-13`, which the table prices under its own dated entry; register that name to
+ * override it. On the same name, a custom price beats the table.
  */
 export class DefaultPriceSource extends CompositePriceSource {
-  /** The custom prices, consulted first. */
+  /** The custom prices; on the same name they win over the table. */
   readonly custom: CustomPriceSource;
-  /** The genai-prices table, consulted second. */
+  /** The genai-prices table. */
   readonly table: GenAiPriceSource;
+  readonly #memo: BoundedMemo<NameResolution>;
+  readonly #notifier: UnknownModelNotifier;
+  #customRevision: number;
+  #tableRevision: number;
 
   constructor(options: DefaultPriceSourceOptions = {}) {
     const custom = new CustomPriceSource({
@@ -107,13 +129,82 @@ export class DefaultPriceSource extends CompositePriceSource {
       ...(options.multipliers === undefined ? {} : { multipliers: options.multipliers }),
       ...(options.dataSource === undefined ? {} : { dataSource: options.dataSource }),
     });
-    super([custom, table], options.onUnknownModel === undefined ? {} : { onUnknownModel: options.onUnknownModel });
+    super([custom, table]);
     this.custom = custom;
     this.table = table;
+    this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
+    this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.#customRevision = custom.revision;
+    this.#tableRevision = table.revision;
   }
 
   /**
-   * Registers prices for a model; they win over the table from their `startDate` on.
+   * Prices one call: the entry of the most specific name either source knows (see the class
+   * doc). Never throws.
+   */
+  override price(request: PriceRequest): PriceResult {
+    try {
+      const key = requestKey(request);
+      if ('status' in key) return key;
+      // Prices registered on `custom` directly, or a `table.clearCache()`, make the memo stale.
+      if (this.custom.revision !== this.#customRevision || this.table.revision !== this.#tableRevision) {
+        this.#memo.clear();
+        this.#customRevision = this.custom.revision;
+        this.#tableRevision = this.table.revision;
+      }
+      const { model, provider, providerKey } = key;
+      const resolution = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
+      for (const entry of resolution.entries) {
+        // undefined: a custom price not in force yet at this timestamp; the next entry decides.
+        const result = priceResolved(entry, request.usage, request.timestamp, request.multiplier);
+        if (result !== undefined) return result;
+      }
+      if (resolution.miss.code === 'unknown_model') this.#notifier.notify(model, provider);
+      return resolution.miss;
+    } catch (error) {
+      return unpriced('source_error', `pricing failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  #resolve(model: string, provider: string | undefined): NameResolution {
+    const requestProvider = canonicalProvider(provider);
+    const entries: ResolvedModel[] = [];
+    const addCustom = (entry: ResolvedModel | undefined): void => {
+      // The same registration can match several candidates; trying it twice changes nothing.
+      if (entry !== undefined && !entries.some((existing) => existing.periods === entry.periods)) entries.push(entry);
+    };
+    let tableMiss: UnpricedCall | undefined;
+    for (const candidate of nameCandidates(model, provider)) {
+      addCustom(this.custom.resolveCandidate(candidate, requestProvider));
+      // After the table's first hit it has nothing more to say (genai-prices answers the first match).
+      if (tableMiss !== undefined) continue;
+      const table = this.table.resolveCandidate(model, provider, candidate);
+      if (table === undefined) continue;
+      if ('status' in table) {
+        // Known to the table but not priced per token: a custom price on a later name may still price it.
+        tableMiss = table;
+        continue;
+      }
+      // The table resolved this name to one of its entries (`gpt-4o-2024-08-06` → `gpt-4o`):
+      // a custom price registered under that entry's own name is the price of this name.
+      if (table.model.toLowerCase() !== candidate.model) {
+        addCustom(this.custom.resolveCandidate({ provider: table.system, model: table.model.toLowerCase() }, requestProvider));
+      }
+      entries.push(table);
+      // A table entry always has a period in force, so nothing after it is ever reached.
+      return { entries, miss: tableMiss ?? this.table.unknown(model, provider) };
+    }
+    const miss =
+      tableMiss ??
+      (entries.length > 0
+        ? unpriced('no_price_in_force', `no custom price for model "${model}" in force at the call's timestamp, and the table has none`)
+        : this.table.unknown(model, provider));
+    return { entries, miss };
+  }
+
+  /**
+   * Registers prices for a model; they win over the table from their `startDate` on, for that
+   * name and any less specific form of a name (see the class doc).
    *
    * @throws CostspanError for invalid prices (see {@link CustomPriceSource.register})
    */
@@ -129,8 +220,9 @@ export class DefaultPriceSource extends CompositePriceSource {
 }
 
 /**
- * Creates the price source costspan uses by default: custom prices first, then
- * `@pydantic/genai-prices` (offline data; never updated behind your back).
+ * Creates the price source costspan uses by default: custom prices and
+ * `@pydantic/genai-prices` (offline data; never updated behind your back), the most specific
+ * name winning across the two (see {@link DefaultPriceSource}).
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import { invalidInput, usdToPico, type PicoUsd } from '@costspan/core';
 import { BoundedMemo, DEFAULT_CACHE_SIZE, UnknownModelNotifier, type UnknownModelHandler } from './bounded-memo.js';
-import { canonicalProvider, nameCandidates } from './model-name.js';
+import { canonicalProvider, nameCandidates, type NameCandidate } from './model-name.js';
 import type { PriceRequest, PriceResult, PriceSource, UnpricedCall } from './price-source.js';
 import {
   priceResolved,
@@ -200,6 +200,7 @@ export class CustomPriceSource implements PriceSource {
   readonly #byModel = new Map<string, Registration[]>();
   readonly #memo: BoundedMemo<ResolvedModel | UnpricedCall>;
   readonly #notifier: UnknownModelNotifier;
+  #revision = 0;
 
   constructor(options: CustomPriceSourceOptions = {}) {
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -237,6 +238,7 @@ export class CustomPriceSource implements PriceSource {
     );
     this.#byModel.set(key, registrations);
     this.#memo.clear();
+    this.#revision += 1;
     return this;
   }
 
@@ -251,6 +253,7 @@ export class CustomPriceSource implements PriceSource {
     if (remaining.length === 0) this.#byModel.delete(key);
     else this.#byModel.set(key, remaining);
     this.#memo.clear();
+    this.#revision += 1;
     return true;
   }
 
@@ -289,24 +292,45 @@ export class CustomPriceSource implements PriceSource {
   #resolve(model: string, provider: string | undefined): ResolvedModel | UnpricedCall {
     const requestProvider = canonicalProvider(provider);
     for (const candidate of nameCandidates(model, provider)) {
-      const registrations = this.#byModel.get(candidate.model);
-      if (registrations === undefined) continue;
-      // A provider-specific registration beats a provider-less one.
-      const match =
-        registrations.find((entry) => entry.provider !== undefined && entry.provider === candidate.provider) ??
-        registrations.find((entry) => entry.provider === undefined) ??
-        (requestProvider === undefined ? registrations[0] : undefined);
-      if (match === undefined) continue;
-      return {
-        system: match.provider ?? candidate.provider ?? requestProvider ?? 'custom',
-        model: match.model,
-        dataSource: 'custom',
-        periods: match.periods,
-        selection: 'custom',
-        snapshots: new Map(),
-        snapshotDay: '',
-      };
+      const resolved = this.resolveCandidate(candidate, requestProvider);
+      if (resolved !== undefined) return resolved;
     }
     return NO_CUSTOM_PRICE;
+  }
+
+  /**
+   * The registration for exactly one name candidate (no further name rules), or undefined.
+   * `requestProvider` is the request's canonical provider. `DefaultPriceSource` uses this
+   * to try each candidate against the custom prices and then the table (most specific name wins).
+   *
+   * @internal
+   */
+  resolveCandidate(candidate: NameCandidate, requestProvider: string | undefined): ResolvedModel | undefined {
+    const registrations = this.#byModel.get(candidate.model);
+    if (registrations === undefined) return undefined;
+    // A provider-specific registration beats a provider-less one.
+    const match =
+      registrations.find((entry) => entry.provider !== undefined && entry.provider === candidate.provider) ??
+      registrations.find((entry) => entry.provider === undefined) ??
+      (requestProvider === undefined ? registrations[0] : undefined);
+    if (match === undefined) return undefined;
+    return {
+      system: match.provider ?? candidate.provider ?? requestProvider ?? 'custom',
+      model: match.model,
+      dataSource: 'custom',
+      periods: match.periods,
+      selection: 'custom',
+      snapshots: new Map(),
+      snapshotDay: '',
+    };
+  }
+
+  /**
+   * Counts changes to the registered prices, so a wrapper's memo can tell it is stale.
+   *
+   * @internal
+   */
+  get revision(): number {
+    return this.#revision;
   }
 }

@@ -1,7 +1,7 @@
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
 import { invalidInput, usdToPico } from '@costspan/core';
 import { BoundedMemo, DEFAULT_CACHE_SIZE, UnknownModelNotifier, type UnknownModelHandler } from './bounded-memo.js';
-import { canonicalProvider, nameCandidates } from './model-name.js';
+import { canonicalProvider, nameCandidates, type NameCandidate } from './model-name.js';
 import type { PriceRequest, PriceResult, PriceSource, UnpricedCall } from './price-source.js';
 import { PRICING_DATA_VERSION } from './pricing-data-version.js';
 import {
@@ -177,6 +177,7 @@ export class GenAiPriceSource implements PriceSource {
   readonly #multipliers: PriceMultiplier[];
   readonly #notifier: UnknownModelNotifier;
   readonly #dataSource: string;
+  #revision = 0;
 
   constructor(options: GenAiPriceSourceOptions = {}) {
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -213,41 +214,73 @@ export class GenAiPriceSource implements PriceSource {
   /** Forgets every memoised resolution (call after replacing the data with `updatePrices`). */
   clearCache(): void {
     this.#memo.clear();
+    this.#revision += 1;
   }
 
   #resolve(model: string, provider: string | undefined): MemoEntry {
     for (const candidate of nameCandidates(model, provider)) {
-      let found: ReturnType<typeof calcPrice>;
-      try {
-        found = calcPrice({}, candidate.model, candidate.provider === undefined ? {} : { providerId: candidate.provider });
-      } catch {
-        continue;
-      }
-      if (found === null) continue;
-      let periods: PricePeriod[] | undefined;
-      try {
-        periods = compileModel(found.model);
-      } catch {
-        periods = undefined;
-      }
-      if (periods === undefined) {
-        return unpriced(
-          'no_token_prices',
-          `${describe(model, provider)} is in ${this.#dataSource} as ${found.provider.id}/${found.model.id} but has no per-token prices`,
-        );
-      }
-      const multiplier = this.#multiplierFor(model, provider, found.provider.id, found.model.id);
-      return {
-        system: found.provider.id,
-        model: found.model.id,
-        dataSource: this.#dataSource,
-        periods: multiplier === 1 ? periods : scalePeriods(periods, multiplier),
-        selection: 'table',
-        snapshots: new Map(),
-        snapshotDay: '',
-      };
+      const resolved = this.resolveCandidate(model, provider, candidate);
+      if (resolved !== undefined) return resolved;
     }
+    return this.unknown(model, provider);
+  }
+
+  /**
+   * What the table holds for exactly one name candidate of the request (`model`, `provider`):
+   * its prices (with this source's multipliers), `no_token_prices`, or undefined when the data
+   * has no such name. `DefaultPriceSource` uses this to try each candidate against the custom
+   * prices and then the table (most specific name wins).
+   *
+   * @internal
+   */
+  resolveCandidate(model: string, provider: string | undefined, candidate: NameCandidate): MemoEntry | undefined {
+    let found: ReturnType<typeof calcPrice>;
+    try {
+      found = calcPrice({}, candidate.model, candidate.provider === undefined ? {} : { providerId: candidate.provider });
+    } catch {
+      return undefined;
+    }
+    if (found === null) return undefined;
+    let periods: PricePeriod[] | undefined;
+    try {
+      periods = compileModel(found.model);
+    } catch {
+      periods = undefined;
+    }
+    if (periods === undefined) {
+      return unpriced(
+        'no_token_prices',
+        `${describe(model, provider)} is in ${this.#dataSource} as ${found.provider.id}/${found.model.id} but has no per-token prices`,
+      );
+    }
+    const multiplier = this.#multiplierFor(model, provider, found.provider.id, found.model.id);
+    return {
+      system: found.provider.id,
+      model: found.model.id,
+      dataSource: this.#dataSource,
+      periods: multiplier === 1 ? periods : scalePeriods(periods, multiplier),
+      selection: 'table',
+      snapshots: new Map(),
+      snapshotDay: '',
+    };
+  }
+
+  /**
+   * The `unknown_model` result for a name no candidate matched.
+   *
+   * @internal
+   */
+  unknown(model: string, provider: string | undefined): UnpricedCall {
     return unpriced('unknown_model', `no price for ${describe(model, provider)} in ${this.#dataSource}; register one with register()`);
+  }
+
+  /**
+   * Counts {@link GenAiPriceSource.clearCache} calls, so a wrapper's memo can tell it is stale.
+   *
+   * @internal
+   */
+  get revision(): number {
+    return this.#revision;
   }
 
   #multiplierFor(model: string, provider: string | undefined, system: string, tableModel: string): number | string {
