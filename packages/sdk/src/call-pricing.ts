@@ -3,6 +3,7 @@ import {
   createDefaultPriceSource,
   type CostBreakdownPico,
   type PriceRequest,
+  type PriceResult,
   type PriceSource,
   type PricingTier,
 } from '@costspan/pricing';
@@ -20,6 +21,11 @@ export interface PricedCall {
   status: PricingStatus;
   tier: PricingTier | undefined;
   pricingDate: string | undefined;
+  /**
+   * The name the price source priced (the response model, else the requested one when only it
+   * has a price); undefined when the source did not price the call.
+   */
+  pricedModel?: string | undefined;
 }
 
 const ZERO_COST: CostBreakdownPico = { input: 0n, output: 0n, reasoning: 0n, cachedDiscount: 0n };
@@ -37,8 +43,9 @@ export function defaultPriceSource(): PriceSource {
 
 /**
  * Prices recorded calls: a caller's or provider's cost wins (a reported total is split in
- * the table's proportions), else the price source prices the usage, else the call is
- * unpriced at $0, counted, and told once per model.
+ * the table's proportions), else the price source prices the usage by the response model (or,
+ * when only it has a price, the requested model, told once per response model), else the call
+ * is unpriced at $0, counted, and told once per model.
  */
 export class CallPricer {
   /** Calls that could not be priced. */
@@ -54,8 +61,8 @@ export class CallPricer {
       if (call.costTotalOnly === true && source !== null) {
         // A reported total: split it in the table's proportions so input/output stay meaningful.
         try {
-          const table = source.price(priceRequest(call, timestamp));
-          if (table.status === 'priced') cost = costFromTotal(totalCost(call.cost), table.cost);
+          const table = priceByName(source, call, timestamp);
+          if (table.result.status === 'priced') cost = costFromTotal(totalCost(call.cost), table.result.cost);
         } catch (error) {
           reportError(error);
         }
@@ -64,9 +71,15 @@ export class CallPricer {
     }
     if (source !== null) {
       try {
-        const result = source.price(priceRequest(call, timestamp));
+        const { result, model } = priceByName(source, call, timestamp);
         if (result.status === 'priced') {
-          return { call, cost: result.cost, status: 'priced', tier: result.tier, pricingDate: result.pricingDate };
+          if (model !== (call.responseModel ?? call.model)) {
+            notice(
+              `priced_as_requested_model:${call.responseModel ?? ''}`,
+              `no price for response model "${call.responseModel ?? ''}": its calls are priced as the requested model "${model}" (the event's pricing_tier names the entry used). If that is not what it costs, register a price for "${call.responseModel ?? ''}" (createDefaultPriceSource({ customPrices })) or give the cost with step.setCost.`,
+            );
+          }
+          return { call, cost: result.cost, status: 'priced', tier: result.tier, pricingDate: result.pricingDate, pricedModel: model };
         }
       } catch (error) {
         reportError(error);
@@ -86,13 +99,26 @@ export class CallPricer {
   }
 }
 
-function priceRequest(call: RecordedCall, timestamp: number): PriceRequest {
+function priceRequest(call: RecordedCall, model: string, timestamp: number): PriceRequest {
   return {
-    model: call.responseModel ?? call.model,
+    model,
     ...(call.provider === undefined ? {} : { provider: call.provider }),
     usage: call.usage,
     timestamp,
   };
+}
+
+/**
+ * Prices a call by the model that answered; when that name has no price but the requested model
+ * has one (gateways answer with names of their own: `my-gateway/gpt-4o-xyz`), by the requested
+ * model. Returns the result and the name it was priced by.
+ */
+function priceByName(source: PriceSource, call: RecordedCall, timestamp: number): { result: PriceResult; model: string } {
+  const answered = call.responseModel ?? call.model;
+  const result = source.price(priceRequest(call, answered, timestamp));
+  if (result.status === 'priced' || answered === call.model) return { result, model: answered };
+  const requested = source.price(priceRequest(call, call.model, timestamp));
+  return requested.status === 'priced' ? { result: requested, model: call.model } : { result, model: answered };
 }
 
 /** `gen_ai.usage.cost.source` of a span's calls: `local` (the table), `caller`, `provider` or `mixed`. */
