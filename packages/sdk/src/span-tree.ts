@@ -1,21 +1,12 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Principal } from './budget-gate.js';
 import type { PricedCall } from './call-pricing.js';
+import type { BudgetRefusalWire } from './cost-event.js';
 import { emptyTotals, type CostTotals } from './cost-totals.js';
 import { stepStates } from './span-state.js';
 
 /** A budget refusal read from a step span, kept on its root run for the session event. */
-export interface BudgetRefusal {
-  agent_run_id: string;
-  step: string;
-  limit_type: string;
-  scope: string;
-  window: string;
-  unit: string;
-  limit: number;
-  current: number;
-  attempted: number;
-}
+export type BudgetRefusal = BudgetRefusalWire;
 
 /** Root runs only: what the session event reports beyond the totals. */
 export interface RootRecord {
