@@ -62,9 +62,11 @@ export interface BudgetGuardOptions {
   onAlert?: (alert: BudgetAlert) => void;
   /**
    * Receives errors that cannot be thrown (record, release, alerts, fail-open).
-   * Default: OpenTelemetry `diag`. When given, it also receives, once per cause,
-   * what would otherwise be a costspan notice on standard error: a call that
-   * could not be priced and was booked at its estimate (code `unknown_model`).
+   * Default: OpenTelemetry `diag`, plus a costspan notice once per kind of failure
+   * (e.g. `budget_store_failed:record`), so a failing store is never silent. When
+   * given, it receives every such error and no notice is given; it also receives,
+   * once per cause, what would otherwise be a costspan notice on standard error: a
+   * call that could not be priced and was booked at its estimate (code `unknown_model`).
    */
   onError?: (error: unknown) => void;
 }

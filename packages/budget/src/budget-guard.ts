@@ -14,7 +14,7 @@ import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCros
 import { CalendarWindow } from './calendar-window.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { cooldownOf, describeReservation, isPromiseLike, limitCheckOf, optionalId, positiveMs, toPico, toTokens } from './guard-input.js';
-import { GuardNotices, refusalCause, refusalMessage } from './guard-notices.js';
+import { GuardNotices, refusalCause, refusalMessage, reserveAfterShutdown, type GuardOperation } from './guard-notices.js';
 import { breakerRefusal, perRequestRefusal, statusesOf, storeRefusal, toAlert } from './guard-results.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { reportBudgetError } from './report-error.js';
@@ -103,6 +103,7 @@ export class BudgetGuard implements BudgetGate {
    *
    * @throws BudgetExceededError when a limit (or an open circuit breaker) refuses the call
    * @throws CostspanError `budget_unavailable` when the store cannot be reached and `failOpen` is false
+   * @throws CostspanError `shutdown` after {@link BudgetGuard.shutdown} (whatever `failOpen` says)
    * @throws CostspanError `invalid_cost` / `invalid_tokens` / `invalid_argument` for bad input
    */
   async reserve(request: BudgetReserveInput): Promise<BudgetReservation> {
@@ -115,6 +116,8 @@ export class BudgetGuard implements BudgetGate {
   }
 
   private async reserveNow(request: BudgetReserveInput): Promise<BudgetReservation> {
+    // After shutdown an owned store is closed (an in-memory one emptied): reserving would start over.
+    if (this.shutdownOnce !== undefined) throw reserveAfterShutdown();
     const input = typeof request === 'object' && request !== null ? request : ({} as BudgetReserveInput);
     const principal = validatePrincipal(input.principal);
     const rootRunId = optionalId(input.rootRunId, 'rootRunId');
@@ -175,7 +178,7 @@ export class BudgetGuard implements BudgetGate {
     } catch (error) {
       const unavailable = CostspanError.isInstance(error) ? error : budgetUnavailable('reserve', error);
       if (!this.failOpen) throw unavailable;
-      this.report(unavailable);
+      this.report(unavailable, 'reserve');
       return false;
     }
     if (refusal !== undefined) {
@@ -209,7 +212,7 @@ export class BudgetGuard implements BudgetGate {
     }
     state.done = true;
     if (pico < state.pico || BigInt(tokens) < state.tokens) this.breaker?.halfOpen(state.keys);
-    await this.track(this.commit(reservation, state, state.principal, state.rootRunId, pico, BigInt(tokens)), true);
+    await this.track(this.commit(reservation, state, state.principal, state.rootRunId, pico, BigInt(tokens)), true, 'settle');
   }
 
   /**
@@ -227,10 +230,15 @@ export class BudgetGuard implements BudgetGate {
       this.breaker?.halfOpen(state.keys);
       const work = this.store
         .commit({ release: { id: reservation.id, keys: state.keys, pico: state.pico, tokens: state.tokens }, now: this.clock() })
-        .then(() => undefined);
-      return this.track(work, false);
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            throw CostspanError.isInstance(error) ? error : budgetUnavailable('release', error);
+          },
+        );
+      return this.track(work, false, 'release');
     } catch (error) {
-      this.report(error);
+      this.report(CostspanError.isInstance(error) ? error : budgetUnavailable('release', error), 'release');
       return Promise.resolve();
     }
   }
@@ -265,12 +273,12 @@ export class BudgetGuard implements BudgetGate {
         this.notices.tellUnpriced({ model: spend.model, pico: bookPico, tokens: bookTokens, reserved: state !== undefined });
       if (state !== undefined && reservation !== undefined) {
         state.done = true;
-        void this.track(this.commit(reservation, state, principal, rootRunId, bookPico, bookTokens), false);
+        void this.track(this.commit(reservation, state, principal, rootRunId, bookPico, bookTokens), false, 'record');
       } else {
-        void this.track(this.commit(undefined, undefined, principal, rootRunId, bookPico, bookTokens), false);
+        void this.track(this.commit(undefined, undefined, principal, rootRunId, bookPico, bookTokens), false, 'record');
       }
     } catch (error) {
-      this.report(error);
+      this.report(error, 'record');
     }
   }
 
@@ -311,7 +319,7 @@ export class BudgetGuard implements BudgetGate {
    * to `onError`. Never rejects.
    */
   async flush(): Promise<void> {
-    await flushWithin(this.book, this.flushTimeoutMs, 'flush', (error) => this.report(error));
+    await flushWithin(this.book, this.flushTimeoutMs, 'flush', (error) => this.report(error, 'flush'));
   }
 
   /**
@@ -326,7 +334,7 @@ export class BudgetGuard implements BudgetGate {
       store: this.closeStore ? this.store : undefined,
       timeoutMs: this.flushTimeoutMs,
       beforeClose: () => this.breaker?.reset(),
-      report: (error) => this.report(error),
+      report: (error) => this.report(error, 'shutdown'),
     });
     return this.shutdownOnce;
   }
@@ -371,21 +379,23 @@ export class BudgetGuard implements BudgetGate {
     if (alert === undefined) return;
     try {
       const result: unknown = this.onAlert(alert);
-      if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.report(error));
+      if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.report(error, 'alert'));
     } catch (error) {
-      this.report(error);
+      this.report(error, 'alert');
     }
   }
 
-  private track(work: Promise<void>, rethrow: boolean): Promise<void> {
-    return this.book.track(work, rethrow, (error) => this.report(error));
+  private track(work: Promise<void>, rethrow: boolean, operation: GuardOperation): Promise<void> {
+    return this.book.track(work, rethrow, (error) => this.report(error, operation));
   }
 
-  private report(error: unknown): void {
+  /** To `onError` (default: diag, one line each); with no `onError`, also a notice once per cause. */
+  private report(error: unknown, operation: GuardOperation): void {
     try {
       this.onError(error);
     } catch {
       // An error sink that throws must not break recording.
     }
+    this.notices.tellFailure(operation, error);
   }
 }

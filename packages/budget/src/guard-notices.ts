@@ -34,6 +34,20 @@ export class GuardNotices {
     notice(cause, message);
   }
 
+  /**
+   * Tells, once per cause, an error of `operation` that went to the default sink (diag), so a
+   * failing store is not silent when no diag logger is installed. No-op when `onError` is given.
+   */
+  tellFailure(operation: GuardOperation, error: unknown): void {
+    if (this.onError !== undefined) return;
+    try {
+      const cause = failureCause(operation, error);
+      this.noticeUnlessHandled(cause, failureMessage(operation, error, cause));
+    } catch {
+      // Telling must never break recording.
+    }
+  }
+
   /** Tells, once per model, what a call that could not be priced was booked at. */
   tellUnpriced(booking: UnpricedBooking): void {
     this.tell(unpricedCause(booking.model), 'unknown_model', unpricedMessage(booking), 'spend.model', booking.model);
@@ -117,4 +131,53 @@ function optionPath(limitType: BudgetLimitType, unit: BudgetUnit): string {
   if (limitType === 'session') return `limits.session.${unit}`;
   const [kind, window] = limitType.includes('_') ? limitType.split('_') : ['global', limitType];
   return `limits.${kind}.${window}.${unit}`;
+}
+
+/** @internal What a guard was doing when an error it cannot throw happened. */
+export type GuardOperation = 'reserve' | 'settle' | 'record' | 'release' | 'flush' | 'shutdown' | 'alert';
+
+/** Longest error text quoted in a notice. */
+const MAX_REASON = 200;
+
+/** What was lost when the store failed during an operation, and what limits do because of it. */
+const STORE_FAILURE_EFFECT: Record<GuardOperation, string> = {
+  reserve: 'failOpen admitted the call without a reservation, so limits are not enforced while the store fails',
+  settle: "that call's spend was not booked, so limits may admit more than they should",
+  record: "that call's spend was not booked, so limits may admit more than they should",
+  release: 'a reservation was not given back, so its estimate stays counted until it expires (reservationTtlMs)',
+  flush: 'work still pending may not be booked',
+  shutdown: 'the store may not have closed cleanly',
+  alert: 'an alert may be missing',
+};
+
+/** @internal The notice cause of an error a guard could not throw: one per operation and kind. */
+export function failureCause(operation: GuardOperation, error: unknown): string {
+  if (CostspanError.isInstance(error) && error.code === 'budget_unavailable') return `budget_store_failed:${operation}`;
+  if (CostspanError.isInstance(error) && error.code === 'shutdown') return `budget_${operation}_incomplete`;
+  return `budget_error:${operation}`;
+}
+
+/** @internal One line: what failed, what it means for the budget numbers, and what to do. */
+export function failureMessage(operation: GuardOperation, error: unknown, cause: string): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const reason = text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text;
+  const more = 'to BudgetGuard to receive every such error (each is also logged to OpenTelemetry diag).';
+  if (cause.startsWith('budget_store_failed:')) {
+    return (
+      `budget: the budget store failed during ${operation} (${reason}): ${STORE_FAILURE_EFFECT[operation]}. ` +
+      `Check that the store answers (for Redis: reachable and not out of memory); pass onError ${more}`
+    );
+  }
+  if (operation === 'alert') return `budget: an onAlert handler failed (${reason}). Fix the handler; pass onError ${more}`;
+  return `budget: ${operation} did not complete (${reason}). Pass onError ${more}`;
+}
+
+/** @internal The error `reserve` rejects with once the guard was shut down. */
+export function reserveAfterShutdown(): CostspanError {
+  return new CostspanError({
+    code: 'shutdown',
+    message:
+      'BudgetGuard.reserve: this guard was shut down, so it refuses new reservations (its store may be closed and its counters gone). ' +
+      'Call shutdown() only when the app stops making calls, or create a new BudgetGuard.',
+  });
 }
