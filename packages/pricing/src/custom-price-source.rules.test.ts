@@ -349,3 +349,56 @@ describe('lookup', () => {
     expect(source.unregister('m', 'acme')).toBe(false);
   });
 });
+
+describe('registration details', () => {
+  it('refuses a price that is not an object, a start that only prints as a date, and names tier fields', () => {
+    expect(refusal(() => new CustomPriceSource().register('gpt-4o' as never)).field).toBe('price');
+    const lookalike = { toString: () => '2025-01-01' } as unknown as string;
+    expect(
+      refusal(() => new CustomPriceSource().register({ model: 'm', inputPerMillion: 1, outputPerMillion: 1, startDate: lookalike })).field,
+    ).toBe('startDate');
+    expect(refusal(() => new CustomPriceSource().register({ model: 'm', inputPerMillion: 1 } as CustomModelPrice)).code).toBe(
+      'invalid_price',
+    );
+    for (const key of [
+      'inputPerMillion',
+      'outputPerMillion',
+      'cacheReadPerMillion',
+      'cacheWritePerMillion',
+      'cacheWrite1hPerMillion',
+    ] as const) {
+      const error = refusal(() =>
+        new CustomPriceSource().register({
+          model: 'm',
+          inputPerMillion: 1,
+          outputPerMillion: 1,
+          tiers: [{ aboveInputTokens: 1, [key]: 'x' }],
+        }),
+      );
+      expect([error.code, error.field]).toEqual(['invalid_price', `tiers[0].${key}`]);
+    }
+  });
+
+  it('trims the model name it keeps and matches', () => {
+    const source = new CustomPriceSource({ prices: [{ model: '  Padded-LLM  ', inputPerMillion: 1, outputPerMillion: 0 }] });
+    const result = priced(source.price(call('padded-llm', 1_000_000, 0)));
+    expect(result.cost.input).toBe(pico('1'));
+    expect(result.tier.model).toBe('Padded-LLM');
+  });
+
+  it('answers an empty source with "no custom price" before reading the request, and tells only of readable model names', () => {
+    const unknown: unknown[] = [];
+    const source = new CustomPriceSource({ onUnknownModel: (model, provider) => unknown.push([model, provider]) });
+    expect(source.price({ model: '', usage: { input: 1, output: 1 }, timestamp: 0 })).toMatchObject({ code: 'unknown_model' });
+    expect(source.price(null as never)).toMatchObject({ code: 'unknown_model' });
+    expect(source.price('gpt-4o' as never)).toMatchObject({ code: 'unknown_model' });
+    expect(source.price({ model: 7, usage: { input: 1, output: 1 }, timestamp: 0 } as never)).toMatchObject({ code: 'unknown_model' });
+    expect(source.price({ model: 'm', provider: 5, usage: { input: 1, output: 1 }, timestamp: 0 } as never)).toMatchObject({
+      code: 'unknown_model',
+    });
+    expect(unknown).toEqual([
+      ['', undefined],
+      ['m', undefined],
+    ]);
+  });
+});

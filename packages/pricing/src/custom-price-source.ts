@@ -93,9 +93,7 @@ const NO_CUSTOM_PRICE: UnpricedCall = unpriced('unknown_model', 'no custom price
 
 function perMillion(value: number | string | undefined, field: string): PicoUsd | undefined {
   if (value === undefined) return undefined;
-  if ((typeof value !== 'number' && typeof value !== 'string') || (typeof value === 'string' && value.trim() === '')) {
-    throw invalidInput('invalid_price', field, value, 'a finite, non-negative number of USD per million tokens');
-  }
+  // usdToPico refuses non-numbers, blank text, negatives, NaN and Infinity; refused as a price here.
   try {
     return usdToPico(value, field);
   } catch {
@@ -178,11 +176,7 @@ function compileCustom(price: CustomModelPrice): PricePeriod {
     multiplier: 1,
   };
   if (price.multiplier === undefined) return period;
-  try {
-    usdToPico(price.multiplier);
-  } catch {
-    throw invalidInput('invalid_argument', 'multiplier', price.multiplier, 'a finite, non-negative number');
-  }
+  // scalePico refuses a bad factor as `invalid_argument` naming `multiplier`.
   return scalePeriods([period], price.multiplier)[0] as PricePeriod;
 }
 

@@ -442,3 +442,26 @@ describe('priceResolved', () => {
     });
   });
 });
+
+describe('rate-card edge cases', () => {
+  it('never applies a zero-length time-of-day window', () => {
+    const empty = period(rates('9', '9'), { timeOfDay: { startSecond: 3600, endSecond: 3600 } });
+    const model = resolved([period(rates('1', '1')), empty], 'table');
+    expect(selectPeriod(model, Date.UTC(2026, 2, 4, 1))).toBe(0);
+    expect(selectPeriod(model, Date.UTC(2026, 2, 4, 13))).toBe(0);
+  });
+
+  it('reads fractional seconds of several digits', () => {
+    expect(parseTimeOfDay('00:00:01.25Z')).toBe(1.25);
+  });
+
+  it('refuses a request that is a string', () => {
+    expect(requestKey('gpt-4o' as never)).toMatchObject({ code: 'invalid_request', reason: 'request must be an object' });
+  });
+
+  it('treats a multiplier of 1 like none: the shared tier snapshot', () => {
+    const model = resolved([period(rates('1', '2'))]);
+    const none = priceResolved(model, { input: 1, output: 1 }, MARCH_4, undefined) as PricedCall;
+    expect((priceResolved(model, { input: 1, output: 1 }, MARCH_4, 1) as PricedCall).tier).toBe(none.tier);
+  });
+});
