@@ -195,6 +195,14 @@ describe('wire forms', () => {
     );
   });
 
+  it('leaves pricing_date out entirely when there is none', () => {
+    expect(Object.keys(toCostBreakdownWire({ input: 1n, output: 1n, reasoning: 0n, cachedDiscount: 0n }))).toEqual([
+      'input_cost_usd',
+      'output_cost_usd',
+      'total_cost_usd',
+    ]);
+  });
+
   it('writes token usage in sorted key order, optional buckets only when non-zero', () => {
     const totals: CostTotals = {
       ...emptyTotals(),

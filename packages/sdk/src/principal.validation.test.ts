@@ -158,6 +158,7 @@ describe('principal attributes', () => {
     expect(principalFromAttributes({})).toBeUndefined();
     expect(principalFromAttributes({ 'llm.cost.principal.user_id': 'u', 'llm.cost.principal.team_id': '' })).toStrictEqual({ userId: 'u' });
     expect(principalFromAttributes({ 'llm.cost.principal.team_id': 'T' })).toStrictEqual({ teamId: 'T' });
+    expect(principalFromAttributes({ 'llm.cost.principal.org_id': '' })).toBeUndefined();
     const sorted = principalFromAttributes({ 'llm.cost.principal.tags': ['zone=eu', 'app=x'] });
     expect(Object.keys(sorted?.tags ?? {})).toEqual(['app', 'zone']);
   });
