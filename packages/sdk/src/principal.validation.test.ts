@@ -115,6 +115,10 @@ describe('mergePrincipals', () => {
     expect(Object.keys(merged.tags ?? {})).toEqual(['app', 'env', 'zone']);
   });
 
+  it('adds no tags when neither principal has any', () => {
+    expect(mergePrincipals({ userId: 'alice' }, { teamId: 'search' })).toStrictEqual({ userId: 'alice', teamId: 'search' });
+  });
+
   it('keeps the outer tags when the inner principal has none, and the inner ones alone', () => {
     expect(plain(mergePrincipals({ orgId: 'acme', tags: { env: 'prod' } }, { userId: 'bob' }))).toStrictEqual({
       orgId: 'acme',
