@@ -23,7 +23,14 @@ const STEPS = 10;
 
 async function bareRun(tracer: Tracer, index: number): Promise<void> {
   await tracer.startActiveSpan('invoke_agent agent', async (root) => {
-    root.setAttributes({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'agent', 'gen_ai.agent.id': `run-${index}`, 'app.a': 1, 'app.b': 'x', 'app.c': true });
+    root.setAttributes({
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.name': 'agent',
+      'gen_ai.agent.id': `run-${index}`,
+      'app.a': 1,
+      'app.b': 'x',
+      'app.c': true,
+    });
     for (let step = 0; step < STEPS; step += 1) {
       await tracer.startActiveSpan(`step-${step}`, async (span) => {
         await Promise.resolve();
@@ -63,7 +70,9 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
   const directory = mkdtempSync(join(tmpdir(), 'costspan-bench-'));
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
-  const bareProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })] });
+  const bareProvider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
+  });
   const bareTracer = bareProvider.getTracer('bench');
   const costProcessor = new CostSpanProcessor({
     source: 'bench@1.0.0',
@@ -85,8 +94,19 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
   for (let round = 0; round < rounds; round += 1) {
     // Alternate the order so drift in machine load hits both sides alike.
     const pair = [
-      async () => bare.push(await timeIt(async () => { for (let index = 0; index < runsPerRound; index += 1) await bareRun(bareTracer, index); }) / runsPerRound),
-      async () => costspan.push(await timeIt(async () => { for (let index = 0; index < runsPerRound; index += 1) await costspanRun(costTracer); await costProcessor.forceFlush(); }) / runsPerRound),
+      async () =>
+        bare.push(
+          (await timeIt(async () => {
+            for (let index = 0; index < runsPerRound; index += 1) await bareRun(bareTracer, index);
+          })) / runsPerRound,
+        ),
+      async () =>
+        costspan.push(
+          (await timeIt(async () => {
+            for (let index = 0; index < runsPerRound; index += 1) await costspanRun(costTracer);
+            await costProcessor.forceFlush();
+          })) / runsPerRound,
+        ),
     ];
     if (round % 2 === 1) pair.reverse();
     for (const measure of pair) await measure();
@@ -100,7 +120,14 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
   const bareMedian = median(bare) * 1000;
   const costspanMedian = median(costspan) * 1000;
   return [
-    { name: 'agent run, 10 steps (µs/run)', value: costspanMedian, unit: 'µs', baseline: bareMedian, baselineName: 'bare OTel span tree', target: '<= 1.10x' },
+    {
+      name: 'agent run, 10 steps (µs/run)',
+      value: costspanMedian,
+      unit: 'µs',
+      baseline: bareMedian,
+      baselineName: 'bare OTel span tree',
+      target: '<= 1.10x',
+    },
     { name: 'cost events lost in the run', value: stats.dropped + stats.failed, unit: 'events' },
   ];
 }

@@ -8,7 +8,14 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createDefaultPriceSource } from '@costspan/pricing';
-import { CostSpanProcessor, InMemoryEventExporter, createCostTracer, createEventIdGenerator, formatEventTimestamp, serializeEvent } from '@costspan/sdk';
+import {
+  CostSpanProcessor,
+  InMemoryEventExporter,
+  createCostTracer,
+  createEventIdGenerator,
+  formatEventTimestamp,
+  serializeEvent,
+} from '@costspan/sdk';
 import type { BenchRow } from '../src/harness.js';
 
 const require = createRequire(import.meta.url);
@@ -20,15 +27,39 @@ async function templateLines(): Promise<string[]> {
   const processor = new CostSpanProcessor({ source: 'bench-app@1.0.0', priceSource: createDefaultPriceSource(), exporters: [events] });
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
   const tracer = createCostTracer({ tracerProvider: provider });
-  const models = [['gpt-4o', 'openai'], ['gpt-4o-mini', 'openai'], ['claude-sonnet-4', 'anthropic'], ['o3-mini', 'openai']] as const;
+  const models = [
+    ['gpt-4o', 'openai'],
+    ['gpt-4o-mini', 'openai'],
+    ['claude-sonnet-4', 'anthropic'],
+    ['o3-mini', 'openai'],
+  ] as const;
   for (let index = 0; index < 40; index += 1) {
-    await tracer.agentRun(`agent-${index % 5}`, { runId: `run-${index}`, principal: { userId: `user-${index % 7}`, teamId: `team-${index % 3}`, orgId: 'acme', tags: { env: index % 2 === 0 ? 'prod' : 'dev' } } }, async (run) => {
-      for (let step = 0; step < 6; step += 1) {
-        const [model, system] = models[(index + step) % models.length] as (typeof models)[number];
-        run.step(`step-${step}`, (current) => current.setModel(model, system).setTokenUsage({ input: 800 + 13 * index + step, output: 120 + 7 * step, cacheRead: (index * 17) % 400 }));
-      }
-      if (index % 4 === 0) run.agentRun('helper', { runId: `helper-${index}` }, (helper) => helper.step('lookup', (current) => current.setModel('gpt-4o-mini', 'openai').setTokenUsage({ input: 300, output: 40 })));
-    });
+    await tracer.agentRun(
+      `agent-${index % 5}`,
+      {
+        runId: `run-${index}`,
+        principal: {
+          userId: `user-${index % 7}`,
+          teamId: `team-${index % 3}`,
+          orgId: 'acme',
+          tags: { env: index % 2 === 0 ? 'prod' : 'dev' },
+        },
+      },
+      async (run) => {
+        for (let step = 0; step < 6; step += 1) {
+          const [model, system] = models[(index + step) % models.length] as (typeof models)[number];
+          run.step(`step-${step}`, (current) =>
+            current
+              .setModel(model, system)
+              .setTokenUsage({ input: 800 + 13 * index + step, output: 120 + 7 * step, cacheRead: (index * 17) % 400 }),
+          );
+        }
+        if (index % 4 === 0)
+          run.agentRun('helper', { runId: `helper-${index}` }, (helper) =>
+            helper.step('lookup', (current) => current.setModel('gpt-4o-mini', 'openai').setTokenUsage({ input: 300, output: 40 })),
+          );
+      },
+    );
   }
   await processor.forceFlush();
   await provider.shutdown();
@@ -107,16 +138,34 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
     if (cli.code !== 0) throw new Error(`costspan report failed (${cli.code}): ${cli.stderr}`);
     const stats = JSON.parse(/costspan stats: (.*)/.exec(cli.stderr)?.[1] ?? '{}') as { seconds: number; peak_rss_mb: number };
     const report = JSON.parse(cli.stdout) as { totals: { cost_usd: string; calls: number } };
-    const duck = await runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], { cwd: dirname(require.resolve('@duckdb/node-api/package.json')) });
+    const duck = await runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], {
+      cwd: dirname(require.resolve('@duckdb/node-api/package.json')),
+    });
     if (duck.code !== 0) throw new Error(`DuckDB baseline failed (${duck.code}): ${duck.stderr}`);
     const baseline = JSON.parse(duck.stdout) as { cost: string; calls: number; seconds: number; peak_rss_mb: number };
     const duckCost = baseline.cost.replace(/0+$/, '').replace(/\.$/, '');
     const mb = bytes / 1e6;
     return [
-      { name: `report ${events.toLocaleString('en-US')} events (${mb.toFixed(0)} MB): events/s`, value: events / stats.seconds, unit: 'events/s', baseline: events / baseline.seconds, baselineName: 'DuckDB read_json' },
-      { name: 'report throughput', value: mb / stats.seconds, unit: 'MB/s', baseline: mb / baseline.seconds, baselineName: 'DuckDB read_json' },
+      {
+        name: `report ${events.toLocaleString('en-US')} events (${mb.toFixed(0)} MB): events/s`,
+        value: events / stats.seconds,
+        unit: 'events/s',
+        baseline: events / baseline.seconds,
+        baselineName: 'DuckDB read_json',
+      },
+      {
+        name: 'report throughput',
+        value: mb / stats.seconds,
+        unit: 'MB/s',
+        baseline: mb / baseline.seconds,
+        baselineName: 'DuckDB read_json',
+      },
       { name: 'report peak RSS', value: stats.peak_rss_mb, unit: 'MB', baseline: baseline.peak_rss_mb, baselineName: 'DuckDB read_json' },
-      { name: 'report total equals DuckDB (1 = yes)', value: report.totals.cost_usd === duckCost && report.totals.calls === baseline.calls ? 1 : 0, unit: '' },
+      {
+        name: 'report total equals DuckDB (1 = yes)',
+        value: report.totals.cost_usd === duckCost && report.totals.calls === baseline.calls ? 1 : 0,
+        unit: '',
+      },
     ];
   } finally {
     rmSync(directory, { recursive: true, force: true });

@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { CostSpanProcessor, EventPipeline, InMemoryEventExporter, JsonlEventExporter, createCostTracer, type CostEvent } from '@costspan/sdk';
+import {
+  CostSpanProcessor,
+  EventPipeline,
+  InMemoryEventExporter,
+  JsonlEventExporter,
+  createCostTracer,
+  type CostEvent,
+} from '@costspan/sdk';
 import { median, timeIt, type BenchRow } from '../src/harness.js';
 
 /** Real events, made by the span processor from agent runs (each run: 1 token, 1 session, 2 attributed). */
@@ -13,7 +20,9 @@ export async function processorEvents(count: number): Promise<CostEvent[]> {
   // Each run makes four events: a token event, a session event and one attribution per principal target.
   for (let index = 0; index < Math.ceil(count / 4); index += 1) {
     tracer.agentRun('agent', { principal: { userId: 'alice', teamId: 'search' } }, (run) =>
-      run.step('step', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 })),
+      run.step('step', (step) =>
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 }),
+      ),
     );
     if (index % 1000 === 999) await processor.forceFlush();
   }
@@ -59,9 +68,17 @@ export async function eventPipeline(options: { smoke: boolean }): Promise<BenchR
   const written = readFileSync(burstPath, 'utf8').split('\n').length - 1;
   const stats = burst.stats();
   rmSync(directory, { recursive: true, force: true });
-  if (written + stats.dropped + stats.failed !== 100_000) throw new Error(`burst accounting broken: ${written} written, ${stats.dropped} dropped`);
+  if (written + stats.dropped + stats.failed !== 100_000)
+    throw new Error(`burst accounting broken: ${written} written, ${stats.dropped} dropped`);
   return [
-    { name: 'events/s to JSONL (sustained)', value: median(pipelineRates), unit: 'events/s', baseline: median(stringifyRates), baselineName: 'JSON.stringify only', target: '>= 300k events/s' },
+    {
+      name: 'events/s to JSONL (sustained)',
+      value: median(pipelineRates),
+      unit: 'events/s',
+      baseline: median(stringifyRates),
+      baselineName: 'JSON.stringify only',
+      target: '>= 300k events/s',
+    },
     { name: '100k burst: lines written', value: written, unit: 'events' },
     { name: '100k burst: dropped (counted)', value: stats.dropped, unit: 'events' },
   ];

@@ -20,9 +20,14 @@ export async function memorySoak(options: { smoke: boolean }): Promise<BenchRow[
   let late: Span[] = [];
   for (let index = 0; index < runs; index += 1) {
     tracer.agentRun('soak', { principal: { userId: `user-${index % 100}` } }, (run) => {
-      run.step('call', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 }));
+      run.step('call', (step) =>
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 }),
+      );
       const parent = trace.setSpan(run.context, run.span);
-      if (index % 10 === 0) late.push(otel.startSpan('late child', { attributes: { 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1 } }, parent) as Span);
+      if (index % 10 === 0)
+        late.push(
+          otel.startSpan('late child', { attributes: { 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1 } }, parent) as Span,
+        );
       // One run in a hundred leaks a span that never ends.
       if (index % 100 === 0) otel.startSpan('never ends', {}, parent);
     });
@@ -45,7 +50,14 @@ export async function memorySoak(options: { smoke: boolean }): Promise<BenchRow[
   const last = samples[samples.length - 1] ?? 0;
   if (tracker.summary().runs !== runs) throw new Error(`expected ${runs} sessions, saw ${tracker.summary().runs}`);
   return [
-    { name: `heap after ${runs.toLocaleString('en-US')} runs`, value: last / 2 ** 20, unit: 'MiB', baseline: halfway / 2 ** 20, baselineName: 'heap at half-way', target: 'flat (ratio ~1)' },
+    {
+      name: `heap after ${runs.toLocaleString('en-US')} runs`,
+      value: last / 2 ** 20,
+      unit: 'MiB',
+      baseline: halfway / 2 ** 20,
+      baselineName: 'heap at half-way',
+      target: 'flat (ratio ~1)',
+    },
     { name: 'spans tracked at the end', value: stats.openSpans, unit: 'spans', target: `<= ${maxOpenSpans}` },
     { name: 'late spans (costed, attributed late)', value: stats.lateSpans, unit: 'spans' },
   ];

@@ -45,14 +45,26 @@ export async function otlpPipeline(options: { smoke: boolean }): Promise<BenchRo
       await pipeline.shutdown();
       rates.push(count / (elapsed / 1000));
       let sink = 0;
-      baselines.push(count / ((await timeIt(() => { for (const event of events) sink += JSON.stringify(event).length; })) / 1000));
+      baselines.push(
+        count /
+          ((await timeIt(() => {
+            for (const event of events) sink += JSON.stringify(event).length;
+          })) /
+            1000),
+      );
       if (sink === 0) throw new Error('unreachable');
     }
   } finally {
     await new Promise((resolve) => receiver.server.close(resolve));
   }
   return [
-    { name: 'events/s to OTLP/HTTP protobuf (loopback receiver)', value: median(rates), unit: 'events/s', baseline: median(baselines), baselineName: 'JSON.stringify only' },
+    {
+      name: 'events/s to OTLP/HTTP protobuf (loopback receiver)',
+      value: median(rates),
+      unit: 'events/s',
+      baseline: median(baselines),
+      baselineName: 'JSON.stringify only',
+    },
     { name: 'events not delivered (all rounds)', value: lost, unit: 'events' },
   ];
 }

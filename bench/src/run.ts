@@ -43,7 +43,9 @@ function format(value: number): string {
 
 const cpu = cpus()[0]?.model ?? 'unknown cpu';
 console.log(`# costspan benchmarks${smoke ? ' (smoke: small N, figures not meaningful)' : ''}`);
-console.log(`command: npm run bench${smoke ? ' -- --smoke' : ''} | node ${process.version} | ${cpus().length} × ${cpu} | ${Math.round(totalmem() / 2 ** 30)} GiB | ${new Date().toISOString()}\n`);
+console.log(
+  `command: npm run bench${smoke ? ' -- --smoke' : ''} | node ${process.version} | ${cpus().length} × ${cpu} | ${Math.round(totalmem() / 2 ** 30)} GiB | ${new Date().toISOString()}\n`,
+);
 console.log('| case | metric | value | baseline | ratio | target |');
 console.log('|---|---|---|---|---|---|');
 let failures = 0;

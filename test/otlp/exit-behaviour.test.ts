@@ -22,7 +22,10 @@ ${ending}
 function runNode(script: string): Promise<{ code: number | null; stderr: string; millis: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repositoryRoot, env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' } });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repositoryRoot,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
@@ -48,7 +51,9 @@ describe('@costspan/exporter-otlp at process exit (built output)', () => {
   it('with no collector, exits within its bounds and says what was lost', async () => {
     const collector = await new OtlpReceiver().start(0);
     await collector.stop();
-    const result = await runNode(agentScript(collector.url, 'timeoutMillis: 1000, retryTimeoutMillis: 60000, shutdownTimeoutMillis: 1500', ''));
+    const result = await runNode(
+      agentScript(collector.url, 'timeoutMillis: 1000, retryTimeoutMillis: 60000, shutdownTimeoutMillis: 1500', ''),
+    );
     expect(result.code).toBe(0);
     // shutdownTimeoutMillis, plus at most one export attempt (timeoutMillis) still in flight, plus node start-up.
     expect(result.millis).toBeLessThan(1500 + 1000 + 2500);

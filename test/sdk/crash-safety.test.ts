@@ -53,7 +53,10 @@ describe('JSONL crash safety (real files, real processes)', () => {
     const child = spawn(process.execPath, [writer, path, mode, '500'], { stdio: 'inherit' });
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
-    const events = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => parseCostEvent(line));
+    const events = readFileSync(path, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => parseCostEvent(line));
     // Per run: one token event, one session event, one attributed event.
     expect(events).toHaveLength(1500);
     expect(new Set(events.map((event) => event.event_id)).size).toBe(1500);

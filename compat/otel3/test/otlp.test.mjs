@@ -44,7 +44,13 @@ afterAll(async () => {
 async function runThroughOtlp(protocol) {
   const { createCostspanOtlp } = await exporterOtlp;
   receiver.requests.length = 0;
-  const costspan = createCostspanOtlp({ endpoint: receiver.endpoint, protocol, serviceName: 'compat-otel3', flushOnExit: false, timeoutMillis: 5000 });
+  const costspan = createCostspanOtlp({
+    endpoint: receiver.endpoint,
+    protocol,
+    serviceName: 'compat-otel3',
+    flushOnExit: false,
+    timeoutMillis: 5000,
+  });
   const provider = new TracerProvider({ spanProcessors: costspan.spanProcessors });
   try {
     await spanforgeExample(createCostTracer({ tracerProvider: provider }));

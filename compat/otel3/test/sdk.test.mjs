@@ -95,7 +95,15 @@ describe('roll-up on a 3.x provider', () => {
     await harness.tracer.agentRun('mixed', async () => {
       other.startActiveSpan(
         'chat gpt-4o',
-        { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500 } },
+        {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o',
+            'gen_ai.usage.input_tokens': 1000,
+            'gen_ai.usage.output_tokens': 500,
+          },
+        },
         (span) => span.end(),
       );
     });
@@ -148,7 +156,9 @@ describe('mixing costspan (core 2.x inside) with a 3.x SDK', () => {
     expect(recorded.length).toBeGreaterThan(0);
     expect(recorded.every((isRecording) => isRecording === false)).toBe(true);
     // And the other way round: a context suppressed by core 3.x stops costspan's own spans (2.x never sees them).
-    const quiet = context.with(suppressTracing(context.active()), () => harness.tracer.agentRun('quiet', (run) => run.step('s', (step) => step.span.isRecording())));
+    const quiet = context.with(suppressTracing(context.active()), () =>
+      harness.tracer.agentRun('quiet', (run) => run.step('s', (step) => step.span.isRecording())),
+    );
     expect(quiet).toBe(false);
   });
 
@@ -156,11 +166,20 @@ describe('mixing costspan (core 2.x inside) with a 3.x SDK', () => {
     const viaCore3 = [];
     const viaDiag = [];
     setGlobalErrorHandler((error) => viaCore3.push(error));
-    diag.setLogger({ error: (...args) => viaDiag.push(args.join(' ')), warn() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.ERROR);
+    diag.setLogger(
+      { error: (...args) => viaDiag.push(args.join(' ')), warn() {}, info() {}, debug() {}, verbose() {} },
+      DiagLogLevel.ERROR,
+    );
     try {
-      const broken = { price: () => { throw new Error('price table broken'); } };
+      const broken = {
+        price: () => {
+          throw new Error('price table broken');
+        },
+      };
       const harness = createHarness({ priceSource: broken });
-      harness.tracer.agentRun('run', (run) => run.step('s', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1, output: 1 })));
+      harness.tracer.agentRun('run', (run) =>
+        run.step('s', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1, output: 1 })),
+      );
       await harness.flush();
       expect(viaCore3).toEqual([]);
       expect(viaDiag.some((message) => message.includes('price table broken'))).toBe(true);

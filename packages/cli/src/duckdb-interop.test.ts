@@ -39,7 +39,12 @@ describe('DuckDB reads the SDK JSONL to the same totals', () => {
     const stdout = new PassThrough();
     const chunks: Buffer[] = [];
     stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const code = await main(['report', eventsPath, '--format', 'json', '--group-by', 'model'], { stdout, stderr: new PassThrough(), stdin: Readable.from([]), env: {} });
+    const code = await main(['report', eventsPath, '--format', 'json', '--group-by', 'model'], {
+      stdout,
+      stderr: new PassThrough(),
+      stdin: Readable.from([]),
+      env: {},
+    });
     expect(code).toBe(0);
     const report = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReportJson;
 

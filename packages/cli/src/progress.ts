@@ -10,7 +10,10 @@ export const PROGRESS_MIN_BYTES: number = 32 * 1024 * 1024;
  * Returns `undefined` (no bar) when the stream is not a TTY, so pipes and CI
  * logs stay clean.
  */
-export function createProgressBar(stream: NodeJS.WriteStream | NodeJS.WritableStream, minBytes: number = PROGRESS_MIN_BYTES): ProgressSink | undefined {
+export function createProgressBar(
+  stream: NodeJS.WriteStream | NodeJS.WritableStream,
+  minBytes: number = PROGRESS_MIN_BYTES,
+): ProgressSink | undefined {
   if ((stream as NodeJS.WriteStream).isTTY !== true) return undefined;
   let bar: cliProgress.SingleBar | undefined;
   let total = 0;

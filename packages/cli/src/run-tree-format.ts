@@ -47,7 +47,9 @@ export function formatRunTreeText(tree: RunTree): string {
       `${integer.format(node.inclusive.inputTokens)}/${integer.format(node.inclusive.outputTokens)}`,
       node.models.join(', '),
       duration(node),
-      [errors > 0 ? `${errors} failed` : '', node.own.unpricedCallCount > 0 ? `${node.own.unpricedCallCount} unpriced` : ''].filter((part) => part !== '').join(', '),
+      [errors > 0 ? `${errors} failed` : '', node.own.unpricedCallCount > 0 ? `${node.own.unpricedCallCount} unpriced` : '']
+        .filter((part) => part !== '')
+        .join(', '),
     ]);
     node.children.forEach((child, index) => {
       const last = index === node.children.length - 1;
@@ -57,7 +59,9 @@ export function formatRunTreeText(tree: RunTree): string {
   visit(root, '', '');
   lines.push(table.toString());
   if (tree.attributions.length > 0) {
-    lines.push(`for whom: ${tree.attributions.map((item) => `${item.target} ${formatUsd(item.cost)}${item.late ? ' (part late)' : ''}`).join(', ')}`);
+    lines.push(
+      `for whom: ${tree.attributions.map((item) => `${item.target} ${formatUsd(item.cost)}${item.late ? ' (part late)' : ''}`).join(', ')}`,
+    );
   }
   const errors = countErrors(root);
   if (errors > 0) lines.push(`${errors} calls failed`);
@@ -111,7 +115,14 @@ function nodeJson(node: RunTreeNode): RunTreeNodeJson {
 }
 
 /** `costspan run --format json`. */
-export function runTreeToJson(tree: RunTree): { run_id: string; ancestors: string[]; trace_ids: string[]; tree: RunTreeNodeJson; attributions: Array<{ target: string; cost_usd: string; late: boolean }>; warnings: string[] } {
+export function runTreeToJson(tree: RunTree): {
+  run_id: string;
+  ancestors: string[];
+  trace_ids: string[];
+  tree: RunTreeNodeJson;
+  attributions: Array<{ target: string; cost_usd: string; late: boolean }>;
+  warnings: string[];
+} {
   return {
     run_id: tree.runId,
     ancestors: tree.ancestors,

@@ -58,14 +58,21 @@ describe('RunTreeBuilder', () => {
   it('a nested run id gives its subtree and names what encloses it', () => {
     const tree = build('run-fact-1');
     expect(tree.ancestors).toEqual(['support-agent', 'verify']);
-    expect(outline(runTreeToJson(tree).tree)).toEqual(['[run-fact-1] fact-checker own=0 incl=0.0003 calls=1', '  check own=0.0003 incl=0.0003 calls=1']);
+    expect(outline(runTreeToJson(tree).tree)).toEqual([
+      '[run-fact-1] fact-checker own=0 incl=0.0003 calls=1',
+      '  check own=0.0003 incl=0.0003 calls=1',
+    ]);
   });
 
   it('keeps other root runs out, and says when token events do not add up to the session', () => {
     expect(build('run-billing-2').root.inclusive.callCount).toBe(1);
-    const withoutSearch = events.filter((event) => !(event.event_type === 'llm.cost.token.recorded' && event.payload.scope === 'support-agent/researcher/search'));
+    const withoutSearch = events.filter(
+      (event) => !(event.event_type === 'llm.cost.token.recorded' && event.payload.scope === 'support-agent/researcher/search'),
+    );
     const tree = build('run-support-1', withoutSearch);
-    expect(tree.warnings[0]).toMatch(/session event says 8 calls costing \$0.01865, but the token events found add up to 5 calls costing \$0.0074/);
+    expect(tree.warnings[0]).toMatch(
+      /session event says 8 calls costing \$0.01865, but the token events found add up to 5 calls costing \$0.0074/,
+    );
   });
 
   it('an unknown run id is a run_not_found error', () => {
@@ -83,7 +90,9 @@ describe('sibling runs that share a name', () => {
     tracer.agentRun('root', { runId: 'root-1' }, (root) => {
       for (const [index, cost] of [0.001, 0.002].entries()) {
         root.agentRun('worker', { runId: `worker-${index}` }, (worker) =>
-          worker.agentRun('leaf', { runId: `leaf-${index}` }, (leaf) => leaf.step('call', (step) => step.setCost({ inputUsd: cost, outputUsd: 0 }))),
+          worker.agentRun('leaf', { runId: `leaf-${index}` }, (leaf) =>
+            leaf.step('call', (step) => step.setCost({ inputUsd: cost, outputUsd: 0 })),
+          ),
         );
       }
     });

@@ -125,7 +125,8 @@ export class RunTreeBuilder {
 
   /** Pass 2: adds an event if it belongs to one of the run's traces (or, without trace ids, to the run). */
   add(event: CostEvent): void {
-    const related = event.trace_id !== undefined && this.traces.size > 0 ? this.traces.has(event.trace_id) : event.payload.agent_run_id === this.runId;
+    const related =
+      event.trace_id !== undefined && this.traces.size > 0 ? this.traces.has(event.trace_id) : event.payload.agent_run_id === this.runId;
     if (!related) return;
     switch (event.event_type) {
       case 'llm.cost.token.recorded':
@@ -151,7 +152,9 @@ export class RunTreeBuilder {
 
   private addToken(event: CostEvent<'llm.cost.token.recorded'>): void {
     const payload = event.payload;
-    const segments = (typeof payload.scope === 'string' && payload.scope !== '' ? payload.scope : (payload.agent_name ?? '(unnamed run)')).split('/');
+    const segments = (
+      typeof payload.scope === 'string' && payload.scope !== '' ? payload.scope : (payload.agent_name ?? '(unnamed run)')
+    ).split('/');
     const agentName = typeof payload.agent_name === 'string' ? payload.agent_name : (segments[0] as string);
     const runIndex = segments.lastIndexOf(agentName);
     const runPath = runIndex < 0 ? [agentName] : segments.slice(0, runIndex + 1);
@@ -200,7 +203,10 @@ export class RunTreeBuilder {
   build(): RunTree {
     const target = this.runs.get(this.runId);
     if (!this.matched || target === undefined) {
-      throw new CliError({ code: 'run_not_found', message: `run ${JSON.stringify(this.runId)} not found: no llm.cost.* event has payload.agent_run_id = ${JSON.stringify(this.runId)}` });
+      throw new CliError({
+        code: 'run_not_found',
+        message: `run ${JSON.stringify(this.runId)} not found: no llm.cost.* event has payload.agent_run_id = ${JSON.stringify(this.runId)}`,
+      });
     }
     this.link();
     const warnings: string[] = [];
@@ -242,7 +248,8 @@ export class RunTreeBuilder {
       if (run.path.length <= 1 || run.attached) continue;
       // The parent's id when the events give it; else the deepest run whose scope path encloses this one.
       let parent: MutableNode | undefined = run.parentRunId === undefined ? undefined : this.runs.get(run.parentRunId);
-      if (parent !== undefined && !run.path.slice(0, parent.path.length).every((segment, index) => parent?.path[index] === segment)) parent = undefined;
+      if (parent !== undefined && !run.path.slice(0, parent.path.length).every((segment, index) => parent?.path[index] === segment))
+        parent = undefined;
       for (const other of parent === undefined ? runs : []) {
         if (other === run || other.traceId !== run.traceId || other.path.length >= run.path.length) continue;
         if (!other.path.every((segment, index) => run.path[index] === segment)) continue;

@@ -68,11 +68,7 @@ export class CostspanError extends Error {
 
   /** True when `error` is a costspan error, from any copy of the package. */
   static isInstance(error: unknown): error is CostspanError {
-    return (
-      typeof error === 'object' &&
-      error !== null &&
-      (error as Record<symbol, unknown>)[BRAND] === true
-    );
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 
@@ -92,12 +88,7 @@ export function describeValue(value: unknown): string {
 }
 
 /** Builds a {@link CostspanError} whose message names `field` and `value`. */
-export function invalidInput(
-  code: CostspanErrorCode,
-  field: string,
-  value: unknown,
-  expectation: string,
-): CostspanError {
+export function invalidInput(code: CostspanErrorCode, field: string, value: unknown, expectation: string): CostspanError {
   return new CostspanError({
     code,
     field,

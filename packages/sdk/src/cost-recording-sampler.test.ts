@@ -1,4 +1,11 @@
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, TraceIdRatioBasedSampler, ParentBasedSampler, AlwaysOffSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  ParentBasedSampler,
+  AlwaysOffSampler,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { installContextManager } from './__fixtures__/harness.js';
 import { CostRecordingSampler } from './cost-recording-sampler.js';
@@ -6,7 +13,9 @@ import { CostSpanProcessor } from './cost-span-processor.js';
 import { createCostTracer } from './cost-tracer.js';
 import { InMemoryEventExporter } from './in-memory-event-exporter.js';
 
-async function runWith(sampler: ParentBasedSampler | CostRecordingSampler | AlwaysOffSampler): Promise<{ events: InMemoryEventExporter; spans: InMemorySpanExporter }> {
+async function runWith(
+  sampler: ParentBasedSampler | CostRecordingSampler | AlwaysOffSampler,
+): Promise<{ events: InMemoryEventExporter; spans: InMemorySpanExporter }> {
   installContextManager();
   const events = new InMemoryEventExporter();
   const spans = new InMemorySpanExporter();

@@ -27,7 +27,14 @@ export class CostRecordingSampler implements Sampler {
     this.delegate = delegate;
   }
 
-  shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): SamplingResult {
     const result = this.delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);
     return (result.decision as number) === NOT_RECORD ? { ...result, decision: RECORD } : result;
   }

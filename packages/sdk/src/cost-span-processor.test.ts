@@ -116,17 +116,21 @@ describe('roll-up', () => {
     let lateSpan: ReturnType<typeof otelTracer.startSpan> | undefined;
     harness.tracer.agentRun('impatient', { principal: { teamId: 'search' } }, (run) => {
       run.step('quick', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 }));
-      lateSpan = otelTracer.startSpan('background chat', {
-        attributes: {
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.request.model': 'gpt-4o',
-          'gen_ai.provider.name': 'openai',
-          'gen_ai.usage.input_tokens': 10,
-          'gen_ai.usage.output_tokens': 5,
-          'gen_ai.usage.cost.amount': 0.0002,
-          'gen_ai.usage.cost.source': 'provider',
+      lateSpan = otelTracer.startSpan(
+        'background chat',
+        {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.request.model': 'gpt-4o',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.usage.input_tokens': 10,
+            'gen_ai.usage.output_tokens': 5,
+            'gen_ai.usage.cost.amount': 0.0002,
+            'gen_ai.usage.cost.source': 'provider',
+          },
         },
-      }, trace.setSpan(run.context, run.span));
+        trace.setSpan(run.context, run.span),
+      );
     });
     lateSpan?.end();
     await harness.flush();
@@ -136,7 +140,9 @@ describe('roll-up', () => {
     expect(late?.payload.cost.total_cost_usd).toBe(0.0002);
     expect(late?.payload.pricing_status).toBe('provider');
     const attributed = harness.events.getEvents('llm.cost.attributed');
-    expect(attributed.map((event) => [event.payload.attribution_target, event.payload.cost.total_cost_usd, event.payload.late ?? false])).toEqual([
+    expect(
+      attributed.map((event) => [event.payload.attribution_target, event.payload.cost.total_cost_usd, event.payload.late ?? false]),
+    ).toEqual([
       ['team:search', 0.001, false],
       ['team:search', 0.0002, true],
     ]);
@@ -150,7 +156,18 @@ describe('roll-up', () => {
     let background: ReturnType<typeof otel.startSpan> | undefined;
     await harness.tracer.agentRun('patient', async (run) => {
       run.step('kick-off', (step) => {
-        background = otel.startSpan('background', { attributes: { 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1, 'gen_ai.usage.cost.amount': 0.004, 'gen_ai.usage.cost.source': 'caller' } }, trace.setSpan(run.context, step.span));
+        background = otel.startSpan(
+          'background',
+          {
+            attributes: {
+              'gen_ai.usage.input_tokens': 1,
+              'gen_ai.usage.output_tokens': 1,
+              'gen_ai.usage.cost.amount': 0.004,
+              'gen_ai.usage.cost.source': 'caller',
+            },
+          },
+          trace.setSpan(run.context, step.span),
+        );
       });
       await new Promise((resolve) => setTimeout(resolve, 1));
       background?.end();
@@ -165,8 +182,18 @@ describe('roll-up', () => {
     const harness = createHarness();
     harness.tracer.agentRun('multi', (run) =>
       run.step('tools', (step) => {
-        step.recordUsage({ model: 'gpt-4o', provider: 'openai', usage: { input: 500, output: 200 }, cost: { inputUsd: 0.00125, outputUsd: 0.002 } });
-        step.recordUsage({ model: 'gpt-4o-mini', provider: 'openai', usage: { input: 1000, output: 400 }, cost: { inputUsd: 0.00015, outputUsd: 0.00024 } });
+        step.recordUsage({
+          model: 'gpt-4o',
+          provider: 'openai',
+          usage: { input: 500, output: 200 },
+          cost: { inputUsd: 0.00125, outputUsd: 0.002 },
+        });
+        step.recordUsage({
+          model: 'gpt-4o-mini',
+          provider: 'openai',
+          usage: { input: 1000, output: 400 },
+          cost: { inputUsd: 0.00015, outputUsd: 0.00024 },
+        });
       }),
     );
     await harness.flush();
@@ -293,9 +320,17 @@ describe('errors and bad input', () => {
       };
       const harness = createHarness({
         priceSource,
-        listeners: [{ onEvent: () => { throw new Error('listener broken'); } }],
+        listeners: [
+          {
+            onEvent: () => {
+              throw new Error('listener broken');
+            },
+          },
+        ],
       });
-      harness.tracer.agentRun('robust', (run) => run.step('s', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1, output: 1 })));
+      harness.tracer.agentRun('robust', (run) =>
+        run.step('s', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 1, output: 1 })),
+      );
       await harness.flush();
       expect(errors.map((error) => (error as Error).message)).toEqual(expect.arrayContaining(['price table broken', 'listener broken']));
       expect(harness.events.getEvents('llm.cost.token.recorded')[0]?.payload.pricing_status).toBe('unpriced');
@@ -325,10 +360,17 @@ describe('pricing', () => {
 
   it('prices usage from the price source and snapshots the tier', async () => {
     const harness = createHarness({ priceSource: table });
-    harness.tracer.agentRun('priced', (run) => run.step('chat', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 })));
+    harness.tracer.agentRun('priced', (run) =>
+      run.step('chat', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 })),
+    );
     await harness.flush();
     const [token] = harness.events.getEvents('llm.cost.token.recorded');
-    expect(token?.payload.cost).toEqual({ input_cost_usd: 0.00125, output_cost_usd: 0.002, total_cost_usd: 0.00325, pricing_date: '2026-03-04' });
+    expect(token?.payload.cost).toEqual({
+      input_cost_usd: 0.00125,
+      output_cost_usd: 0.002,
+      total_cost_usd: 0.00325,
+      pricing_date: '2026-03-04',
+    });
     expect(token?.payload.pricing_tier?.input_per_million_usd).toBe(2.5);
     expect(harness.span('chat').attributes['llm.cost.pricing.status']).toBe('priced');
     expect(harness.span('chat').attributes['gen_ai.usage.cost.source']).toBe('local');
@@ -337,7 +379,9 @@ describe('pricing', () => {
   it('a caller-given cost wins over the table', async () => {
     const harness = createHarness({ priceSource: table });
     harness.tracer.agentRun('given', (run) =>
-      run.step('chat', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.1, outputUsd: 0 })),
+      run.step('chat', (step) =>
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.1, outputUsd: 0 }),
+      ),
     );
     await harness.flush();
     expect(harness.events.getEvents('llm.cost.token.recorded')[0]?.payload.cost.total_cost_usd).toBe(0.1);
@@ -347,18 +391,30 @@ describe('pricing', () => {
   it('splits a reported total in the table proportions, summing exactly', async () => {
     const harness = createHarness({ priceSource: table });
     harness.tracer.agentRun('gateway', (run) =>
-      run.step('chat', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ totalUsd: 0.0065 }, 'provider')),
+      run.step('chat', (step) =>
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ totalUsd: 0.0065 }, 'provider'),
+      ),
     );
     await harness.flush();
     // The table says 0.00125 + 0.002; the gateway charged twice that.
-    expect(harness.events.getEvents('llm.cost.token.recorded')[0]?.payload.cost).toEqual({ input_cost_usd: 0.0025, output_cost_usd: 0.004, total_cost_usd: 0.0065 });
+    expect(harness.events.getEvents('llm.cost.token.recorded')[0]?.payload.cost).toEqual({
+      input_cost_usd: 0.0025,
+      output_cost_usd: 0.004,
+      total_cost_usd: 0.0065,
+    });
     expect(harness.span('chat').attributes['llm.cost.pricing.status']).toBe('provider');
   });
 
   it('an unknown model costs 0, is marked unpriced on span and event, and warns once per model', async () => {
     const warnings: string[] = [];
     diag.setLogger(
-      { verbose: () => undefined, debug: () => undefined, info: () => undefined, warn: (...parts: unknown[]) => warnings.push(parts.join(' ')), error: () => undefined },
+      {
+        verbose: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (...parts: unknown[]) => warnings.push(parts.join(' ')),
+        error: () => undefined,
+      },
       DiagLogLevel.WARN,
     );
     const harness = createHarness({ priceSource: table });
@@ -371,7 +427,12 @@ describe('pricing', () => {
     expect(warnings.filter((message) => message.includes('my-fine-tune'))).toHaveLength(1);
     const tokens = harness.events.getEvents('llm.cost.token.recorded');
     expect(tokens.every((event) => event.payload.pricing_status === 'unpriced' && event.payload.cost.total_cost_usd === 0)).toBe(true);
-    expect(harness.spans.getFinishedSpans().filter((span) => span.name === 'chat').every((span) => span.attributes['llm.cost.pricing.status'] === 'unpriced')).toBe(true);
+    expect(
+      harness.spans
+        .getFinishedSpans()
+        .filter((span) => span.name === 'chat')
+        .every((span) => span.attributes['llm.cost.pricing.status'] === 'unpriced'),
+    ).toBe(true);
     expect(harness.events.getEvents('llm.cost.session.recorded')[0]?.payload.unpriced_call_count).toBe(5);
     expect(harness.processor.stats().unpricedCalls).toBe(5);
   });
@@ -381,7 +442,19 @@ describe('pricing', () => {
     const other = harness.provider.getTracer('@opentelemetry/instrumentation-openai');
     await harness.tracer.agentRun('mixed', async (run) => {
       // The foreign span is a child of the run through the active context, as auto-instrumentation would be.
-      other.startActiveSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500 } }, (span) => span.end());
+      other.startActiveSpan(
+        'chat gpt-4o',
+        {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o',
+            'gen_ai.usage.input_tokens': 1000,
+            'gen_ai.usage.output_tokens': 500,
+          },
+        },
+        (span) => span.end(),
+      );
       run.step('own', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 }));
     });
     await harness.flush();
@@ -408,7 +481,12 @@ describe('other instrumentation inside a costspan step', () => {
       run.step('call', async (step) => {
         // The client library's own span, as @anthropic-ai/sdk emits by default.
         sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: anthropicSpan }, (span) => span.end());
-        step.recordUsage({ model: 'claude-sonnet-4', provider: 'anthropic', usage: { input: 1000, output: 100 }, cost: { inputUsd: 0.003, outputUsd: 0.0015 } });
+        step.recordUsage({
+          model: 'claude-sonnet-4',
+          provider: 'anthropic',
+          usage: { input: 1000, output: 100 },
+          cost: { inputUsd: 0.003, outputUsd: 0.0015 },
+        });
       }),
     );
     await harness.flush();
@@ -438,12 +516,57 @@ describe('other instrumentation inside a costspan step', () => {
 
   it('reads the cache and provider attributes the AI SDK and the Anthropic SDK write', async () => {
     const requests: unknown[] = [];
-    const harness = createHarness({ priceSource: { price: (request) => (requests.push(request), { status: 'unpriced', reason: 'test' }) } });
+    const harness = createHarness({
+      priceSource: { price: (request) => (requests.push(request), { status: 'unpriced', reason: 'test' }) },
+    });
     const other = harness.provider.getTracer('ai');
     harness.tracer.agentRun('attrs', (run) => {
-      other.startSpan('ai.generateText.doGenerate', { attributes: { 'gen_ai.system': 'openai.chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50, 'ai.usage.inputTokenDetails.cacheReadTokens': 60, 'ai.usage.outputTokenDetails.reasoningTokens': 20 } }, run.context).end();
-      other.startSpan('anthropic.messages.create', { attributes: { 'gen_ai.system': 'anthropic', 'gen_ai.request.model': 'claude', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 5, 'gen_ai.usage.cache_write.input_tokens': 40, 'anthropic.usage.cache_creation.ephemeral_1h_input_tokens': 10 } }, run.context).end();
-      other.startSpan('vertex', { attributes: { 'gen_ai.system': 'gcp.gemini', 'gen_ai.request.model': 'gemini-2.5-pro', 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1 } }, run.context).end();
+      other
+        .startSpan(
+          'ai.generateText.doGenerate',
+          {
+            attributes: {
+              'gen_ai.system': 'openai.chat',
+              'gen_ai.request.model': 'gpt-4o',
+              'gen_ai.usage.input_tokens': 100,
+              'gen_ai.usage.output_tokens': 50,
+              'ai.usage.inputTokenDetails.cacheReadTokens': 60,
+              'ai.usage.outputTokenDetails.reasoningTokens': 20,
+            },
+          },
+          run.context,
+        )
+        .end();
+      other
+        .startSpan(
+          'anthropic.messages.create',
+          {
+            attributes: {
+              'gen_ai.system': 'anthropic',
+              'gen_ai.request.model': 'claude',
+              'gen_ai.usage.input_tokens': 100,
+              'gen_ai.usage.output_tokens': 5,
+              'gen_ai.usage.cache_write.input_tokens': 40,
+              'anthropic.usage.cache_creation.ephemeral_1h_input_tokens': 10,
+            },
+          },
+          run.context,
+        )
+        .end();
+      other
+        .startSpan(
+          'vertex',
+          {
+            attributes: {
+              'gen_ai.system': 'gcp.gemini',
+              'gen_ai.request.model': 'gemini-2.5-pro',
+              'gen_ai.usage.input_tokens': 1,
+              'gen_ai.usage.output_tokens': 1,
+            },
+          },
+          run.context,
+        )
+        .end();
     });
     expect(requests).toEqual([
       expect.objectContaining({ provider: 'openai', usage: { input: 100, output: 50, cacheRead: 60, reasoning: 20 } }),
@@ -459,10 +582,16 @@ describe('events and attribution', () => {
     const tracker = new CostTracker();
     const withTracker = createHarness({ listeners: [tracker] });
     for (const { tracer } of [harness, withTracker]) {
-      await tracer.agentRun('support', { principal: { userId: 'alice', teamId: 'search', orgId: 'acme', tags: { env: 'prod' } } }, async (run) => {
-        run.step('plan', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0.001 }));
-        run.agentRun('helper', { principal: { userId: 'bob' } }, (helper) => helper.step('call', (step) => step.setCost({ inputUsd: 0.004, outputUsd: 0 })));
-      });
+      await tracer.agentRun(
+        'support',
+        { principal: { userId: 'alice', teamId: 'search', orgId: 'acme', tags: { env: 'prod' } } },
+        async (run) => {
+          run.step('plan', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0.001 }));
+          run.agentRun('helper', { principal: { userId: 'bob' } }, (helper) =>
+            helper.step('call', (step) => step.setCost({ inputUsd: 0.004, outputUsd: 0 })),
+          );
+        },
+      );
     }
     await harness.flush();
     const attributed = harness.events.getEvents('llm.cost.attributed');
@@ -498,8 +627,16 @@ describe('events and attribution', () => {
 
   it('every event has a ULID id, a 6-digit UTC timestamp, trace and span ids', async () => {
     const harness = createHarness();
-    harness.tracer.agentRun('ids', { principal: { userId: 'u', orgId: 'o', teamId: 't', tags: { z: '1', a: '2' } }, sessionId: 'chat-1' }, (run) =>
-      run.step('s', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 10, output: 5, cacheRead: 4, reasoning: 1 }).setCost({ inputUsd: 0.001, outputUsd: 0, cachedDiscountUsd: 0.0001, reasoningUsd: 0.0002 })),
+    harness.tracer.agentRun(
+      'ids',
+      { principal: { userId: 'u', orgId: 'o', teamId: 't', tags: { z: '1', a: '2' } }, sessionId: 'chat-1' },
+      (run) =>
+        run.step('s', (step) =>
+          step
+            .setModel('gpt-4o', 'openai')
+            .setTokenUsage({ input: 10, output: 5, cacheRead: 4, reasoning: 1 })
+            .setCost({ inputUsd: 0.001, outputUsd: 0, cachedDiscountUsd: 0.0001, reasoningUsd: 0.0002 }),
+        ),
     );
     await harness.flush();
     const events = harness.events.getEvents();
@@ -536,7 +673,9 @@ describe('events and attribution', () => {
       resource: resourceFromAttributes({ 'service.name': 'checkout', 'service.version': '2.3.4' }),
       spanProcessors: [new CostSpanProcessor({ exporters: [events] })],
     });
-    createCostTracer({ tracerProvider: provider }).agentRun('r', (run) => run.step('s', (step) => step.setCost({ inputUsd: 0, outputUsd: 0 })));
+    createCostTracer({ tracerProvider: provider }).agentRun('r', (run) =>
+      run.step('s', (step) => step.setCost({ inputUsd: 0, outputUsd: 0 })),
+    );
     await provider.forceFlush();
     expect(events.getEvents()[0]?.source).toBe('checkout@2.3.4');
   });
@@ -545,7 +684,10 @@ describe('events and attribution', () => {
 describe('bounded memory', () => {
   it('forgets the oldest spans past maxOpenSpans and reports it', async () => {
     const warn = vi.fn();
-    diag.setLogger({ verbose: () => undefined, debug: () => undefined, info: () => undefined, warn, error: () => undefined }, DiagLogLevel.WARN);
+    diag.setLogger(
+      { verbose: () => undefined, debug: () => undefined, info: () => undefined, warn, error: () => undefined },
+      DiagLogLevel.WARN,
+    );
     const harness = createHarness({ maxOpenSpans: 100 });
     const other = harness.provider.getTracer('leaky');
     harness.tracer.agentRun('leaky-run', (run) => {

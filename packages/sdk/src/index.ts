@@ -39,7 +39,15 @@ export type { Costspan, SetupCostspanOptions } from './setup-costspan.js';
 export { EventPipeline } from './event-pipeline.js';
 export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
 export type { CostEventListener, EventExporter } from './event-exporter.js';
-export { EventSigner, createSigningKey, eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './event-signer.js';
+export {
+  EventSigner,
+  createSigningKey,
+  eventSignature,
+  payloadChecksum,
+  signaturesEqual,
+  spanforgeJson,
+  wholeEventSignature,
+} from './event-signer.js';
 export type { EventSignerOptions } from './event-signer.js';
 export { InMemoryEventExporter } from './in-memory-event-exporter.js';
 export { JsonlEventExporter } from './jsonl-event-exporter.js';

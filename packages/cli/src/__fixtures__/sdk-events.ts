@@ -46,33 +46,63 @@ export async function writeSdkEvents(path: string, options: SdkEventsOptions = {
 
   await tracer.agentRun(
     'support-agent',
-    { runId: 'run-support-1', sessionId: 'conv-42', principal: { userId: 'alice', teamId: 'search', orgId: 'acme', tags: { env: 'prod' } } },
+    {
+      runId: 'run-support-1',
+      sessionId: 'conv-42',
+      principal: { userId: 'alice', teamId: 'search', orgId: 'acme', tags: { env: 'prod' } },
+    },
     async (run) => {
-      run.step('plan', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.0015, outputUsd: 0.0006 }));
+      run.step('plan', (step) =>
+        step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.0015, outputUsd: 0.0006 }),
+      );
       run.step('draft', (step) => {
-        step.recordUsage({ model: 'gpt-4o', provider: 'openai', usage: { input: 800, output: 100 }, cost: { inputUsd: 0.002, outputUsd: 0.001 } });
-        step.recordUsage({ model: 'gpt-4o', provider: 'openai', usage: { input: 400, output: 100 }, cost: { inputUsd: 0.001, outputUsd: 0.001 } });
+        step.recordUsage({
+          model: 'gpt-4o',
+          provider: 'openai',
+          usage: { input: 800, output: 100 },
+          cost: { inputUsd: 0.002, outputUsd: 0.001 },
+        });
+        step.recordUsage({
+          model: 'gpt-4o',
+          provider: 'openai',
+          usage: { input: 400, output: 100 },
+          cost: { inputUsd: 0.001, outputUsd: 0.001 },
+        });
       });
       run.step('unpriced-call', (step) => step.setModel('mystery-model', 'acme-ai').setTokenUsage({ input: 10, output: 5 }));
       await run.agentRun('researcher', { runId: 'run-research-1' }, async (research) => {
         for (let index = 0; index < 3; index += 1) {
           await research.step('search', async (step) => {
             await new Promise((resolve) => setTimeout(resolve, 2));
-            step.setModel('claude-sonnet-4', 'anthropic').setTokenUsage({ input: 500, output: 250 }).setCost({ inputUsd: 0.00125, outputUsd: 0.0025 });
+            step
+              .setModel('claude-sonnet-4', 'anthropic')
+              .setTokenUsage({ input: 500, output: 250 })
+              .setCost({ inputUsd: 0.00125, outputUsd: 0.0025 });
           });
         }
       });
       await run.step('verify', async () => {
         run.agentRun('fact-checker', { runId: 'run-fact-1' }, (checker) => {
-          checker.step('check', (step) => step.setModel('gpt-4o-mini', 'openai').setTokenUsage({ input: 100, output: 50 }).setCost({ inputUsd: 0.0001, outputUsd: 0.0002 }));
+          checker.step('check', (step) =>
+            step
+              .setModel('gpt-4o-mini', 'openai')
+              .setTokenUsage({ input: 100, output: 50 })
+              .setCost({ inputUsd: 0.0001, outputUsd: 0.0002 }),
+          );
         });
       });
     },
   );
   for (let index = 1; index <= (options.billingRuns ?? 1); index += 1) {
-    tracer.agentRun('billing-agent', { runId: `run-billing-${index}`, principal: { userId: 'bob', teamId: 'billing', orgId: 'acme' } }, (run) => {
-      run.step('invoice', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 200, output: 150 }).setCost({ inputUsd: 0.0005, outputUsd: 0.0015 }));
-    });
+    tracer.agentRun(
+      'billing-agent',
+      { runId: `run-billing-${index}`, principal: { userId: 'bob', teamId: 'billing', orgId: 'acme' } },
+      (run) => {
+        run.step('invoice', (step) =>
+          step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 200, output: 150 }).setCost({ inputUsd: 0.0005, outputUsd: 0.0015 }),
+        );
+      },
+    );
   }
   const models = [
     ['gpt-4o', 'openai'],
@@ -85,7 +115,12 @@ export async function writeSdkEvents(path: string, options: SdkEventsOptions = {
       for (let call = 0; call < 3; call += 1) {
         const [model, provider] = models[(index + call) % models.length] as (typeof models)[number];
         run.step(`call-${call}`, (step) =>
-          step.setModel(model, provider).setTokenUsage({ input: 1000 + 37 * index + call, output: 100 + 11 * index, cacheRead: (index * 13) % 500, ...(model === 'o3-mini' ? { reasoning: 50 } : {}) }),
+          step.setModel(model, provider).setTokenUsage({
+            input: 1000 + 37 * index + call,
+            output: 100 + 11 * index,
+            cacheRead: (index * 13) % 500,
+            ...(model === 'o3-mini' ? { reasoning: 50 } : {}),
+          }),
         );
       }
     });
