@@ -397,7 +397,7 @@ export class EventPipeline {
     if (!wasTold(error)) {
       notice(
         'events_lost',
-        `${count} cost events lost: ${slot.name} failed (${error.message}). Every loss is counted in processor.stats(); check the exporter's target (file, stream, collector).`,
+        `${count} cost ${count === 1 ? 'event' : 'events'} lost: ${slot.name} failed (${error.message}). Every loss is counted in processor.stats(); check the exporter's target (file, stream, collector).`,
       );
     }
   }
