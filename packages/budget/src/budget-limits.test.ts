@@ -50,7 +50,7 @@ describe('normalizeLimits', () => {
       try {
         build();
       } catch (error) {
-        return error as { field?: string; message: string };
+        return error as { code?: string; field?: string; message: string };
       }
       throw new Error('expected a refusal');
     };
@@ -59,6 +59,7 @@ describe('normalizeLimits', () => {
       message: expect.stringContaining('a number in (0, 1]'),
     });
     expect(refusal(() => normalizeLimits({ team: { daily: { alertAt: [{ fraction: 0.5 }] } } }))).toMatchObject({
+      code: 'invalid_argument',
       field: 'limits.team.daily.alertAt[0].fraction',
       message: expect.stringContaining('used beside a usd or tokens limit'),
     });

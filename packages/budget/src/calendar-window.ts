@@ -42,9 +42,11 @@ export class CalendarWindow {
 
   /** The day and month that contain `epochMs` in this time zone. */
   at(epochMs: number): CalendarWindows {
+    // Stryker disable StringLiteral: formatToParts always yields year, month and day, overwriting these
     let year = '';
     let month = '';
     let day = '';
+    // Stryker restore StringLiteral
     for (const part of this.formatter.formatToParts(epochMs)) {
       if (part.type === 'year') year = part.value.padStart(4, '0');
       else if (part.type === 'month') month = part.value;

@@ -77,6 +77,7 @@ export function formatPico(amount: PicoUsd): string {
 export function picoToUsd(amount: PicoUsd): number {
   // Below 2^53 both operands are exact doubles and IEEE division rounds the exact quotient
   // once, which yields the same double as parsing the exact decimal string, only faster.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the bounds only choose the faster path; at and past them the decimal path yields the same double
   if (amount < MAX_EXACT && amount > -MAX_EXACT) return Number(amount) / 1e12;
   return Number(formatPico(amount));
 }

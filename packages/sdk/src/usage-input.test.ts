@@ -18,6 +18,24 @@ describe('money stays exact or is refused', () => {
     expect(() => validateCost(cost)).toThrow(expect.objectContaining({ name: 'CostspanError', code: 'invalid_cost', field }));
   });
 
+  it('says what the cap is: one amount, and the sum of input, output and reasoning', () => {
+    expect(() => validateCost({ inputUsd: 9008, outputUsd: 0 })).toThrow(
+      expect.objectContaining({
+        field: 'cost.inputUsd',
+        message: expect.stringContaining('at most 9007.199254740991 USD (2^53 - 1 pico-USD) for one call, the range carried exactly'),
+      }),
+    );
+    // Reasoning counts towards the cap: $9,000 + $8 is past $9,007.199254740991.
+    expect(() => validateCost({ inputUsd: 9000, outputUsd: 0, reasoningUsd: 8 })).toThrow(
+      expect.objectContaining({
+        code: 'invalid_cost',
+        field: 'cost.outputUsd',
+        message: expect.stringContaining('with inputUsd and reasoningUsd at most 9007.199254740991 USD (2^53 - 1 pico-USD) for one call'),
+      }),
+    );
+    expect(validateCost({ inputUsd: 9000, outputUsd: 0, reasoningUsd: 7 }).cost.reasoning).toBe(7_000_000_000_000n);
+  });
+
   it('takes the largest exact amount and carries it exactly to the wire', async () => {
     expect(validateCost({ inputUsd: '9007.199254740991' as unknown as number, outputUsd: 0 }).cost.input).toBe(MAX_CALL_PICO);
     expect(() => validateCost({ inputUsd: '9007.199254740992' as unknown as number, outputUsd: 0 })).toThrow(
@@ -50,7 +68,11 @@ describe('token counts stay exact or are refused', () => {
 
   it('refuses one call whose input + output is past 2^53', () => {
     expect(() => validateTokenUsage({ input: MAX, output: 1 })).toThrow(
-      expect.objectContaining({ code: 'invalid_tokens', field: 'usage.output' }),
+      expect.objectContaining({
+        code: 'invalid_tokens',
+        field: 'usage.output',
+        message: expect.stringContaining(`with input at most ${MAX} tokens in all`),
+      }),
     );
     expect(validateTokenUsage({ input: MAX - 1, output: 1 }).total).toBe(MAX);
   });

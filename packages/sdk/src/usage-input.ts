@@ -55,10 +55,11 @@ function amount(value: number | string, field: string): bigint {
 }
 
 function count(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+  // Number.isSafeInteger is false for every non-number, so the cast below is sound.
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
     throw invalidInput('invalid_tokens', field, value, 'a non-negative integer');
   }
-  return value;
+  return value as number;
 }
 
 /**
