@@ -107,6 +107,15 @@ describe('custom prices and the table: the most specific name wins', () => {
     expect(usdFor(source, 'gpt-4o', 'openai')).toBe(usdToPico('12.5'));
   });
 
+  it('a register and an unregister of another model after a lookup still refresh the memo', () => {
+    const source = createDefaultPriceSource();
+    source.custom.register({ model: 'gpt-4o', inputPerMillion: 1, outputPerMillion: 1 });
+    expect(usdFor(source, 'gpt-4o', 'openai')).toBe(usdToPico(2));
+    source.custom.register({ model: 'acme-llm', inputPerMillion: 1, outputPerMillion: 3 });
+    source.custom.unregister('gpt-4o');
+    expect(usdFor(source, 'gpt-4o', 'openai')).toBe(usdToPico('12.5'));
+  });
+
   it('keeps table multipliers and per-call multipliers on the interleaved path', () => {
     const source = createDefaultPriceSource({
       multipliers: [{ model: 'gpt-4o', multiplier: 0.5 }],

@@ -101,6 +101,8 @@ describe('tiers registered out of order', () => {
     expect(priced(source.price(call('long-llm', 150_000, 0))).cost.input).toBe(pico('0.15'));
     expect(priced(source.price(call('long-llm', 100_000, 0))).cost.input).toBe(pico('0.05'));
     expect(priced(source.price(call('long-llm', 200_001, 0))).tier.tier_threshold_tokens).toBe(200_000);
+    // Each band has its own tier snapshot within one day.
+    expect(priced(source.price(call('long-llm', 150_001, 0))).tier.tier_threshold_tokens).toBe(100_000);
     // The $1 tier has no output rate: the base $1/M applies; 1000 output x $1/M = $0.001.
     const withOutput = priced(source.price({ model: 'long-llm', usage: { input: 150_000, output: 1000 }, timestamp: 0 }));
     expect(withOutput.cost.output).toBe(pico('0.001'));
@@ -292,6 +294,11 @@ describe('lookup', () => {
       data_source: 'custom',
       model: 'shared-llm',
     });
+    // Never throws, even for a request that is not an object, with or without prices registered.
+    expect(new CustomPriceSource().price(null as never)).toMatchObject({ status: 'unpriced' });
+    expect(source.price(null as never)).toMatchObject({ status: 'unpriced' });
+    // A provider named only in the model id (`openai/…`) is the system of a provider-less price.
+    expect(priced(source.price(call('openai/shared-llm', 1, 0))).tier.system).toBe('openai');
   });
 
   it('uses a provider-specific price for a call without provider, but not for another provider', () => {

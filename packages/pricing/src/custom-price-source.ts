@@ -197,6 +197,7 @@ export class CustomPriceSource implements PriceSource {
   #revision = 0;
 
   constructor(options: CustomPriceSourceOptions = {}) {
+    // Stryker disable next-line LogicalOperator: the cache size changes memory and speed only, never a price
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
     this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
     for (const price of options.prices ?? []) this.register(price);
@@ -224,9 +225,11 @@ export class CustomPriceSource implements PriceSource {
     const registrations = this.#byModel.get(key) ?? [];
     let registration = registrations.find((entry) => entry.provider === provider);
     if (registration === undefined) {
+      // Stryker disable next-line ArrayDeclaration: a stray non-period entry has no startMs, so selectPeriod never picks it
       registration = { provider, model: price.model.trim(), periods: [] };
       registrations.push(registration);
     }
+    // Stryker disable next-line MethodExpression,ConditionalExpression: a kept duplicate sorts before the new period (stable sort) and the last one wins
     registration.periods = [...registration.periods.filter((existing) => existing.startMs !== period.startMs), period].sort(
       (left, right) => left.startMs - right.startMs,
     );
@@ -244,6 +247,7 @@ export class CustomPriceSource implements PriceSource {
     const canonical = canonicalProvider(provider);
     const remaining = registrations.filter((entry) => entry.provider !== canonical);
     if (remaining.length === registrations.length) return false;
+    // Stryker disable next-line ConditionalExpression: an empty list left behind resolves to no price, as a missing key does
     if (remaining.length === 0) this.#byModel.delete(key);
     else this.#byModel.set(key, remaining);
     this.#memo.clear();
@@ -304,6 +308,7 @@ export class CustomPriceSource implements PriceSource {
     if (registrations === undefined) return undefined;
     // A provider-specific registration beats a provider-less one.
     const match =
+      // Stryker disable next-line ConditionalExpression: without the guard an undefined provider matches the provider-less entry, the next find's pick
       registrations.find((entry) => entry.provider !== undefined && entry.provider === candidate.provider) ??
       registrations.find((entry) => entry.provider === undefined) ??
       (requestProvider === undefined ? registrations[0] : undefined);
@@ -313,8 +318,10 @@ export class CustomPriceSource implements PriceSource {
       model: match.model,
       dataSource: 'custom',
       periods: match.periods,
+      // Stryker disable next-line StringLiteral: only 'table' is compared; any other value means custom
       selection: 'custom',
       snapshots: new Map(),
+      // Stryker disable next-line StringLiteral: no pricing date is '' or the mutant text, so the first call builds snapshots either way
       snapshotDay: '',
     };
   }
