@@ -296,6 +296,7 @@ describe('lookup', () => {
     });
     // Never throws, even for a request that is not an object, with or without prices registered.
     expect(new CustomPriceSource().price(null as never)).toMatchObject({ status: 'unpriced' });
+    expect(new CustomPriceSource().price(undefined as never)).toMatchObject({ status: 'unpriced' });
     expect(source.price(null as never)).toMatchObject({ status: 'unpriced' });
     // A provider named only in the model id (`openai/…`) is the system of a provider-less price.
     expect(priced(source.price(call('openai/shared-llm', 1, 0))).tier.system).toBe('openai');
