@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CostspanError, usdToPico } from '@costspan/core';
 import { BudgetExceededError } from './budget-exceeded-error.js';
-import { BudgetGuard, type BudgetAlert, type BudgetGuardOptions } from './budget-guard.js';
+import { BudgetGuard } from './budget-guard.js';
+import { type BudgetAlert, type BudgetGuardOptions } from './budget-guard-types.js';
 import type { BudgetStore } from './budget-store.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 

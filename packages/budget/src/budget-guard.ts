@@ -21,15 +21,6 @@ import { reportBudgetError } from './report-error.js';
 import { flushWithin, shutdownWithin } from './guard-lifecycle.js';
 import { atLeastEstimate, releaseOf, ReservationBook, type ReservationState } from './reservation-book.js';
 
-export type {
-  BudgetAlert,
-  BudgetGuardOptions,
-  BudgetLimitStatus,
-  BudgetReservation,
-  BudgetReserveInput,
-  BudgetStatus,
-} from './budget-guard-types.js';
-
 /**
  * Stops an agent before the call that would overspend. Reserve an estimate
  * before each model call, settle the actual cost after it (or release the

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import { assertRedisServerOnPath, redisInstallCommand, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
 import { BudgetExceededError } from './budget-exceeded-error.js';
-import { BudgetGuard, type BudgetAlert, type BudgetGuardOptions } from './budget-guard.js';
+import { BudgetGuard } from './budget-guard.js';
+import { type BudgetAlert, type BudgetGuardOptions } from './budget-guard-types.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
 

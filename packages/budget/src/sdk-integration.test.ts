@@ -6,7 +6,8 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { CostSpanProcessor, InMemoryEventExporter, createCostTracer } from '@costspan/sdk';
 import { BudgetExceededError } from './budget-exceeded-error.js';
-import { BudgetGuard, type BudgetAlert } from './budget-guard.js';
+import { BudgetGuard } from './budget-guard.js';
+import { type BudgetAlert } from './budget-guard-types.js';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 

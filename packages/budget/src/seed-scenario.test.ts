@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { priceTokens, usdToPico } from '@costspan/core';
 import { BudgetExceededError } from './budget-exceeded-error.js';
-import { BudgetGuard, type BudgetAlert } from './budget-guard.js';
+import { BudgetGuard } from './budget-guard.js';
+import { type BudgetAlert } from './budget-guard-types.js';
 
 const CALL_COST = priceTokens(500, usdToPico(2.5)) + priceTokens(200, usdToPico(10));
 const principal = { userId: 'alice' };

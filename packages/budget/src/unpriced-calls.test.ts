@@ -17,7 +17,8 @@ import {
 } from '@costspan/sdk';
 import { resetNotices } from '@costspan/sdk/internal';
 import { BudgetExceededError } from './budget-exceeded-error.js';
-import { BudgetGuard, type BudgetGuardOptions } from './budget-guard.js';
+import { BudgetGuard } from './budget-guard.js';
+import { type BudgetGuardOptions } from './budget-guard-types.js';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 

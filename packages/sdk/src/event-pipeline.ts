@@ -1,6 +1,7 @@
 import { context, diag } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import { notice } from './notice.js';
+import { drainOnExit, forgetOnExit } from './pipeline-exit-hooks.js';
 import { reportError, wasTold } from './report-error.js';
 import { OnceFuture, asError, isThenable, settleWithin } from './settle.js';
 import { attempt, exporterName, failure, flushExporter, positiveInteger, sumOf } from './event-pipeline-support.js';
@@ -73,25 +74,6 @@ interface ExporterSlot {
 const logger = diag.createComponentLogger({ namespace: '@costspan/sdk/pipeline' });
 const EXIT_HINT = 'call `await provider.shutdown()` (or `processor.shutdown()`) before process.exit()';
 
-const livePipelines = new Set<WeakRef<EventPipeline>>();
-let exitHooksInstalled = false;
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  // `exit` allows synchronous work only: exporters that can write synchronously get what is still queued.
-  process.once('exit', () => {
-    for (const reference of livePipelines) reference.deref()?.drainSync();
-  });
-  process.on('beforeExit', () => {
-    for (const reference of livePipelines) {
-      const pipeline = reference.deref();
-      if (pipeline === undefined) livePipelines.delete(reference);
-      else if (pipeline.hasPending()) void pipeline.flushBeforeExit();
-    }
-  });
-}
-
 /**
  * The bounded, counted queue between the span processor and the event
  * exporters. Unlike OpenTelemetry's BatchSpanProcessor it never drops silently:
@@ -140,8 +122,7 @@ export class EventPipeline {
     this.shutdownTimeoutMillis = positiveInteger(options.shutdownTimeoutMillis, this.exportTimeoutMillis);
     this.reference = new WeakRef(this);
     if (exporters.length > 0) {
-      livePipelines.add(this.reference);
-      installExitHooks();
+      drainOnExit(this.reference);
     }
   }
 
@@ -278,7 +259,7 @@ export class EventPipeline {
       for (const slot of this.slots) slot.shutdownOnce.call().catch((error: unknown) => reportError(error));
     }
     // A pipeline that gave up with events still pending stays known to the exit hook, which counts them.
-    if (!this.hasPending()) livePipelines.delete(this.reference);
+    if (!this.hasPending()) forgetOnExit(this.reference);
   }
 
   private reportTimeout(operation: string): void {
