@@ -6,6 +6,8 @@ export interface BenchRow {
   baseline?: number;
   /** What the baseline is, e.g. `bare OpenTelemetry`. */
   baselineName?: string;
+  /** The ratio to print, when it is not `value / baseline` (e.g. a median of per-round ratios). */
+  ratio?: number;
   /** A target to print beside the figure, e.g. `<= 1.10x`. */
   target?: string;
 }

@@ -12,6 +12,7 @@ const smoke = values.smoke ?? false;
 
 // Cases are loaded lazily so one broken case cannot stop the others from reporting.
 const cases: Array<{ name: string; load: () => Promise<BenchCase['run']> }> = [
+  { name: 'event path', load: async () => (await import('../cases/event-path.js')).eventPath },
   { name: 'agent overhead', load: async () => (await import('../cases/agent-overhead.js')).agentOverhead },
   { name: 'event pipeline', load: async () => (await import('../cases/event-pipeline.js')).eventPipeline },
   { name: 'otlp pipeline', load: async () => (await import('../cases/otlp-pipeline.js')).otlpPipeline },
@@ -55,7 +56,12 @@ for (const benchCase of cases) {
     const run = await benchCase.load();
     for (const row of await run({ smoke })) {
       const baseline = row.baseline === undefined ? '' : `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})`;
-      const ratio = row.baseline === undefined || row.baseline === 0 ? '' : `${(row.value / row.baseline).toFixed(2)}x`;
+      const ratio =
+        row.ratio !== undefined
+          ? `${row.ratio.toFixed(2)}x`
+          : row.baseline === undefined || row.baseline === 0
+            ? ''
+            : `${(row.value / row.baseline).toFixed(2)}x`;
       console.log(`| ${benchCase.name} | ${row.name} | ${format(row.value)} ${row.unit} | ${baseline} | ${ratio} | ${row.target ?? ''} |`);
     }
   } catch (error) {

@@ -1,7 +1,5 @@
 import { invalidInput } from '@costspan/core';
 import type { PricingTier } from '@costspan/pricing';
-import { getRandomValues } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
 
 /** The three cost event types. */
 export const COST_EVENT_TYPES: readonly ['llm.cost.token.recorded', 'llm.cost.session.recorded', 'llm.cost.attributed'] = [
@@ -189,30 +187,7 @@ export function validateSource(source: unknown): string {
   return `${name}@${version}`;
 }
 
-/**
- * Returns a ULID generator that is monotonic within a millisecond, as event ids must be.
- */
-export function createEventIdGenerator(): (timeMs?: number) => string {
-  const next = monotonicFactory(bufferedRandom());
-  return (timeMs?: number) => next(timeMs);
-}
-
-/**
- * A cryptographic PRNG for `ulid` that draws random bytes 4 KiB at a time: `ulid`'s default
- * asks the OS for one byte per character, which dominated the cost of an event id.
- */
-function bufferedRandom(): () => number {
-  const buffer = new Uint8Array(4096);
-  let offset = buffer.length;
-  return () => {
-    if (offset >= buffer.length) {
-      getRandomValues(buffer);
-      offset = 0;
-    }
-    // ulid maps [0, 1) onto 32 symbols; a byte / 256 keeps that uniform.
-    return (buffer[offset++] as number) / 256;
-  };
-}
+export { createEventIdGenerator } from './event-id.js';
 
 /**
  * Formats a time as the envelope wants it: UTC, exactly 6 fractional digits and `Z`.

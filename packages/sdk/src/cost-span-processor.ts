@@ -7,8 +7,8 @@ import { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from './attributes.j
 import type { BudgetReservation } from './budget-gate.js';
 import { recordSpend, releaseUnusedReservations } from './budget-booking.js';
 import { CallPricer, costSource, defaultPriceSource, pricingStatus, type PricedCall } from './call-pricing.js';
-import { validateSource, type CostEvent } from './cost-event.js';
-import { CostEventWriter } from './cost-event-writer.js';
+import { validateSource } from './cost-event.js';
+import { CostEventWriter, type WrittenEvent } from './cost-event-writer.js';
 import { addCall, addTotals, addUsageMissingCall, emptyTotals, totalCost, totalsToAttributes, type CostTotals } from './cost-totals.js';
 import { EventPipeline, type EventPipelineOptions, type EventPipelineStats } from './event-pipeline.js';
 import type { CostEventListener, EventExporter } from './event-exporter.js';
@@ -238,10 +238,12 @@ export class CostSpanProcessor implements SpanProcessor {
       if (node?.deferred !== undefined) this.resolveDeferred(node, priced.length > 0, spanCost, reservations);
       if (node !== undefined) addTotals(node.inclusive, spanCost);
       if (writable !== undefined && priced.length > 0) {
-        writable.setAttribute(ATTR.COST_AMOUNT, picoToUsd(totalCost(spanCost)));
-        writable.setAttribute(ATTR.COST_CURRENCY, 'USD');
-        writable.setAttribute(ATTR.COST_SOURCE, costSource(priced));
-        writable.setAttribute(ATTR.PRICING_STATUS, pricingStatus(priced));
+        writable.setAttributes({
+          [ATTR.COST_AMOUNT]: picoToUsd(totalCost(spanCost)),
+          [ATTR.COST_CURRENCY]: 'USD',
+          [ATTR.COST_SOURCE]: costSource(priced),
+          [ATTR.PRICING_STATUS]: pricingStatus(priced),
+        });
       }
     }
     if (usageMissing !== undefined) this.bookUsageMissing(node, usageMissing, endMs, reservations);
@@ -251,8 +253,7 @@ export class CostSpanProcessor implements SpanProcessor {
     if (refusal !== undefined && !node.root.ended) node.root.rootRecord?.budgetRefusals.push(refusal);
 
     if (node.isRun && writable !== undefined && node.runOwn !== undefined) {
-      writable.setAttributes(totalsToAttributes(OWN_PREFIX, node.runOwn));
-      writable.setAttributes(totalsToAttributes(INCLUSIVE_PREFIX, node.inclusive));
+      writable.setAttributes({ ...totalsToAttributes(OWN_PREFIX, node.runOwn), ...totalsToAttributes(INCLUSIVE_PREFIX, node.inclusive) });
     }
     const parent = node.parent;
     if (parent !== undefined) {
@@ -323,7 +324,7 @@ export class CostSpanProcessor implements SpanProcessor {
     }
   }
 
-  private book(node: SpanNode, call: PricedCall, event: CostEvent, endMs: number, reservations: BudgetReservation[] | undefined): void {
+  private book(node: SpanNode, call: PricedCall, event: WrittenEvent, endMs: number, reservations: BudgetReservation[] | undefined): void {
     const run = node.run;
     const root = node.root;
     const priced = call.status !== 'unpriced';
@@ -340,13 +341,13 @@ export class CostSpanProcessor implements SpanProcessor {
           record.attribution.set(target, attribution);
         }
         addCall(attribution.totals, call.cost, call.call.usage, call.call.totalTokens, priced);
-        attribution.eventIds.push(event.event_id);
+        attribution.eventIds.push(event.eventId);
       }
     } else {
       for (const target of targets) {
         const totals = emptyTotals();
         addCall(totals, call.cost, call.call.usage, call.call.totalTokens, priced);
-        this.writer.attributedEvent(event, root, target, { totals, eventIds: [event.event_id] }, true);
+        this.writer.attributedEvent(event.envelope, root, target, { totals, eventIds: [event.eventId] }, true);
       }
     }
     // An unpriced call settles at its reservation's estimate (`priced: false`), never at a $0 that looks real.

@@ -119,23 +119,54 @@ export function toTokenUsageWire(
   return wire;
 }
 
+const TOTALS_FIELDS = [
+  'total_usd',
+  'input_usd',
+  'output_usd',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'call_count',
+  'reasoning_usd',
+  'cached_discount_usd',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'reasoning_tokens',
+  'unpriced_call_count',
+  'usage_missing_call_count',
+] as const;
+type TotalsField = (typeof TOTALS_FIELDS)[number];
+
+// The attribute names of each prefix, built once: two prefixes, fourteen names each.
+const attributeNames = new Map<string, Record<TotalsField, string>>();
+function namesOf(prefix: string): Record<TotalsField, string> {
+  let names = attributeNames.get(prefix);
+  if (names === undefined) {
+    names = {} as Record<TotalsField, string>;
+    for (const field of TOTALS_FIELDS) names[field] = `${prefix}${field}`;
+    attributeNames.set(prefix, names);
+  }
+  return names;
+}
+
 /** Span attributes for `totals` under `prefix` (`llm.cost.own.` or `llm.cost.inclusive.`). */
 export function totalsToAttributes(prefix: string, totals: CostTotals): Record<string, number> {
+  const name = namesOf(prefix);
   const attributes: Record<string, number> = {
-    [`${prefix}total_usd`]: picoToUsd(totalCost(totals)),
-    [`${prefix}input_usd`]: picoToUsd(totals.input),
-    [`${prefix}output_usd`]: picoToUsd(totals.output),
-    [`${prefix}input_tokens`]: totals.inputTokens,
-    [`${prefix}output_tokens`]: totals.outputTokens,
-    [`${prefix}total_tokens`]: totals.totalTokens,
-    [`${prefix}call_count`]: totals.callCount,
+    [name.total_usd]: picoToUsd(totalCost(totals)),
+    [name.input_usd]: picoToUsd(totals.input),
+    [name.output_usd]: picoToUsd(totals.output),
+    [name.input_tokens]: totals.inputTokens,
+    [name.output_tokens]: totals.outputTokens,
+    [name.total_tokens]: totals.totalTokens,
+    [name.call_count]: totals.callCount,
   };
-  if (totals.reasoning !== 0n) attributes[`${prefix}reasoning_usd`] = picoToUsd(totals.reasoning);
-  if (totals.cachedDiscount !== 0n) attributes[`${prefix}cached_discount_usd`] = picoToUsd(totals.cachedDiscount);
-  if (totals.cacheReadTokens > 0) attributes[`${prefix}cache_read_tokens`] = totals.cacheReadTokens;
-  if (totals.cacheWriteTokens > 0) attributes[`${prefix}cache_creation_tokens`] = totals.cacheWriteTokens;
-  if (totals.reasoningTokens > 0) attributes[`${prefix}reasoning_tokens`] = totals.reasoningTokens;
-  if (totals.unpricedCallCount > 0) attributes[`${prefix}unpriced_call_count`] = totals.unpricedCallCount;
-  if (totals.usageMissingCallCount > 0) attributes[`${prefix}usage_missing_call_count`] = totals.usageMissingCallCount;
+  if (totals.reasoning !== 0n) attributes[name.reasoning_usd] = picoToUsd(totals.reasoning);
+  if (totals.cachedDiscount !== 0n) attributes[name.cached_discount_usd] = picoToUsd(totals.cachedDiscount);
+  if (totals.cacheReadTokens > 0) attributes[name.cache_read_tokens] = totals.cacheReadTokens;
+  if (totals.cacheWriteTokens > 0) attributes[name.cache_creation_tokens] = totals.cacheWriteTokens;
+  if (totals.reasoningTokens > 0) attributes[name.reasoning_tokens] = totals.reasoningTokens;
+  if (totals.unpricedCallCount > 0) attributes[name.unpriced_call_count] = totals.unpricedCallCount;
+  if (totals.usageMissingCallCount > 0) attributes[name.usage_missing_call_count] = totals.usageMissingCallCount;
   return attributes;
 }

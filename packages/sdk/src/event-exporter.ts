@@ -2,6 +2,13 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { CostEvent } from './cost-event.js';
 
 /**
+ * @internal Marks an exporter whose `export` and `exportSync` also take events as their
+ * canonical JSONL lines (strings) in the array, as the span processor writes them: no event
+ * object is made for it. Only costspan's own exporters declare it.
+ */
+export const ACCEPTS_LINES: unique symbol = Symbol.for('costspan.exporter.acceptsLines');
+
+/**
  * Sends cost events somewhere: a file, a collector, a test's memory. Follows
  * OpenTelemetry's exporter contract: `export` reports through its callback and
  * never throws; `shutdown` is idempotent; `forceFlush` awaits in-flight work.

@@ -5,8 +5,8 @@ import { drainOnExit, forgetOnExit } from './pipeline-exit-hooks.js';
 import { reportError, wasTold } from './report-error.js';
 import { OnceFuture, asError, isThenable, settleWithin } from './settle.js';
 import { attempt, exporterName, failure, flushExporter, positiveInteger, sumOf } from './event-pipeline-support.js';
-import type { CostEvent } from './cost-event.js';
-import type { EventExporter } from './event-exporter.js';
+import { markCanonical, type CostEvent } from './cost-event.js';
+import { ACCEPTS_LINES, type EventExporter } from './event-exporter.js';
 
 /** Limits of the cost event pipeline. */
 export interface EventPipelineOptions {
@@ -58,8 +58,16 @@ export interface EventPipelineStats {
   exporters: EventExporterStats[];
 }
 
+/**
+ * A queued event: its canonical JSONL line (as the processor writes them) or an event object
+ * (signed events, events emitted by hand). Exporters that take lines get them as they are.
+ */
+export type QueuedEvent = CostEvent | string;
+
 interface ExporterSlot {
   readonly exporter: EventExporter;
+  /** The exporter takes lines as they are (`ACCEPTS_LINES`); others get event objects. */
+  readonly acceptsLines: boolean;
   readonly name: string;
   readonly shutdownOnce: OnceFuture<void>;
   exported: number;
@@ -83,7 +91,7 @@ const EXIT_HINT = 'call `await provider.shutdown()` (or `processor.shutdown()`) 
  * exporter returns is handled and every wait is bounded.
  */
 export class EventPipeline {
-  private queue: CostEvent[] = [];
+  private queue: QueuedEvent[] = [];
   /** Index of the first waiting event in `queue`: batches are taken from the front without copying the rest. */
   private head = 0;
   private readonly slots: readonly ExporterSlot[];
@@ -106,6 +114,7 @@ export class EventPipeline {
   constructor(exporters: readonly EventExporter[], options: EventPipelineOptions = {}) {
     this.slots = exporters.map((exporter) => ({
       exporter,
+      acceptsLines: (exporter as { [ACCEPTS_LINES]?: boolean })[ACCEPTS_LINES] === true,
       name: exporterName(exporter),
       // Each exporter is shut down once, even when a timed-out shutdown and a late one both ask.
       shutdownOnce: new OnceFuture(() => exporter.shutdown()),
@@ -126,8 +135,8 @@ export class EventPipeline {
     }
   }
 
-  /** Queues one event; never throws, never blocks. */
-  emit(event: CostEvent): void {
+  /** Queues one event (an object, or its canonical JSONL line); never throws, never blocks. */
+  emit(event: QueuedEvent): void {
     if (this.slots.length === 0) return;
     if (this.stopped || this.waiting() >= this.maxQueueSize) {
       this.dropped += 1;
@@ -202,10 +211,12 @@ export class EventPipeline {
     if (this.exited) return;
     this.exited = true;
     this.clearSchedule();
-    const events = this.queue.slice(this.head);
+    const queued = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
+    let objects: CostEvent[] | undefined;
     for (const slot of this.slots) {
+      const events = slot.acceptsLines ? (queued as CostEvent[]) : (objects ??= toObjects(queued));
       if (slot.settleInFlight !== undefined) {
         // Its callback cannot run after `exit`: the exporter says whether the batch reached its target.
         const written = attempt(() => slot.exporter.flushSync?.() === true, false);
@@ -313,7 +324,7 @@ export class EventPipeline {
     }
   }
 
-  private takeBatch(): CostEvent[] {
+  private takeBatch(): QueuedEvent[] {
     const end = Math.min(this.head + this.maxExportBatchSize, this.queue.length);
     const batch = this.queue.slice(this.head, end);
     this.head = end;
@@ -327,14 +338,18 @@ export class EventPipeline {
     return batch;
   }
 
-  private exportBatch(events: CostEvent[]): Promise<void> {
+  private exportBatch(queued: QueuedEvent[]): Promise<void> {
     return new Promise<void>((resolve) => {
       let remaining = this.slots.length;
       const done = (): void => {
         remaining -= 1;
         if (remaining === 0) resolve();
       };
-      for (const slot of this.slots) this.deliver(slot, events, done);
+      let objects: CostEvent[] | undefined;
+      for (const slot of this.slots) {
+        // Lines pass as they are to exporters that declare ACCEPTS_LINES; the cast is theirs to honour.
+        this.deliver(slot, slot.acceptsLines ? (queued as CostEvent[]) : (objects ??= toObjects(queued)), done);
+      }
     });
   }
 
@@ -382,4 +397,14 @@ export class EventPipeline {
       );
     }
   }
+}
+
+/** Event objects for exporters that take objects: each line parses back to its event, keys in order. */
+function toObjects(queued: readonly QueuedEvent[]): CostEvent[] {
+  return queued.map((entry) => {
+    if (typeof entry !== 'string') return entry;
+    const event = JSON.parse(entry) as CostEvent;
+    markCanonical(event);
+    return event;
+  });
 }

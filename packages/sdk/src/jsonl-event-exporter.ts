@@ -5,7 +5,7 @@ import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { CostspanError } from '@costspan/core';
 import { serializeEvent, type CostEvent } from './cost-event.js';
-import type { EventExporter } from './event-exporter.js';
+import { ACCEPTS_LINES, type EventExporter } from './event-exporter.js';
 import { writeLinesSync } from './fd-writer.js';
 import { notice } from './notice.js';
 import { markTold } from './report-error.js';
@@ -146,7 +146,7 @@ export class JsonlEventExporter implements EventExporter {
       // unterminated last line, exactly as with one write per line, at a fraction of the syscalls.
       let chunk = '';
       for (const event of events) {
-        chunk += `${serializeEvent(event)}\n`;
+        chunk += `${lineOf(event)}\n`;
         if (chunk.length >= CHUNK_CHARACTERS) {
           writeLinesSync(this.fd, chunk, this.blockedWriteTimeoutMillis);
           chunk = '';
@@ -231,9 +231,17 @@ export class JsonlEventExporter implements EventExporter {
   };
 }
 
+// It writes the processor's lines as they are (on the prototype: no per-instance field to declare).
+Object.defineProperty(JsonlEventExporter.prototype, ACCEPTS_LINES, { value: true });
+
+/** A queued event's line: the processor hands this exporter lines already written (see ACCEPTS_LINES). */
+function lineOf(event: CostEvent | string): string {
+  return typeof event === 'string' ? event : serializeEvent(event);
+}
+
 function joinLines(events: readonly CostEvent[]): string {
   let text = '';
-  for (const event of events) text += `${serializeEvent(event)}\n`;
+  for (const event of events) text += `${lineOf(event)}\n`;
   return text;
 }
 

@@ -86,9 +86,10 @@ export class Step {
     if (provider !== undefined) validateName(provider, 'provider');
     this.state.current.model = name;
     this.state.current.provider = provider;
-    this.span.setAttribute(ATTR.REQUEST_MODEL, name);
-    if (provider !== undefined) this.span.setAttribute(ATTR.PROVIDER_NAME, provider);
-    if (this.operation === undefined) this.span.setAttribute(ATTR.OPERATION_NAME, 'chat');
+    const attributes: Attributes = { [ATTR.REQUEST_MODEL]: name };
+    if (provider !== undefined) attributes[ATTR.PROVIDER_NAME] = provider;
+    if (this.operation === undefined) attributes[ATTR.OPERATION_NAME] = 'chat';
+    this.span.setAttributes(attributes);
     return this;
   }
 
@@ -218,11 +219,11 @@ export class Step {
       cacheWrite += call.usage.cacheWrite ?? 0;
       reasoning += call.usage.reasoning ?? 0;
     }
-    this.span.setAttribute(ATTR.USAGE_INPUT_TOKENS, input);
-    this.span.setAttribute(ATTR.USAGE_OUTPUT_TOKENS, output);
-    if (cacheRead > 0) this.span.setAttribute(ATTR.USAGE_CACHE_READ_TOKENS, cacheRead);
-    if (cacheWrite > 0) this.span.setAttribute(ATTR.USAGE_CACHE_CREATION_TOKENS, cacheWrite);
-    if (reasoning > 0) this.span.setAttribute(ATTR.USAGE_REASONING_TOKENS, reasoning);
+    const attributes: Attributes = { [ATTR.USAGE_INPUT_TOKENS]: input, [ATTR.USAGE_OUTPUT_TOKENS]: output };
+    if (cacheRead > 0) attributes[ATTR.USAGE_CACHE_READ_TOKENS] = cacheRead;
+    if (cacheWrite > 0) attributes[ATTR.USAGE_CACHE_CREATION_TOKENS] = cacheWrite;
+    if (reasoning > 0) attributes[ATTR.USAGE_REASONING_TOKENS] = reasoning;
+    this.span.setAttributes(attributes);
   }
 
   private assertOpen(): void {

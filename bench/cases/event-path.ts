@@ -1,0 +1,150 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { median, type BenchRow } from '../src/harness.js';
+import type { EventPathVariant, EventPathWorkerData, RoundRequest, RoundResult } from './event-path-worker.js';
+
+/** An OTLP/HTTP sink on 127.0.0.1 that reads each request whole and answers an empty success. */
+async function startSink(): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      const json = request.headers['content-type']?.includes('json') === true;
+      response.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      response.end(json ? '{}' : '');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+class VariantWorker {
+  private readonly worker: Worker;
+  private pending: ((message: unknown) => void) | undefined;
+
+  constructor(readonly variant: EventPathVariant, sinkUrl: string) {
+    const data: EventPathWorkerData = { variant, sinkUrl };
+    this.worker = new Worker(new URL('./event-path-worker.js', import.meta.url), { workerData: data });
+    this.worker.on('message', (message: unknown) => {
+      const resolve = this.pending;
+      this.pending = undefined;
+      resolve?.(message);
+    });
+    this.worker.on('error', (error) => {
+      const resolve = this.pending;
+      this.pending = undefined;
+      resolve?.(error);
+    });
+  }
+
+  private next(): Promise<unknown> {
+    return new Promise((resolve) => (this.pending = resolve));
+  }
+
+  async ready(): Promise<void> {
+    const message = await this.next();
+    if (message instanceof Error) throw message;
+  }
+
+  async round(request: RoundRequest): Promise<RoundResult> {
+    const answer = this.next();
+    this.worker.postMessage(request);
+    const message = await answer;
+    if (message instanceof Error) throw message;
+    return message as RoundResult;
+  }
+
+  async stop(): Promise<void> {
+    const answer = this.next();
+    this.worker.postMessage('stop');
+    await Promise.race([answer, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await this.worker.terminate();
+  }
+}
+
+const NAMES: Record<EventPathVariant, string> = {
+  B0: 'B0 bare OTel, BatchSpanProcessor, discarding exporter',
+  B1: 'B1 bare OTel, spans over OTLP/HTTP protobuf to 127.0.0.1',
+  C1: 'costspan + JSONL',
+  C2: 'costspan + exporter-otlp (spans + cost events as OTLP logs)',
+  L: 'Langfuse JS 5.11 (usage + cost on generations, OTLP)',
+};
+
+/**
+ * The event path, side by side: one root run of 10 priced steps (gpt-4o, 1,200 in / 300 out,
+ * principal user/team/org: 14 cost events, 11 spans) per variant, each variant in its own worker,
+ * rounds interleaved (the order rotates each round), medians of per-round ratios. Once with runs
+ * one after another, once with 8 runs at a time.
+ */
+export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]> {
+  const runsPerRound = options.smoke ? 100 : 2000;
+  const rounds = options.smoke ? 2 : 9;
+  const variants: EventPathVariant[] = ['B0', 'B1', 'C1', 'C2', 'L'];
+  const sink = await startSink();
+  const workers = variants.map((variant) => new VariantWorker(variant, sink.url));
+  const rows: BenchRow[] = [];
+  try {
+    await Promise.all(workers.map((worker) => worker.ready()));
+    for (const concurrency of [1, 8]) {
+      const results = new Map<EventPathVariant, RoundResult[]>(variants.map((variant) => [variant, []]));
+      // Warm-up round (JIT, price memo, connections), not counted.
+      for (const worker of workers) await worker.round({ runs: runsPerRound, concurrency });
+      for (let round = 0; round < rounds; round += 1) {
+        const order = workers.map((_, index) => workers[(index + round) % workers.length] as VariantWorker);
+        for (const worker of order) results.get(worker.variant)?.push(await worker.round({ runs: runsPerRound, concurrency }));
+      }
+      rows.push(...tableRows(results, concurrency, rounds));
+    }
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    const closed = new Promise((resolve) => sink.server.close(resolve));
+    sink.server.closeAllConnections();
+    await closed;
+  }
+  return rows;
+}
+
+function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: number, rounds: number): BenchRow[] {
+  const of = (variant: EventPathVariant): RoundResult[] => results.get(variant) ?? [];
+  // Median over rounds of the ratio within each round: drift in machine load hits both sides of a round alike.
+  const ratio = (variant: EventPathVariant, baseline: EventPathVariant, field: keyof RoundResult = 'microsPerRun'): number =>
+    median(Array.from({ length: rounds }, (_, round) => (of(variant)[round]?.[field] ?? NaN) / (of(baseline)[round]?.[field] ?? NaN)));
+  const micros = (variant: EventPathVariant): number => median(of(variant).map((result) => result.microsPerRun));
+  const suffix = concurrency === 1 ? '' : `, ${concurrency} runs at a time`;
+  const rows: BenchRow[] = [];
+  for (const variant of ['B0', 'B1', 'C1', 'C2', 'L'] as const) {
+    const value = ratio(variant, 'B0');
+    rows.push({
+      name: `${NAMES[variant]}: µs per run${suffix}`,
+      value: micros(variant),
+      unit: 'µs',
+      baseline: micros('B0'),
+      baselineName: 'B0',
+      // The ratio column shows the per-round median ratio, not value / baseline of the medians.
+      ratio: value,
+      ...(variant === 'C1' ? { target: '<= 2.0x B0' } : {}),
+    });
+  }
+  rows.push(
+    { name: `costspan OTLP (C2) ÷ Langfuse JS (L)${suffix}`, value: ratio('C2', 'L'), unit: '×', target: '<= 0.6' },
+    { name: `costspan OTLP (C2) ÷ bare OTel over OTLP (B1)${suffix}`, value: ratio('C2', 'B1'), unit: '×', target: '<= 1.6' },
+    {
+      name: `GC time per run, costspan + JSONL (C1)${suffix}`,
+      value: median(of('C1').map((result) => result.gcMicrosPerRun)),
+      unit: 'µs',
+      baseline: median(of('B0').map((result) => result.gcMicrosPerRun)),
+      baselineName: 'B0',
+      target: '<= 2.0x B0',
+    },
+    {
+      name: `GC time per run, costspan OTLP (C2)${suffix}`,
+      value: median(of('C2').map((result) => result.gcMicrosPerRun)),
+      unit: 'µs',
+      baseline: median(of('B0').map((result) => result.gcMicrosPerRun)),
+      baselineName: 'B0',
+    },
+    { name: `cost events or spans lost (C1 + C2)${suffix}`, value: (of('C1').at(-1)?.lost ?? 0) + (of('C2').at(-1)?.lost ?? 0), unit: 'events' },
+  );
+  return rows;
+}
