@@ -57,6 +57,10 @@ export const ATTR = {
   BUDGET_REFUSED_LIMIT: 'llm.cost.budget.limit',
   /** Spent plus reserved in the window at refusal, as an exact decimal string. */
   BUDGET_REFUSED_CURRENT: 'llm.cost.budget.current',
+  /** Spent in the window at refusal (without reservations), as an exact decimal string. */
+  BUDGET_REFUSED_SPENT: 'llm.cost.budget.spent',
+  /** Reserved by calls in flight at refusal, as an exact decimal string. */
+  BUDGET_REFUSED_RESERVED: 'llm.cost.budget.reserved',
   /** What the refused call asked for, as an exact decimal string. */
   BUDGET_REFUSED_ATTEMPTED: 'llm.cost.budget.attempted',
 } as const;

@@ -25,6 +25,10 @@ export interface BudgetReserveRequest {
   rootRunId: string;
   /** Name of the enclosing run. */
   agentName: string;
+  /** Name of the step reserving (with `agentName`, the key of estimates from history). */
+  step?: string;
+  /** Model of the coming call, when known (the key of per-model limits). */
+  model?: string;
   /** Estimated cost of the call, when known. */
   estimatedUsd?: PicoUsd;
   /** Estimated tokens of the call, when known. */

@@ -77,6 +77,10 @@ export interface BudgetRefusalWire {
   limit: number;
   current: number;
   attempted: number;
+  /** Spent in the window at refusal (`current = spent + reserved`), when the budget reports it. */
+  spent?: number;
+  /** Reserved by calls in flight at refusal, when the budget reports it. */
+  reserved?: number;
 }
 
 /** Payload of `llm.cost.session.recorded`: a whole root agent run. */

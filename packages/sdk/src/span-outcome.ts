@@ -37,17 +37,21 @@ export function usageMissingFromSpan(span: ReadableSpan, state: StepState | unde
 export function budgetRefusalFromAttributes(attributes: Attributes, node: SpanNode): BudgetRefusalWire | undefined {
   if (attributes[ATTR.BUDGET_REFUSED] !== true) return undefined;
   const text = (key: string, fallback: string): string => stringAttribute(attributes, key) ?? fallback;
-  return {
+  const refusal = {
     agent_run_id: node.run.runId,
     attempted: amount(attributes[ATTR.BUDGET_REFUSED_ATTEMPTED]),
     current: amount(attributes[ATTR.BUDGET_REFUSED_CURRENT]),
     limit: amount(attributes[ATTR.BUDGET_REFUSED_LIMIT]),
     limit_type: text(ATTR.BUDGET_REFUSED_LIMIT_TYPE, 'unknown'),
-    scope: text(ATTR.BUDGET_REFUSED_SCOPE, 'unknown'),
-    step: node.name,
-    unit: text(ATTR.BUDGET_REFUSED_UNIT, 'usd'),
-    window: text(ATTR.BUDGET_REFUSED_WINDOW, 'unknown'),
-  };
+  } as BudgetRefusalWire;
+  // Spent and reserved apart (their sum is `current`), when the budget reported them.
+  if (attributes[ATTR.BUDGET_REFUSED_RESERVED] !== undefined) refusal.reserved = amount(attributes[ATTR.BUDGET_REFUSED_RESERVED]);
+  refusal.scope = text(ATTR.BUDGET_REFUSED_SCOPE, 'unknown');
+  if (attributes[ATTR.BUDGET_REFUSED_SPENT] !== undefined) refusal.spent = amount(attributes[ATTR.BUDGET_REFUSED_SPENT]);
+  refusal.step = node.name;
+  refusal.unit = text(ATTR.BUDGET_REFUSED_UNIT, 'usd');
+  refusal.window = text(ATTR.BUDGET_REFUSED_WINDOW, 'unknown');
+  return refusal;
 }
 
 function amount(value: unknown): number {

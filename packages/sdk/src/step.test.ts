@@ -42,8 +42,10 @@ describe('budget integration', () => {
       run.agentRun('nested', (nested) => nested.step('unreserved', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
     });
     expect(gate.reserved).toEqual([
-      expect.objectContaining({ principal: { userId: 'alice' }, agentName: 'guarded', estimatedUsd: usdToPico(0.01) }),
+      expect.objectContaining({ principal: { userId: 'alice' }, agentName: 'guarded', step: 'call', estimatedUsd: usdToPico(0.01) }),
     ]);
+    // No model known at reserve time: none is passed (the guard's model limits then do not apply to the estimate).
+    expect(gate.reserved[0]).not.toHaveProperty('model');
     expect(gate.recorded).toHaveLength(2);
     expect(gate.recorded[0]).toMatchObject({ usd: usdToPico(0.00325), tokens: 700, reservation: { id: 'r1' } });
     // Nested runs inherit the budget and the principal; spends without a reservation are booked directly.
@@ -167,6 +169,8 @@ function refusal(fields: {
   limitExact: bigint;
   currentExact: bigint;
   attemptedExact: bigint;
+  spentExact?: bigint;
+  reservedExact?: bigint;
 }): CostspanError {
   return Object.assign(new CostspanError({ code: 'budget_exceeded', message: 'budget exceeded' }), fields);
 }
@@ -182,6 +186,8 @@ describe('budget refusal on the step span', () => {
       limitExact: usdToPico(0.01),
       currentExact: usdToPico('0.008'),
       attemptedExact: 4_000_000_001n,
+      spentExact: usdToPico('0.005'),
+      reservedExact: usdToPico('0.003'),
     });
     let caught: unknown;
     await harness.tracer.agentRun('limited', { budget: new RefusingGate(error) }, (run) =>
@@ -205,6 +211,8 @@ describe('budget refusal on the step span', () => {
       [ATTR.BUDGET_REFUSED_CURRENT]: '0.008',
       // Exact to the pico-dollar, not a rounded double.
       [ATTR.BUDGET_REFUSED_ATTEMPTED]: '0.004000000001',
+      [ATTR.BUDGET_REFUSED_SPENT]: '0.005',
+      [ATTR.BUDGET_REFUSED_RESERVED]: '0.003',
     });
     // The processor puts it in the run's session event, so a stopped run says why.
     const [session] = harness.events.getEvents('llm.cost.session.recorded');
@@ -217,6 +225,8 @@ describe('budget refusal on the step span', () => {
         limit: 0.01,
         current: 0.008,
         attempted: 0.004000000001,
+        spent: 0.005,
+        reserved: 0.003,
       }),
     ]);
   });

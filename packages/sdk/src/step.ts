@@ -182,6 +182,8 @@ export class Step {
         estimatedTokens ??= (await estimateTokens(estimate.input, estimate.model, options)) + (estimate.maxOutputTokens ?? 0);
       }
     }
+    // The model limits and history of the budget key on them.
+    const model = estimate.model ?? this.state.current.model;
     let reservation: BudgetReservation;
     try {
       reservation = await budget.reserve({
@@ -189,6 +191,8 @@ export class Step {
         runId: this.run.id,
         rootRunId: this.run.rootId,
         agentName: this.run.name,
+        step: this.name,
+        ...(model === undefined ? {} : { model }),
         ...(estimatedUsd === undefined ? {} : { estimatedUsd }),
         ...(estimatedTokens === undefined ? {} : { estimatedTokens }),
       });
@@ -245,6 +249,8 @@ interface RefusalFields {
   limitExact?: unknown;
   currentExact?: unknown;
   attemptedExact?: unknown;
+  spentExact?: unknown;
+  reservedExact?: unknown;
 }
 
 /**
@@ -270,6 +276,10 @@ function markBudgetRefused(span: Span, error: unknown): void {
     if (limit !== undefined) attributes[ATTR.BUDGET_REFUSED_LIMIT] = limit;
     if (current !== undefined) attributes[ATTR.BUDGET_REFUSED_CURRENT] = current;
     if (attempted !== undefined) attributes[ATTR.BUDGET_REFUSED_ATTEMPTED] = attempted;
+    const spent = exact(refusal.spentExact);
+    const reserved = exact(refusal.reservedExact);
+    if (spent !== undefined) attributes[ATTR.BUDGET_REFUSED_SPENT] = spent;
+    if (reserved !== undefined) attributes[ATTR.BUDGET_REFUSED_RESERVED] = reserved;
   }
   span.setAttributes(attributes);
 }
