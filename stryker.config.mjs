@@ -11,7 +11,7 @@
 export const MUTATED_FILES = {
   core: ['packages/core/src/money.ts'],
   pricing: ['packages/pricing/src/rate-card.ts', 'packages/pricing/src/custom-price-source.ts'],
-  sdk: ['packages/sdk/src/cost-totals.ts', 'packages/sdk/src/usage-input.ts', 'packages/sdk/src/principal.ts'],
+  sdk: ['packages/sdk/src/processing/cost-totals.ts', 'packages/sdk/src/tracing/usage-input.ts', 'packages/sdk/src/tracing/principal.ts'],
   budget: ['packages/budget/src/calendar-window.ts', 'packages/budget/src/budget-limits.ts'],
 };
 

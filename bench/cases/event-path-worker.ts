@@ -136,7 +136,12 @@ function makeVariant(data: EventPathWorkerData, directory: string): Variant {
     case 'B1': {
       const exporter = data.variant === 'B0' ? new DiscardingSpanExporter() : new OTLPTraceExporter({ url: `${data.sinkUrl}/v1/traces` });
       const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, spanQueue)] });
-      return { run: bareRun(provider.getTracer('bench')), flush: () => provider.forceFlush(), lost: () => 0, shutdown: () => provider.shutdown() };
+      return {
+        run: bareRun(provider.getTracer('bench')),
+        flush: () => provider.forceFlush(),
+        lost: () => 0,
+        shutdown: () => provider.shutdown(),
+      };
     }
     case 'C1': {
       const processor = new CostSpanProcessor({

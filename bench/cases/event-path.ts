@@ -23,7 +23,10 @@ class VariantWorker {
   private readonly worker: Worker;
   private pending: ((message: unknown) => void) | undefined;
 
-  constructor(readonly variant: EventPathVariant, sinkUrl: string) {
+  constructor(
+    readonly variant: EventPathVariant,
+    sinkUrl: string,
+  ) {
     const data: EventPathWorkerData = { variant, sinkUrl };
     this.worker = new Worker(new URL('./event-path-worker.js', import.meta.url), { workerData: data });
     this.worker.on('message', (message: unknown) => {
@@ -144,7 +147,11 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
       baseline: median(of('B0').map((result) => result.gcMicrosPerRun)),
       baselineName: 'B0',
     },
-    { name: `cost events or spans lost (C1 + C2)${suffix}`, value: (of('C1').at(-1)?.lost ?? 0) + (of('C2').at(-1)?.lost ?? 0), unit: 'events' },
+    {
+      name: `cost events or spans lost (C1 + C2)${suffix}`,
+      value: (of('C1').at(-1)?.lost ?? 0) + (of('C2').at(-1)?.lost ?? 0),
+      unit: 'events',
+    },
   );
   return rows;
 }

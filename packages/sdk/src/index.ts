@@ -11,7 +11,7 @@ export {
   serializeEvent,
   validateCostEvent,
   validateSource,
-} from './cost-event.js';
+} from './events/cost-event.js';
 export type {
   AttributedPayload,
   AttributionType,
@@ -24,21 +24,29 @@ export type {
   SessionRecordedPayload,
   TokenRecordedPayload,
   TokenUsageWire,
-} from './cost-event.js';
-export { CostRecordingSampler } from './cost-recording-sampler.js';
-export { CostSpanProcessor } from './cost-span-processor.js';
-export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './cost-span-processor.js';
-export { addCall, addTotals, emptyTotals, toCostBreakdownWire, toTokenUsageWire, totalCost, totalsToAttributes } from './cost-totals.js';
-export type { CostTotals } from './cost-totals.js';
-export { CostTracker } from './cost-tracker.js';
-export type { CostGroupSummary, CostSummary } from './cost-tracker.js';
-export { AgentRun, CostTracer, Step, createCostTracer } from './cost-tracer.js';
-export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput, StepOptions } from './cost-tracer.js';
+} from './events/cost-event.js';
+export { CostRecordingSampler } from './processing/cost-recording-sampler.js';
+export { CostSpanProcessor } from './processing/cost-span-processor.js';
+export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './processing/cost-span-processor.js';
+export {
+  addCall,
+  addTotals,
+  emptyTotals,
+  toCostBreakdownWire,
+  toTokenUsageWire,
+  totalCost,
+  totalsToAttributes,
+} from './processing/cost-totals.js';
+export type { CostTotals } from './processing/cost-totals.js';
+export { CostTracker } from './events/cost-tracker.js';
+export type { CostGroupSummary, CostSummary } from './events/cost-tracker.js';
+export { AgentRun, CostTracer, Step, createCostTracer } from './tracing/cost-tracer.js';
+export type { AgentRunOptions, CostTracerOptions, RecordUsageInput, ReserveInput, StepOptions } from './tracing/cost-tracer.js';
 export { setupCostspan } from './setup-costspan.js';
 export type { Costspan, SetupCostspanOptions } from './setup-costspan.js';
-export { EventPipeline } from './event-pipeline.js';
-export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './event-pipeline.js';
-export type { CostEventListener, EventExporter } from './event-exporter.js';
+export { EventPipeline } from './export/event-pipeline.js';
+export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './export/event-pipeline.js';
+export type { CostEventListener, EventExporter } from './export/event-exporter.js';
 export {
   EventSigner,
   createSigningKey,
@@ -47,14 +55,14 @@ export {
   signaturesEqual,
   spanforgeJson,
   wholeEventSignature,
-} from './event-signer.js';
-export type { EventSignerOptions } from './event-signer.js';
-export { InMemoryEventExporter } from './in-memory-event-exporter.js';
-export { JsonlEventExporter } from './jsonl-event-exporter.js';
-export type { JsonlEventExporterOptions } from './jsonl-event-exporter.js';
-export { attributionTargets, validatePrincipal } from './principal.js';
-export { validateCost, validateName, validateTokenUsage } from './usage-input.js';
-export type { CostInput, TokenUsageInput } from './usage-input.js';
+} from './events/event-signer.js';
+export type { EventSignerOptions } from './events/event-signer.js';
+export { InMemoryEventExporter } from './export/in-memory-event-exporter.js';
+export { JsonlEventExporter } from './export/jsonl-event-exporter.js';
+export type { JsonlEventExporterOptions } from './export/jsonl-event-exporter.js';
+export { attributionTargets, validatePrincipal } from './tracing/principal.js';
+export { validateCost, validateName, validateTokenUsage } from './tracing/usage-input.js';
+export type { CostInput, TokenUsageInput } from './tracing/usage-input.js';
 export { setNoticeHandler } from './notice.js';
 export type { CostspanNotice, NoticeHandler } from './notice.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';

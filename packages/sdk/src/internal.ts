@@ -3,4 +3,4 @@
  * the public API: names here can change in any release.
  */
 export { notice, resetNotices } from './notice.js';
-export { legacyPayloadChecksum } from './event-signer.js';
+export { legacyPayloadChecksum } from './events/event-signer.js';

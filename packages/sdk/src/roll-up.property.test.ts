@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createHarness } from './__fixtures__/harness.js';
-import type { CostEvent } from './cost-event.js';
-import type { AgentRun } from './cost-tracer.js';
+import type { CostEvent } from './events/cost-event.js';
+import type { AgentRun } from './tracing/cost-tracer.js';
 
 type TreeNode =
   | {

@@ -5,8 +5,8 @@ import { context, trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CostEvent } from './cost-event.js';
-import type { EventExporter } from './event-exporter.js';
+import type { CostEvent } from './events/cost-event.js';
+import type { EventExporter } from './export/event-exporter.js';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from './notice.js';
 import { setupCostspan } from './setup-costspan.js';
 

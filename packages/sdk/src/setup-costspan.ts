@@ -2,10 +2,10 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BasicTracerProvider, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { BudgetGate, Principal } from './budget-gate.js';
-import { CostSpanProcessor, type CostSpanProcessorOptions, type CostSpanProcessorStats } from './cost-span-processor.js';
-import { CostTracer } from './cost-tracer.js';
-import type { EventExporter } from './event-exporter.js';
-import { JsonlEventExporter } from './jsonl-event-exporter.js';
+import { CostSpanProcessor, type CostSpanProcessorOptions, type CostSpanProcessorStats } from './processing/cost-span-processor.js';
+import { CostTracer } from './tracing/cost-tracer.js';
+import type { EventExporter } from './export/event-exporter.js';
+import { JsonlEventExporter } from './export/jsonl-event-exporter.js';
 import { notice } from './notice.js';
 import { reportError } from './report-error.js';
 

@@ -1,9 +1,9 @@
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { CostSpanProcessor, type CostSpanProcessorOptions } from '../cost-span-processor.js';
-import { createCostTracer, type CostTracer } from '../cost-tracer.js';
-import { InMemoryEventExporter } from '../in-memory-event-exporter.js';
+import { CostSpanProcessor, type CostSpanProcessorOptions } from '../processing/cost-span-processor.js';
+import { createCostTracer, type CostTracer } from '../tracing/cost-tracer.js';
+import { InMemoryEventExporter } from '../export/in-memory-event-exporter.js';
 
 let contextManagerInstalled = false;
 

@@ -3,18 +3,12 @@ import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { PricingTier } from '@costspan/pricing';
 import type { Principal } from '../budget-gate.js';
-import type { PricedCall } from '../call-pricing.js';
+import type { PricedCall } from '../processing/call-pricing.js';
 import { ATTR } from '../attributes.js';
-import {
-  createEventIdGenerator,
-  formatEventTimestamp,
-  SCHEMA_VERSION,
-  type CostEvent,
-  type CostEventType,
-} from '../cost-event.js';
-import { addCall, emptyTotals, toCostBreakdownWire, toTokenUsageWire, type CostTotals } from '../cost-totals.js';
-import { ResourceSource } from '../resource-source.js';
-import type { SpanNode } from '../span-tree.js';
+import { createEventIdGenerator, formatEventTimestamp, SCHEMA_VERSION, type CostEvent, type CostEventType } from '../events/cost-event.js';
+import { addCall, emptyTotals, toCostBreakdownWire, toTokenUsageWire, type CostTotals } from '../processing/cost-totals.js';
+import { ResourceSource } from '../processing/resource-source.js';
+import type { SpanNode } from '../processing/span-tree.js';
 
 /**
  * The event builder the processor used before events were written as text (`cost-event-writer.ts`

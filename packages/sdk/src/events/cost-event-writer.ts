@@ -1,0 +1,158 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { PricedCall } from '../processing/call-pricing.js';
+import { ATTR } from '../attributes.js';
+import { canonicalJson, createEventIdGenerator, formatEventTimestamp, markCanonical, type CostEvent } from './cost-event.js';
+import { encodeCost, encodeEvent, encodeTier, encodeTokenUsage, envelopeFragments, type EnvelopeFragments } from './cost-event-encoder.js';
+import type { CostTotals } from '../processing/cost-totals.js';
+import type { EventPipeline } from '../export/event-pipeline.js';
+import type { CostEventListener } from '../export/event-exporter.js';
+import type { EventSigner } from './event-signer.js';
+import { reportError } from '../report-error.js';
+import { ResourceSource } from '../processing/resource-source.js';
+import type { SpanNode } from '../processing/span-tree.js';
+
+/** An emitted event, as much of it as later events of the same span need. */
+export interface WrittenEvent {
+  readonly eventId: string;
+  /** Its envelope: an attributed event of a late span reuses it. */
+  readonly envelope: EnvelopeFragments;
+}
+
+/**
+ * Writes the processor's cost events as canonical JSONL text (see `cost-event-encoder.ts`) and
+ * hands the lines to the pipeline. Event objects are made only for listeners and signing.
+ */
+export class CostEventWriter {
+  private readonly nextEventId = createEventIdGenerator();
+  private readonly resourceSource = new ResourceSource();
+  private readonly configuredSourceJson: string | undefined;
+  private lastSource = '';
+  private lastSourceJson = '""';
+
+  constructor(
+    private readonly pipeline: EventPipeline,
+    private readonly listeners: readonly CostEventListener[],
+    private readonly signer: EventSigner | undefined,
+    configuredSource: string | undefined,
+  ) {
+    this.configuredSourceJson = configuredSource === undefined ? undefined : JSON.stringify(configuredSource);
+  }
+
+  /** Emits the `llm.cost.token.recorded` event of one call. */
+  tokenEvent(span: ReadableSpan, node: SpanNode | undefined, priced: PricedCall): WrittenEvent {
+    const { call } = priced;
+    const usage = call.usage;
+    let payload = '{';
+    if (node !== undefined) payload += `"agent_name":${JSON.stringify(node.run.name)},"agent_run_id":${JSON.stringify(node.run.runId)},`;
+    payload += `"cost":${encodeCost(priced.cost, priced.pricingDate)},"model":{"name":${JSON.stringify(call.model)}`;
+    if (call.responseModel !== undefined && call.responseModel !== call.model)
+      payload += `,"response_model":${JSON.stringify(call.responseModel)}`;
+    payload += `,"system":${JSON.stringify(call.provider ?? 'unknown')}}`;
+    const parentRun = node?.run.parent?.run;
+    if (parentRun !== undefined) payload += `,"parent_run_id":${JSON.stringify(parentRun.runId)}`;
+    payload += `,"pricing_status":"${priced.status}"`;
+    if (priced.tier !== undefined) payload += `,"pricing_tier":${encodeTier(priced.tier)}`;
+    if (node !== undefined) payload += `,"scope":${JSON.stringify(node.scope)}`;
+    payload += `,"span_id":"${span.spanContext().spanId}"`;
+    if (span.status.code === SpanStatusCode.ERROR) payload += ',"status":"error"';
+    payload += `,"token_usage":${encodeTokenUsage({
+      inputTokens: usage.input,
+      outputTokens: usage.output,
+      totalTokens: call.totalTokens,
+      cacheReadTokens: usage.cacheRead ?? 0,
+      cacheWriteTokens: usage.cacheWrite ?? 0,
+      reasoningTokens: usage.reasoning ?? 0,
+    })}}`;
+    const envelope = this.envelope(span, node?.principal ?? {});
+    const eventId = this.nextEventId();
+    this.emit(encodeEvent(envelope, eventId, 'llm.cost.token.recorded', payload));
+    return { eventId, envelope };
+  }
+
+  /** Emits the session event of a root run, then one attributed event per principal target. */
+  sessionEvents(span: ReadableSpan, root: SpanNode): void {
+    const totals = root.inclusive;
+    const record = root.rootRecord;
+    let payload = `{"agent_name":${JSON.stringify(root.name)},"agent_run_id":${JSON.stringify(root.runId)}`;
+    if (record !== undefined && record.budgetRefusals.length > 0) payload += `,"budget_refusals":${canonicalJson(record.budgetRefusals)}`;
+    payload += `,"call_count":${totals.callCount},"models_used":${JSON.stringify([...(record?.models ?? [])].sort())}`;
+    payload += `,"session_duration_ms":${Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000}`;
+    if (span.status.code === SpanStatusCode.ERROR) payload += ',"status":"error"';
+    payload += `,"total_cost":${encodeCost(totals)},"total_token_usage":${encodeTokenUsage(totals)}`;
+    if (totals.unpricedCallCount > 0) payload += `,"unpriced_call_count":${totals.unpricedCallCount}`;
+    if (record !== undefined && record.unpricedModels.size > 0)
+      payload += `,"unpriced_models":${JSON.stringify([...record.unpricedModels].sort())}`;
+    if (totals.usageMissingCallCount > 0) payload += `,"usage_missing_call_count":${totals.usageMissingCallCount}`;
+    payload += '}';
+    const envelope = this.envelope(span, root.principal);
+    this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.session.recorded', payload));
+    for (const [target, attribution] of record?.attribution ?? []) {
+      this.attributedEvent(envelope, root, target, attribution, false);
+    }
+  }
+
+  /** Emits an `llm.cost.attributed` event in `envelope` (its basis event's). */
+  attributedEvent(
+    envelope: EnvelopeFragments,
+    root: SpanNode,
+    target: string,
+    attribution: { totals: CostTotals; eventIds: string[] },
+    late: boolean,
+  ): void {
+    const payload =
+      `{"agent_run_id":${JSON.stringify(root.runId)},"attribution_target":${JSON.stringify(target)},"attribution_type":"direct"` +
+      `,"cost":${encodeCost(attribution.totals)}${late ? ',"late":true' : ''},"source_event_ids":${JSON.stringify(attribution.eventIds)}}`;
+    this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.attributed', payload));
+  }
+
+  private envelope(span: ReadableSpan, principal: SpanNode['principal']): EnvelopeFragments {
+    const spanContext = span.spanContext();
+    const sessionId = span.attributes[ATTR.SESSION_ID];
+    return envelopeFragments({
+      principal,
+      parentSpanId: span.parentSpanContext?.spanId,
+      sessionId: typeof sessionId === 'string' ? sessionId : undefined,
+      sourceJson: this.configuredSourceJson ?? this.sourceJson(span),
+      spanId: spanContext.spanId,
+      traceId: spanContext.traceId,
+      timestamp: formatEventTimestamp(span.endTime),
+    });
+  }
+
+  private sourceJson(span: ReadableSpan): string {
+    const source = this.resourceSource.source(span.resource);
+    if (source !== this.lastSource) {
+      this.lastSource = source;
+      this.lastSourceJson = JSON.stringify(source);
+    }
+    return this.lastSourceJson;
+  }
+
+  private emit(line: string): void {
+    if (this.signer === undefined && this.listeners.length === 0) {
+      this.pipeline.emit(line);
+      return;
+    }
+    // Listeners and the signer take objects: the line parses back to the event, keys in order.
+    let event = JSON.parse(line) as CostEvent;
+    markCanonical(event);
+    if (this.signer !== undefined) {
+      try {
+        event = this.signer.sign(event);
+      } catch (error) {
+        // Emitted unsigned: `costspan verify` then shows the gap in the chain.
+        reportError(error);
+      }
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener.onEvent(event);
+      } catch (error) {
+        reportError(error);
+      }
+    }
+    this.pipeline.emit(this.signer === undefined ? line : event);
+  }
+}

@@ -1,0 +1,188 @@
+import { picoToUsd, usdToPico, type PicoUsd } from '@costspan/core';
+import type { CostEvent } from './cost-event.js';
+import { addTotals, emptyTotals, totalCost, type CostTotals } from '../processing/cost-totals.js';
+import type { CostEventListener } from '../export/event-exporter.js';
+
+/** Totals of one group in a {@link CostSummary}. USD amounts are exact decimals as numbers. */
+export interface CostGroupSummary {
+  totalCostUsd: number;
+  inputCostUsd: number;
+  outputCostUsd: number;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+/** What a {@link CostTracker} has seen, grouped every way users ask for. */
+export interface CostSummary extends CostGroupSummary {
+  /** Root runs seen (session events). */
+  runs: number;
+  /** Calls with usage that could not be priced (booked at 0). */
+  unpricedCalls: number;
+  /** Calls that ran but reported no usage, from session events; counted in `calls` too. */
+  usageMissingCalls: number;
+  /** Budget reservations refused, from session events. */
+  budgetRefusals: number;
+  avgCostPerCallUsd: number;
+  avgInputTokensPerCall: number;
+  avgOutputTokensPerCall: number;
+  /** Output tokens / total tokens; low values flag verbose prompts. */
+  tokenEfficiency: number;
+  costPer1kOutputTokensUsd: number;
+  byModel: Record<string, CostGroupSummary>;
+  byProvider: Record<string, CostGroupSummary>;
+  byAgent: Record<string, CostGroupSummary>;
+  /** By scope path: run and step names from the root, e.g. `pipeline/retrieval`. */
+  byScope: Record<string, CostGroupSummary>;
+  /** By attribution target: `user:alice`, `team:search`, `org:acme`, `tag:env=prod`. */
+  byPrincipal: Record<string, CostGroupSummary>;
+}
+
+/**
+ * Keeps running cost totals in memory, for users who just want numbers.
+ * Register it as a listener: it sees each event as it is emitted, so its
+ * figures are current the moment a run returns.
+ *
+ * @example
+ * ```ts
+ * const tracker = new CostTracker();
+ * const processor = new CostSpanProcessor({ listeners: [tracker] });
+ * // ... run agents ...
+ * console.log(tracker.summary().byAgent);
+ * ```
+ */
+export class CostTracker implements CostEventListener {
+  private readonly totals = emptyTotals();
+  private readonly groups = {
+    byModel: new Map<string, CostTotals>(),
+    byProvider: new Map<string, CostTotals>(),
+    byAgent: new Map<string, CostTotals>(),
+    byScope: new Map<string, CostTotals>(),
+    byPrincipal: new Map<string, CostTotals>(),
+  };
+  private runs = 0;
+  private budgetRefusals = 0;
+
+  onEvent(event: CostEvent): void {
+    if (event.event_type === 'llm.cost.token.recorded') {
+      const payload = (event as CostEvent<'llm.cost.token.recorded'>).payload;
+      const call = eventTotals(payload.cost, payload.token_usage, payload.pricing_status === 'unpriced');
+      addTotals(this.totals, call);
+      add(this.groups.byModel, payload.model.name, call);
+      add(this.groups.byProvider, payload.model.system, call);
+      if (payload.agent_name !== undefined) add(this.groups.byAgent, payload.agent_name, call);
+      if (payload.scope !== undefined) add(this.groups.byScope, payload.scope, call);
+    } else if (event.event_type === 'llm.cost.attributed') {
+      const payload = (event as CostEvent<'llm.cost.attributed'>).payload;
+      const share = eventTotals(payload.cost, undefined, false);
+      share.callCount = payload.source_event_ids?.length ?? 0;
+      add(this.groups.byPrincipal, payload.attribution_target, share);
+    } else if (event.event_type === 'llm.cost.session.recorded') {
+      this.runs += 1;
+      // Calls without usage have no token event: the session event is where they are counted.
+      const payload = (event as CostEvent<'llm.cost.session.recorded'>).payload;
+      const missing = payload.usage_missing_call_count ?? 0;
+      this.totals.callCount += missing;
+      this.totals.usageMissingCallCount += missing;
+      this.budgetRefusals += payload.budget_refusals?.length ?? 0;
+    }
+  }
+
+  /** Exact total cost so far, in pico-USD. */
+  get totalCostPico(): PicoUsd {
+    return totalCost(this.totals);
+  }
+
+  /** Total cost so far in USD (exact decimal as a number). */
+  get totalCostUsd(): number {
+    return picoToUsd(totalCost(this.totals));
+  }
+
+  /** Totals and every breakdown. */
+  summary(): CostSummary {
+    const totals = this.totals;
+    const calls = totals.callCount;
+    const overall = groupSummary(totals);
+    return {
+      ...overall,
+      runs: this.runs,
+      unpricedCalls: totals.unpricedCallCount,
+      usageMissingCalls: totals.usageMissingCallCount,
+      budgetRefusals: this.budgetRefusals,
+      avgCostPerCallUsd: calls === 0 ? 0 : picoToUsd(totalCost(totals) / BigInt(calls)),
+      avgInputTokensPerCall: calls === 0 ? 0 : Math.round(totals.inputTokens / calls),
+      avgOutputTokensPerCall: calls === 0 ? 0 : Math.round(totals.outputTokens / calls),
+      tokenEfficiency: totals.totalTokens === 0 ? 0 : Math.round((totals.outputTokens / totals.totalTokens) * 1000) / 1000,
+      costPer1kOutputTokensUsd: totals.outputTokens === 0 ? 0 : picoToUsd((totalCost(totals) * 1000n) / BigInt(totals.outputTokens)),
+      byModel: summarize(this.groups.byModel),
+      byProvider: summarize(this.groups.byProvider),
+      byAgent: summarize(this.groups.byAgent),
+      byScope: summarize(this.groups.byScope),
+      byPrincipal: summarize(this.groups.byPrincipal),
+    };
+  }
+
+  /** Forgets everything. */
+  reset(): void {
+    Object.assign(this.totals, emptyTotals());
+    for (const group of Object.values(this.groups)) group.clear();
+    this.runs = 0;
+    this.budgetRefusals = 0;
+  }
+}
+
+function eventTotals(
+  cost: CostEvent<'llm.cost.token.recorded'>['payload']['cost'],
+  usage: CostEvent<'llm.cost.token.recorded'>['payload']['token_usage'] | undefined,
+  unpriced: boolean,
+): CostTotals {
+  const totals = emptyTotals();
+  totals.input = usdToPico(cost.input_cost_usd);
+  totals.output = usdToPico(cost.output_cost_usd);
+  totals.reasoning = cost.reasoning_cost_usd === undefined ? 0n : usdToPico(cost.reasoning_cost_usd);
+  totals.cachedDiscount = cost.cached_discount_usd === undefined ? 0n : usdToPico(cost.cached_discount_usd);
+  if (usage !== undefined) {
+    totals.inputTokens = usage.input_tokens;
+    totals.outputTokens = usage.output_tokens;
+    totals.totalTokens = usage.total_tokens;
+    totals.cacheReadTokens = usage.cached_tokens ?? 0;
+    totals.cacheWriteTokens = usage.cache_creation_tokens ?? 0;
+    totals.reasoningTokens = usage.reasoning_tokens ?? 0;
+    totals.callCount = 1;
+  }
+  if (unpriced) totals.unpricedCallCount = 1;
+  return totals;
+}
+
+function add(group: Map<string, CostTotals>, key: string, totals: CostTotals): void {
+  let existing = group.get(key);
+  if (existing === undefined) {
+    existing = emptyTotals();
+    group.set(key, existing);
+  }
+  addTotals(existing, totals);
+}
+
+function groupSummary(totals: CostTotals): CostGroupSummary {
+  return {
+    totalCostUsd: picoToUsd(totalCost(totals)),
+    inputCostUsd: picoToUsd(totals.input),
+    outputCostUsd: picoToUsd(totals.output),
+    calls: totals.callCount,
+    inputTokens: totals.inputTokens,
+    outputTokens: totals.outputTokens,
+    totalTokens: totals.totalTokens,
+  };
+}
+
+function summarize(group: Map<string, CostTotals>): Record<string, CostGroupSummary> {
+  const entries = [...group.entries()].sort((left, right) => {
+    const difference = totalCost(right[1]) - totalCost(left[1]);
+    return difference > 0n ? 1 : difference < 0n ? -1 : left[0].localeCompare(right[0]);
+  });
+  // A null-prototype object: keys such as `__proto__` from user data stay plain keys.
+  const result = Object.create(null) as Record<string, CostGroupSummary>;
+  for (const [key, totals] of entries) result[key] = groupSummary(totals);
+  return result;
+}

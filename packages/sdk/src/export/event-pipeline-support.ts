@@ -1,0 +1,45 @@
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { EventExporter } from './event-exporter.js';
+import { reportError } from '../report-error.js';
+import { invokeSafely } from './settle.js';
+
+/** Small helpers of {@link EventPipeline}, kept apart so the pipeline file holds its flow only. */
+
+export function flushExporter(exporter: EventExporter): Promise<void> {
+  const forceFlush = exporter.forceFlush?.bind(exporter);
+  if (forceFlush === undefined) return Promise.resolve();
+  return invokeSafely(forceFlush).catch((error: unknown) => reportError(error));
+}
+
+export function exporterName(exporter: EventExporter): string {
+  const className = (exporter as { constructor?: { name?: unknown } }).constructor?.name;
+  const name = typeof className === 'string' && className !== '' && className !== 'Object' ? className : 'exporter';
+  const target = (exporter as { target?: unknown }).target;
+  return typeof target === 'string' ? `${name}(${target})` : name;
+}
+
+export function failure(message: string): ExportResult {
+  return { code: ExportResultCode.FAILED, error: new Error(message) };
+}
+
+export function attempt<Value>(work: () => Value, fallback: Value): Value {
+  try {
+    return work();
+  } catch (error) {
+    reportError(error);
+    return fallback;
+  }
+}
+
+export function sumOf(
+  rows: readonly { exported: number; failed: number; pending: number }[],
+  key: 'exported' | 'failed' | 'pending',
+): number {
+  let total = 0;
+  for (const row of rows) total += row[key];
+  return total;
+}
+
+export function positiveInteger(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}

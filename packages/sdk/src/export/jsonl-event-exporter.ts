@@ -1,0 +1,291 @@
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { CostspanError } from '@costspan/core';
+import { serializeEvent, type CostEvent } from '../events/cost-event.js';
+import { ACCEPTS_LINES, type EventExporter } from './event-exporter.js';
+import { writeLinesSync } from './fd-writer.js';
+import { notice } from '../notice.js';
+import { markTold } from '../report-error.js';
+import { OnceFuture } from './settle.js';
+
+/** Options of {@link JsonlEventExporter}: give `path` or `stream`, not both. */
+export interface JsonlEventExporterOptions {
+  /**
+   * File to append to, created with mode 0600 when missing. Default: the
+   * `COSTSPAN_EVENTS_FILE` environment variable; when neither it nor `stream`
+   * is set, events go to standard output. Opened without blocking: a FIFO with
+   * no reader fails to open (told once, events counted as failed) instead of
+   * hanging the constructor; character devices (`/dev/null`, `/dev/stdout`) work.
+   */
+  path?: string;
+  /** Stream to write to instead of a file (e.g. `process.stdout`). Its `'error'` events are handled. */
+  stream?: Writable;
+  /**
+   * When false, a `path` whose last component is a symbolic link is refused (opened with
+   * `O_NOFOLLOW`; told once, events counted as failed). Default true: a symlink is followed and
+   * its target appended to, as `>>` in a shell does.
+   */
+  followSymlinks?: boolean;
+  /**
+   * Create the file's missing parent folders (`mkdir -p`). Default false: a missing folder is
+   * usually a typo or the wrong working directory, so it is told (once, naming the path) rather
+   * than silently created somewhere unexpected.
+   */
+  createDirectory?: boolean;
+  /**
+   * Longest a synchronous write waits for a full pipe or FIFO to take data (the reader is slow)
+   * before the batch counts as failed. Default 2000 ms.
+   */
+  blockedWriteTimeoutMillis?: number;
+}
+
+const logger = diag.createComponentLogger({ namespace: '@costspan/sdk/jsonl' });
+const CHUNK_CHARACTERS = 1 << 20;
+
+/**
+ * Writes cost events as JSON Lines: one canonical JSON event per line. Every
+ * write to the file carries whole lines only (a batch of them, up to ~1 MiB), and
+ * the file is opened for appending, so a crash (even `kill -9`) leaves at most an
+ * unterminated last line, never a torn one in the middle, and processes appending
+ * to one file never interleave inside a line. A file that ends mid-line when opened
+ * (a crash before) gets a newline first, so the first new event stays readable.
+ *
+ * Stats stay honest: a batch counts as exported only once its bytes are written (for a
+ * stream: once `write`'s callback reports it). A stream that errors (EPIPE when the reader
+ * of `node app.js | head -1` exits) is written no more; its events count as failed.
+ *
+ * @example
+ * ```ts
+ * const processor = new CostSpanProcessor({
+ *   exporters: [new JsonlEventExporter({ path: 'events.jsonl' })],
+ * });
+ * ```
+ */
+export class JsonlEventExporter implements EventExporter {
+  private fd: number | undefined;
+  private readonly stream: Writable | undefined;
+  private readonly openError: Error | undefined;
+  private readonly blockedWriteTimeoutMillis: number;
+  private stopped = false;
+  private streamError: Error | undefined;
+  private watching = false;
+  private writesInFlight = 0;
+  private flushWaiters: (() => void)[] = [];
+  private readonly shutdownOnce = new OnceFuture(() => this.close());
+  /** Where events go, for messages: the path or `stream`. */
+  readonly target: string;
+
+  constructor(options: JsonlEventExporterOptions = {}) {
+    if (options.path !== undefined && options.stream !== undefined) {
+      throw new CostspanError({
+        code: 'invalid_argument',
+        field: 'path',
+        value: options.path,
+        message: 'JsonlEventExporter takes path or stream, not both',
+      });
+    }
+    const timeout = options.blockedWriteTimeoutMillis;
+    this.blockedWriteTimeoutMillis = timeout !== undefined && Number.isFinite(timeout) && timeout >= 0 ? timeout : 2000;
+    const path = options.path ?? (options.stream === undefined ? process.env.COSTSPAN_EVENTS_FILE : undefined);
+    if (path !== undefined && path !== '') {
+      if (typeof path !== 'string') {
+        throw new CostspanError({
+          code: 'invalid_argument',
+          field: 'path',
+          value: path,
+          message: `path must be a string; got ${typeof path}`,
+        });
+      }
+      this.target = path;
+      try {
+        this.fd = openForAppend(path, options.followSymlinks ?? true, options.createDirectory ?? false, this.blockedWriteTimeoutMillis);
+      } catch (error) {
+        // The host app keeps running; every export then fails and is counted by the pipeline, told once here.
+        const message = openFailureMessage(path, error as NodeJS.ErrnoException);
+        this.openError = markTold(new Error(message, { cause: error }));
+        logger.error(message);
+        notice(`jsonl_open_failed:${path}`, message);
+      }
+    } else {
+      this.stream = options.stream ?? process.stdout;
+      this.target = 'stream';
+    }
+  }
+
+  export(events: readonly CostEvent[], resultCallback: (result: ExportResult) => void): void {
+    const stream = this.stream;
+    if (stream === undefined || this.stopped || this.streamError !== undefined) {
+      resultCallback(this.exportSync(events));
+      return;
+    }
+    this.watchStream(stream);
+    this.writesInFlight += 1;
+    const written = (error?: Error | null): void => {
+      this.writesInFlight -= 1;
+      if (this.writesInFlight === 0) for (const wake of this.flushWaiters.splice(0)) wake();
+      const failure = error ?? this.streamError;
+      resultCallback(failure == null ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: failure });
+    };
+    try {
+      // One write per batch, counted when its callback says the bytes left the stream.
+      stream.write(joinLines(events), written);
+    } catch (error) {
+      written(error as Error);
+    }
+  }
+
+  exportSync(events: readonly CostEvent[]): ExportResult {
+    if (this.stopped) return { code: ExportResultCode.FAILED, error: new Error('JsonlEventExporter is shut down') };
+    if (this.stream !== undefined) return this.streamExportSync(this.stream, events);
+    if (this.fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
+    try {
+      // Whole lines only in each write, up to ~1 MiB per write: a crash can leave at most an
+      // unterminated last line, exactly as with one write per line, at a fraction of the syscalls.
+      let chunk = '';
+      for (const event of events) {
+        chunk += `${lineOf(event)}\n`;
+        if (chunk.length >= CHUNK_CHARACTERS) {
+          writeLinesSync(this.fd, chunk, this.blockedWriteTimeoutMillis);
+          chunk = '';
+        }
+      }
+      if (chunk !== '') writeLinesSync(this.fd, chunk, this.blockedWriteTimeoutMillis);
+      return { code: ExportResultCode.SUCCESS };
+    } catch (error) {
+      return { code: ExportResultCode.FAILED, error: error as Error };
+    }
+  }
+
+  flushSync(): boolean {
+    if (this.stream === undefined) return true;
+    // Nothing buffered inside the stream: every chunk handed to it has been written out.
+    return this.streamError === undefined && this.stream.writableLength === 0;
+  }
+
+  async forceFlush(): Promise<void> {
+    if (this.writesInFlight === 0) return;
+    await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /** Flushes and closes the file. Idempotent: concurrent calls share one shutdown. */
+  shutdown(): Promise<void> {
+    return this.shutdownOnce.call();
+  }
+
+  private async close(): Promise<void> {
+    await this.forceFlush();
+    this.stopped = true;
+    if (this.stream !== undefined && this.watching) this.stream.off('error', this.onStreamError);
+    if (this.fd !== undefined) {
+      const fd = this.fd;
+      this.fd = undefined;
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * At exit, or after the stream died: write synchronously through the stream's file descriptor
+   * (process.stdout is fd 1) when nothing is buffered in the stream, so lines cannot interleave
+   * with a half-written chunk; otherwise the batch cannot be written and counts as failed.
+   */
+  private streamExportSync(stream: Writable, events: readonly CostEvent[]): ExportResult {
+    if (this.streamError !== undefined) return { code: ExportResultCode.FAILED, error: this.streamError };
+    if (stream.destroyed || stream.writableEnded) return { code: ExportResultCode.FAILED, error: new Error('the stream is closed') };
+    if (stream.writableLength > 0) {
+      return {
+        code: ExportResultCode.FAILED,
+        error: new Error(`the stream still holds ${stream.writableLength} unwritten bytes, which a synchronous write would tear`),
+      };
+    }
+    const fd = streamFd(stream);
+    try {
+      if (fd !== undefined) {
+        writeLinesSync(fd, joinLines(events), this.blockedWriteTimeoutMillis);
+        return { code: ExportResultCode.SUCCESS };
+      }
+      // No descriptor: the write counts only if the stream took it at once (nothing left buffered).
+      this.watchStream(stream);
+      stream.write(joinLines(events));
+      if (stream.writableLength === 0 && this.streamError === undefined) return { code: ExportResultCode.SUCCESS };
+      return {
+        code: ExportResultCode.FAILED,
+        error: new Error('the stream has no file descriptor and could not take the events synchronously'),
+      };
+    } catch (error) {
+      return { code: ExportResultCode.FAILED, error: error as Error };
+    }
+  }
+
+  private watchStream(stream: Writable): void {
+    if (this.watching) return;
+    this.watching = true;
+    // Without a listener, an EPIPE on a closed pipe is an "Unhandled 'error' event" that kills the host.
+    stream.on('error', this.onStreamError);
+  }
+
+  private readonly onStreamError = (error: Error): void => {
+    this.streamError ??= error;
+  };
+}
+
+// It writes the processor's lines as they are (on the prototype: no per-instance field to declare).
+Object.defineProperty(JsonlEventExporter.prototype, ACCEPTS_LINES, { value: true });
+
+/** A queued event's line: the processor hands this exporter lines already written (see ACCEPTS_LINES). */
+function lineOf(event: CostEvent | string): string {
+  return typeof event === 'string' ? event : serializeEvent(event);
+}
+
+function joinLines(events: readonly CostEvent[]): string {
+  let text = '';
+  for (const event of events) text += `${lineOf(event)}\n`;
+  return text;
+}
+
+function streamFd(stream: Writable): number | undefined {
+  const fd = (stream as { fd?: unknown }).fd;
+  return typeof fd === 'number' && Number.isSafeInteger(fd) && fd >= 0 ? fd : undefined;
+}
+
+function openForAppend(path: string, followSymlinks: boolean, createDirectory: boolean, timeoutMillis: number): number {
+  if (createDirectory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // O_NONBLOCK: opening a FIFO with no reader fails at once (ENXIO) instead of blocking forever.
+  const flags =
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | (followSymlinks ? 0 : constants.O_NOFOLLOW);
+  const fd = openSync(path, flags, 0o600);
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && stat.size > 0 && !endsWithNewline(path, stat.size)) writeLinesSync(fd, '\n', timeoutMillis);
+  } catch {
+    // Unreadable (a write-only file): append as before; a torn last line then stays glued.
+  }
+  return fd;
+}
+
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openFailureMessage(path: string, error: NodeJS.ErrnoException): string {
+  const code = error.code ?? 'error';
+  const reasons: Record<string, string> = {
+    ENOENT: `the folder ${dirname(path)} does not exist: create it (or pass createDirectory: true), or set COSTSPAN_EVENTS_FILE to a writable path`,
+    EACCES: `permission denied: make it writable, or set COSTSPAN_EVENTS_FILE to a writable path`,
+    EPERM: `permission denied: make it writable, or set COSTSPAN_EVENTS_FILE to a writable path`,
+    ENXIO: `it is a FIFO with no reader: start the reader first, or write to a regular file`,
+    ELOOP: `it is a symbolic link and followSymlinks is false: point the path at the file itself`,
+    EISDIR: `it is a folder: give a file path inside it`,
+  };
+  const reason = reasons[code] ?? `${error.message}: check the path, or set COSTSPAN_EVENTS_FILE to a writable path`;
+  return `cannot write cost events to ${path} (${code}): ${reason}. Until then every cost event is counted as failed in processor.stats().`;
+}

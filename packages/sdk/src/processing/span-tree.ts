@@ -1,0 +1,142 @@
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { Principal } from '../budget-gate.js';
+import type { PricedCall } from './call-pricing.js';
+import type { BudgetRefusalWire } from '../events/cost-event.js';
+import { emptyTotals, type CostTotals } from './cost-totals.js';
+import { stepStates } from '../tracing/span-state.js';
+
+/** A budget refusal read from a step span, kept on its root run for the session event. */
+export type BudgetRefusal = BudgetRefusalWire;
+
+/** Root runs only: what the session event reports beyond the totals. */
+export interface RootRecord {
+  /** Cost of the tree per attribution target. */
+  attribution: Map<string, { totals: CostTotals; eventIds: string[] }>;
+  models: Set<string>;
+  unpricedModels: Set<string>;
+  budgetRefusals: BudgetRefusal[];
+  /** Tokens booked anywhere in the tree: every token sum of the tree is at most this. */
+  tokenTally: number;
+}
+
+/** Calls of another instrumentation's span, held by the costspan step above it. */
+export interface DeferredCalls {
+  span: ReadableSpan;
+  node: SpanNode;
+  calls: PricedCall[];
+}
+
+/** One tracked span: a run, a step, or another instrumentation's span below a run. */
+export class SpanNode {
+  readonly inclusive: CostTotals = emptyTotals();
+  /** Runs only: cost of the run's own work, nested runs excluded. */
+  readonly runOwn: CostTotals | undefined;
+  /** Root runs only. */
+  readonly rootRecord: RootRecord | undefined;
+  readonly run: SpanNode;
+  readonly root: SpanNode;
+  openChildren = 0;
+  ended = false;
+  /** Attribution targets of `principal`, computed on the first call. */
+  targets: string[] | undefined;
+  /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
+  deferred: DeferredCalls[] | undefined;
+
+  constructor(
+    readonly spanId: string,
+    readonly parent: SpanNode | undefined,
+    readonly isRun: boolean,
+    readonly name: string,
+    readonly runId: string,
+    readonly scope: string,
+    readonly principal: Principal,
+    /** The span: runs find their budget through it, steps their recorded calls. */
+    readonly span: object,
+  ) {
+    this.run = isRun || parent === undefined ? this : parent.run;
+    this.root = parent === undefined ? this : parent.root;
+    this.runOwn = isRun ? emptyTotals() : undefined;
+    if (this.root === this) {
+      this.rootRecord = { attribution: new Map(), models: new Set(), unpricedModels: new Set(), budgetRefusals: [], tokenTally: 0 };
+    }
+  }
+}
+
+/**
+ * The spans being tracked, bounded by `maxOpenSpans`. A node stays while it is open or has
+ * open descendants. Past the cap a leaked leaf is forgotten: an open span with no open
+ * children, spans of other instrumentation before runs, oldest first. An ancestor of an
+ * open span is never forgotten, so a long run with leaked children keeps its roll-up and
+ * its session event; forgetting a leaf also releases the ended chain above it.
+ */
+export class SpanTree {
+  private readonly nodes = new Map<string, SpanNode>();
+  private evictedCount = 0;
+
+  constructor(
+    private readonly maxOpenSpans: number,
+    private readonly onEvict: (node: SpanNode, evictedSoFar: number) => void,
+  ) {}
+
+  /** Spans tracked now. */
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  /** Spans forgotten because the cap was reached. */
+  get evicted(): number {
+    return this.evictedCount;
+  }
+
+  get(spanId: string): SpanNode | undefined {
+    return this.nodes.get(spanId);
+  }
+
+  add(node: SpanNode): void {
+    if (node.parent !== undefined) node.parent.openChildren += 1;
+    this.nodes.set(node.spanId, node);
+    if (this.nodes.size > this.maxOpenSpans) this.evictLeakedLeaf(node);
+  }
+
+  /** Forgets `node` and every ended ancestor left without open children. */
+  release(node: SpanNode): void {
+    let current: SpanNode | undefined = node;
+    while (current !== undefined && current.ended && current.openChildren === 0) {
+      current = this.remove(current);
+    }
+  }
+
+  private remove(node: SpanNode): SpanNode | undefined {
+    if (!this.nodes.delete(node.spanId)) return undefined;
+    const parent = node.parent;
+    if (parent !== undefined) parent.openChildren -= 1;
+    return parent;
+  }
+
+  private evictLeakedLeaf(newest: SpanNode): void {
+    // Oldest first; the span just started is the last resort only (it would be a leaf too).
+    let fallback: SpanNode | undefined;
+    let victim: SpanNode | undefined;
+    for (const node of this.nodes.values()) {
+      if (node.openChildren !== 0 || node === newest) continue;
+      if (!node.isRun) {
+        victim = node;
+        break;
+      }
+      fallback ??= node;
+    }
+    victim ??= fallback ?? newest;
+    const parent = this.remove(victim);
+    this.evictedCount += 1;
+    this.onEvict(victim, this.evictedCount);
+    if (parent !== undefined) this.release(parent);
+  }
+}
+
+/** The costspan step that is open above `node` within its run, if any. */
+export function openStepAbove(node: SpanNode): SpanNode | undefined {
+  for (let ancestor = node.parent; ancestor !== undefined && !ancestor.isRun; ancestor = ancestor.parent) {
+    if (!ancestor.ended && stepStates.has(ancestor.span)) return ancestor;
+  }
+  return undefined;
+}

@@ -1,0 +1,285 @@
+import { trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { CostspanError, formatPico, usdToPico } from '@costspan/core';
+import { estimateCost, estimateTokens, type EstimateInput, type PriceSource } from '@costspan/pricing';
+import type { AgentRun } from './agent-run.js';
+import { ATTR } from '../attributes.js';
+import type { BudgetReservation } from '../budget-gate.js';
+import { STEP_KEY } from './run-scope.js';
+import { stepStates, type RecordedCall, type StepState } from './span-state.js';
+import { validateCost, validateName, validateTokenUsage, type CostInput, type TokenUsageInput } from './usage-input.js';
+
+/** Options of a step. */
+export interface StepOptions {
+  /** `gen_ai.operation.name` of the step: `chat` (default once a model call is recorded), `embeddings`, `execute_tool`, ... */
+  operation?: string;
+  /** More attributes for the step span. */
+  attributes?: Attributes;
+}
+
+/** One model call, for steps that make several. */
+export interface RecordUsageInput {
+  model: string;
+  /** `gen_ai.provider.name`: `openai`, `anthropic`, `gcp.gemini`, `aws.bedrock`, ... */
+  provider?: string;
+  /** Model that answered, when it differs from the one requested (e.g. a dated version). */
+  responseModel?: string;
+  usage: TokenUsageInput;
+  /** Cost when known; it wins over the price table. */
+  cost?: CostInput;
+  /** Who gave `cost`: `caller` (default) or `provider` (e.g. a gateway's reported cost). */
+  costSource?: 'caller' | 'provider';
+}
+
+/**
+ * What a step expects to spend, reserved against the run's budget: an estimate you computed
+ * (`estimatedUsd`, `estimatedTokens`), or the call itself (`model`, `input`, `maxOutputTokens`),
+ * which `@costspan/pricing` turns into an upper-bound estimate.
+ */
+export interface ReserveInput {
+  /** Estimated cost in USD. */
+  estimatedUsd?: number | string;
+  /** Estimated tokens. */
+  estimatedTokens?: number;
+  /** Model of the coming call, to estimate from `input` and `maxOutputTokens`. */
+  model?: string;
+  /** Provider of `model` (helps pick the tokenizer and the price). */
+  provider?: string;
+  /** The prompt: text or chat messages. */
+  input?: EstimateInput;
+  /** The call's output cap; every output token is assumed spent. Default 0. */
+  maxOutputTokens?: number;
+  /** Prices for the estimate. Default: the shared table of `@costspan/pricing`. */
+  priceSource?: PriceSource;
+}
+
+/**
+ * A unit of work inside an agent run, usually one model call: a span whose
+ * usage and cost the {@link CostSpanProcessor} prices and rolls up.
+ */
+export class Step {
+  /** The step's name. */
+  readonly name: string;
+  /** The step's span. */
+  readonly span: Span;
+  /** The run the step belongs to. */
+  readonly run: AgentRun;
+  /** @internal The OTel context of the step's callback: its span, its run, itself. */
+  readonly context: Context;
+  private readonly state: StepState = { calls: [], current: {}, reservations: [] };
+  private readonly operation: string | undefined;
+  private ended = false;
+
+  /** @internal */
+  constructor(name: string, span: Span, run: AgentRun, operation: string | undefined, parentContext: Context) {
+    this.name = name;
+    this.span = span;
+    this.run = run;
+    this.operation = operation;
+    this.context = trace.setSpan(parentContext, span).setValue(STEP_KEY, this);
+    stepStates.set(span, this.state);
+  }
+
+  /** Sets the model of the step's call (`gen_ai.request.model`, `gen_ai.provider.name`). */
+  setModel(name: string, provider?: string): this {
+    this.assertOpen();
+    validateName(name, 'model');
+    if (provider !== undefined) validateName(provider, 'provider');
+    this.state.current.model = name;
+    this.state.current.provider = provider;
+    const attributes: Attributes = { [ATTR.REQUEST_MODEL]: name };
+    if (provider !== undefined) attributes[ATTR.PROVIDER_NAME] = provider;
+    if (this.operation === undefined) attributes[ATTR.OPERATION_NAME] = 'chat';
+    this.span.setAttributes(attributes);
+    return this;
+  }
+
+  /**
+   * Sets the token usage of the step's call, in the OpenTelemetry convention
+   * (input includes cache tokens, output includes reasoning).
+   *
+   * @throws CostspanError `invalid_tokens` naming the field and value
+   */
+  setTokenUsage(usage: TokenUsageInput): this {
+    this.assertOpen();
+    const checked = validateTokenUsage(usage);
+    this.state.current.usage = checked.usage;
+    this.state.current.totalTokens = checked.total;
+    this.writeUsageAttributes();
+    return this;
+  }
+
+  /**
+   * Sets the cost of the step's call as given by the caller; it wins over the price table.
+   *
+   * @throws CostspanError `invalid_cost` naming the field and value
+   */
+  setCost(cost: CostInput, source: 'caller' | 'provider' = 'caller'): this {
+    this.assertOpen();
+    const checked = validateCost(cost);
+    this.state.current.cost = checked.cost;
+    this.state.current.costTotalOnly = checked.totalOnly;
+    this.state.current.costSource = source;
+    return this;
+  }
+
+  /**
+   * Records one more model call made by this step; each becomes its own
+   * `llm.cost.token.recorded` event.
+   *
+   * @throws CostspanError for an empty model or invalid usage or cost
+   */
+  recordUsage(call: RecordUsageInput): this {
+    this.assertOpen();
+    const model = validateName(call.model, 'model');
+    const checked = validateTokenUsage(call.usage);
+    const cost = call.cost === undefined ? undefined : validateCost(call.cost);
+    const recorded: RecordedCall = {
+      model,
+      provider: call.provider === undefined ? undefined : validateName(call.provider, 'provider'),
+      responseModel: call.responseModel,
+      usage: checked.usage,
+      totalTokens: checked.total,
+      cost: cost?.cost,
+      costSource: call.cost === undefined ? undefined : (call.costSource ?? 'caller'),
+      costTotalOnly: cost?.totalOnly ?? false,
+    };
+    this.state.calls.push(recorded);
+    if (this.state.current.model === undefined) {
+      this.span.setAttribute(ATTR.REQUEST_MODEL, model);
+      if (recorded.provider !== undefined) this.span.setAttribute(ATTR.PROVIDER_NAME, recorded.provider);
+    }
+    if (this.operation === undefined) this.span.setAttribute(ATTR.OPERATION_NAME, 'chat');
+    this.writeUsageAttributes();
+    return this;
+  }
+
+  /**
+   * Reserves budget for the coming call against the run's budget (a no-op
+   * without one). The reservation is settled with the real cost when the step
+   * ends, or released if no call was recorded.
+   *
+   * @throws CostspanError `budget_exceeded` when the call would overspend: do not make it. The
+   *   refusal (limit, scope, window, amounts) is also written on the step span as
+   *   `llm.cost.budget.*`, so the run's session event shows why the run stopped.
+   */
+  async reserve(estimate: ReserveInput): Promise<void> {
+    this.assertOpen();
+    const budget = this.run.budget;
+    let estimatedUsd = estimate.estimatedUsd === undefined ? undefined : usdToPico(estimate.estimatedUsd, 'estimatedUsd');
+    let estimatedTokens = estimate.estimatedTokens;
+    if (estimatedTokens !== undefined) validateTokenUsage({ input: estimatedTokens, output: 0 }, 'estimatedTokens');
+    if (budget === undefined) return;
+    if (estimatedUsd === undefined && estimate.model !== undefined && estimate.input !== undefined) {
+      const options = {
+        ...(estimate.provider === undefined ? {} : { provider: estimate.provider }),
+        ...(estimate.priceSource === undefined ? {} : { source: estimate.priceSource }),
+      };
+      const priced = await estimateCost(estimate.model, estimate.input, estimate.maxOutputTokens ?? 0, options);
+      if (priced.status === 'priced') {
+        estimatedUsd = priced.total;
+        estimatedTokens ??= priced.inputTokens + priced.outputTokens;
+      } else {
+        estimatedTokens ??= (await estimateTokens(estimate.input, estimate.model, options)) + (estimate.maxOutputTokens ?? 0);
+      }
+    }
+    // The model limits and history of the budget key on them.
+    const model = estimate.model ?? this.state.current.model;
+    let reservation: BudgetReservation;
+    try {
+      reservation = await budget.reserve({
+        principal: this.run.principal,
+        runId: this.run.id,
+        rootRunId: this.run.rootId,
+        agentName: this.run.name,
+        step: this.name,
+        ...(model === undefined ? {} : { model }),
+        ...(estimatedUsd === undefined ? {} : { estimatedUsd }),
+        ...(estimatedTokens === undefined ? {} : { estimatedTokens }),
+      });
+    } catch (error) {
+      markBudgetRefused(this.span, error);
+      throw error;
+    }
+    if (this.ended) budget.release(reservation);
+    else this.state.reservations.push(reservation);
+  }
+
+  /** @internal */
+  end(): void {
+    this.ended = true;
+  }
+
+  private writeUsageAttributes(): void {
+    let input = 0;
+    let output = 0;
+    let cacheRead = 0;
+    let cacheWrite = 0;
+    let reasoning = 0;
+    const calls = this.state.current.usage === undefined ? this.state.calls : [...this.state.calls, this.state.current as RecordedCall];
+    for (const call of calls) {
+      input += call.usage.input;
+      output += call.usage.output;
+      cacheRead += call.usage.cacheRead ?? 0;
+      cacheWrite += call.usage.cacheWrite ?? 0;
+      reasoning += call.usage.reasoning ?? 0;
+    }
+    const attributes: Attributes = { [ATTR.USAGE_INPUT_TOKENS]: input, [ATTR.USAGE_OUTPUT_TOKENS]: output };
+    if (cacheRead > 0) attributes[ATTR.USAGE_CACHE_READ_TOKENS] = cacheRead;
+    if (cacheWrite > 0) attributes[ATTR.USAGE_CACHE_CREATION_TOKENS] = cacheWrite;
+    if (reasoning > 0) attributes[ATTR.USAGE_REASONING_TOKENS] = reasoning;
+    this.span.setAttributes(attributes);
+  }
+
+  private assertOpen(): void {
+    if (this.ended) {
+      throw new CostspanError({
+        code: 'no_active_run',
+        message: `step "${this.name}" of run "${this.run.name}" has ended; record usage inside the step callback`,
+      });
+    }
+  }
+}
+
+/** What a budget refusal carries, read by shape: the SDK does not depend on `@costspan/budget`. */
+interface RefusalFields {
+  limitType?: unknown;
+  scope?: unknown;
+  window?: unknown;
+  unit?: unknown;
+  limitExact?: unknown;
+  currentExact?: unknown;
+  attemptedExact?: unknown;
+  spentExact?: unknown;
+  reservedExact?: unknown;
+}
+
+/**
+ * Writes a `budget_exceeded` refusal on the step span (`BudgetExceededError`'s fields, any
+ * copy of `@costspan/budget`, or any gate's error with the same fields), amounts as exact
+ * decimal strings: USD from pico-USD, tokens as integers. Other errors leave the span as is.
+ */
+function markBudgetRefused(span: Span, error: unknown): void {
+  if (!CostspanError.isInstance(error) || error.code !== 'budget_exceeded') return;
+  const refusal = error as RefusalFields;
+  const attributes: Attributes = { [ATTR.BUDGET_REFUSED]: true };
+  if (typeof refusal.limitType === 'string') attributes[ATTR.BUDGET_REFUSED_LIMIT_TYPE] = refusal.limitType;
+  if (typeof refusal.scope === 'string') attributes[ATTR.BUDGET_REFUSED_SCOPE] = refusal.scope;
+  if (typeof refusal.window === 'string') attributes[ATTR.BUDGET_REFUSED_WINDOW] = refusal.window;
+  const unit = refusal.unit;
+  if (unit === 'usd' || unit === 'tokens') {
+    attributes[ATTR.BUDGET_REFUSED_UNIT] = unit;
+    const exact = (amount: unknown): string | undefined =>
+      typeof amount !== 'bigint' ? undefined : unit === 'usd' ? formatPico(amount) : amount.toString();
+    const limit = exact(refusal.limitExact);
+    const current = exact(refusal.currentExact);
+    const attempted = exact(refusal.attemptedExact);
+    if (limit !== undefined) attributes[ATTR.BUDGET_REFUSED_LIMIT] = limit;
+    if (current !== undefined) attributes[ATTR.BUDGET_REFUSED_CURRENT] = current;
+    if (attempted !== undefined) attributes[ATTR.BUDGET_REFUSED_ATTEMPTED] = attempted;
+    const spent = exact(refusal.spentExact);
+    const reserved = exact(refusal.reservedExact);
+    if (spent !== undefined) attributes[ATTR.BUDGET_REFUSED_SPENT] = spent;
+    if (reserved !== undefined) attributes[ATTR.BUDGET_REFUSED_RESERVED] = reserved;
+  }
+  span.setAttributes(attributes);
+}
