@@ -32,6 +32,7 @@ export class ReferenceCostEventWriter {
       payload.agent_run_id = node.run.runId;
     }
     payload.cost = toCostBreakdownWire(priced.cost, priced.pricingDate);
+    payload.latency_ms = Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000;
     payload.model =
       call.responseModel !== undefined && call.responseModel !== call.model
         ? { name: call.model, response_model: call.responseModel, system: call.provider ?? 'unknown' }

@@ -46,7 +46,8 @@ export class CostEventWriter {
     const usage = call.usage;
     let payload = '{';
     if (node !== undefined) payload += `"agent_name":${JSON.stringify(node.run.name)},"agent_run_id":${JSON.stringify(node.run.runId)},`;
-    payload += `"cost":${encodeCost(priced.cost, priced.pricingDate)},"model":{"name":${JSON.stringify(call.model)}`;
+    payload += `"cost":${encodeCost(priced.cost, priced.pricingDate)},"latency_ms":${latencyMs(span)}`;
+    payload += `,"model":{"name":${JSON.stringify(call.model)}`;
     if (call.responseModel !== undefined && call.responseModel !== call.model)
       payload += `,"response_model":${JSON.stringify(call.responseModel)}`;
     payload += `,"system":${JSON.stringify(call.provider ?? 'unknown')}}`;
@@ -78,7 +79,7 @@ export class CostEventWriter {
     let payload = `{"agent_name":${JSON.stringify(root.name)},"agent_run_id":${JSON.stringify(root.runId)}`;
     if (record !== undefined && record.budgetRefusals.length > 0) payload += `,"budget_refusals":${canonicalJson(record.budgetRefusals)}`;
     payload += `,"call_count":${totals.callCount},"models_used":${JSON.stringify([...(record?.models ?? [])].sort())}`;
-    payload += `,"session_duration_ms":${Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000}`;
+    payload += `,"session_duration_ms":${latencyMs(span)}`;
     if (span.status.code === SpanStatusCode.ERROR) payload += ',"status":"error"';
     payload += `,"total_cost":${encodeCost(totals)},"total_token_usage":${encodeTokenUsage(totals)}`;
     if (totals.unpricedCallCount > 0) payload += `,"unpriced_call_count":${totals.unpricedCallCount}`;
@@ -155,4 +156,9 @@ export class CostEventWriter {
     }
     this.pipeline.emit(this.signer === undefined ? line : event);
   }
+}
+
+/** The call's duration: its span's, in ms to the microsecond. */
+export function latencyMs(span: ReadableSpan): number {
+  return Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000;
 }

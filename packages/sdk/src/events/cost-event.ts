@@ -57,6 +57,8 @@ export interface TokenRecordedPayload {
   parent_run_id?: string;
   /** costspan addition: `error` when the call's span ended with an error status. */
   status?: 'error';
+  /** costspan addition: the call's duration in ms (its span's, to the microsecond). */
+  latency_ms?: number;
   [field: string]: unknown;
 }
 

@@ -2,9 +2,14 @@ import { picoToUsd, usdToPico, type PicoUsd } from '@costspan/core';
 import type { CostEvent } from './cost-event.js';
 import { addTotals, emptyTotals, totalCost, type CostTotals } from '../processing/cost-totals.js';
 import type { CostEventListener } from '../export/event-exporter.js';
+import { LatencyStats, type LatencySummary } from './latency-stats.js';
 
-/** Totals of one group in a {@link CostSummary}. USD amounts are exact decimals as numbers. */
-export interface CostGroupSummary {
+/**
+ * Totals of one group in a {@link CostSummary}. USD amounts are exact decimals as numbers.
+ * Latencies come from the token events' `latency_ms` (the call span's duration); attribution
+ * groups (`byPrincipal`) have none.
+ */
+export interface CostGroupSummary extends LatencySummary {
   totalCostUsd: number;
   inputCostUsd: number;
   outputCostUsd: number;
@@ -61,6 +66,7 @@ export class CostTracker implements CostEventListener {
     byScope: new Map<string, CostTotals>(),
     byPrincipal: new Map<string, CostTotals>(),
   };
+  private readonly latency = new Map<string, LatencyStats>();
   private runs = 0;
   private budgetRefusals = 0;
 
@@ -73,6 +79,14 @@ export class CostTracker implements CostEventListener {
       add(this.groups.byProvider, payload.model.system, call);
       if (payload.agent_name !== undefined) add(this.groups.byAgent, payload.agent_name, call);
       if (payload.scope !== undefined) add(this.groups.byScope, payload.scope, call);
+      const latency = payload.latency_ms;
+      if (typeof latency === 'number') {
+        this.latencyOf('').add(latency);
+        this.latencyOf(`model:${payload.model.name}`).add(latency);
+        this.latencyOf(`provider:${payload.model.system}`).add(latency);
+        if (payload.agent_name !== undefined) this.latencyOf(`agent:${payload.agent_name}`).add(latency);
+        if (payload.scope !== undefined) this.latencyOf(`scope:${payload.scope}`).add(latency);
+      }
     } else if (event.event_type === 'llm.cost.attributed') {
       const payload = (event as CostEvent<'llm.cost.attributed'>).payload;
       const share = eventTotals(payload.cost, undefined, false);
@@ -103,7 +117,7 @@ export class CostTracker implements CostEventListener {
   summary(): CostSummary {
     const totals = this.totals;
     const calls = totals.callCount;
-    const overall = groupSummary(totals);
+    const overall = groupSummary(totals, this.latency.get(''));
     return {
       ...overall,
       runs: this.runs,
@@ -115,18 +129,28 @@ export class CostTracker implements CostEventListener {
       avgOutputTokensPerCall: calls === 0 ? 0 : Math.round(totals.outputTokens / calls),
       tokenEfficiency: totals.totalTokens === 0 ? 0 : Math.round((totals.outputTokens / totals.totalTokens) * 1000) / 1000,
       costPer1kOutputTokensUsd: totals.outputTokens === 0 ? 0 : picoToUsd((totalCost(totals) * 1000n) / BigInt(totals.outputTokens)),
-      byModel: summarize(this.groups.byModel),
-      byProvider: summarize(this.groups.byProvider),
-      byAgent: summarize(this.groups.byAgent),
-      byScope: summarize(this.groups.byScope),
-      byPrincipal: summarize(this.groups.byPrincipal),
+      byModel: summarize(this.groups.byModel, this.latency, 'model:'),
+      byProvider: summarize(this.groups.byProvider, this.latency, 'provider:'),
+      byAgent: summarize(this.groups.byAgent, this.latency, 'agent:'),
+      byScope: summarize(this.groups.byScope, this.latency, 'scope:'),
+      byPrincipal: summarize(this.groups.byPrincipal, this.latency, 'principal:'),
     };
+  }
+
+  private latencyOf(key: string): LatencyStats {
+    let stats = this.latency.get(key);
+    if (stats === undefined) {
+      stats = new LatencyStats();
+      this.latency.set(key, stats);
+    }
+    return stats;
   }
 
   /** Forgets everything. */
   reset(): void {
     Object.assign(this.totals, emptyTotals());
     for (const group of Object.values(this.groups)) group.clear();
+    this.latency.clear();
     this.runs = 0;
     this.budgetRefusals = 0;
   }
@@ -164,8 +188,11 @@ function add(group: Map<string, CostTotals>, key: string, totals: CostTotals): v
   addTotals(existing, totals);
 }
 
-function groupSummary(totals: CostTotals): CostGroupSummary {
+const NO_LATENCY: LatencySummary = new LatencyStats().summary();
+
+function groupSummary(totals: CostTotals, latency: LatencyStats | undefined): CostGroupSummary {
   return {
+    ...(latency?.summary() ?? NO_LATENCY),
     totalCostUsd: picoToUsd(totalCost(totals)),
     inputCostUsd: picoToUsd(totals.input),
     outputCostUsd: picoToUsd(totals.output),
@@ -176,13 +203,13 @@ function groupSummary(totals: CostTotals): CostGroupSummary {
   };
 }
 
-function summarize(group: Map<string, CostTotals>): Record<string, CostGroupSummary> {
+function summarize(group: Map<string, CostTotals>, latency: Map<string, LatencyStats>, prefix: string): Record<string, CostGroupSummary> {
   const entries = [...group.entries()].sort((left, right) => {
     const difference = totalCost(right[1]) - totalCost(left[1]);
     return difference > 0n ? 1 : difference < 0n ? -1 : left[0].localeCompare(right[0]);
   });
   // A null-prototype object: keys such as `__proto__` from user data stay plain keys.
   const result = Object.create(null) as Record<string, CostGroupSummary>;
-  for (const [key, totals] of entries) result[key] = groupSummary(totals);
+  for (const [key, totals] of entries) result[key] = groupSummary(totals, latency.get(`${prefix}${key}`));
   return result;
 }
