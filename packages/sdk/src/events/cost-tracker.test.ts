@@ -14,7 +14,7 @@ describe('latency beside cost', () => {
         await sleep(40);
         step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 100, output: 10 });
       });
-      await run.step('fast', (step) => step.setModel('gpt-4o-mini', 'openai').setTokenUsage({ input: 100, output: 10 }));
+      run.step('fast', (step) => step.setModel('gpt-4o-mini', 'openai').setTokenUsage({ input: 100, output: 10 }));
     });
     await harness.flush();
     const tokens = harness.events.getEvents('llm.cost.token.recorded');
