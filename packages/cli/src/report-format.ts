@@ -1,23 +1,18 @@
 import Table from 'cli-table3';
-import { formatPico, formatUsd } from '@costspan/core';
+import { formatUsd } from '@costspan/core';
 import { totalCost } from '@costspan/sdk';
-import type { Report, ReportBreakdown, ReportDimension, ReportRow } from './report.js';
-import type { ScanStats, SkipReason } from './read-events.js';
+import type { Report, ReportDimension, ReportRow } from './report.js';
+import { reportToJson, rowsOf, type ReportContext, type ReportRowJson } from './report-json.js';
 import { hasWarnings, warningLines } from './report-warnings.js';
+
+export { reportToJson } from './report-json.js';
+export type { ReportContext, ReportJson, ReportPivotJson, ReportRowJson, ReportSpikeJson } from './report-json.js';
 
 /** Output formats of `costspan report`. */
 export type ReportFormat = 'table' | 'json' | 'csv' | 'markdown';
 
 /** Every {@link ReportFormat}. */
 export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown'];
-
-/** What the report covered, printed beside the figures. */
-export interface ReportContext {
-  inputs: readonly string[];
-  since?: string;
-  until?: string;
-  scan?: ScanStats;
-}
 
 const DIMENSION_TITLE: Record<ReportDimension, string> = {
   model: 'Model',
@@ -32,163 +27,6 @@ const DIMENSION_TITLE: Record<ReportDimension, string> = {
   run: 'Run',
   source: 'Source',
 };
-
-/** A report row as JSON: money as exact decimal strings (never rounded floats), counts as numbers. */
-export interface ReportRowJson {
-  key: string;
-  cost_usd: string;
-  input_cost_usd: string;
-  output_cost_usd: string;
-  reasoning_cost_usd: string;
-  cached_discount_usd: string;
-  share: number;
-  calls: number;
-  unpriced_calls: number;
-  /** Calls that ran but reported no usage (counted in `calls`, without tokens or cost). */
-  usage_missing_calls: number;
-  /** Steps refused by a budget in the row's runs. */
-  budget_refusals: number;
-  runs: number;
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  token_efficiency: number | null;
-  cost_per_1k_output_tokens_usd: string | null;
-  /** True on the row that sums the rows cut by `--top`. */
-  rest?: true;
-}
-
-/** `costspan report --format json`. */
-export interface ReportJson {
-  inputs: string[];
-  period: { first: string | null; last: string | null; since: string | null; until: string | null };
-  totals: ReportRowJson;
-  month_to_date: {
-    month: string;
-    as_of: string;
-    cost_usd: string;
-    days_elapsed: number;
-    days_in_month: number;
-    projected_usd: string | null;
-  } | null;
-  breakdowns: Partial<Record<ReportDimension, ReportRowJson[]>>;
-  events: { token: number; session: number; attributed: number; outside_period: number; non_usd: number };
-  /** What makes the totals incomplete; zeros and empty lists when nothing does. */
-  warnings: {
-    unpriced_calls: number;
-    unpriced_models: Array<{ model: string; calls: number }>;
-    usage_missing_calls: number;
-    budget_refusals: number;
-    budget_refusals_by_limit: Array<{
-      limit_type: string;
-      scope: string;
-      window: string;
-      unit: string;
-      limit: number;
-      count: number;
-      example: { agent_run_id: string; step: string; current: number; attempted: number };
-    }>;
-    /** The warnings as a person reads them (the lines the table format prints). */
-    messages: string[];
-  };
-  skipped: { total: number; by_reason: Record<SkipReason, number> } | null;
-}
-
-function rowJson(row: ReportRow, rest = false): ReportRowJson {
-  const totals = row.totals;
-  const json: ReportRowJson = {
-    key: row.key,
-    cost_usd: formatPico(row.cost),
-    input_cost_usd: formatPico(totals.input),
-    output_cost_usd: formatPico(totals.output),
-    reasoning_cost_usd: formatPico(totals.reasoning),
-    cached_discount_usd: formatPico(totals.cachedDiscount),
-    share: row.share,
-    calls: totals.callCount,
-    unpriced_calls: totals.unpricedCallCount,
-    usage_missing_calls: totals.usageMissingCallCount,
-    budget_refusals: row.budgetRefusals,
-    runs: row.runs,
-    input_tokens: totals.inputTokens,
-    output_tokens: totals.outputTokens,
-    total_tokens: totals.totalTokens,
-    cached_tokens: totals.cacheReadTokens,
-    reasoning_tokens: totals.reasoningTokens,
-    token_efficiency: row.tokenEfficiency,
-    cost_per_1k_output_tokens_usd: row.costPer1kOutput === null ? null : formatPico(row.costPer1kOutput),
-  };
-  if (rest) json.rest = true;
-  return json;
-}
-
-function rowsOf(breakdown: ReportBreakdown): Array<{ row: ReportRow; rest: boolean }> {
-  const rows = breakdown.rows.map((row) => ({ row, rest: false }));
-  if (breakdown.rest !== undefined) {
-    if (breakdown.dimension === 'day') rows.unshift({ row: breakdown.rest.row, rest: true });
-    else rows.push({ row: breakdown.rest.row, rest: true });
-  }
-  return rows;
-}
-
-/** The report as a JSON-ready object. */
-export function reportToJson(report: Report, context: ReportContext): ReportJson {
-  const breakdowns: Partial<Record<ReportDimension, ReportRowJson[]>> = {};
-  for (const breakdown of report.breakdowns) breakdowns[breakdown.dimension] = rowsOf(breakdown).map(({ row, rest }) => rowJson(row, rest));
-  const month = report.monthToDate;
-  return {
-    inputs: [...context.inputs],
-    period: {
-      first: report.firstTimestamp ?? null,
-      last: report.lastTimestamp ?? null,
-      since: context.since ?? null,
-      until: context.until ?? null,
-    },
-    totals: rowJson(report.totals),
-    month_to_date:
-      month === undefined
-        ? null
-        : {
-            month: month.month,
-            as_of: month.asOf,
-            cost_usd: formatPico(month.cost),
-            days_elapsed: month.daysElapsed,
-            days_in_month: month.daysInMonth,
-            projected_usd: month.projected === null ? null : formatPico(month.projected),
-          },
-    breakdowns,
-    events: {
-      token: report.eventCounts.token,
-      session: report.eventCounts.session,
-      attributed: report.eventCounts.attributed,
-      outside_period: report.eventCounts.outsidePeriod,
-      non_usd: report.eventCounts.nonUsd,
-    },
-    warnings: {
-      unpriced_calls: report.warnings.unpricedCalls,
-      unpriced_models: report.warnings.unpricedModels.map((entry) => ({ ...entry })),
-      usage_missing_calls: report.warnings.usageMissingCalls,
-      budget_refusals: report.warnings.budgetRefusals,
-      budget_refusals_by_limit: report.warnings.refusalsByLimit.map((group) => ({
-        limit_type: group.limitType,
-        scope: group.scope,
-        window: group.window,
-        unit: group.unit,
-        limit: group.limit,
-        count: group.count,
-        example: {
-          agent_run_id: group.example.agentRunId,
-          step: group.example.step,
-          current: group.example.current,
-          attempted: group.example.attempted,
-        },
-      })),
-      messages: warningLines(report.warnings, { maxItems: Number.POSITIVE_INFINITY }),
-    },
-    skipped: context.scan === undefined ? null : { total: context.scan.skipped, by_reason: { ...context.scan.skippedByReason } },
-  };
-}
 
 const integer = new Intl.NumberFormat('en-US');
 
