@@ -8,7 +8,7 @@ import { createSigningKey } from '@costspan/sdk';
 import { CliError, exitCodeOf } from './cli-error.js';
 import { renderHtmlReport } from './html-report.js';
 import { createProgressBar } from './progress.js';
-import { describeSkipped, EventScanner, type ScanStats } from './read-events.js';
+import { describeDuplicates, describeSkipped, EventScanner, type ScanStats } from './read-events.js';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from './report-format.js';
 import { parseDimensions, parseTimeBound } from './report-options.js';
 import { DEFAULT_DIMENSIONS, ReportAggregator, type ReportDimension } from './report.js';
@@ -119,11 +119,12 @@ function defaultInputs(files: string[], io: CliIo): string[] {
   throw new CliError({ code: 'usage', message: 'no input: give a file, - for standard input, or set COSTSPAN_EVENTS_FILE' });
 }
 
-function scanner(flags: CommonFlags, io: CliIo): EventScanner {
+function scanner(flags: CommonFlags, io: CliIo, options: { deduplicate?: boolean } = {}): EventScanner {
   const maxLineBytes = positiveInteger(flags['max-line-bytes'], '--max-line-bytes');
   const progress = flags['no-progress'] === true ? undefined : createProgressBar(io.stderr);
   return new EventScanner({
     stdin: io.stdin,
+    ...options,
     ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
     ...(progress === undefined ? {} : { progress }),
   });
@@ -133,6 +134,8 @@ function scanner(flags: CommonFlags, io: CliIo): EventScanner {
 function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, startedAt: number): number {
   const skipped = describeSkipped(stats);
   if (skipped !== undefined) io.stderr.write(`costspan: ${skipped}\n`);
+  const duplicates = describeDuplicates(stats);
+  if (duplicates !== undefined) io.stderr.write(`costspan: ${duplicates}\n`);
   if (flags.stats === true) {
     const seconds = (performance.now() - startedAt) / 1000;
     const stats_ = {
@@ -305,7 +308,8 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   // Default (undefined): unsigned events are problems when a key is given.
   const requireSigned = values['require-signed'] === true ? true : values['allow-unsigned'] === true ? false : undefined;
   const verifier = new ChainVerifier({ ...(key === undefined ? {} : { key }), ...(requireSigned === undefined ? {} : { requireSigned }) });
-  const reader = scanner(values, io);
+  // Every line is checked: a replayed event is a finding here, not a duplicate to drop.
+  const reader = scanner(values, io, { deduplicate: false });
   await reader.scan(inputs, (event, location) => {
     verifier.check(event, location);
   });

@@ -4,6 +4,8 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { COST_EVENT_TYPES, validateCostEvent, type CostEvent } from '@costspan/sdk';
 import { CliError } from './cli-error.js';
+import { EventIdSet } from './event-id-set.js';
+import { isOtlpLogsRequest, otlpLineContents } from './otlp-records.js';
 
 /** Why a line was skipped. */
 export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unknown_event_type' | 'invalid_event';
@@ -37,8 +39,14 @@ export interface ScanStats {
   bytes: number;
   /** Non-blank lines seen. */
   lines: number;
-  /** Lines that were valid events and were handed on. */
+  /** Valid events handed on (duplicates excluded). */
   events: number;
+  /** Cost events read from OpenTelemetry Collector (OTLP/JSON) lines, duplicates included. */
+  otlpRecords: number;
+  /** Log records in collector lines that are not cost events (other logs of the same collector), ignored. */
+  otherLogRecords: number;
+  /** Valid events dropped because their `event_id` was seen before (OTLP delivers at least once). */
+  duplicates: number;
   /** Lines skipped, in total and by reason. */
   skipped: number;
   skippedByReason: Record<SkipReason, number>;
@@ -63,6 +71,11 @@ export interface EventScannerOptions {
   progress?: ProgressSink;
   /** Skipped lines kept as examples. Default 5. */
   maxExamples?: number;
+  /**
+   * Hand on each `event_id` once, across every input and scan, counting the rest in
+   * {@link ScanStats.duplicates}. Default true; `verify` turns it off to see replays.
+   */
+  deduplicate?: boolean;
 }
 
 /** Called for each valid event. `raw` is the line as read. */
@@ -77,6 +90,9 @@ export function emptyScanStats(): ScanStats {
     bytes: 0,
     lines: 0,
     events: 0,
+    otlpRecords: 0,
+    otherLogRecords: 0,
+    duplicates: 0,
     skipped: 0,
     skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unknown_event_type: 0, invalid_event: 0 },
     examples: [],
@@ -106,9 +122,12 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
 }
 
 /**
- * Reads cost events from JSONL files and standard input in constant memory:
- * bytes are split into lines as they stream by (never a whole file in memory),
- * gzip is detected by the `.gz` suffix or its magic bytes, and every bad line
+ * Reads cost events from JSONL files, OpenTelemetry Collector `file` exporter
+ * output (OTLP/JSON, one request a line; see `otlp-records.ts`) and standard
+ * input, mixed freely and told apart by content: bytes are split into lines as
+ * they stream by (never a whole file in memory), gzip is detected by its magic
+ * bytes, whatever the file is called, each `event_id` is handed on once (17 bytes
+ * of memory an event; duplicates are counted), and every bad line
  * (malformed JSON, unknown event type, invalid fields, an unterminated last
  * line, a line over `maxLineBytes`) is skipped and counted
  * in {@link EventScanner.stats}. An over-long line is discarded as it streams,
@@ -127,11 +146,13 @@ export class EventScanner {
   private readonly maxLineBytes: number;
   private readonly maxExamples: number;
   private readonly options: EventScannerOptions;
+  private readonly seen: EventIdSet | undefined;
 
   constructor(options: EventScannerOptions = {}) {
     this.options = options;
     this.maxLineBytes = options.maxLineBytes !== undefined && options.maxLineBytes > 0 ? options.maxLineBytes : DEFAULT_MAX_LINE_BYTES;
     this.maxExamples = options.maxExamples ?? 5;
+    this.seen = options.deduplicate === false ? undefined : new EventIdSet();
   }
 
   /**
@@ -159,11 +180,11 @@ export class EventScanner {
   private async scanOne(input: string, onEvent: EventHandler, onBytes: (() => void) | undefined): Promise<void> {
     const stats = this.stats;
     let raw: AsyncIterable<Buffer>;
-    let gzip = input.endsWith('.gz');
+    let gzip = false;
     if (input === '-') {
       raw = (this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>;
     } else {
-      if (!gzip) gzip = await hasGzipMagic(input);
+      gzip = await hasGzipMagic(input);
       raw = createReadStream(input, { highWaterMark: 256 * 1024 });
     }
     const counted = countBytes(raw, (count) => {
@@ -257,6 +278,10 @@ export class EventScanner {
       this.skip('malformed', file, lineNumber, (error as Error).message);
       return;
     }
+    if (isOtlpLogsRequest(value)) {
+      this.otlpLine(value, file, lineNumber, onEvent);
+      return;
+    }
     // Keys such as `__proto__`, `constructor` or `prototype` (tag keys the SDK writes) are read like
     // any other: JSON.parse makes them own data properties, and everything downstream reads them
     // as own properties or keys of Maps, never assigns them onto plain objects.
@@ -270,6 +295,31 @@ export class EventScanner {
       event = validateCostEvent(value);
     } catch (error) {
       this.skip('invalid_event', file, lineNumber, (error as Error).message);
+      return;
+    }
+    this.accept(event, file, lineNumber, onEvent);
+  }
+
+  /** One collector line: every cost-event log record in it, validated like a JSONL line; other records are counted. */
+  private otlpLine(request: Record<string, unknown>, file: string, lineNumber: number, onEvent: EventHandler): void {
+    const contents = otlpLineContents(request);
+    this.stats.otherLogRecords += contents.foreign;
+    for (const [index, value] of contents.events.entries()) {
+      this.stats.otlpRecords += 1;
+      let event: CostEvent;
+      try {
+        event = validateCostEvent(value);
+      } catch (error) {
+        this.skip('invalid_event', file, lineNumber, `log record ${index + 1}: ${(error as Error).message}`);
+        continue;
+      }
+      this.accept(event, file, lineNumber, onEvent);
+    }
+  }
+
+  private accept(event: CostEvent, file: string, lineNumber: number, onEvent: EventHandler): void {
+    if (this.seen !== undefined && !this.seen.add(event.event_id)) {
+      this.stats.duplicates += 1;
       return;
     }
     this.stats.events += 1;
@@ -297,6 +347,16 @@ export function describeSkipped(stats: ScanStats): string | undefined {
     lines.push(`  ${example.file}:${example.line}: ${SKIP_REASON_TEXT[example.reason]}: ${truncate(example.detail, 160)}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * One line for standard error about events read twice, or `undefined` when none were.
+ * Not a problem: a collector retrying a batch delivers its records again.
+ */
+export function describeDuplicates(stats: ScanStats): string | undefined {
+  if (stats.duplicates === 0) return undefined;
+  const plural = stats.duplicates === 1 ? 'event was' : 'events were';
+  return `${stats.duplicates} duplicate ${plural} counted once (same event_id, e.g. a collector's retried batch)`;
 }
 
 function truncate(text: string, length: number): string {
