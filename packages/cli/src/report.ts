@@ -1,5 +1,5 @@
 import type { PicoUsd } from '@costspan/core';
-import { addTotals, emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
+import { emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
 import { addWireCall, ratioPico } from './event-money.js';
 import { latencyOf, type LatencySummary } from './latency-stats.js';
 import {
