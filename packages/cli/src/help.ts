@@ -42,12 +42,18 @@ Options:
                          (default 10 for table and markdown, all for json and csv)
   --format FORMAT        table (default), json, csv or markdown
   --html FILE            also write a self-contained HTML page with charts to FILE
+  --reprice FROM=TO      what-if: re-price FROM's calls as model TO, from their token counts
+                         (repeatable, or a comma list); prints actual vs what-if instead
+  --price-date DAY       what-if: price every call at the prices in force on DAY (2026-01-01)
+  --prices FILE          what-if: custom prices (JSON array of {model, inputPerMillion,
+                         outputPerMillion, ...}) on top of the bundled table (repeatable)
 ${COMMON_OPTIONS_HELP}
 
 Examples:
   costspan report events.jsonl
   costspan report logs/*.jsonl.gz --since 2026-03-01 --group-by model,day --format csv
   cat events.jsonl | costspan report - --group-by principal --top 5 --html report.html
+  costspan report events.jsonl --reprice gpt-4o=gpt-4o-mini,claude-sonnet-4=claude-3-5-haiku
 `;
 
 /** `costspan run --help`. */

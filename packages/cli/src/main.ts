@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createSigningKey } from '@costspan/sdk';
 import { CliError, exitCodeOf } from './cli-error.js';
+import { HtmlExtrasCollector } from './html-extras.js';
 import { renderHtmlReport } from './html-report.js';
 import { createProgressBar } from './progress.js';
 import { describeDuplicates, describeSkipped, EventScanner, type ScanStats } from './read-events.js';
@@ -17,6 +18,10 @@ import { RunTreeBuilder } from './run-tree.js';
 import { ChainVerifier, type VerifySummary } from './verify.js';
 import { MAIN_HELP, REPORT_HELP, RUN_HELP, VERIFY_HELP } from './help.js';
 import { CLI_VERSION } from './version.js';
+import { createWhatIfAggregator } from './what-if-command.js';
+import { formatWhatIf } from './what-if-format.js';
+
+const HTML_DIMENSIONS: readonly ReportDimension[] = ['day', 'model', 'agent', 'user', 'team', 'org', 'tag'];
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliIo {
@@ -166,6 +171,9 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
       top: { type: 'string' },
       format: { type: 'string' },
       html: { type: 'string' },
+      reprice: { type: 'string', multiple: true },
+      'price-date': { type: 'string' },
+      prices: { type: 'string', multiple: true },
     },
   });
   if (values.help === true) {
@@ -185,39 +193,59 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   const top = nonNegativeInteger(values.top, '--top') ?? (format === 'table' || format === 'markdown' ? 10 : undefined);
   const inputs = defaultInputs(positionals, io);
 
-  // The HTML page always charts days, models and agents, whatever --group-by shows.
+  // The HTML page always shows days, models, agents and principals, whatever --group-by shows.
   const aggregated: ReportDimension[] = [...dimensions];
-  if (values.html !== undefined)
-    for (const dimension of ['day', 'model', 'agent'] as const) if (!aggregated.includes(dimension)) aggregated.push(dimension);
-  const aggregator = new ReportAggregator({
-    dimensions: aggregated,
-    ...(sinceMs === undefined ? {} : { sinceMs }),
-    ...(untilMs === undefined ? {} : { untilMs }),
-  });
-  const startedAt = performance.now();
-  const reader = scanner(values, io);
-  await reader.scan(inputs, (event) => aggregator.add(event));
+  if (values.html !== undefined) for (const dimension of HTML_DIMENSIONS) if (!aggregated.includes(dimension)) aggregated.push(dimension);
+  const period = { ...(sinceMs === undefined ? {} : { sinceMs }), ...(untilMs === undefined ? {} : { untilMs }) };
+  const whatIf = await createWhatIfAggregator(values, period);
+  const extras = values.html === undefined ? undefined : new HtmlExtrasCollector(period);
+  // The page reads its inputs twice (the top runs' trees): standard input is spooled to disk.
+  const spooled = values.html === undefined ? undefined : await spoolStdin(inputs, io);
+  try {
+    const aggregator = new ReportAggregator({
+      dimensions: aggregated,
+      ...(sinceMs === undefined ? {} : { sinceMs }),
+      ...(untilMs === undefined ? {} : { untilMs }),
+    });
+    const startedAt = performance.now();
+    const reader = scanner(values, io);
+    await reader.scan(spooled?.inputs ?? inputs, (event) => {
+      aggregator.add(event);
+      whatIf?.add(event);
+      extras?.add(event);
+    });
 
-  const context = {
-    inputs,
-    ...(values.since === undefined ? {} : { since: values.since }),
-    ...(values.until === undefined ? {} : { until: values.until }),
-    scan: reader.stats,
-  };
-  const resultOptions = { ...(top === undefined ? {} : { top }), ...(asOfMs === undefined ? {} : { asOfMs }) };
-  const report = aggregator.result(resultOptions);
-  const shown = { ...report, breakdowns: report.breakdowns.filter((breakdown) => dimensions.includes(breakdown.dimension)) };
-  io.stdout.write(formatReport(shown, format, context));
-  if (values.html !== undefined) {
-    const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
-    try {
-      await writeFile(values.html, renderHtmlReport(full, context));
-    } catch (error) {
-      throw new CliError({ code: 'output_error', message: `cannot write ${values.html}: ${(error as Error).message}`, cause: error });
+    const context = {
+      inputs,
+      ...(values.since === undefined ? {} : { since: values.since }),
+      ...(values.until === undefined ? {} : { until: values.until }),
+      scan: reader.stats,
+    };
+    const resultOptions = { ...(top === undefined ? {} : { top }), ...(asOfMs === undefined ? {} : { asOfMs }) };
+    const report = aggregator.result(resultOptions);
+    const shown = { ...report, breakdowns: report.breakdowns.filter((breakdown) => dimensions.includes(breakdown.dimension)) };
+    const whatIfReport = whatIf?.result(top === undefined ? {} : { top });
+    io.stdout.write(whatIfReport === undefined ? formatReport(shown, format, context) : formatWhatIf(whatIfReport, format, inputs));
+    if (values.html !== undefined && extras !== undefined) {
+      const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
+      const trees = await extras.buildTrees((handler) =>
+        scanner({ ...values, 'no-progress': true }, io).scan(spooled?.inputs ?? inputs, handler),
+      );
+      const page = renderHtmlReport(full, context, {
+        extras: extras.result(trees),
+        ...(whatIf === undefined ? {} : { whatIf: whatIf.result() }),
+      });
+      try {
+        await writeFile(values.html, page);
+      } catch (error) {
+        throw new CliError({ code: 'output_error', message: `cannot write ${values.html}: ${(error as Error).message}`, cause: error });
+      }
+      io.stderr.write(`costspan: wrote ${values.html}\n`);
     }
-    io.stderr.write(`costspan: wrote ${values.html}\n`);
+    return finishScan(reader.stats, values, io, startedAt);
+  } finally {
+    await spooled?.cleanup();
   }
-  return finishScan(reader.stats, values, io, startedAt);
 }
 
 /** `run` reads its inputs twice; standard input is spooled to a temporary file (disk, not memory). */
