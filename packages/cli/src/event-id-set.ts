@@ -3,74 +3,87 @@ const DIGIT_VALUE = new Int8Array(128).fill(-1);
 for (let index = 0; index < CROCKFORD.length; index += 1) DIGIT_VALUE[CROCKFORD.charCodeAt(index)] = index;
 
 const WORDS = 4;
-const INITIAL_SLOTS = 1 << 12;
+const FIRST_TABLE_SLOTS = 32_768;
+const MAX_LOAD = 0.75;
+
+/** One open-addressing table of 128-bit keys; the all-zero key marks an empty slot. */
+interface IdTable {
+  keys: Uint32Array;
+  slots: number;
+  count: number;
+  limit: number;
+}
+
+function newTable(slots: number): IdTable {
+  return { keys: new Uint32Array(slots * WORDS), slots, count: 0, limit: Math.floor(slots * MAX_LOAD) };
+}
 
 /**
  * The event ids seen so far, to drop events delivered twice (OTLP delivery is
  * at least once). Exact, and small: a ULID (what the SDK writes) is kept as its
- * 128 bits in an open-addressing table of 16 bytes a slot (about 32 MB for a
- * million ids, where a `Set` of strings takes some 80 MB); any other id is kept
- * as its string.
+ * 128 bits in open-addressing tables of 16 bytes a slot, about 26 MB for a
+ * million ids where a `Set` of strings takes some 80 MB; any other id is kept
+ * as its string. A full table is kept and a new one, half as large again, is
+ * added (rather than rehashing into a table twice as large), so memory never
+ * holds an old and a new copy at once.
  */
 export class EventIdSet {
-  private table = new Uint32Array(INITIAL_SLOTS * WORDS);
-  private used = new Uint8Array(INITIAL_SLOTS);
-  private mask = INITIAL_SLOTS - 1;
-  private count = 0;
+  private readonly tables: IdTable[] = [newTable(FIRST_TABLE_SLOTS)];
   private readonly others = new Set<string>();
   private readonly key = new Uint32Array(WORDS);
 
   /** Ids held. */
   get size(): number {
-    return this.count + this.others.size;
+    let count = this.others.size;
+    for (const table of this.tables) count += table.count;
+    return count;
   }
 
   /** Adds `id`; false when it was already there (a duplicate). */
   add(id: string): boolean {
-    if (!packUlid(id, this.key)) {
+    const key = this.key;
+    // The all-zero ULID would read as an empty slot: it is kept with the other ids.
+    if (!packUlid(id, key) || (key[0] === 0 && key[1] === 0 && key[2] === 0 && key[3] === 0)) {
       if (this.others.has(id)) return false;
       this.others.add(id);
       return true;
     }
-    const key = this.key;
-    let slot = hash(key) & this.mask;
-    for (;;) {
-      if (this.used[slot] === 0) break;
-      const base = slot * WORDS;
-      if (
-        this.table[base] === key[0] &&
-        this.table[base + 1] === key[1] &&
-        this.table[base + 2] === key[2] &&
-        this.table[base + 3] === key[3]
-      )
-        return false;
-      slot = (slot + 1) & this.mask;
+    const hashed = hash(key);
+    const tables = this.tables;
+    // The full tables, newest first (a retried batch repeats recent ids), then the current one.
+    for (let index = tables.length - 2; index >= 0; index -= 1) {
+      if (probe(tables[index] as IdTable, key, hashed) < 0) return false;
     }
-    this.place(slot, key);
-    this.count += 1;
-    if (this.count * 4 > this.used.length * 3) this.grow();
+    let current = tables[tables.length - 1] as IdTable;
+    const slot = probe(current, key, hashed);
+    if (slot < 0) return false;
+    if (current.count >= current.limit) {
+      current = newTable(Math.ceil(current.slots * 1.5));
+      tables.push(current);
+      const fresh = probe(current, key, hashed);
+      current.keys.set(key, fresh * WORDS);
+    } else {
+      current.keys.set(key, slot * WORDS);
+    }
+    current.count += 1;
     return true;
   }
+}
 
-  private place(slot: number, key: Uint32Array): void {
-    this.used[slot] = 1;
-    this.table.set(key, slot * WORDS);
-  }
-
-  private grow(): void {
-    const oldTable = this.table;
-    const oldUsed = this.used;
-    const slots = oldUsed.length * 2;
-    this.table = new Uint32Array(slots * WORDS);
-    this.used = new Uint8Array(slots);
-    this.mask = slots - 1;
-    for (let old = 0; old < oldUsed.length; old += 1) {
-      if (oldUsed[old] === 0) continue;
-      const key = oldTable.subarray(old * WORDS, old * WORDS + WORDS);
-      let slot = hash(key) & this.mask;
-      while (this.used[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.place(slot, key);
-    }
+/** The empty slot where `key` would go, or -1 when `key` is in `table`. */
+function probe(table: IdTable, key: Uint32Array, hashed: number): number {
+  const keys = table.keys;
+  let slot = hashed % table.slots;
+  for (;;) {
+    const base = slot * WORDS;
+    const word0 = keys[base] as number;
+    const word1 = keys[base + 1] as number;
+    const word2 = keys[base + 2] as number;
+    const word3 = keys[base + 3] as number;
+    if (word0 === 0 && word1 === 0 && word2 === 0 && word3 === 0) return slot;
+    if (word0 === key[0] && word1 === key[1] && word2 === key[2] && word3 === key[3]) return -1;
+    slot += 1;
+    if (slot === table.slots) slot = 0;
   }
 }
 

@@ -187,11 +187,11 @@ describe('reading OpenTelemetry Collector file exporter output', () => {
 });
 
 describe('EventIdSet', () => {
-  it('holds ULIDs and other ids exactly, across growth', () => {
+  it('holds ULIDs and other ids exactly, across several tables', () => {
     const set = new EventIdSet();
     const ids: string[] = [];
     const digits = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-    for (let index = 0; index < 20_000; index += 1) {
+    for (let index = 0; index < 100_000; index += 1) {
       let id = '01HW';
       let value = index * 7919 + 13;
       for (let position = 0; position < 22; position += 1) {
