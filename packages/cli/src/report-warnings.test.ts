@@ -182,7 +182,7 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
     expect(banner).toContain('2 calls reported no usage');
     expect(banner).toContain('user_daily limit $0.01 for user:alice');
     expect(html).toMatch(
-      /<tr class="incomplete"><td>my-finetune<\/td><td class="n">\$0(\.00)? <span class="mark"[^>]*>&#9888; 2 unpriced<\/span><\/td>/,
+      /<tr class="incomplete"><td>my-finetune<\/td><td class="n"[^>]*>\$0(\.00)? <span class="mark"[^>]*>&#9888; 2 unpriced<\/span><\/td>/,
     );
     expect(html).toContain('Unpriced calls (at $0)<b>3</b>');
   });
