@@ -106,7 +106,7 @@ describe('main()', () => {
     });
     expect(result.code).toBe(0);
     // The file read twice: each event_id counts once, the second copies are told as duplicates.
-    expect(result.stdout).toContain('Total cost:   $0.02265');
+    expect(result.stdout).toContain('Total cost: $0.02265');
     expect(result.stdout).toContain('| researcher | $0.01125 |');
     expect(result.stderr).toMatch(/\d+ duplicate events were counted once/);
     expect(result.stdout).toContain('| (3 more) |');
