@@ -222,6 +222,23 @@ describe('report --html', () => {
     expect(whatIf).toMatch(/gpt-4o → gpt-4o-mini/);
   });
 
+  it('from standard input too: the input is spooled so the top runs still get their trees', async () => {
+    const stdinPath = join(directory, 'stdin.html');
+    const stdout = new PassThrough();
+    stdout.resume();
+    const code = await main(['report', '-', '--html', stdinPath], {
+      stdout,
+      stderr: stdout,
+      stdin: Readable.from([readFileSync(eventsPath)]),
+      env: {},
+    });
+    expect(code).toBe(0);
+    const html = readFileSync(stdinPath, 'utf8');
+    expect(html.match(/<details open class="run">/g)).toHaveLength(10);
+    expect(html).toContain('researcher [run run-research-1]');
+    expect(html).toContain(`data-cost-usd="${json.totals.cost_usd}"`);
+  });
+
   it('prints: print styles apply, every section still shows, and Chromium renders a PDF', async () => {
     await page.emulateMedia({ media: 'print' });
     try {

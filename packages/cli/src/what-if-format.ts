@@ -13,7 +13,7 @@ export interface WhatIfRowJson {
   actual_usd: string;
   what_if_usd: string;
   saving_usd: string;
-  /** Saving / actual, rounded to 4 decimals; null when the actual cost is 0. */
+  /** Saving / actual, to 4 decimals (truncated toward zero); null when the actual cost is 0. */
   saving_share: number | null;
 }
 
@@ -34,7 +34,7 @@ export interface WhatIfJson {
   }>;
 }
 
-/** Saving / actual, rounded to 4 decimals; null when nothing was spent. */
+/** Saving / actual, to 4 decimals (truncated toward zero); null when nothing was spent. */
 export function savingShare(row: Pick<WhatIfRow, 'actual' | 'saving'>): number | null {
   if (row.actual === 0n) return null;
   return Number((row.saving * 10_000n) / row.actual) / 10_000;

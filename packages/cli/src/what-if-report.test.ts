@@ -175,6 +175,14 @@ describe('report --reprice (what-if)', () => {
     expect(markdown.stdout).toContain('| gpt-4o -> gpt-4o-mini | $0.0111 | $0.000735 | $0.010365 | 93.4% | 5 |');
   });
 
+  it('--group-by picks the breakdowns; --since and --until bound the calls as in the report', async () => {
+    const grouped = await whatIf('--reprice', 'gpt-4o=gpt-4o-mini', '--group-by', 'user,model');
+    expect(Object.keys(grouped.breakdowns)).toEqual(['model', 'user']);
+    expect(grouped.totals.what_if_usd).toBe('0.012285');
+    const none = await whatIf('--reprice', 'gpt-4o=gpt-4o-mini', '--since', '2099-01-01');
+    expect(none.totals).toMatchObject({ calls: 0, actual_usd: '0', what_if_usd: '0', saving_share: null });
+  });
+
   it('refuses a target nothing prices, a malformed mapping, a bad date and a bad price file, with exit 2', async () => {
     const unknown = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-5-typo-model']);
     expect(unknown.code).toBe(2);

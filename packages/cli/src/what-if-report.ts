@@ -215,9 +215,13 @@ export class WhatIfAggregator {
     return group;
   }
 
-  /** The report so far; `top` keeps that many rows per breakdown by actual cost and pools the rest. */
-  result(options: { top?: number } = {}): WhatIfReport {
-    const breakdowns = WHAT_IF_DIMENSIONS.map((dimension) => {
+  /**
+   * The report so far; `top` keeps that many rows per breakdown by actual cost and pools the rest;
+   * `dimensions` (e.g. `--group-by`) picks the breakdowns among {@link WHAT_IF_DIMENSIONS} (all when it names none of them).
+   */
+  result(options: { top?: number; dimensions?: readonly string[] } = {}): WhatIfReport {
+    const picked = WHAT_IF_DIMENSIONS.filter((dimension) => options.dimensions?.includes(dimension) === true);
+    const breakdowns = (picked.length === 0 ? WHAT_IF_DIMENSIONS : picked).map((dimension) => {
       const rows = [...(this.groups.get(dimension) as Map<string, Group>)].map(([key, group]) => toRow(key, group));
       rows.sort((left, right) => (left.actual === right.actual ? compare(left.key, right.key) : left.actual > right.actual ? -1 : 1));
       const top = options.top;
