@@ -15,6 +15,7 @@ import { parseDimensions, parseTimeBound } from './report-options.js';
 import { DEFAULT_DIMENSIONS, ReportAggregator, type ReportDimension } from './report.js';
 import { formatRunTreeText, runTreeToJson } from './run-tree-format.js';
 import { RunTreeBuilder } from './run-tree.js';
+import { terminalWidth } from './terminal-width.js';
 import { ChainVerifier, type VerifySummary } from './verify.js';
 import { MAIN_HELP, REPORT_HELP, RUN_HELP, VERIFY_HELP } from './help.js';
 import { CLI_VERSION } from './version.js';
@@ -170,6 +171,7 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
       'group-by': { type: 'string' },
       top: { type: 'string' },
       format: { type: 'string' },
+      exact: { type: 'boolean' },
       html: { type: 'string' },
       reprice: { type: 'string', multiple: true },
       'price-date': { type: 'string' },
@@ -204,6 +206,8 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const aggregator = new ReportAggregator({
       dimensions: aggregated,
+      // Exactly two --group-by dimensions are also crossed in a pivot.
+      ...(dimensions.length === 2 ? { pivot: [dimensions[0] as ReportDimension, dimensions[1] as ReportDimension] as const } : {}),
       ...(sinceMs === undefined ? {} : { sinceMs }),
       ...(untilMs === undefined ? {} : { untilMs }),
     });
@@ -225,7 +229,11 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
     const report = aggregator.result(resultOptions);
     const shown = { ...report, breakdowns: report.breakdowns.filter((breakdown) => dimensions.includes(breakdown.dimension)) };
     const whatIfReport = whatIf?.result({ dimensions, ...(top === undefined ? {} : { top }) });
-    io.stdout.write(whatIfReport === undefined ? formatReport(shown, format, context) : formatWhatIf(whatIfReport, format, inputs));
+    io.stdout.write(
+      whatIfReport === undefined
+        ? formatReport(shown, format, context, textOptions(values, io))
+        : formatWhatIf(whatIfReport, format, inputs),
+    );
     if (values.html !== undefined && extras !== undefined) {
       const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
       const trees = await extras.buildTrees((handler) =>
@@ -248,6 +256,11 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** How text output is laid out: the terminal's width, amounts rounded unless --exact. */
+function textOptions(values: { exact?: boolean }, io: CliIo): { width: number; exact: boolean } {
+  return { width: terminalWidth(io.stdout, io.env), exact: values.exact === true };
+}
+
 /** `run` reads its inputs twice; standard input is spooled to a temporary file (disk, not memory). */
 async function spoolStdin(inputs: string[], io: CliIo): Promise<{ inputs: string[]; cleanup: () => Promise<void> }> {
   if (!inputs.includes('-')) return { inputs, cleanup: () => Promise.resolve() };
@@ -262,7 +275,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { ...COMMON_OPTIONS, format: { type: 'string' } },
+    options: { ...COMMON_OPTIONS, format: { type: 'string' }, exact: { type: 'boolean' } },
   });
   if (values.help === true) {
     io.stdout.write(RUN_HELP);
@@ -288,7 +301,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       await second.scan(spooled.inputs, (event) => builder.add(event));
     }
     const tree = builder.build();
-    io.stdout.write(format === 'json' ? `${JSON.stringify(runTreeToJson(tree), null, 2)}\n` : formatRunTreeText(tree));
+    io.stdout.write(
+      format === 'json' ? `${JSON.stringify(runTreeToJson(tree), null, 2)}\n` : formatRunTreeText(tree, textOptions(values, io)),
+    );
     return finishScan(firstPass, values, io, startedAt);
   } catch (error) {
     if (CliError.isInstance(error) && error.code === 'run_not_found') {
