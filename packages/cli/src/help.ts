@@ -29,7 +29,10 @@ export const REPORT_HELP: string = `Usage: costspan report [files...|-] [options
 
 Totals and breakdowns of cost events, money summed exactly (integer pico-USD).
 Totals come from llm.cost.token.recorded events (one per model call); session
-events add run counts. Rows are sorted by cost (days by date).
+events add run counts. Rows are sorted by cost (days by date). Every row has
+its calls' p50/p95 latency and total time (token events' latency_ms); a day,
+agent, model or user above 3x its trailing 7-day median is marked with a ▲.
+The table fits the terminal (its width, else $COLUMNS, else 80 columns).
 
 Options:
   --since TIME           only events at or after TIME (2026-03-01, 2026-03 or ISO 8601; UTC)
@@ -37,10 +40,13 @@ Options:
   --as-of TIME           "now" for month-to-date and the projection (default: the last event)
   --group-by LIST        breakdowns to show, comma-separated: model, provider, agent, scope,
                          user, team, org, tag, day, run, source, or principal (= user,team,org,tag)
-                         (default: ${DEFAULT_DIMENSIONS.join(',')})
+                         (default: ${DEFAULT_DIMENSIONS.join(',')}); exactly two (user,model)
+                         are also crossed in a pivot table
   --top N                rows per breakdown; the rest are summed in one row
                          (default 10 for table and markdown, all for json and csv)
   --format FORMAT        table (default), json, csv or markdown
+  --exact                every digit of every amount in table and markdown (json and csv always
+                         have them); by default 4 significant digits, cents from $1
   --html FILE            also write a self-contained HTML page with charts to FILE
   --reprice FROM=TO      what-if: re-price FROM's calls as model TO, from their token counts
                          (repeatable, or a comma list); prints actual vs what-if instead
@@ -66,6 +72,7 @@ has the run id.
 
 Options:
   --format FORMAT        text (default) or json
+  --exact                every digit of every amount in the text
 ${COMMON_OPTIONS_HELP}
 
 Example:
