@@ -11,7 +11,9 @@ Usage:
   costspan run <run-id> [files|-]  one run's tree of runs and steps with own and inclusive cost
   costspan verify [files...|-]     check every line against the event schema and signed events' chain
 
-Files are JSONL written by @costspan/sdk (gzip is detected); '-' is standard input.
+Files are JSONL written by @costspan/sdk, or the OTLP/JSON an OpenTelemetry
+Collector's file exporter writes of events from @costspan/exporter-otlp, in
+any mix; gzip is detected; each event_id counts once; '-' is standard input.
 With no file, $COSTSPAN_EVENTS_FILE is read, else standard input when it is a pipe.
 Run 'costspan <command> --help' for the options of a command.
 Exit codes: 0 ok, 1 a finding (run not found, verification failed, bad lines with --strict), 2 usage or input error.
