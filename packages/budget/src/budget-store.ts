@@ -136,8 +136,10 @@ export interface BudgetStoreSample {
 }
 
 /**
- * Where a {@link BudgetGuard} keeps its counters. Every method is atomic over
- * all the counters it is given, and lapses reservations whose `expiresAt` has
+ * Where a {@link BudgetGuard} keeps its counters. The methods marked optional
+ * came later (limit overrides, reset, alert claims, history): a store without
+ * them still works, without those features (alerts then fire once per process).
+ * Every method is atomic over all the counters it is given, and lapses reservations whose `expiresAt` has
  * passed before it reads a counter. Implemented by {@link InMemoryBudgetStore}
  * and {@link RedisBudgetStore}; implement it for another database.
  */
@@ -152,28 +154,28 @@ export interface BudgetStore {
    * Sets (replaces) the limit override of `scope`, read by every process that
    * shares the store from its next operation on (never cached by the guard).
    */
-  setLimit(scope: string, limits: string): Promise<void>;
+  setLimit?(scope: string, limits: string): Promise<void>;
   /** Removes the override of `scope`; resolves whether there was one. */
-  removeLimit(scope: string): Promise<boolean>;
+  removeLimit?(scope: string): Promise<boolean>;
   /** The overrides of `scopes`, in order (`undefined` where none): one round trip. */
-  getLimits(scopes: readonly string[]): Promise<(string | undefined)[]>;
+  getLimits?(scopes: readonly string[]): Promise<(string | undefined)[]>;
   /** Every override in the store, sorted by scope. */
-  listLimits(): Promise<BudgetStoreLimit[]>;
+  listLimits?(): Promise<BudgetStoreLimit[]>;
   /**
    * Deletes counters with their reservations (`keys`), or, without `keys`, every
    * counter, override, alert claim and sample the store holds (under its prefix).
    */
-  reset(keys?: readonly string[]): Promise<void>;
+  reset?(keys?: readonly string[]): Promise<void>;
   /**
    * Claims `key` once: resolves true for the first caller, false for every later
    * one until the claim expires after `ttlMs` (`0`: never). Atomic across every
    * process of the store (Redis: `SET key 1 NX PX ttl`): alerts fire once.
    */
-  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  claimOnce?(key: string, ttlMs: number): Promise<boolean>;
   /** Appends a sample to the bounded history `key`, keeping the newest `keep`. */
-  addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void>;
+  addSample?(key: string, sample: BudgetStoreSample, keep: number): Promise<void>;
   /** The samples of `key`, newest first. */
-  readSamples(key: string): Promise<BudgetStoreSample[]>;
+  readSamples?(key: string): Promise<BudgetStoreSample[]>;
   /** Frees resources the store owns (connections). Idempotent. */
   close(): Promise<void>;
 }
