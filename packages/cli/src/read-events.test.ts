@@ -117,4 +117,19 @@ describe('EventScanner', () => {
     writeFileSync(path, Buffer.concat([gzipSync(readFileSync(eventsPath)).subarray(0, 40), Buffer.from('garbage')]));
     await expect(scanAll([path])).rejects.toMatchObject({ code: 'input_error' });
   });
+
+  it('zstd (a collector file exporter with compression: zstd) is an input error that says what to do, from a file or standard input', async () => {
+    // The zstd frame magic, then bytes: Node 20 has no zstd decoder to get further.
+    const zstd = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x01, 0x02]);
+    const path = join(directory, 'collector.json');
+    writeFileSync(path, zstd);
+    await expect(scanAll([path])).rejects.toMatchObject({
+      code: 'input_error',
+      message: expect.stringMatching(/zstd-compressed.*zstd -dc/),
+    });
+    await expect(scanAll(['-'], { stdin: Readable.from([zstd.subarray(0, 2), zstd.subarray(2)]) })).rejects.toMatchObject({
+      code: 'input_error',
+      message: expect.stringContaining('standard input is zstd-compressed'),
+    });
+  });
 });

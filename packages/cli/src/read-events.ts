@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { stat } from 'node:fs/promises';
 import { COST_EVENT_TYPES, validateCostEvent, type CostEvent } from '@costspan/sdk';
 import { CliError } from './cli-error.js';
 import { EventIdSet } from './event-id-set.js';
+import { countBytes, decompressed } from './input-streams.js';
 import { isOtlpLogsRequest, otlpLineContents } from './otlp-records.js';
 
 /** Why a line was skipped. */
@@ -179,19 +178,15 @@ export class EventScanner {
 
   private async scanOne(input: string, onEvent: EventHandler, onBytes: (() => void) | undefined): Promise<void> {
     const stats = this.stats;
-    let raw: AsyncIterable<Buffer>;
-    let gzip = false;
-    if (input === '-') {
-      raw = (this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>;
-    } else {
-      gzip = await hasGzipMagic(input);
-      raw = createReadStream(input, { highWaterMark: 256 * 1024 });
-    }
+    const raw: AsyncIterable<Buffer> =
+      input === '-'
+        ? ((this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>)
+        : createReadStream(input, { highWaterMark: 256 * 1024 });
     const counted = countBytes(raw, (count) => {
       stats.bytes += count;
       onBytes?.();
     });
-    const chunks = input === '-' ? sniffGzip(counted) : gzip ? gunzip(counted) : counted;
+    const chunks = decompressed(counted, input === '-' ? 'standard input' : input);
 
     const maxLineBytes = this.maxLineBytes;
     let lineNumber = 0;
@@ -361,59 +356,4 @@ export function describeDuplicates(stats: ScanStats): string | undefined {
 
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 3)}...` : text;
-}
-
-async function hasGzipMagic(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function* countBytes(source: AsyncIterable<Buffer | string>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    onChunk(buffer.length);
-    yield buffer;
-  }
-}
-
-async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const input = Readable.from(source, { objectMode: false });
-  const output = createGunzip();
-  input.on('error', (error) => output.destroy(error));
-  input.pipe(output);
-  try {
-    for await (const chunk of output) yield chunk as Buffer;
-  } finally {
-    input.destroy();
-  }
-}
-
-/** Standard input cannot be peeked at with a second read: look at the first bytes as they pass. */
-async function* sniffGzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const iterator = source[Symbol.asyncIterator]();
-  let head: Buffer = Buffer.alloc(0);
-  while (head.length < 2) {
-    const next = await iterator.next();
-    if (next.done === true) {
-      if (head.length > 0) yield head;
-      return;
-    }
-    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done === true) return;
-      yield next.value;
-    }
-  }
-  if (head[0] === 0x1f && head[1] === 0x8b) yield* gunzip(rest());
-  else yield* rest();
 }
