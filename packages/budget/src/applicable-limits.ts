@@ -72,9 +72,8 @@ export function limitTypeOf(kind: ScopeKind, window: Window): BudgetCounterLimit
   return `${kind === 'userModel' ? 'user_model' : kind}_${window}`;
 }
 
-/** @internal A sliding window's label: `rolling:60m`, `rolling:90s`, `rolling:2h`. */
+/** @internal A sliding window's label: `rolling:60m`, `rolling:90s`, `rolling:1500ms`. */
 export function rollingLabel(windowMs: number): string {
-  if (windowMs % HOUR_MS === 0) return `rolling:${windowMs / HOUR_MS}h`;
   if (windowMs % 60_000 === 0) return `rolling:${windowMs / 60_000}m`;
   if (windowMs % 1000 === 0) return `rolling:${windowMs / 1000}s`;
   return `rolling:${windowMs}ms`;
