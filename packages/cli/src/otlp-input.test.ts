@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OtlpLogEventExporter } from '@costspan/exporter-otlp';
@@ -123,6 +123,31 @@ describe('reading OpenTelemetry Collector file exporter output', () => {
     const result = await report([path]);
     expect(result.json).toEqual((await report([jsonlPath])).json);
     expect(result.stderr).toContain(`${retriedRecords + 5} duplicate events were counted once`);
+  });
+
+  it('a collector line (a whole batch) may be longer than --max-line-bytes, up to its own limit, across chunks', async () => {
+    const line = collectorLines[2] as string;
+    const jsonl = serializeEvent(events[0] as CostEvent);
+    const text = Buffer.from(`${jsonl}\n${line}\n${line.replace('{"resourceLogs"', '{"resource_logs"')}\n`);
+    const chunks: Buffer[] = [];
+    for (let offset = 0; offset < text.length; offset += 700) chunks.push(text.subarray(offset, offset + 700));
+    const read = async (maxCollectorLineBytes: number): Promise<EventScanner> => {
+      const scanner = new EventScanner({ maxLineBytes: 300, maxCollectorLineBytes, stdin: Readable.from(chunks), deduplicate: false });
+      await scanner.scan(['-'], () => undefined);
+      return scanner;
+    };
+    expect(line.length).toBeGreaterThan(10_000);
+    expect(jsonl.length).toBeGreaterThan(300);
+    const roomy = await read(line.length + 16);
+    expect(roomy.stats).toMatchObject({ events: 2 * (events.length - retriedRecords), skipped: 1, skippedByReason: { oversized: 1 } });
+    expect(roomy.stats.examples[0]).toMatchObject({ line: 1, detail: 'longer than 300 bytes' });
+    const tight = await read(4096);
+    expect(tight.stats).toMatchObject({ events: 0, skipped: 3 });
+    expect(tight.stats.examples.map((example) => example.detail)).toEqual([
+      'longer than 300 bytes',
+      'longer than 4096 bytes',
+      'longer than 4096 bytes',
+    ]);
   });
 
   it('a broken record is skipped and counted, the rest of its line is read', async () => {

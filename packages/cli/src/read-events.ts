@@ -64,6 +64,12 @@ export interface ProgressSink {
 export interface EventScannerOptions {
   /** Longest line accepted, in bytes; longer lines are skipped without being buffered. Default 1 MiB. */
   maxLineBytes?: number;
+  /**
+   * Longest OpenTelemetry Collector line (one whole export request, starting `{"resourceLogs"`)
+   * accepted, in bytes; never less than `maxLineBytes`. Default 64 MiB: a collector batches
+   * thousands of records into one line.
+   */
+  maxCollectorLineBytes?: number;
   /** Stream read for the input `-`. Default `process.stdin`. */
   stdin?: NodeJS.ReadableStream;
   /** Told of bytes read, when inputs have a known size. */
@@ -81,6 +87,15 @@ export interface EventScannerOptions {
 export type EventHandler = (event: CostEvent, location: LineLocation) => void;
 
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+const DEFAULT_MAX_COLLECTOR_LINE_BYTES = 64 * 1024 * 1024;
+const COLLECTOR_LINE_STARTS = ['{"resourceLogs"', '{"resource_logs"'].map((text) => Buffer.from(text, 'latin1'));
+
+/** Whether the line at `offset` starts as a collector's OTLP/JSON logs request does. */
+function isCollectorLineStart(head: Buffer, offset: number): boolean {
+  return COLLECTOR_LINE_STARTS.some(
+    (start) => head.length - offset >= start.length && head.compare(start, 0, start.length, offset, offset + start.length) === 0,
+  );
+}
 const NEWLINE = 0x0a;
 
 /** Fresh, zero {@link ScanStats}. */
@@ -143,6 +158,7 @@ export class EventScanner {
   /** Counters across every scan made by this scanner. */
   readonly stats: ScanStats = emptyScanStats();
   private readonly maxLineBytes: number;
+  private readonly maxCollectorLineBytes: number;
   private readonly maxExamples: number;
   private readonly options: EventScannerOptions;
   private readonly seen: EventIdSet | undefined;
@@ -151,6 +167,7 @@ export class EventScanner {
     this.options = options;
     this.maxLineBytes = options.maxLineBytes !== undefined && options.maxLineBytes > 0 ? options.maxLineBytes : DEFAULT_MAX_LINE_BYTES;
     this.maxExamples = options.maxExamples ?? 5;
+    this.maxCollectorLineBytes = Math.max(this.maxLineBytes, options.maxCollectorLineBytes ?? DEFAULT_MAX_COLLECTOR_LINE_BYTES);
     this.seen = options.deduplicate === false ? undefined : new EventIdSet();
   }
 
@@ -189,6 +206,11 @@ export class EventScanner {
     const chunks = decompressed(counted, input === '-' ? 'standard input' : input);
 
     const maxLineBytes = this.maxLineBytes;
+    const maxCollectorLineBytes = this.maxCollectorLineBytes;
+    // A collector line holds a whole batch of records: it gets the larger limit, told by how it starts.
+    const limitOf = (head: Buffer | undefined, offset: number): number =>
+      head !== undefined && isCollectorLineStart(head, offset) ? maxCollectorLineBytes : maxLineBytes;
+    let limit = maxLineBytes;
     let lineNumber = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -206,7 +228,8 @@ export class EventScanner {
           if (newline === -1) {
             const rest = chunk.length - start;
             if (!discarding && rest > 0) {
-              if (pendingBytes + rest > maxLineBytes) {
+              limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pending[0], 0);
+              if (pendingBytes + rest > limit) {
                 discarding = true;
                 pending = [];
                 pendingBytes = 0;
@@ -218,13 +241,14 @@ export class EventScanner {
             break;
           }
           lineNumber += 1;
+          if (!discarding) limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pending[0], 0);
           if (discarding) {
             discarding = false;
             stats.lines += 1;
-            this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
-          } else if (newline - start + pendingBytes > maxLineBytes) {
+            this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
+          } else if (newline - start + pendingBytes > limit) {
             stats.lines += 1;
-            this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+            this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
             pending = [];
             pendingBytes = 0;
           } else {
@@ -255,7 +279,7 @@ export class EventScanner {
       const text = discarding ? '' : Buffer.concat(pending).toString('utf8');
       if (discarding || text.trim() !== '') {
         stats.lines += 1;
-        if (discarding) this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+        if (discarding) this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
         // The SDK writes each line whole with its newline: a line without one is a torn write.
         else this.skip('unterminated', input, lineNumber, 'no newline at end of file (an interrupted write?)');
       }
