@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { formatPico, formatUsd } from '@costspan/core';
 import { CliError } from './cli-error.js';
+import { formatMoney } from './money-display.js';
 import type { HtmlExtras } from './html-extras.js';
 import {
   breakdownSection,
@@ -109,7 +110,7 @@ export function renderHtmlReport(report: Report, context: ReportContext, options
   const totals = report.totals;
   const grand = totals.cost;
   const summary = [
-    ['Total cost', formatUsd(totals.cost), 'total'],
+    ['Total cost', formatMoney(totals.cost), 'total'],
     ['Calls', integer.format(totals.totals.callCount), 'calls'],
     ['Runs', integer.format(totals.runs), 'runs'],
     ...(totals.totals.unpricedCallCount > 0
@@ -121,12 +122,12 @@ export function renderHtmlReport(report: Report, context: ReportContext, options
     ...(totals.budgetRefusals > 0 ? [['Budget refusals', integer.format(totals.budgetRefusals), 'refusals']] : []),
     ['Tokens in / out', `${integer.format(totals.totals.inputTokens)} / ${integer.format(totals.totals.outputTokens)}`, 'tokens'],
     ['Output share of tokens', totals.tokenEfficiency === null ? '-' : `${(totals.tokenEfficiency * 100).toFixed(1)}%`, 'output-share'],
-    ['Cost per 1k output tokens', totals.costPer1kOutput === null ? '-' : formatUsd(totals.costPer1kOutput), 'per-1k'],
+    ['Cost per 1k output tokens', totals.costPer1kOutput === null ? '-' : formatMoney(totals.costPer1kOutput), 'per-1k'],
     ...(month === undefined
       ? []
       : [
-          [`Month to date (${month.month})`, formatUsd(month.cost), 'month'],
-          ['Projected for the month', month.projected === null ? '-' : formatUsd(month.projected), 'projected'],
+          [`Month to date (${month.month})`, formatMoney(month.cost), 'month'],
+          ['Projected for the month', month.projected === null ? '-' : formatMoney(month.projected), 'projected'],
         ]),
   ];
   const data = {
@@ -163,7 +164,7 @@ export function renderHtmlReport(report: Report, context: ReportContext, options
 <p>${escapeHtml(context.inputs.join(', '))}: ${escapeHtml(report.firstTimestamp ?? 'no events')} .. ${escapeHtml(report.lastTimestamp ?? '')}</p>
 ${unpricedBanner(report)}
 ${warnings}
-<section id="section-summary"><div class="summary">${summary.map(([label, value, id]) => `<div id="summary-${id as string}"${id === 'total' ? ` data-cost-usd="${formatPico(totals.cost)}"` : ''}>${escapeHtml(label as string)}<b>${escapeHtml(value as string)}</b></div>`).join('')}</div></section>
+<section id="section-summary"><div class="summary">${summary.map(([label, value, id]) => `<div id="summary-${id as string}"${id === 'total' ? ` data-cost-usd="${formatPico(totals.cost)}" title="${formatUsd(totals.cost)}"` : ''}>${escapeHtml(label as string)}<b>${escapeHtml(value as string)}</b></div>`).join('')}</div></section>
 ${efficiencySection(report)}
 <section id="section-charts" class="charts">
 <div class="chart wide"><canvas id="chart-days" aria-label="Cost per day by model"></canvas></div>

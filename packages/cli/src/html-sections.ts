@@ -1,6 +1,7 @@
 import { formatPico, formatUsd, type PicoUsd } from '@costspan/core';
 import { addTotals, emptyTotals, totalCost, type CostTotals } from '@costspan/sdk';
 import type { HtmlExtras } from './html-extras.js';
+import { formatMoney } from './money-display.js';
 import type { Report, ReportDimension, ReportRow } from './report.js';
 import type { RunTreeNode } from './run-tree.js';
 import { describeWhatIf, savingShare } from './what-if-format.js';
@@ -63,7 +64,7 @@ function costCell(row: RowView): string {
     row.spikeDays.length === 0
       ? ''
       : ` <span class="spike" title="cost more than 3x its trailing 7-day median">&#9650; spike ${escapeHtml(row.spikeDays.join(', '))}</span>`;
-  return `<td class="n" data-cost-usd="${formatPico(row.cost)}">${escapeHtml(formatUsd(row.cost))}${mark}${spike}</td>`;
+  return `<td class="n" data-cost-usd="${formatPico(row.cost)}" title="${formatUsd(row.cost)}">${escapeHtml(formatMoney(row.cost))}${mark}${spike}</td>`;
 }
 
 /** One breakdown as a table in its own section. */
@@ -100,7 +101,7 @@ export function efficiencySection(report: Report): string {
   const reasoningShare = totals.outputTokens === 0 ? 0 : (totals.reasoningTokens / totals.outputTokens) * 100;
   const reasoningCostShare = cost === 0n ? 0 : Number((totals.reasoning * 10_000n) / cost) / 100;
   const cards = [
-    ['Cache savings', formatUsd(totals.cachedDiscount), `${cacheShare.toFixed(1)}% of the cost before cache discounts`, 'cache-savings'],
+    ['Cache savings', formatMoney(totals.cachedDiscount), `${cacheShare.toFixed(1)}% of the cost before cache discounts`, 'cache-savings'],
     [
       'Cache-read tokens',
       integer.format(totals.cacheReadTokens),
@@ -110,7 +111,7 @@ export function efficiencySection(report: Report): string {
     ['Reasoning tokens', integer.format(totals.reasoningTokens), `${reasoningShare.toFixed(1)}% of output tokens`, 'reasoning-tokens'],
     [
       'Reasoning cost',
-      formatUsd(totals.reasoning),
+      formatMoney(totals.reasoning),
       `${reasoningCostShare.toFixed(1)}% of the cost (models with their own reasoning rate)`,
       'reasoning-cost',
     ],
@@ -128,9 +129,9 @@ const MAX_TREE_NODES = 60;
 function treeRows(node: RunTreeNode, depth: number, out: string[]): void {
   if (out.length >= MAX_TREE_NODES) return;
   const name = node.kind === 'run' ? `${node.name} [run ${node.runId ?? '?'}]` : `${node.name}${node.spans > 1 ? ` ×${node.spans}` : ''}`;
-  const own = node.own.callCount === 0 ? '' : formatUsd(totalCost(node.own));
+  const own = node.own.callCount === 0 ? '' : formatMoney(totalCost(node.own));
   out.push(
-    `<tr class="${node.kind}"><td style="padding-left:${8 + depth * 16}px">${escapeHtml(name)}</td><td class="n">${escapeHtml(own)}</td><td class="n">${escapeHtml(formatUsd(totalCost(node.inclusive)))}</td><td class="n">${integer.format(node.inclusive.callCount)}</td><td>${escapeHtml(node.models.join(', '))}</td></tr>`,
+    `<tr class="${node.kind}"><td style="padding-left:${8 + depth * 16}px">${escapeHtml(name)}</td><td class="n">${escapeHtml(own)}</td><td class="n">${escapeHtml(formatMoney(totalCost(node.inclusive)))}</td><td class="n">${integer.format(node.inclusive.callCount)}</td><td>${escapeHtml(node.models.join(', '))}</td></tr>`,
   );
   for (const child of node.children) treeRows(child, depth + 1, out);
 }
@@ -149,7 +150,7 @@ export function topRunsSection(extras: HtmlExtras | undefined): string {
         rows.length === 0
           ? ''
           : `<table class="tree"><thead><tr><th>run / step</th><th>Own</th><th>Inclusive</th><th>Calls</th><th>Models</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
-      return `<details open class="run"><summary><b>${index + 1}. ${escapeHtml(run.agent)}</b> <code>${escapeHtml(run.runId)}</code> <span data-cost-usd="${formatPico(run.cost)}">${escapeHtml(formatUsd(run.cost))}</span>, ${integer.format(run.calls)} call${run.calls === 1 ? '' : 's'}, ${escapeHtml(run.timestamp.slice(0, 19))}Z</summary>${table}</details>`;
+      return `<details open class="run"><summary><b>${index + 1}. ${escapeHtml(run.agent)}</b> <code>${escapeHtml(run.runId)}</code> <span data-cost-usd="${formatPico(run.cost)}">${escapeHtml(formatMoney(run.cost))}</span>, ${integer.format(run.calls)} call${run.calls === 1 ? '' : 's'}, ${escapeHtml(run.timestamp.slice(0, 19))}Z</summary>${table}</details>`;
     })
     .join('');
   return `<section id="section-top-runs"><h2>The ${extras.topRuns.length} most expensive runs</h2>${runs}</section>`;
@@ -163,10 +164,10 @@ export function spikesSection(report: Report): string {
     .slice(0, 50)
     .map(
       (spike) =>
-        `<tr><td>${escapeHtml(spike.day)}</td><td>${escapeHtml(spike.dimension)}</td><td>${escapeHtml(spike.key)}</td><td class="n">${escapeHtml(formatUsd(spike.cost))}</td><td class="n">${escapeHtml(formatUsd(spike.median))}</td><td class="n">${spike.ratio}×</td><td>${escapeHtml(
+        `<tr><td>${escapeHtml(spike.day)}</td><td>${escapeHtml(spike.dimension)}</td><td>${escapeHtml(spike.key)}</td><td class="n">${escapeHtml(formatMoney(spike.cost))}</td><td class="n">${escapeHtml(formatMoney(spike.median))}</td><td class="n">${spike.ratio}×</td><td>${escapeHtml(
           spike.runs
             .slice(0, 3)
-            .map((run) => `${run.runId} ${formatUsd(run.cost)}`)
+            .map((run) => `${run.runId} ${formatMoney(run.cost)}`)
             .join(', '),
         )}</td></tr>`,
     )
@@ -177,8 +178,8 @@ export function spikesSection(report: Report): string {
 function whatIfRow(row: WhatIfRow): string {
   const share = savingShare(row);
   const label = row.target === undefined ? row.key : `${row.key} → ${row.target}`;
-  const saving = row.saving < 0n ? `-${formatUsd(-row.saving)}` : formatUsd(row.saving);
-  return `<tr><td>${escapeHtml(label)}</td><td class="n" data-cost-usd="${formatPico(row.actual)}">${escapeHtml(formatUsd(row.actual))}</td><td class="n" data-what-if-usd="${formatPico(row.whatIf)}">${escapeHtml(formatUsd(row.whatIf))}</td><td class="n">${escapeHtml(saving)}</td><td class="n">${share === null ? '-' : `${(share * 100).toFixed(1)}%`}</td><td class="n">${integer.format(row.calls)}</td></tr>`;
+  const saving = row.saving < 0n ? `-${formatMoney(-row.saving)}` : formatMoney(row.saving);
+  return `<tr><td>${escapeHtml(label)}</td><td class="n" data-cost-usd="${formatPico(row.actual)}">${escapeHtml(formatMoney(row.actual))}</td><td class="n" data-what-if-usd="${formatPico(row.whatIf)}">${escapeHtml(formatMoney(row.whatIf))}</td><td class="n">${escapeHtml(saving)}</td><td class="n">${share === null ? '-' : `${(share * 100).toFixed(1)}%`}</td><td class="n">${integer.format(row.calls)}</td></tr>`;
 }
 
 /** Actual against what-if cost (`--reprice`), by model, agent and principal. */

@@ -232,7 +232,7 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(
       whatIfReport === undefined
         ? formatReport(shown, format, context, textOptions(values, io))
-        : formatWhatIf(whatIfReport, format, inputs),
+        : formatWhatIf(whatIfReport, format, inputs, { exact: values.exact === true }),
     );
     if (values.html !== undefined && extras !== undefined) {
       const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });

@@ -1,4 +1,5 @@
-import { formatPico, formatUsd, type PicoUsd } from '@costspan/core';
+import { formatPico, type PicoUsd } from '@costspan/core';
+import { formatMoney } from './money-display.js';
 import type { ReportFormat } from './report-format.js';
 import type { WhatIfReport, WhatIfRow } from './what-if-report.js';
 
@@ -88,8 +89,16 @@ export function describeWhatIf(report: WhatIfReport): string {
   return parts.join('; ');
 }
 
-function signedUsd(amount: PicoUsd): string {
-  return amount < 0n ? `-${formatUsd(-amount)}` : formatUsd(amount);
+/** Options of the text and markdown forms. */
+export interface WhatIfTextOptions {
+  /** Every digit (`--exact`); default: amounts rounded for reading, as the report prints them. */
+  exact?: boolean;
+}
+
+type Money = (amount: PicoUsd) => string;
+
+function moneyOf(options: WhatIfTextOptions): Money {
+  return (amount) => formatMoney(amount, options);
 }
 
 function percent(share: number | null): string {
@@ -114,20 +123,21 @@ function fit(text: string, width: number): string {
 
 const integer = new Intl.NumberFormat('en-US');
 
-function notRepricedLines(report: WhatIfReport): string[] {
+function notRepricedLines(report: WhatIfReport, usd: Money): string[] {
   return report.notRepriced.map(
     (entry) =>
-      `  ${entry.model} -> ${entry.target}: ${integer.format(entry.calls)} call${entry.calls === 1 ? '' : 's'} kept at their recorded ${formatUsd(entry.actual)} (${entry.code}: ${entry.reason})`,
+      `  ${entry.model} -> ${entry.target}: ${integer.format(entry.calls)} call${entry.calls === 1 ? '' : 's'} kept at their recorded ${usd(entry.actual)} (${entry.code}: ${entry.reason})`,
   );
 }
 
 /** Plain-text tables, 80 columns wide. */
-export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[]): string {
+export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[], options: WhatIfTextOptions = {}): string {
+  const usd = moneyOf(options);
   const totals = report.totals;
   const lines = [
     `costspan report --reprice: ${inputs.join(', ')}`,
     `What if: ${describeWhatIf(report)}`,
-    `Actual:  ${formatUsd(totals.actual)}  What-if: ${formatUsd(totals.whatIf)}  Saving: ${signedUsd(totals.saving)} (${percent(savingShare(totals))})`,
+    `Actual:  ${usd(totals.actual)}  What-if: ${usd(totals.whatIf)}  Saving: ${usd(totals.saving)} (${percent(savingShare(totals))})`,
     `Calls:   ${integer.format(totals.calls)}; ${integer.format(totals.repricedCalls)} re-priced, ${integer.format(totals.notRepricedCalls)} could not be`,
   ];
   if (totals.actualUnpricedCalls > 0) {
@@ -137,7 +147,7 @@ export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[]
     );
   }
   if (report.notRepriced.length > 0) {
-    lines.push('NOT RE-PRICED (what-if = recorded cost):', ...notRepricedLines(report));
+    lines.push('NOT RE-PRICED (what-if = recorded cost):', ...notRepricedLines(report, usd));
   }
   for (const breakdown of report.breakdowns) {
     if (breakdown.rows.length === 0 || (breakdown.rows.length === 1 && breakdown.rows[0]?.key === '(none)')) continue;
@@ -147,7 +157,7 @@ export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[]
     );
     for (const row of breakdown.rows) {
       lines.push(
-        `${markedLabel(row, 30).padEnd(30)} ${fit(formatUsd(row.actual), 11).padStart(11)} ${fit(formatUsd(row.whatIf), 11).padStart(11)} ${fit(signedUsd(row.saving), 11).padStart(11)} ${percent(savingShare(row)).padStart(6)} ${fit(integer.format(row.calls), 6).padStart(6)}`,
+        `${markedLabel(row, 30).padEnd(30)} ${fit(usd(row.actual), 11).padStart(11)} ${fit(usd(row.whatIf), 11).padStart(11)} ${fit(usd(row.saving), 11).padStart(11)} ${percent(savingShare(row)).padStart(6)} ${fit(integer.format(row.calls), 6).padStart(6)}`,
       );
     }
   }
@@ -159,21 +169,22 @@ function markdownCell(text: string): string {
 }
 
 /** GitHub-flavoured Markdown. */
-export function formatWhatIfMarkdown(report: WhatIfReport): string {
+export function formatWhatIfMarkdown(report: WhatIfReport, options: WhatIfTextOptions = {}): string {
+  const usd = moneyOf(options);
   const totals = report.totals;
   const lines = [
     `### What if: ${markdownCell(describeWhatIf(report))}`,
     '',
-    `Actual **${formatUsd(totals.actual)}**, what-if **${formatUsd(totals.whatIf)}**, saving **${signedUsd(totals.saving)}** (${percent(savingShare(totals))}); ${totals.calls} calls, ${totals.repricedCalls} re-priced, ${totals.notRepricedCalls} could not be.`,
+    `Actual **${usd(totals.actual)}**, what-if **${usd(totals.whatIf)}**, saving **${usd(totals.saving)}** (${percent(savingShare(totals))}); ${totals.calls} calls, ${totals.repricedCalls} re-priced, ${totals.notRepricedCalls} could not be.`,
   ];
   if (report.notRepriced.length > 0)
-    lines.push('', '> **Not re-priced** (what-if = recorded cost):', ...notRepricedLines(report).map((line) => `> ${line.trim()}`));
+    lines.push('', '> **Not re-priced** (what-if = recorded cost):', ...notRepricedLines(report, usd).map((line) => `> ${line.trim()}`));
   for (const breakdown of report.breakdowns) {
     if (breakdown.rows.length === 0) continue;
     lines.push('', `| ${breakdown.dimension} | actual | what-if | saving | % | calls |`, '|---|---:|---:|---:|---:|---:|');
     for (const row of breakdown.rows) {
       lines.push(
-        `| ${markdownCell(label(row))} | ${formatUsd(row.actual)} | ${formatUsd(row.whatIf)} | ${signedUsd(row.saving)} | ${percent(savingShare(row))} | ${row.calls} |`,
+        `| ${markdownCell(label(row))} | ${usd(row.actual)} | ${usd(row.whatIf)} | ${usd(row.saving)} | ${percent(savingShare(row))} | ${row.calls} |`,
       );
     }
   }
@@ -241,15 +252,20 @@ export function formatWhatIfCsv(report: WhatIfReport): string {
 }
 
 /** A what-if report in one of `costspan report`'s formats (`table` is the plain-text form). */
-export function formatWhatIf(report: WhatIfReport, format: ReportFormat, inputs: readonly string[]): string {
+export function formatWhatIf(
+  report: WhatIfReport,
+  format: ReportFormat,
+  inputs: readonly string[],
+  options: WhatIfTextOptions = {},
+): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(whatIfToJson(report, inputs), null, 2)}\n`;
     case 'csv':
       return formatWhatIfCsv(report);
     case 'markdown':
-      return formatWhatIfMarkdown(report);
+      return formatWhatIfMarkdown(report, options);
     default:
-      return formatWhatIfText(report, inputs);
+      return formatWhatIfText(report, inputs, options);
   }
 }

@@ -156,7 +156,10 @@ describe('report --reprice (what-if)', () => {
   });
 
   it('text fits 80 columns, CSV carries exact amounts, markdown has the tables', async () => {
-    const text = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini']);
+    // Amounts rounded for reading (4 significant digits) as the report prints them; --exact for every digit.
+    const rounded = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini']);
+    expect(rounded.stdout).toMatch(/Actual: +\$0\.02265 +What-if: \$0\.01229 +Saving: \$0\.01037 \(45\.8%\)/);
+    const text = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini', '--exact']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('What if: gpt-4o as gpt-4o-mini');
     expect(text.stdout).toMatch(/Actual: +\$0\.02265 +What-if: \$0\.012285 +Saving: \$0\.010365 \(45\.8%\)/);
@@ -171,7 +174,7 @@ describe('report --reprice (what-if)', () => {
     );
     expect(lines[1]).toBe('total,total,,10,5,0,1,0.02265,0.012285,0.010365,0.4576,');
     expect(lines).toContain('model,gpt-4o,gpt-4o-mini,5,5,0,0,0.0111,0.000735,0.010365,0.9337,');
-    const markdown = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini', '--format', 'markdown']);
+    const markdown = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini', '--format', 'markdown', '--exact']);
     expect(markdown.stdout).toContain('| gpt-4o -> gpt-4o-mini | $0.0111 | $0.000735 | $0.010365 | 93.4% | 5 |');
   });
 
