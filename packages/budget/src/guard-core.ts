@@ -257,7 +257,10 @@ export abstract class BudgetGuardCore {
     }
     if (this.history !== undefined && context.agent !== undefined && pico + tokens > 0n) {
       const sample = { pico, tokens, at: now };
-      await storeCall('settle', () => this.store.addSample(historyKey(context.agent!, context.step), sample, this.history!.keep));
+      // Best effort: the spend is booked; a lost sample only makes the next estimate less informed.
+      await storeCall('settle', () => this.store.addSample(historyKey(context.agent!, context.step), sample, this.history!.keep)).catch(
+        (error: unknown) => this.report(error, 'settle'),
+      );
     }
     for (const crossing of crossings) await this.alert(applicable, crossing, principal);
   }
@@ -269,7 +272,14 @@ export abstract class BudgetGuardCore {
     if (alert === undefined || counter === undefined) return;
     const ttlMs = counter.rolling !== undefined ? counter.rolling.windowMs : counter.ttlMs;
     const claimKey = `alert:${counter.key}:${crossing.unit}:${alert.thresholdExact}`;
-    if (!(await storeCall('alert', () => this.store.claimOnce(claimKey, ttlMs)))) return;
+    let claimed: boolean;
+    try {
+      claimed = await storeCall('alert', () => this.store.claimOnce(claimKey, ttlMs));
+    } catch (error) {
+      this.report(error, 'alert'); // the spend is booked; only this alert is lost
+      return;
+    }
+    if (!claimed) return;
     if (this.onAlert === undefined) return;
     try {
       const result: unknown = this.onAlert(alert);
