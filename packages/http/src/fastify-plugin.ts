@@ -18,13 +18,14 @@ export interface FastifyReplyLike {
   send(payload?: unknown): FastifyReplyLike;
 }
 
-type ErrorHandler = (this: unknown, error: unknown, request: FastifyRequestLike, reply: FastifyReplyLike) => unknown;
-
-/** The parts of a Fastify instance this package uses. */
+/**
+ * The parts of a Fastify instance this package uses. Method signatures (checked bivariantly) so
+ * that Fastify's own, more specific instance types fit.
+ */
 export interface FastifyInstanceLike {
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
-  setErrorHandler(handler: ErrorHandler): unknown;
-  errorHandler: ErrorHandler;
+  setErrorHandler(handler: (this: unknown, error: unknown, request: FastifyRequestLike, reply: FastifyReplyLike) => unknown): unknown;
+  errorHandler(error: unknown, request: FastifyRequestLike, reply: FastifyReplyLike): unknown;
 }
 
 /** A Fastify plugin, registered with `fastify.register(plugin)`. */
@@ -62,9 +63,9 @@ export function costspanFastify(options: CostspanHttpOptions<FastifyRequestLike>
         if (!handedOn) hookDone();
       });
     });
-    const previous = instance.errorHandler;
-    instance.setErrorHandler(function costspanErrorHandler(this: unknown, error, request, reply) {
-      if (!isBudgetRefusal(error)) return previous.call(this, error, request, reply);
+    const previous = instance.errorHandler.bind(instance);
+    instance.setErrorHandler((error, request, reply) => {
+      if (!isBudgetRefusal(error)) return previous(error, request, reply);
       const refusal = budgetRefusalResponse(error, resolved.refusal);
       reply.code(refusal.status);
       for (const [name, value] of Object.entries(refusal.headers)) reply.header(name, value);
