@@ -131,4 +131,18 @@ describe('BudgetGuard features on a real redis-server', () => {
       estimatedPico: usdToPico(0.4),
     });
   });
+
+  it('reset() clears counters, overrides, claims and history under the prefix only', async () => {
+    // A glob character in the prefix is matched literally: `p7*:` must not reset `p7a:`.
+    const keyPrefix = `p${(prefixes += 1)}`;
+    const guard = redisGuard({ limits: { global: { daily: { usd: 1 } } }, now: () => T0 }, `${keyPrefix}*:`);
+    const neighbour = redisGuard({ limits: { global: { daily: { usd: 1 } } }, now: () => T0 }, `${keyPrefix}a:`);
+    await guard.setLimit({ userId: 'alice' }, { daily: { usd: 0.5 } });
+    await guard.settle(await guard.reserve({ agentName: 'bot', estimatedUsd: 0.4 }), 0.4);
+    await neighbour.settle(await neighbour.reserve({ estimatedUsd: 0.4 }), 0.4);
+    await guard.reset();
+    expect(await guard.listLimits()).toEqual([]);
+    expect((await guard.spend({}, 'daily'))[0]?.spent).toBe(0);
+    expect((await neighbour.spend({}, 'daily'))[0]?.spent).toBe(0.4);
+  });
 });
