@@ -33,9 +33,14 @@ export function costspanExpress<Request extends IncomingMessage = IncomingMessag
 ): ExpressMiddleware<Request> {
   const resolved = resolveHttpOptions(options);
   return (request, response, next) => {
-    runNodeRequest(resolved, request, request, response, () => next()).catch((error: unknown) => {
+    let handedOn = false;
+    runNodeRequest(resolved, request, request, response, () => {
+      handedOn = true;
+      next();
+    }).catch((error: unknown) => {
       // `next()` does not throw into us (Express catches route errors); anything here is ours.
       notice('http_express_run_failed', `the Express request run failed (${describe(error)}); the request went on without cost tracking.`);
+      if (!handedOn) next();
     });
   };
 }

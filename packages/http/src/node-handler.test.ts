@@ -3,6 +3,8 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetGuard } from '@costspan/budget';
 import { usdToPico, type CostspanError } from '@costspan/core';
+import { setNoticeHandler, type CostspanNotice } from '@costspan/sdk';
+import { resetNotices } from '@costspan/sdk/internal';
 import {
   createHttpHarness,
   firstCall,
@@ -148,6 +150,55 @@ describe('costspanNodeHandler', () => {
     const answer = await request(origin, { method: 'POST', body: slowBody() });
     expect(await answer.body.text()).toBe('ok');
     expect(answer.headers['x-costspan-cost-usd']).toBe(TWO_CALLS.costUsd);
+  });
+
+  it('concurrent requests each get their own cost', async () => {
+    const harness = createHttpHarness();
+    const origin = await serve(
+      costspanNodeHandler({ tracer: harness.tracer, recorder: harness.recorder }, async (incoming, response) => {
+        const calls = Number(incoming.headers['x-calls']);
+        for (let index = 0; index < calls; index += 1) {
+          await firstCall(harness.tracer); // $0.00325 each
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        response.end('ok');
+      }),
+    );
+    const answers = await Promise.all([1, 2, 3, 4].map((calls) => request(origin, { headers: { 'x-calls': String(calls) } })));
+    expect(answers.map((answer) => answer.headers['x-costspan-cost-usd'])).toEqual(['0.00325', '0.0065', '0.00975', '0.013']);
+    for (const answer of answers) {
+      await answer.body.text();
+      const session = await harness.session(String(answer.headers['x-costspan-run-id']));
+      expect(usdToPico(String(answer.headers['x-costspan-cost-usd']))).toBe(usdToPico(session.total_cost.total_cost_usd));
+    }
+  });
+
+  it('a principal function that throws, or a principal the SDK refuses, is told once and the request still runs', async () => {
+    const notices: CostspanNotice[] = [];
+    setNoticeHandler((notice) => notices.push(notice));
+    try {
+      const harness = createHttpHarness();
+      for (const principal of [
+        () => {
+          throw new Error('no user');
+        },
+        () => ({ userId: '' }),
+      ]) {
+        const origin = await serve(
+          costspanNodeHandler({ tracer: harness.tracer, recorder: harness.recorder, principal }, async (_incoming, response) => {
+            await twoCalls(harness.tracer);
+            response.end('ok');
+          }),
+        );
+        const answer = await request(origin);
+        expect(await answer.body.text()).toBe('ok');
+        expect(answer.headers['x-costspan-cost-usd']).toBe(TWO_CALLS.costUsd);
+      }
+      expect(notices.map((notice) => notice.cause)).toEqual(['http_option_threw:principal', 'http_run_options:principal']);
+    } finally {
+      setNoticeHandler(undefined);
+      resetNotices();
+    }
   });
 
   it('refuses malformed options with a CostspanError naming the field', () => {
