@@ -148,6 +148,10 @@ function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, startedAt: 
       events: stats.events,
       lines: stats.lines,
       bytes: stats.bytes,
+      // Collector (OTLP/JSON) records read, other logs among them, and events dropped as repeated ids.
+      collector_records: stats.otlpRecords,
+      other_log_records: stats.otherLogRecords,
+      duplicates: stats.duplicates,
       seconds: Math.round(seconds * 1000) / 1000,
       events_per_second: Math.round(stats.events / seconds),
       mb_per_second: Math.round((stats.bytes / 1e6 / seconds) * 10) / 10,
