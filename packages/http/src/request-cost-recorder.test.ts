@@ -33,6 +33,34 @@ describe('RequestCostRecorder', () => {
     expect(notices.map((notice) => notice.cause)).toEqual(['http_recorder_not_listening']);
   });
 
+  it('is quiet when registered, even for requests without model calls; counts unpriced calls', async () => {
+    const notices: CostspanNotice[] = [];
+    setNoticeHandler((notice) => notices.push(notice));
+    const recorder = new RequestCostRecorder();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new CostSpanProcessor({ source: 'http-test@1.0.0', exporters: [], listeners: [recorder] })],
+    });
+    const tracer = createCostTracer({ tracerProvider: provider });
+    const listener = costspanNodeHandler({ tracer, recorder }, async (incoming, response) => {
+      if (incoming.url === '/unpriced') {
+        await tracer.step('call', (step) => step.setModel('no-such-model-xyz', 'acme').setTokenUsage({ input: 10, output: 5 }));
+      }
+      response.end('ok');
+    });
+    const server = await listen(createServer((incoming, response) => void listener(incoming, response)));
+    try {
+      const plain = await request(server.origin);
+      expect(plain.headers['x-costspan-cost-usd']).toBe('0');
+      expect(plain.headers['x-costspan-unpriced-calls']).toBeUndefined();
+      const unpriced = await request(`${server.origin}/unpriced`);
+      expect(unpriced.headers['x-costspan-unpriced-calls']).toBe('1');
+      expect(unpriced.headers['x-costspan-total-tokens']).toBe('15');
+    } finally {
+      await server.close();
+    }
+    expect(notices.map((notice) => notice.cause).filter((cause) => cause.startsWith('http_'))).toEqual([]);
+  });
+
   it('keeps apart requests that share a propagated trace id, by their runs', () => {
     const recorder = new RequestCostRecorder();
     recorder.begin('run-a', 'trace-1');
