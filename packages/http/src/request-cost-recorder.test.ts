@@ -43,7 +43,7 @@ describe('RequestCostRecorder', () => {
     const tracer = createCostTracer({ tracerProvider: provider });
     const listener = costspanNodeHandler({ tracer, recorder }, async (incoming, response) => {
       if (incoming.url === '/unpriced') {
-        await tracer.step('call', (step) => step.setModel('no-such-model-xyz', 'acme').setTokenUsage({ input: 10, output: 5 }));
+        tracer.step('call', (step) => step.setModel('no-such-model-xyz', 'acme').setTokenUsage({ input: 10, output: 5 }));
       }
       response.end('ok');
     });
