@@ -84,6 +84,13 @@ export interface BudgetGuardOptions {
    */
   history?: BudgetHistoryOptions | false;
   /**
+   * Whether limits set at run time ({@link BudgetGuard.setLimit}) apply: every
+   * reserve and settle reads the overrides of its scopes from the store (one more
+   * round trip with Redis). `false` skips that read (setLimit still stores them, and
+   * a guard with `true` applies them). Default true.
+   */
+  limitOverrides?: boolean;
+  /**
    * Receives errors that cannot be thrown (record, release, alerts, fail-open).
    * Default: OpenTelemetry `diag`, plus a costspan notice once per kind of failure
    * (e.g. `budget_store_failed:record`), so a failing store is never silent. When

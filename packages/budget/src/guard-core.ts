@@ -63,6 +63,7 @@ export abstract class BudgetGuardCore {
   protected readonly onRefusal: ((refusal: BudgetExceededError) => void) | undefined;
   protected priceSource: BudgetPriceSource | undefined;
   protected readonly history: HistorySettings | undefined;
+  protected readonly limitOverrides: boolean;
   protected readonly onError: (error: unknown) => void;
   protected readonly book: ReservationBook = new ReservationBook();
   protected readonly notices: GuardNotices;
@@ -84,6 +85,7 @@ export abstract class BudgetGuardCore {
     this.onRefusal = options.onRefusal;
     this.priceSource = options.priceSource;
     this.history = historySettings(options.history);
+    this.limitOverrides = options.limitOverrides ?? true;
     this.onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'budget'));
     this.notices = new GuardNotices(options.onError);
     this.closeStore = options.closeStore ?? options.store === undefined;
@@ -195,6 +197,7 @@ export abstract class BudgetGuardCore {
 
   /** The overrides of a call's scopes; with `failOpen`, a store that cannot tell gives none (reported). */
   protected async overridesOf(principal: Principal, context: Pick<LimitContext, 'model' | 'agent'>): Promise<Map<string, ScopedEntry[]>> {
+    if (!this.limitOverrides) return new Map<string, ScopedEntry[]>();
     try {
       return await this.readOverridesNow(principal, context);
     } catch (error) {

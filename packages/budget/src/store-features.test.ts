@@ -60,6 +60,9 @@ describe('a store that cannot read overrides', () => {
     const reservation = await open.reserve({ principal: { userId: 'alice' }, estimatedUsd: 0.1 });
     expect(reservation.backed).toBe(true); // the store's reserve still answered, with the defaults
     expect(errors).toEqual([expect.objectContaining({ code: 'budget_unavailable', message: expect.stringContaining('connection reset') })]);
+    // limitOverrides: false never reads them.
+    const without = new BudgetGuard({ store: overridesDown(), limits: { user: { daily: { usd: 1 } } }, limitOverrides: false });
+    await without.reserve({ principal: { userId: 'alice' }, estimatedUsd: 0.1 });
   });
 });
 
