@@ -21,7 +21,9 @@ import { crossingsOf, member, refusalOf, rollingArgs, unexpected } from './redis
 export interface RedisClusterBudgetStoreOptions {
   /**
    * Your own ioredis `Cluster` client; the store never closes it. Create it with
-   * `enableOfflineQueue: false` and `redisOptions: { maxRetriesPerRequest: 0 }`.
+   * `enableOfflineQueue: false`, `retryDelayOnFailover: 0` (else ioredis re-sends a
+   * script whose connection closed, and a spend that ran may be booked twice) and
+   * `redisOptions: { maxRetriesPerRequest: 0 }`.
    */
   client?: Cluster;
   /**

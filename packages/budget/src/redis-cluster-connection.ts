@@ -16,8 +16,9 @@ export interface ScriptRun {
  * The ioredis Cluster client of a {@link RedisClusterBudgetStore}, with every
  * operation bounded by a deadline. Scripts go in a pipeline to the master of
  * their slot, followed by `WAIT` on the same connection when a spend must be
- * replicated before it counts as booked. ioredis re-sends a pipelined write only
- * on `MOVED`/`ASK` (the write did not run), so nothing is booked twice.
+ * replicated before it counts as booked. The client it creates re-sends a script
+ * only on replies meaning it did not run (`MOVED`, `ASK`, `CLUSTERDOWN`), never
+ * after a lost connection (`retryDelayOnFailover: 0`), so nothing is booked twice.
  */
 export class ClusterConnection {
   readonly client: Cluster;
@@ -54,7 +55,9 @@ export class ClusterConnection {
       // Fail at once while the cluster is unreachable; the guard's failOpen policy decides.
       enableOfflineQueue: false,
       scaleReads: 'master',
-      retryDelayOnFailover: 100,
+      // ioredis re-sends a command whose connection closed (it may have run) after this delay; 0 turns
+      // that off, so a spend is never booked twice. MOVED/ASK/CLUSTERDOWN (it did not run) are still followed.
+      retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 100,
       retryDelayOnTryAgain: 100,
       slotsRefreshTimeout: options.connectTimeoutMs,
