@@ -93,6 +93,35 @@ describe('costspanHono', () => {
     expect(text.indexOf('"lo"')).toBeLessThan(text.indexOf('event: costspan-cost'));
   });
 
+  it('a client that leaves mid-stream cancels the body: the run still ends with the calls made so far', async () => {
+    const harness = createHttpHarness();
+    const app = new Hono();
+    app.use('*', costspanHono({ tracer: harness.tracer, recorder: harness.recorder }));
+    app.get('/forever', (context) =>
+      streamSSE(context, async (stream) => {
+        await firstCall(harness.tracer);
+        while (!stream.aborted && !stream.closed) {
+          await stream.writeSSE({ data: 'tick' });
+          await stream.sleep(10);
+        }
+      }),
+    );
+    const server = await listen(createAdaptorServer({ fetch: app.fetch }) as Server);
+    servers.push(server);
+    const controller = new AbortController();
+    const answer = await request(`${server.origin}/forever`, { signal: controller.signal });
+    const runId = String(answer.headers['x-costspan-run-id']);
+    for await (const _chunk of answer.body) break;
+    controller.abort();
+    let session: Awaited<ReturnType<HttpHarness['session']>> | undefined;
+    // Bounded: the run ends once the server has cancelled the body (a few ms); 200 tries of 10 ms.
+    for (let attempt = 0; attempt < 200 && session === undefined; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      session = await harness.session(runId).catch(() => undefined);
+    }
+    expect(session?.call_count).toBe(1);
+  });
+
   it('a refused budget answers the chosen status with the limit', async () => {
     const harness = createHttpHarness();
     const guard = new BudgetGuard({ limits: { perRequest: { usd: 0.001 } }, onError: () => undefined });
