@@ -123,10 +123,27 @@ function fit(text: string, width: number): string {
 
 const integer = new Intl.NumberFormat('en-US');
 
+/** Words of `text` in lines of at most `width` characters, each after `indent` (a longer word stays whole). */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
 function notRepricedLines(report: WhatIfReport, usd: Money): string[] {
-  return report.notRepriced.map(
-    (entry) =>
-      `  ${entry.model} -> ${entry.target}: ${integer.format(entry.calls)} call${entry.calls === 1 ? '' : 's'} kept at their recorded ${usd(entry.actual)} (${entry.code}: ${entry.reason})`,
+  return report.notRepriced.flatMap((entry) =>
+    wrap(
+      `${entry.model} -> ${entry.target}: ${integer.format(entry.calls)} call${entry.calls === 1 ? ' kept at its' : 's kept at their'} recorded ${usd(entry.actual)} (${entry.code}: ${entry.reason})`,
+      80,
+      '  ',
+    ),
   );
 }
 
@@ -178,7 +195,14 @@ export function formatWhatIfMarkdown(report: WhatIfReport, options: WhatIfTextOp
     `Actual **${usd(totals.actual)}**, what-if **${usd(totals.whatIf)}**, saving **${usd(totals.saving)}** (${percent(savingShare(totals))}); ${totals.calls} calls, ${totals.repricedCalls} re-priced, ${totals.notRepricedCalls} could not be.`,
   ];
   if (report.notRepriced.length > 0)
-    lines.push('', '> **Not re-priced** (what-if = recorded cost):', ...notRepricedLines(report, usd).map((line) => `> ${line.trim()}`));
+    lines.push(
+      '',
+      '> **Not re-priced** (what-if = recorded cost):',
+      ...report.notRepriced.map(
+        (entry) =>
+          `> ${markdownCell(entry.model)} -> ${markdownCell(entry.target)}: ${entry.calls} calls kept at their recorded ${usd(entry.actual)} (${entry.code}: ${markdownCell(entry.reason)})`,
+      ),
+    );
   for (const breakdown of report.breakdowns) {
     if (breakdown.rows.length === 0) continue;
     lines.push('', `| ${breakdown.dimension} | actual | what-if | saving | % | calls |`, '|---|---:|---:|---:|---:|---:|');

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import type { CostEvent } from '@costspan/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rewriteEvents, writeSdkEvents } from './__fixtures__/sdk-events.js';
 import { main } from './main.js';
@@ -112,6 +113,12 @@ describe('report --reprice (what-if)', () => {
       actual_usd: '0',
     });
     expect(report.not_repriced[0]?.event_ids).toHaveLength(1);
+    // In text, the listed calls and their reason wrap at 80 columns.
+    const text = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini', '--price-date', '2026-01-01']);
+    expect(text.stdout).toMatch(
+      /NOT RE-PRICED \(what-if = recorded cost\):\n {2}mystery-model -> mystery-model: 1 call kept at its recorded \$0\.00\n {2}\(unknown_model: [^]*give it a price\s+with --prices FILE\)/,
+    );
+    for (const line of text.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
   });
 
   it('a price file prices the calls it matches; the rest keep their recorded cost', async () => {
@@ -134,17 +141,13 @@ describe('report --reprice (what-if)', () => {
     const cachedPath = join(directory, 'cached.jsonl');
     writeFileSync(cachedPath, '');
     await writeSdkEvents(cachedPath, { billingRuns: 1 });
-    rewriteEvents(cachedPath, (event) =>
-      event.event_type === 'llm.cost.token.recorded' && (event.payload as { scope?: string }).scope?.endsWith('invoice') === true
-        ? {
-            ...event,
-            payload: {
-              ...event.payload,
-              token_usage: { ...(event.payload as { token_usage: object }).token_usage, cache_creation_tokens: 100 },
-            },
-          }
-        : event,
-    );
+    rewriteEvents(cachedPath, (event) => {
+      if (event.event_type !== 'llm.cost.token.recorded') return event;
+      const token = event as CostEvent<'llm.cost.token.recorded'>;
+      if (token.payload.scope?.endsWith('invoice') !== true) return event;
+      // 100 of the call's input tokens were cache writes (input_tokens includes them).
+      return { ...token, payload: { ...token.payload, token_usage: { ...token.payload.token_usage, cache_creation_tokens: 100 } } };
+    });
     const result = await run(['report', cachedPath, '--format', 'json', '--reprice', 'gpt-4o=claude-sonnet-4']);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as WhatIfJson;

@@ -169,7 +169,8 @@ export class WhatIfAggregator {
     const result = this.options.source.price(request);
     if (result.status === 'unpriced') {
       if (!mustReprice) return keep(false);
-      this.fail(event, request.model, result.code ?? 'unpriced', result.reason, actual);
+      const hint = result.code === 'unknown_model' || result.code === 'no_price_in_force' ? '; give it a price with --prices FILE' : '';
+      this.fail(event, request.model, result.code ?? 'unpriced', `${result.reason}${hint}`, actual);
       return keep(true);
     }
     if (!mustReprice && result.tier.data_source !== 'custom') return keep(false);
