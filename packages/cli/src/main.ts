@@ -148,9 +148,10 @@ function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, startedAt: 
       events: stats.events,
       lines: stats.lines,
       bytes: stats.bytes,
-      // Collector (OTLP/JSON) records read, other logs among them, and events dropped as repeated ids.
+      // Collector (OTLP/JSON) records read, other logs and signals among them, and events dropped as repeated ids.
       collector_records: stats.otlpRecords,
       other_log_records: stats.otherLogRecords,
+      other_telemetry_lines: stats.otherTelemetryLines,
       duplicates: stats.duplicates,
       seconds: Math.round(seconds * 1000) / 1000,
       events_per_second: Math.round(stats.events / seconds),

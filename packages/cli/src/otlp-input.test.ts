@@ -109,7 +109,9 @@ describe('reading OpenTelemetry Collector file exporter output', () => {
     expect((fromCollector.json.totals as { calls: number }).calls).toBeGreaterThan(20);
     expect(fromCollector.stderr).toContain(`${retriedRecords} duplicate events were counted once`);
     expect(fromCollector.stderr).toMatch(
-      new RegExp(`"collector_records":${events.length + retriedRecords},"other_log_records":1,"duplicates":${retriedRecords},`),
+      new RegExp(
+        `"collector_records":${events.length + retriedRecords},"other_log_records":1,"other_telemetry_lines":0,"duplicates":${retriedRecords},`,
+      ),
     );
     expect(expected.stderr).not.toContain('duplicate events');
 
@@ -122,9 +124,15 @@ describe('reading OpenTelemetry Collector file exporter output', () => {
   it('collector and JSONL lines in one file', async () => {
     const path = join(directory, 'mixed.txt');
     const jsonl = events.slice(0, 5).map((event) => serializeEvent(event));
-    writeFileSync(path, `${jsonl.join('\n')}\n${collectorLines.join('\n')}\n`);
+    // A file exporter shared with a traces and a metrics pipeline writes their requests too.
+    const traces = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'GET /' }] }] }] });
+    const metrics = JSON.stringify({ resourceMetrics: [{ scopeMetrics: [] }] });
+    writeFileSync(path, `${jsonl.join('\n')}\n${traces}\n${collectorLines.join('\n')}\n${metrics}\n`);
     const result = await report([path]);
     expect(result.json).toEqual((await report([jsonlPath])).json);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('skipped');
+    expect(result.stderr).toContain('"other_telemetry_lines":2,');
     expect(result.stderr).toContain(`${retriedRecords + 5} duplicate events were counted once`);
   });
 

@@ -31,6 +31,18 @@ export function isOtlpLogsRequest(value: unknown): value is JsonObject {
   return object.event_type === undefined && (Array.isArray(object.resourceLogs) || Array.isArray(object.resource_logs));
 }
 
+const OTHER_SIGNALS = ['resourceSpans', 'resource_spans', 'resourceMetrics', 'resource_metrics', 'resourceProfiles', 'resource_profiles'];
+
+/**
+ * True when a parsed line is a collector's traces, metrics or profiles request: a file
+ * exporter in a pipeline that carries more than logs writes those to the same file.
+ */
+export function isOtherOtlpRequest(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const object = value as JsonObject;
+  return object.event_type === undefined && OTHER_SIGNALS.some((name) => Array.isArray(object[name]));
+}
+
 /** The cost events of one parsed `ExportLogsServiceRequest`. */
 export function otlpLineContents(request: JsonObject): OtlpLineContents {
   const contents: OtlpLineContents = { events: [], foreign: 0 };

@@ -4,7 +4,7 @@ import { COST_EVENT_TYPES, validateCostEvent, type CostEvent } from '@costspan/s
 import { CliError } from './cli-error.js';
 import { EventIdSet } from './event-id-set.js';
 import { countBytes, decompressed } from './input-streams.js';
-import { isOtlpLogsRequest, otlpLineContents } from './otlp-records.js';
+import { isOtherOtlpRequest, isOtlpLogsRequest, otlpLineContents } from './otlp-records.js';
 
 /** Why a line was skipped. */
 export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unknown_event_type' | 'invalid_event';
@@ -44,6 +44,8 @@ export interface ScanStats {
   otlpRecords: number;
   /** Log records in collector lines that are not cost events (other logs of the same collector), ignored. */
   otherLogRecords: number;
+  /** Collector lines of traces, metrics or profiles (a file exporter shared by several pipelines), ignored. */
+  otherTelemetryLines: number;
   /** Valid events dropped because their `event_id` was seen before (OTLP delivers at least once). */
   duplicates: number;
   /** Lines skipped, in total and by reason. */
@@ -88,7 +90,10 @@ export type EventHandler = (event: CostEvent, location: LineLocation) => void;
 
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 const DEFAULT_MAX_COLLECTOR_LINE_BYTES = 64 * 1024 * 1024;
-const COLLECTOR_LINE_STARTS = ['{"resourceLogs"', '{"resource_logs"'].map((text) => Buffer.from(text, 'latin1'));
+// Logs, and the other signals a shared file exporter writes (read, then ignored).
+const COLLECTOR_LINE_STARTS = ['Logs', '_logs', 'Spans', '_spans', 'Metrics', '_metrics', 'Profiles', '_profiles'].map((signal) =>
+  Buffer.from(`{"resource${signal}"`, 'latin1'),
+);
 
 /** Whether the line at `offset` starts as a collector's OTLP/JSON logs request does. */
 function isCollectorLineStart(head: Buffer, offset: number): boolean {
@@ -106,6 +111,7 @@ export function emptyScanStats(): ScanStats {
     events: 0,
     otlpRecords: 0,
     otherLogRecords: 0,
+    otherTelemetryLines: 0,
     duplicates: 0,
     skipped: 0,
     skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unknown_event_type: 0, invalid_event: 0 },
@@ -299,6 +305,10 @@ export class EventScanner {
     }
     if (isOtlpLogsRequest(value)) {
       this.otlpLine(value, file, lineNumber, onEvent);
+      return;
+    }
+    if (isOtherOtlpRequest(value)) {
+      this.stats.otherTelemetryLines += 1;
       return;
     }
     // Keys such as `__proto__`, `constructor` or `prototype` (tag keys the SDK writes) are read like
