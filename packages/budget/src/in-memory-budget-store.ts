@@ -105,7 +105,14 @@ export class InMemoryBudgetStore implements BudgetStore {
       const now = Date.now();
       const until = this.claims.get(key);
       if (until !== undefined && until > now) return false;
-      if (this.claims.size >= MAX_CLAIMS) for (const [old, expiry] of this.claims) if (expiry <= now) this.claims.delete(old);
+      if (this.claims.size >= MAX_CLAIMS) {
+        for (const [old, expiry] of this.claims) if (expiry <= now) this.claims.delete(old);
+        // Bounded memory: past the bound, the oldest claims go (their alerts could fire once more).
+        for (const old of this.claims.keys()) {
+          if (this.claims.size < MAX_CLAIMS) break;
+          this.claims.delete(old);
+        }
+      }
       this.claims.set(key, ttlMs > 0 ? now + ttlMs : Infinity);
       return true;
     });
@@ -117,7 +124,10 @@ export class InMemoryBudgetStore implements BudgetStore {
       const list = this.samples.get(key) ?? [];
       list.unshift(sample);
       if (list.length > keep) list.length = keep;
+      // Most recently written last, so the least recently written history goes first past the bound.
+      this.samples.delete(key);
       this.samples.set(key, list);
+      if (this.samples.size > MAX_HISTORIES) this.samples.delete(this.samples.keys().next().value!);
     });
   }
 
@@ -252,6 +262,7 @@ function lapse(counter: Counter, now: number): void {
 }
 
 const MAX_CLAIMS = 100_000;
+const MAX_HISTORIES = 10_000;
 
 /** Drops a sliding window's buckets that left it, and sums the rest as spent. */
 function slide(counter: Counter, now: number): void {

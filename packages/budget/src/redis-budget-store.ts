@@ -255,6 +255,8 @@ export class RedisBudgetStore implements BudgetStore {
         .multi()
         .lpush(full, value)
         .ltrim(full, 0, keep - 1)
+        // A history nobody writes to for 30 days goes (its samples would weigh nothing by then).
+        .pexpire(full, HISTORY_TTL_MS)
         .exec(),
     );
   }
@@ -428,6 +430,7 @@ interface Orphan {
 }
 
 const MAX_ORPHANS = 10_000;
+const HISTORY_TTL_MS = 30 * 86_400_000;
 const DRAIN_FIRST_MS = 50;
 const DRAIN_MAX_MS = 5000;
 

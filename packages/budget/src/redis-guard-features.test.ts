@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
@@ -125,6 +126,8 @@ describe('BudgetGuard features on a real redis-server', () => {
     for (const usd of [0.1, 0.2, 0.4]) {
       await writer.settle(await writer.reserve({ agentName: 'research', step: 'plan', estimatedUsd: 1 }), usd, 10);
     }
+    const ttl = await new Redis(server.url).pipeline().pttl(`${keyPrefix}history:research/plan`).quit().exec();
+    expect(Number(ttl?.[0]?.[1])).toBeGreaterThan(29 * 86_400_000); // bounded in time too
     const reader = redisGuard({ limits: { global: { daily: { usd: 10 } } }, now: () => T0 }, keyPrefix);
     expect(await reader.reserve({ agentName: 'research', step: 'plan' })).toMatchObject({
       estimateSource: 'history',

@@ -78,3 +78,12 @@ describe('InMemoryBudgetStore history and claims', () => {
     expect(await store.claimOnce('short', 1)).toBe(true);
   });
 });
+
+describe('InMemoryBudgetStore bounds', () => {
+  it('keeps at most 10 000 histories, dropping the least recently written', async () => {
+    const store = new InMemoryBudgetStore();
+    for (let index = 0; index <= 10_000; index += 1) await store.addSample(`agent-${index}`, { pico: 1n, tokens: 1n, at: index }, 1);
+    expect(await store.readSamples('agent-0')).toEqual([]);
+    expect(await store.readSamples('agent-10000')).toHaveLength(1);
+  });
+});
