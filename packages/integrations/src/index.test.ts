@@ -13,6 +13,7 @@ describe('public API', () => {
       'recordAnthropicUsage',
       'recordOpenAIUsage',
       'trackAnthropicStream',
+      'trackOpenAIRunner',
       'trackOpenAIStream',
     ]);
     expect(integrations.USAGE_MISSING_ATTRIBUTE).toBe('llm.cost.usage.missing');

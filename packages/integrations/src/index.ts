@@ -4,6 +4,8 @@ export { aiSdkProviderName, recordAiSdkUsage } from './record-ai-sdk-usage.js';
 export type { AiSdkResultLike, AiSdkStepLike, AiSdkUsageLike, MaybePromise } from './record-ai-sdk-usage.js';
 export { recordAnthropicUsage, trackAnthropicStream } from './record-anthropic-usage.js';
 export type { AnthropicMessageLike, AnthropicStreamEventLike, AnthropicUsageLike } from './record-anthropic-usage.js';
+export { trackOpenAIRunner } from './openai-runner.js';
+export type { OpenAIRunnerLike } from './openai-runner.js';
 export { recordOpenAIUsage, trackOpenAIStream } from './record-openai-usage.js';
 export type { OpenAIResponseLike, OpenAIStreamItemLike, OpenAIUsageLike } from './record-openai-usage.js';
 export { USAGE_MISSING_ATTRIBUTE, USAGE_MISSING_REASON_ATTRIBUTE } from './usage-recording.js';
