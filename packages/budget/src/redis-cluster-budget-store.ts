@@ -21,9 +21,10 @@ import { crossingsOf, member, refusalOf, rollingArgs, unexpected } from './redis
 export interface RedisClusterBudgetStoreOptions {
   /**
    * Your own ioredis `Cluster` client; the store never closes it. Create it with
-   * `enableOfflineQueue: false`, `retryDelayOnFailover: 0` (else ioredis re-sends a
-   * script whose connection closed, and a spend that ran may be booked twice) and
-   * `redisOptions: { maxRetriesPerRequest: 0 }`.
+   * `retryDelayOnFailover: 0` (else ioredis re-sends a script whose connection
+   * closed, and a spend that ran may be booked twice) and
+   * `redisOptions: { maxRetriesPerRequest: 0 }`; every operation is bounded by
+   * `timeoutMs` whatever the client queues.
    */
   client?: Cluster;
   /**

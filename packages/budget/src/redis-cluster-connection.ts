@@ -52,8 +52,10 @@ export class ClusterConnection {
       return;
     }
     this.client = new Cluster(options.nodes ?? [], {
-      // Fail at once while the cluster is unreachable; the guard's failOpen policy decides.
-      enableOfflineQueue: false,
+      // Queue a command for a node whose connection is still opening (ioredis connects to each node
+      // lazily, and to a promoted replica only after a failover): every operation is bounded by its
+      // deadline anyway, and a node that is gone rejects at once.
+      enableOfflineQueue: true,
       scaleReads: 'master',
       // ioredis re-sends a command whose connection closed (it may have run) after this delay; 0 turns
       // that off, so a spend is never booked twice. MOVED/ASK/CLUSTERDOWN (it did not run) are still followed.
