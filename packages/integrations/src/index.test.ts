@@ -11,8 +11,10 @@ describe('public API', () => {
       'instrumentOpenAI',
       'recordAiSdkUsage',
       'recordAnthropicUsage',
+      'recordGeminiUsage',
       'recordOpenAIUsage',
       'trackAnthropicStream',
+      'trackGeminiStream',
       'trackOpenAIRunner',
       'trackOpenAIStream',
     ]);

@@ -6,6 +6,8 @@ export { recordAnthropicUsage, trackAnthropicStream } from './record-anthropic-u
 export type { AnthropicMessageLike, AnthropicStreamEventLike, AnthropicUsageLike } from './record-anthropic-usage.js';
 export { trackOpenAIRunner } from './openai-runner.js';
 export type { OpenAIRunnerLike } from './openai-runner.js';
+export { recordGeminiUsage, trackGeminiStream } from './record-gemini-usage.js';
+export type { GeminiResponseLike, GeminiUsageLike } from './record-gemini-usage.js';
 export { recordOpenAIUsage, trackOpenAIStream } from './record-openai-usage.js';
 export type { OpenAIResponseLike, OpenAIStreamItemLike, OpenAIUsageLike } from './record-openai-usage.js';
 export { USAGE_MISSING_ATTRIBUTE, USAGE_MISSING_REASON_ATTRIBUTE } from './usage-recording.js';

@@ -46,7 +46,8 @@ export interface UsageRecordOptions {
 const logger = diag.createComponentLogger({ namespace: '@costspan/integrations' });
 
 /** Which helper saw a call: names the cause of a notice and picks the fix it suggests. */
-export type UsageSource = 'openai' | 'openai_stream' | 'anthropic' | 'anthropic_stream' | 'ai_sdk';
+export type UsageSource =
+  'openai' | 'openai_stream' | 'anthropic' | 'anthropic_stream' | 'ai_sdk' | 'gemini' | 'gemini_stream' | 'bedrock' | 'bedrock_stream';
 
 /** What a helper knows about a call besides its response. */
 export interface CallDefaults {
@@ -167,6 +168,12 @@ function usageMissingMessage(reason: UsageMissingReason, source: UsageSource, de
       return `an OpenAI response carried no usage (some OpenAI-compatible servers leave it out)${SUFFIX} Record the usage yourself with step.recordUsage().`;
     case 'anthropic':
       return `an Anthropic message carried no usage${SUFFIX} Record the usage yourself with step.recordUsage().`;
+    case 'gemini':
+    case 'gemini_stream':
+      return `a Gemini response carried no usageMetadata${SUFFIX} Record the usage yourself with step.recordUsage().`;
+    case 'bedrock':
+    case 'bedrock_stream':
+      return `a Bedrock Converse response carried no usage (a stream's usage is in its final metadata event)${SUFFIX} Pass the model id as { model } and read the stream to its end.`;
   }
 }
 
@@ -182,6 +189,14 @@ function describeSource(source: UsageSource): string {
       return 'an Anthropic stream';
     case 'ai_sdk':
       return 'an AI SDK result';
+    case 'gemini':
+      return 'a Gemini response';
+    case 'gemini_stream':
+      return 'a Gemini stream';
+    case 'bedrock':
+      return 'a Bedrock Converse response';
+    case 'bedrock_stream':
+      return 'a Bedrock ConverseStream';
   }
 }
 
