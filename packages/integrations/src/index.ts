@@ -6,6 +6,14 @@ export { recordAnthropicUsage, trackAnthropicStream } from './record-anthropic-u
 export type { AnthropicMessageLike, AnthropicStreamEventLike, AnthropicUsageLike } from './record-anthropic-usage.js';
 export { trackOpenAIRunner } from './openai-runner.js';
 export type { OpenAIRunnerLike } from './openai-runner.js';
+export { recordBedrockConverseUsage, trackBedrockConverseStream } from './record-bedrock-usage.js';
+export type {
+  BedrockConverseResponseLike,
+  BedrockConverseStreamResponseLike,
+  BedrockStreamEventLike,
+  BedrockUsageLike,
+  BedrockUsageOptions,
+} from './record-bedrock-usage.js';
 export { recordGeminiUsage, trackGeminiStream } from './record-gemini-usage.js';
 export type { GeminiResponseLike, GeminiUsageLike } from './record-gemini-usage.js';
 export { recordOpenAIUsage, trackOpenAIStream } from './record-openai-usage.js';
