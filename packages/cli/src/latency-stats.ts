@@ -18,6 +18,11 @@ const ALPHA = 0.01;
 const GAMMA = (1 + ALPHA) / (1 - ALPHA);
 const LOG_GAMMA = Math.log(GAMMA);
 
+/** The sketch bucket of a latency (ms > 0): compute it once per call when adding to several groups. */
+export function latencyBucket(ms: number): number {
+  return Math.ceil(Math.log(ms) / LOG_GAMMA);
+}
+
 /**
  * The latency of a token event's payload: `latency_ms` as a finite non-negative
  * number, else `undefined` (no latency: the span had no duration, or the event
@@ -41,8 +46,8 @@ export class LatencyStats {
   private buckets: Map<number, number> | undefined;
   private zeros = 0;
 
-  /** Adds one call's latency in milliseconds. */
-  add(ms: number): void {
+  /** Adds one call's latency in milliseconds; `bucket` is {@link latencyBucket}`(ms)` when already known. */
+  add(ms: number, bucket?: number): void {
     this.count += 1;
     // `latency_ms` has at most 3 decimals: microseconds are integers and sum exactly.
     this.totalMicros += Math.round(ms * 1000);
@@ -56,16 +61,16 @@ export class LatencyStats {
       }
       return;
     }
-    this.bucket(ms);
+    this.bucket(ms, bucket);
   }
 
-  private bucket(ms: number): void {
+  private bucket(ms: number, known?: number): void {
     if (ms <= 0) {
       this.zeros += 1;
       return;
     }
     const buckets = this.buckets as Map<number, number>;
-    const index = Math.ceil(Math.log(ms) / LOG_GAMMA);
+    const index = known ?? latencyBucket(ms);
     buckets.set(index, (buckets.get(index) ?? 0) + 1);
   }
 

@@ -3,6 +3,7 @@ import { addTotals, emptyTotals, totalCost, type CostEvent, type CostTotals } fr
 import { ratioPico } from './event-money.js';
 import { LatencyStats } from './latency-stats.js';
 import type { ReportDimension, ReportRow } from './report.js';
+import type { DailyCost } from './spikes.js';
 
 // The running state of one report row and the pure helpers around it, shared by
 // breakdowns and pivots (report.ts, report-pivot.ts).
@@ -13,17 +14,25 @@ export interface Group {
   runs: number;
   refusals: number;
   latency: LatencyStats;
+  /** The group's cost per day, for spikes (agent, model and user groups); set on first use. */
+  daily: DailyCost | undefined;
 }
 
 /** A fresh, empty {@link Group}. */
 export function emptyGroup(): Group {
-  return { totals: emptyTotals(), runs: 0, refusals: 0, latency: new LatencyStats() };
+  return { totals: emptyTotals(), runs: 0, refusals: 0, latency: new LatencyStats(), daily: undefined };
+}
+
+/** One call's latency, with its sketch bucket computed once for every group it is added to. */
+export interface CallLatency {
+  ms: number;
+  bucket: number;
 }
 
 /** Adds one call (its totals and latency, if any) to `group`. */
-export function addCallToGroup(group: Group, call: CostTotals, latencyMs: number | undefined): void {
+export function addCallToGroup(group: Group, call: CostTotals, latency: CallLatency | undefined): void {
   addTotals(group.totals, call);
-  if (latencyMs !== undefined) group.latency.add(latencyMs);
+  if (latency !== undefined) group.latency.add(latency.ms, latency.bucket);
 }
 
 /** Adds everything of `source` to `target` (pooled rows). */

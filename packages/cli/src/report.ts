@@ -1,8 +1,9 @@
 import type { PicoUsd } from '@costspan/core';
 import { emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
 import { addWireCall, ratioPico } from './event-money.js';
-import { latencyOf, type LatencySummary } from './latency-stats.js';
+import { latencyBucket, latencyOf, type LatencySummary } from './latency-stats.js';
 import {
+  OTHER,
   addCallToGroup,
   emptyGroup,
   groupOf,
@@ -15,7 +16,7 @@ import {
   type Group,
 } from './report-group.js';
 import { PivotAccumulator, type ReportPivot } from './report-pivot.js';
-import { SPIKE_DIMENSIONS, SpikeTracker, type Spike, type SpikeDimension } from './spikes.js';
+import { SPIKE_DIMENSIONS, SpikeTracker, type DailyCost, type Spike, type SpikeDimension } from './spikes.js';
 import { WarningCollector, type ReportWarnings } from './report-warnings.js';
 
 /** What a breakdown groups by. `tag` rows are `key=value`; an event with two tags counts in both rows. */
@@ -154,6 +155,7 @@ export class ReportAggregator {
   private readonly counts = { token: 0, session: 0, attributed: 0, outsidePeriod: 0, nonUsd: 0 };
   private readonly pivot: PivotAccumulator | undefined;
   private readonly spikes: SpikeTracker;
+  private readonly dailyTotal: DailyCost | undefined;
 
   constructor(options: ReportOptions = {}) {
     const pivot = options.pivot;
@@ -162,6 +164,7 @@ export class ReportAggregator {
     this.dimensions = pivot === undefined ? dimensions : [...dimensions, ...pivot.filter((dimension) => !dimensions.includes(dimension))];
     this.pivot = pivot === undefined ? undefined : new PivotAccumulator(pivot[0], pivot[1]);
     this.spikes = new SpikeTracker(SPIKE_DIMENSIONS.filter((dimension) => dimension === 'day' || this.dimensions.includes(dimension)));
+    this.dailyTotal = this.spikes.dailyCost('day', '');
     for (const dimension of this.dimensions) this.groups.set(dimension, new Map());
     this.maxGroups = options.maxGroupsPerDimension ?? 100_000;
     this.sinceMs = options.sinceMs;
@@ -207,12 +210,20 @@ export class ReportAggregator {
     this.warnings.addToken(event);
     const call = emptyTotals();
     addWireCall(call, payload.cost, payload.token_usage, payload.pricing_status !== 'unpriced');
-    const latency = latencyOf(payload);
+    const latencyMs = latencyOf(payload);
+    const latency = latencyMs === undefined ? undefined : { ms: latencyMs, bucket: latencyMs > 0 ? latencyBucket(latencyMs) : 0 };
     const day = event.timestamp.slice(0, 10);
     addCallToGroup(this.totals, call, latency);
     addCallToGroup(groupOf(this.days, day, Number.POSITIVE_INFINITY), call, latency);
     const cost = totalCost(call);
-    this.spikes.add('day', '', day, cost, payload.agent_run_id);
+    const pico = Number(cost);
+    this.dailyTotal?.add(day, cost, pico);
+    this.spikes.addRun(
+      day,
+      { runId: payload.agent_run_id, agent: payload.agent_name, user: event.actor_id, model: payload.model.name },
+      cost,
+      pico,
+    );
     const fields: EventFields = {
       model: payload.model.name,
       provider: payload.model.system,
@@ -220,19 +231,20 @@ export class ReportAggregator {
       scope: payload.scope,
       run: payload.agent_run_id,
     };
-    const pivotKeys = new Map<ReportDimension, string[]>();
+    const pivotKeys = this.pivot === undefined ? undefined : new Map<ReportDimension, string[]>();
     for (const dimension of this.dimensions) {
       if (dimension === 'day') continue;
       const groups = this.groups.get(dimension) as Map<string, Group>;
       const keys = keysOf(dimension, event, fields);
-      if (this.pivot !== undefined) pivotKeys.set(dimension, keys);
+      pivotKeys?.set(dimension, keys);
+      const spiking = dimension === 'agent' || dimension === 'model' || dimension === 'user';
       for (const key of keys) {
-        addCallToGroup(groupOf(groups, key, this.maxGroups), call, latency);
-        if (dimension === 'agent' || dimension === 'model' || dimension === 'user')
-          this.spikes.add(dimension, key, day, cost, payload.agent_run_id);
+        const group = groupOf(groups, key, this.maxGroups);
+        addCallToGroup(group, call, latency);
+        if (spiking) (group.daily ??= this.spikes.dailyCost(dimension, groups.get(key) === group ? key : OTHER))?.add(day, cost, pico);
       }
     }
-    for (const group of this.pivotGroups(pivotKeys, day)) addCallToGroup(group, call, latency);
+    if (pivotKeys !== undefined) for (const group of this.pivotGroups(pivotKeys, day)) addCallToGroup(group, call, latency);
   }
 
   private pivotGroups(keys: Map<ReportDimension, string[]>, day: string): Group[] {

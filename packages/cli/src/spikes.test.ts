@@ -44,16 +44,40 @@ describe('spikes', () => {
     expect(aggregator.result().spikes).toEqual([]);
   });
 
-  it('keeps the expensive runs exact when a day has more runs than it itemises', () => {
+  it('lists the 10 most expensive runs of a spike exactly; the rest is summed', () => {
     const tracker = new SpikeTracker(['model']);
-    for (let index = 1; index <= 3; index += 1) tracker.add('model', 'm', `2026-03-0${index}`, 1_000_000_000_000n, 'norm');
-    // 100 cheap runs, then one expensive run that arrives last and must still be listed first.
-    for (let index = 0; index < 100; index += 1) tracker.add('model', 'm', '2026-03-04', 100_000_000_000n, `cheap-${index}`);
-    tracker.add('model', 'm', '2026-03-04', 5_000_000_000_000n, 'late-expensive');
-    tracker.add('model', 'm', '2026-03-04', 1_000_000_000_000n, 'late-expensive');
+    const call = (runId: string, day: string, cost: bigint): void => {
+      tracker.add('model', 'm', day, cost);
+      tracker.addRun(day, { runId, agent: 'a', user: 'u', model: 'm' }, cost);
+    };
+    for (let index = 1; index <= 3; index += 1) call('norm', `2026-03-0${index}`, 1_000_000_000_000n);
+    // 1,500 cheap runs, then one expensive run that arrives last and must still be listed first.
+    for (let index = 0; index < 1500; index += 1) call(`cheap-${index}`, '2026-03-04', 10_000_000_000n);
+    call('late-expensive', '2026-03-04', 5_000_000_000_000n);
+    call('late-expensive', '2026-03-04', 1_000_000_000_000n);
     const [spike] = tracker.result().spikes;
     expect(spike?.runs[0]).toEqual({ runId: 'late-expensive', cost: 6_000_000_000_000n });
+    expect(spike?.runs).toHaveLength(10);
+    expect(spike?.cost).toBe(21_000_000_000_000n);
     expect((spike?.runs.reduce((sum, run) => sum + run.cost, 0n) ?? 0n) + (spike?.otherCost ?? 0n)).toBe(spike?.cost);
-    expect(spike?.cost).toBe(16_000_000_000_000n);
+  });
+
+  it("a model spike lists each run's calls to that model only", () => {
+    const tracker = new SpikeTracker(['model']);
+    for (let index = 1; index <= 3; index += 1) {
+      tracker.add('model', 'm', `2026-03-0${index}`, 1_000_000_000_000n);
+      tracker.addRun(`2026-03-0${index}`, { runId: 'norm', agent: 'a', user: 'u', model: 'm' }, 1_000_000_000_000n);
+    }
+    tracker.add('model', 'm', '2026-03-04', 4_000_000_000_000n);
+    tracker.addRun('2026-03-04', { runId: 'mixed', agent: 'a', user: 'u', model: 'm' }, 4_000_000_000_000n);
+    tracker.add('model', 'other', '2026-03-04', 9_000_000_000_000n);
+    tracker.addRun('2026-03-04', { runId: 'mixed', agent: 'a', user: 'u', model: 'other' }, 9_000_000_000_000n);
+    const [spike] = tracker.result().spikes;
+    expect(spike).toMatchObject({
+      key: 'm',
+      cost: 4_000_000_000_000n,
+      runs: [{ runId: 'mixed', cost: 4_000_000_000_000n }],
+      otherCost: 0n,
+    });
   });
 });
