@@ -9,6 +9,7 @@ describe('public API', () => {
       'aiSdkProviderName',
       'instrumentAnthropic',
       'instrumentOpenAI',
+      'recordAiSdkEmbedUsage',
       'recordAiSdkUsage',
       'recordAnthropicUsage',
       'recordBedrockConverseUsage',

@@ -1,5 +1,7 @@
 export { instrumentAnthropic, instrumentOpenAI } from './instrument-client.js';
 export type { InstrumentClientOptions } from './instrument-client.js';
+export { recordAiSdkEmbedUsage } from './record-ai-sdk-embed-usage.js';
+export type { AiSdkEmbedOptions, AiSdkEmbedResultLike, AiSdkEmbeddingModelLike } from './record-ai-sdk-embed-usage.js';
 export { aiSdkProviderName, recordAiSdkUsage } from './record-ai-sdk-usage.js';
 export type { AiSdkResultLike, AiSdkStepLike, AiSdkUsageLike, MaybePromise } from './record-ai-sdk-usage.js';
 export { recordAnthropicUsage, trackAnthropicStream } from './record-anthropic-usage.js';
