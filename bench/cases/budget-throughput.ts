@@ -95,26 +95,48 @@ async function rate(count: number, rounds: number, call: (index: number) => Prom
   return median(samples);
 }
 
-/** reserve + settle per second for 64 users under user, team and global daily limits. */
-async function guardRate(store: BudgetStore, count: number, rounds: number): Promise<number> {
+/** Calls per second of `count` `call`s, `concurrency` at a time, median of `rounds`. */
+async function concurrentRate(
+  count: number,
+  rounds: number,
+  concurrency: number,
+  call: (index: number) => Promise<unknown>,
+): Promise<number> {
+  const samples: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) await call((next += 1));
+      }),
+    );
+    samples.push((count / (performance.now() - start)) * 1000);
+  }
+  return median(samples);
+}
+
+/** reserve + settle per second for 64 users under user, team and global daily limits (`concurrency` callers). */
+async function guardRate(store: BudgetStore, count: number, rounds: number, concurrency = 1): Promise<number> {
   const guard = new BudgetGuard({
     store,
     limits: { user: { daily: { usd: 1e9 } }, team: { daily: { usd: 1e9 } }, global: { daily: { usd: 1e9 } } },
     circuitBreaker: false,
   });
   try {
-    return await rate(count, rounds, async (index) => {
+    const call = async (index: number): Promise<void> => {
       const principal = { userId: `user-${index % 64}`, teamId: `team-${index % 8}` };
       await guard.settle(await guard.reserve({ principal, estimatedUsd: 0.001 }), 0.001);
-    });
+    };
+    return concurrency === 1 ? await rate(count, rounds, call) : await concurrentRate(count, rounds, concurrency, call);
   } finally {
     await guard.shutdown();
   }
 }
 
 export async function budgetThroughput(options: { smoke: boolean }): Promise<BenchRow[]> {
-  const count = options.smoke ? 150 : 5000;
-  const rounds = options.smoke ? 1 : 5;
+  const count = options.smoke ? 150 : 2000;
+  const rounds = options.smoke ? 1 : 3;
   const dir = mkdtempSync(join(tmpdir(), 'costspan-bench-redis-'));
   const servers: ChildProcess[] = [];
   const clients: { close: () => Promise<void> }[] = [];
@@ -177,17 +199,20 @@ export async function budgetThroughput(options: { smoke: boolean }): Promise<Ben
         baselineName: 'INCRBY single node',
       },
     ];
-    for (const { name, store } of stores) {
-      const created = store();
-      clients.push({ close: () => created.close() });
-      const value = await guardRate(created, count, rounds);
-      rows.push({
-        name: `reserve+settle, ${name} (calls/s)`,
-        value,
-        unit: 'calls/s',
-        baseline: incrby,
-        baselineName: 'INCRBY single node',
-      });
+    for (const concurrency of [1, 64]) {
+      for (const { name, store } of stores) {
+        const created = store();
+        clients.push({ close: () => created.close() });
+        const value = await guardRate(created, count, rounds, concurrency);
+        const callers = concurrency === 1 ? 'one caller' : `${concurrency} concurrent callers`;
+        rows.push({
+          name: `reserve+settle, ${name}, ${callers} (calls/s)`,
+          value,
+          unit: 'calls/s',
+          baseline: incrby,
+          baselineName: 'INCRBY single node',
+        });
+      }
     }
     return rows;
   } finally {
