@@ -4,6 +4,8 @@ import * as integrations from './index.js';
 describe('public API', () => {
   it('exports exactly these values', () => {
     expect(Object.keys(integrations).sort()).toEqual([
+      'UNITS_PREFIX',
+      'UNPRICED_REASON_ATTRIBUTE',
       'USAGE_MISSING_ATTRIBUTE',
       'USAGE_MISSING_REASON_ATTRIBUTE',
       'aiSdkProviderName',
@@ -14,10 +16,14 @@ describe('public API', () => {
       'recordAnthropicUsage',
       'recordBedrockConverseUsage',
       'recordGeminiUsage',
+      'recordOpenAIImageUsage',
+      'recordOpenAISpeechUsage',
+      'recordOpenAITranscriptionUsage',
       'recordOpenAIUsage',
       'trackAnthropicStream',
       'trackBedrockConverseStream',
       'trackGeminiStream',
+      'trackOpenAIAudioStream',
       'trackOpenAIRunner',
       'trackOpenAIStream',
     ]);

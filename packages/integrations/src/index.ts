@@ -18,6 +18,15 @@ export type {
 } from './record-bedrock-usage.js';
 export { recordGeminiUsage, trackGeminiStream } from './record-gemini-usage.js';
 export type { GeminiResponseLike, GeminiUsageLike } from './record-gemini-usage.js';
+export {
+  UNITS_PREFIX,
+  UNPRICED_REASON_ATTRIBUTE,
+  recordOpenAIImageUsage,
+  recordOpenAISpeechUsage,
+  recordOpenAITranscriptionUsage,
+  trackOpenAIAudioStream,
+} from './record-openai-media-usage.js';
+export type { MediaUsageLike, MediaUsageOptions } from './record-openai-media-usage.js';
 export { recordOpenAIUsage, trackOpenAIStream } from './record-openai-usage.js';
 export type { OpenAIResponseLike, OpenAIStreamItemLike, OpenAIUsageLike } from './record-openai-usage.js';
 export { USAGE_MISSING_ATTRIBUTE, USAGE_MISSING_REASON_ATTRIBUTE } from './usage-recording.js';
