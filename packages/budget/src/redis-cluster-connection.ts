@@ -31,6 +31,8 @@ export class ClusterConnection {
   private readonly timeoutMs: number;
   private readonly onError: (error: unknown) => void;
   private closed = false;
+  /** Masters (`host:port`) whose replicas did not confirm a WAIT, until when (epoch ms) not to wait on them. */
+  private readonly unconfirmedUntil = new Map<string, number>();
   /** One wait per client and connection attempt, however many operations queue behind it. */
   private readonly readyWaits = new Map<Cluster, Promise<void>>();
 
@@ -175,7 +177,11 @@ export class ClusterConnection {
     else pipeline.evalsha(REDIS_BUDGET_SCRIPT_SHA, keys.length, ...keys, ...args);
     // Half the time left: Redis may time a WAIT out up to one server tick (100 ms) late.
     const waitMs = Math.max(1, Math.floor((run.deadline - Date.now()) / 2));
-    if (run.replicas > 0) pipeline.call('WAIT', String(run.replicas), String(waitMs));
+    // A master whose replicas just failed to confirm (none after a failover, or stalled) is not
+    // waited on again for a while: each WAIT would block the commit connection for its whole timeout.
+    const master = this.masterOf(keys[0] ?? '', client);
+    const skipWait = run.replicas > 0 && master !== undefined && (this.unconfirmedUntil.get(master) ?? 0) > Date.now();
+    if (run.replicas > 0 && !skipWait) pipeline.call('WAIT', String(run.replicas), String(waitMs));
     run.sent.value = true;
     const what = useEval ? 'EVAL' : 'EVALSHA';
     const results = await bounded(pipeline.exec(), run.deadline, () => this.noAnswer(what, keys[0]));
@@ -189,14 +195,16 @@ export class ClusterConnection {
     }
     if (scriptError) throw scriptError;
     if (run.replicas > 0) {
-      const [waitError, acknowledged] = results?.[1] ?? [new Error('no WAIT reply')];
+      const [waitError, acknowledged] = skipWait ? [null, 0] : (results?.[1] ?? [new Error('no WAIT reply')]);
       if (waitError) throw waitError;
       if (Number(acknowledged) < run.replicas) {
+        if (!skipWait && master !== undefined) this.unconfirmedUntil.set(master, Date.now() + UNCONFIRMED_BACKOFF_MS);
+        const within = skipWait ? `within the last ${UNCONFIRMED_BACKOFF_MS} ms` : `within ${waitMs} ms`;
         throw new CostspanError({
           code: 'budget_unavailable',
           message:
             `the spend was booked on the master of ${slotName(keys[0])}, but ${String(acknowledged)} of ${run.replicas} replica(s) ` +
-            `confirmed it within ${waitMs} ms (WAIT); it is lost if that master fails before it replicates. ` +
+            `confirmed it ${within} (WAIT); it is lost if that master fails before it replicates. ` +
             'Check the replicas (INFO replication), or set waitForReplicas: 0 to book without waiting',
         });
       }
@@ -246,14 +254,17 @@ export class ClusterConnection {
     );
   }
 
-  private masterOf(key: string): string | undefined {
+  private masterOf(key: string, client: Cluster = this.client): string | undefined {
     const tag = /\{([^}]+)\}/.exec(key)?.[1];
     if (tag === undefined) return undefined;
-    const nodes = (this.client as unknown as { slots?: string[][] }).slots;
+    const nodes = (client as unknown as { slots?: string[][] }).slots;
     const slot = keySlot(tag);
     return nodes?.[slot]?.[0];
   }
 }
+
+/** How long a master whose replicas did not confirm is not waited on (its settles reject at once). */
+const UNCONFIRMED_BACKOFF_MS = 1000;
 
 /** Replies meaning the command did not run on this node (so sending it again is safe). */
 const NOT_RUN = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /;
