@@ -73,6 +73,7 @@ describe('tee() on a tracked stream', () => {
     expect(harness.events.getEvents('llm.cost.token.recorded').map((event) => event.payload.cost.total_cost_usd)).toEqual([0.00222]);
   });
 
+  // @anthropic-ai/sdk's tee() reads [Symbol.asyncIterator] (openai's reads iterator()): pinned so both stay counted once.
   it('Anthropic: both branches read, the call counted once', async () => {
     server.enqueue('/v1/messages', 'anthropic-message-stream.sse');
     const harness = createHarness();
@@ -86,6 +87,8 @@ describe('tee() on a tracked stream', () => {
     );
     await harness.flush();
     expect(harness.events.getEvents('llm.cost.token.recorded')).toHaveLength(1);
+    // Recorded by the step itself, from the stream's message_start and message_delta.
+    expect(harness.span('answer').attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
   });
 
   it('every branch left early: the step is marked stream_incomplete, not $0', async () => {
