@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const report = join(repo, 'artifacts', 'pack-smoke.json');
-const PACKAGES = ['core', 'pricing', 'sdk', 'budget', 'exporter-otlp', 'integrations', 'cli'];
+const PACKAGES = ['core', 'pricing', 'sdk', 'budget', 'exporter-otlp', 'integrations', 'http', 'cli'];
 /**
  * The app before costspan: a NodeSDK app on the newest 2.x line (sdk-node 0.223.0 pins core 2.12.0
  * exactly) with the api and sdk-trace-base it uses. costspan is added to it afterwards, as a user would,

@@ -34,6 +34,7 @@ const cases: Array<{ name: string; load: () => Promise<BenchCase['run']> }> = [
   },
   { name: 'cli report', load: async () => (await import('../cases/cli-report.js')).cliReport },
   { name: 'memory soak', load: async () => (await import('../cases/memory-soak.js')).memorySoak },
+  { name: 'budget throughput', load: async () => (await import('../cases/budget-throughput.js')).budgetThroughput },
 ];
 
 function format(value: number): string {

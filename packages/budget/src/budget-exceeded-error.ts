@@ -3,30 +3,24 @@ import type { Principal } from '@costspan/sdk';
 
 const BUDGET_BRAND: symbol = Symbol.for('costspan.budget_exceeded');
 
+/** A window of a limit: calendar hour, day, ISO week, month, forever, or sliding (`rolling`). */
+export type BudgetWindowName = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'total' | 'rolling';
+
+/** A scope of principal limits, as written in limit types (`user_model` is per user per model). */
+export type BudgetScopeName = 'user' | 'team' | 'org' | 'tag' | 'model' | 'agent' | 'user_model';
+
 /**
- * Which limit refused a call: `per_request`, `session`, a principal limit
- * (`user_daily`, `team_monthly`, `org_total`, `tag_daily`, …), a global limit
- * (`daily`, `monthly`, `total`), or `circuit_breaker` while a tripped limit cools down.
+ * Which limit refused a call: `per_request` (the estimate), `per_request_output`
+ * (the output tokens a call asks for), `session`, a scoped limit
+ * (`user_daily`, `team_monthly`, `model_hourly`, `agent_weekly`,
+ * `user_model_rolling`, …), a global limit (`daily`, `monthly`, `rolling`, …),
+ * or `circuit_breaker` while a tripped limit cools down.
  */
 export type BudgetLimitType =
-  | 'per_request'
-  | 'session'
-  | 'user_daily'
-  | 'user_monthly'
-  | 'user_total'
-  | 'team_daily'
-  | 'team_monthly'
-  | 'team_total'
-  | 'org_daily'
-  | 'org_monthly'
-  | 'org_total'
-  | 'tag_daily'
-  | 'tag_monthly'
-  | 'tag_total'
-  | 'daily'
-  | 'monthly'
-  | 'total'
-  | 'circuit_breaker';
+  'per_request' | 'per_request_output' | 'session' | `${BudgetScopeName}_${BudgetWindowName}` | BudgetWindowName | 'circuit_breaker';
+
+/** The limit types that keep a counter in the store (every one but the per-request caps and the breaker). */
+export type BudgetCounterLimitType = Exclude<BudgetLimitType, 'per_request' | 'per_request_output' | 'circuit_breaker'>;
 
 /** Unit of a limit: dollars (exact amounts in pico-USD) or tokens. */
 export type BudgetUnit = 'usd' | 'tokens';
@@ -37,6 +31,12 @@ export interface BudgetExceededErrorOptions {
   limitType: BudgetLimitType;
   /** For `circuit_breaker`: the limit whose breaker is open. */
   trippedBy?: Exclude<BudgetLimitType, 'circuit_breaker'>;
+  /** Of `current`, what was spent (when the store tells). */
+  spent?: bigint;
+  /** Of `current`, what live reservations held. */
+  reserved?: bigint;
+  /** The refused call's run (`gen_ai.agent.id`), agent, session, step and model, when known. */
+  call?: BudgetRefusedCall;
   /** Unit of the amounts. */
   unit: BudgetUnit;
   /** The limit, exact (pico-USD or tokens). */
@@ -51,6 +51,20 @@ export interface BudgetExceededErrorOptions {
   scope: string;
   /** The window: `2026-03-04` (daily), `2026-03` (monthly), `total`, `session` or `request`. */
   window: string;
+}
+
+/** What is known of the refused call, to link the refusal to its run. */
+export interface BudgetRefusedCall {
+  /** `gen_ai.agent.id` of the calling run. */
+  runId?: string;
+  /** The root run (session). */
+  rootRunId?: string;
+  /** Name of the calling agent. */
+  agentName?: string;
+  /** Name of the calling step. */
+  step?: string;
+  /** Model of the call. */
+  model?: string;
 }
 
 /**
@@ -97,8 +111,22 @@ export class BudgetExceededError extends CostspanError {
   readonly principal: Principal;
   /** Whose budget: `global`, `user:alice`, `session:<id>`, `request`, … */
   readonly scope: string;
-  /** The window of the limit: `2026-03-04`, `2026-03`, `total`, `session`, `request`. */
+  /** The window of the limit: `2026-03-04`, `2026-03`, `2026-W10`, `2026-03-04T10+01:00`, `rolling:60m`, `total`, `session`, `request`. */
   readonly window: string;
+  /** Of `currentExact`, what was spent; `undefined` when the store did not tell (per-request and breaker refusals). */
+  readonly spentExact: bigint | undefined;
+  /** Of `currentExact`, what live reservations held; `undefined` when not told. */
+  readonly reservedExact: bigint | undefined;
+  /** `gen_ai.agent.id` of the refused call's run, when known: what links the refusal to the run. */
+  readonly runId: string | undefined;
+  /** Root run (session) of the refused call, when known. */
+  readonly rootRunId: string | undefined;
+  /** Agent of the refused call, when known. */
+  readonly agentName: string | undefined;
+  /** Step of the refused call, when known. */
+  readonly step: string | undefined;
+  /** Model of the refused call, when known. */
+  readonly model: string | undefined;
 
   constructor(options: BudgetExceededErrorOptions) {
     const show = (amount: bigint): string => (options.unit === 'usd' ? formatUsd(amount) : `${amount} tokens`);
@@ -129,6 +157,13 @@ export class BudgetExceededError extends CostspanError {
     this.principal = options.principal;
     this.scope = options.scope;
     this.window = options.window;
+    this.spentExact = options.spent;
+    this.reservedExact = options.reserved;
+    this.runId = options.call?.runId;
+    this.rootRunId = options.call?.rootRunId;
+    this.agentName = options.call?.agentName;
+    this.step = options.call?.step;
+    this.model = options.call?.model;
     Object.defineProperty(this, BUDGET_BRAND, { value: true });
   }
 

@@ -1,7 +1,9 @@
 import type { PicoUsd } from '@costspan/core';
 import type { BudgetReservation as BudgetGateReservation, Principal } from '@costspan/sdk';
-import type { BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
+import type { BudgetCounterLimitType, BudgetUnit } from './budget-exceeded-error.js';
+import type { BudgetExceededError } from './budget-exceeded-error.js';
 import type { BudgetLimits } from './budget-limits.js';
+import type { BudgetHistoryOptions } from './history-estimate.js';
 import type { BudgetLimitCheck, BudgetStore } from './budget-store.js';
 import type { CircuitState } from './circuit-breaker.js';
 
@@ -58,8 +60,36 @@ export interface BudgetGuardOptions {
    * the error goes to `onError`.
    */
   failOpen?: boolean;
-  /** Called once each time spending crosses an alert threshold in a window. May throw: errors go to `onError`. */
+  /**
+   * Called once per window per threshold when spending crosses an alert threshold:
+   * once across every process sharing the store (the first to cross claims it
+   * atomically, Redis `SET NX`). May throw: errors go to `onError`.
+   */
   onAlert?: (alert: BudgetAlert) => void;
+  /**
+   * Called with every refusal of `reserve` (the same {@link BudgetExceededError} it
+   * rejects with: limit, window, spent, reserved, attempted, and the run it was for).
+   * May throw: errors go to `onError`.
+   */
+  onRefusal?: (refusal: BudgetExceededError) => void;
+  /**
+   * Prices `{ model, inputTokens, outputTokens }` estimates of `check` and `reserve`.
+   * Default: `@costspan/pricing`'s default source. Any `PriceSource` fits.
+   */
+  priceSource?: BudgetPriceSource;
+  /**
+   * Estimates from history: a call reserved without an estimate (and without
+   * model and tokens) reserves the decaying p95 of what the same agent (and step)
+   * cost recently, kept in the store. `false` turns it off.
+   */
+  history?: BudgetHistoryOptions | false;
+  /**
+   * Whether limits set at run time ({@link BudgetGuard.setLimit}) apply: every
+   * reserve and settle reads the overrides of its scopes from the store (one more
+   * round trip with Redis). `false` skips that read (setLimit still stores them, and
+   * a guard with `true` applies them). Default true.
+   */
+  limitOverrides?: boolean;
   /**
    * Receives errors that cannot be thrown (record, release, alerts, fail-open).
    * Default: OpenTelemetry `diag`, plus a costspan notice once per kind of failure
@@ -81,10 +111,49 @@ export interface BudgetReserveInput {
   estimatedTokens?: number;
   /** Session (root run) id: the key of `session` limits. */
   rootRunId?: string;
-  /** Id of the calling run (informational). */
+  /** Id of the calling run: linked from refusals. */
   runId?: string;
-  /** Name of the calling agent (informational). */
+  /** Name of the calling agent: the key of `agent` limits and of estimates from history. */
   agentName?: string;
+  /** Name of the calling step: with `agentName`, the key of estimates from history. */
+  step?: string;
+  /** Model of the call: the key of `model` and `userModel` limits; with tokens, priced into an estimate. */
+  model?: string;
+  /** Input tokens of the call, priced with `outputTokens` when no `estimatedUsd` is given. */
+  inputTokens?: number;
+  /** Output tokens the call may produce (its max tokens): checked against `perRequest.outputTokens`. */
+  outputTokens?: number;
+}
+
+/** Where the estimate of a reservation came from. */
+export type BudgetEstimateSource = 'caller' | 'pricing' | 'history' | 'none';
+
+/** A price source: `@costspan/pricing`'s `PriceSource` or anything shaped like it. */
+export interface BudgetPriceSource {
+  price(request: {
+    model: string;
+    usage: { input: number; output: number };
+    timestamp: number;
+  }):
+    | { status: 'priced'; cost: { input: PicoUsd; output: PicoUsd; reasoning: PicoUsd; cachedDiscount: PicoUsd } }
+    | { status: 'unpriced'; reason: string };
+}
+
+/** What {@link BudgetGuard.check} answers. */
+export interface BudgetCheckResult {
+  /** Whether `reserve` with the same input would be admitted now. */
+  allowed: boolean;
+  /** The refusal `reserve` would reject with, when not allowed (nothing is reserved or told). */
+  refusal: BudgetExceededError | undefined;
+  /** The estimate checked (USD, display) and exact. */
+  estimatedUsd: number;
+  estimatedPico: PicoUsd;
+  /** Tokens checked. */
+  estimatedTokens: number;
+  /** Where the estimate came from. */
+  estimateSource: BudgetEstimateSource;
+  /** Every limit that applies, with what remains. */
+  limits: BudgetLimitStatus[];
 }
 
 /** A granted reservation: pass it to `settle` after the call or to `release` when it was not made. */
@@ -101,12 +170,14 @@ export interface BudgetReservation extends BudgetGateReservation {
   readonly expiresAt: number;
   /** `false` when admitted by `failOpen` while the store was unreachable. */
   readonly backed: boolean;
+  /** Where the estimate came from: the caller, pricing of model and tokens, history, or none. */
+  readonly estimateSource: BudgetEstimateSource;
 }
 
 /** An alert threshold was crossed (fired once per crossing per window). */
 export interface BudgetAlert {
   /** The limit entry whose threshold was crossed, e.g. `user_daily`. */
-  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
+  limitType: BudgetCounterLimitType;
   /** Whose budget: `global`, `user:alice`, `session:<id>`, … */
   scope: string;
   /** The window, e.g. `2026-03-04`. */
@@ -134,7 +205,7 @@ export interface BudgetAlert {
 /** One limit's state, as returned by {@link BudgetGuard.getBudget}. */
 export interface BudgetLimitStatus {
   /** E.g. `user_daily`, `daily`, `session`. */
-  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
+  limitType: BudgetCounterLimitType;
   /** Whose budget: `global`, `user:alice`, … */
   scope: string;
   /** The current window: `2026-03-04`, `2026-03`, `total`, `session`. */

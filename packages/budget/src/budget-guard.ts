@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CostspanError, invalidInput, picoToUsd, type PicoUsd } from '@costspan/core';
 import {
   validatePrincipal,
@@ -8,18 +7,25 @@ import {
   type Principal,
 } from '@costspan/sdk';
 import { BudgetExceededError, budgetUnavailable } from './budget-exceeded-error.js';
-import type { BudgetAlert, BudgetGuardOptions, BudgetReservation, BudgetReserveInput, BudgetStatus } from './budget-guard-types.js';
-import { applicableLimits, normalizeLimits, type ApplicableLimit, type NormalizedLimits } from './budget-limits.js';
-import type { BudgetLimitCheck, BudgetStore, BudgetStoreCounter, BudgetStoreCrossing, BudgetStoreReserveRequest } from './budget-store.js';
-import { CalendarWindow } from './calendar-window.js';
-import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
-import { cooldownOf, describeReservation, isPromiseLike, limitCheckOf, optionalId, positiveMs, toPico, toTokens } from './guard-input.js';
-import { GuardNotices, refusalCause, refusalMessage, reserveAfterShutdown, type GuardOperation } from './guard-notices.js';
-import { breakerRefusal, perRequestRefusal, statusesOf, storeRefusal, toAlert } from './guard-results.js';
-import { InMemoryBudgetStore } from './in-memory-budget-store.js';
-import { reportBudgetError } from './report-error.js';
+import type {
+  BudgetCheckResult,
+  BudgetGuardOptions,
+  BudgetLimitStatus,
+  BudgetReservation,
+  BudgetReserveInput,
+  BudgetStatus,
+} from './budget-guard-types.js';
+import { type BudgetWindowLimits } from './budget-limits.js';
+import { applicableLimits } from './applicable-limits.js';
+import { overrideJson, parseOverride, targetScope, type BudgetLimitOverride, type BudgetLimitTarget } from './limit-overrides.js';
+import { type CircuitState } from './circuit-breaker.js';
+import { describeReservation, optionalId, toPico, toTokens } from './guard-input.js';
+import { callbackSafely, storeCall, targetPrincipal } from './guard-support.js';
+import { refusalCause, refusalMessage } from './guard-notices.js';
+import { breakerRefusal, perRequestRefusal, refusalOfReadings, statusesOf, storeRefusal } from './guard-results.js';
 import { flushWithin, shutdownWithin } from './guard-lifecycle.js';
-import { atLeastEstimate, releaseOf, ReservationBook, type ReservationState } from './reservation-book.js';
+import { BudgetGuardCore } from './guard-core.js';
+import { atLeastEstimate } from './reservation-book.js';
 
 /**
  * Stops an agent before the call that would overspend. Reserve an estimate
@@ -47,43 +53,10 @@ import { atLeastEstimate, releaseOf, ReservationBook, type ReservationState } fr
  * }
  * ```
  */
-export class BudgetGuard implements BudgetGate {
-  private readonly limits: NormalizedLimits;
-  private readonly store: BudgetStore;
-  private readonly closeStore: boolean;
-  private readonly flushTimeoutMs: number;
-  private shutdownOnce: Promise<void> | undefined;
-  private readonly calendar: CalendarWindow;
-  private readonly clock: () => number;
-  private readonly reservationTtlMs: number;
-  private readonly sessionTtlMs: number;
-  private readonly check: BudgetLimitCheck;
-  private readonly breaker: CircuitBreaker | undefined;
-  private readonly failOpen: boolean;
-  private readonly onAlert: ((alert: BudgetAlert) => void) | undefined;
-  private readonly onError: (error: unknown) => void;
-  private readonly book = new ReservationBook();
-  private readonly notices: GuardNotices;
-
+export class BudgetGuard extends BudgetGuardCore implements BudgetGate {
   /** @throws CostspanError `invalid_argument` (or `invalid_cost` / `invalid_tokens`) naming the bad option */
   constructor(options: BudgetGuardOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw invalidInput('invalid_argument', 'options', options, 'an object with limits');
-    }
-    this.limits = normalizeLimits(options.limits);
-    this.calendar = new CalendarWindow(options.timeZone ?? 'UTC');
-    this.clock = options.now ?? Date.now;
-    this.reservationTtlMs = positiveMs(options.reservationTtlMs ?? 300_000, 'reservationTtlMs');
-    this.sessionTtlMs = positiveMs(options.sessionTtlMs ?? 86_400_000, 'sessionTtlMs');
-    this.check = limitCheckOf(options.limitCheck);
-    this.breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(cooldownOf(options.circuitBreaker?.cooldownMs));
-    this.failOpen = options.failOpen ?? false;
-    this.onAlert = options.onAlert;
-    this.onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'budget'));
-    this.notices = new GuardNotices(options.onError);
-    this.closeStore = options.closeStore ?? options.store === undefined;
-    this.flushTimeoutMs = positiveMs(options.flushTimeoutMs ?? 30_000, 'flushTimeoutMs');
-    this.store = options.store ?? new InMemoryBudgetStore();
+    super(options);
   }
 
   /**
@@ -101,84 +74,12 @@ export class BudgetGuard implements BudgetGate {
     try {
       return await this.reserveNow(request);
     } catch (error) {
-      if (BudgetExceededError.isInstance(error)) this.notices.noticeUnlessHandled(refusalCause(error), refusalMessage(error));
-      throw error;
-    }
-  }
-
-  private async reserveNow(request: BudgetReserveInput): Promise<BudgetReservation> {
-    // After shutdown an owned store is closed (an in-memory one emptied): reserving would start over.
-    if (this.shutdownOnce !== undefined) throw reserveAfterShutdown();
-    const input = typeof request === 'object' && request !== null ? request : ({} as BudgetReserveInput);
-    const principal = validatePrincipal(input.principal);
-    const rootRunId = optionalId(input.rootRunId, 'rootRunId');
-    const pico = toPico(input.estimatedUsd, 'estimatedUsd');
-    const tokens = toTokens(input.estimatedTokens, 'estimatedTokens');
-    const tooLarge = perRequestRefusal(this.limits, pico, BigInt(tokens), principal);
-    if (tooLarge !== undefined) throw tooLarge;
-    const now = this.clock();
-    const applicable = this.applicable(principal, rootRunId, now);
-    const keys = applicable.map((limit) => limit.counter.key);
-    const admitted = this.breaker?.admit(keys, now) ?? { probe: [] };
-    if ('refuse' in admitted) throw breakerRefusal(admitted.refuse, pico, BigInt(tokens), principal);
-    const id = randomUUID();
-    const expiresAt = now + this.reservationTtlMs;
-    let backed = true;
-    try {
-      if (applicable.length > 0) {
-        const request = {
-          id,
-          counters: applicable.map((limit) => limit.counter),
-          pico,
-          tokens: BigInt(tokens),
-          expiresAt,
-          now,
-          check: this.check,
-        };
-        backed = await this.reserveInStore(request, applicable, principal);
+      if (BudgetExceededError.isInstance(error)) {
+        this.notices.noticeUnlessHandled(refusalCause(error), refusalMessage(error));
+        if (this.onRefusal !== undefined) callbackSafely(this.onRefusal, error, (failure) => this.report(failure, 'alert'));
       }
-    } finally {
-      // Closed or tripped by now when the store answered; otherwise the next call may probe.
-      if (admitted.probe.length > 0) this.breaker?.endProbe(admitted.probe);
-    }
-    const reservation: BudgetReservation = Object.freeze({
-      id,
-      estimatedPico: pico,
-      estimatedUsd: picoToUsd(pico),
-      estimatedTokens: tokens,
-      expiresAt,
-      backed,
-    });
-    this.book.add(reservation, {
-      principal,
-      rootRunId,
-      keys: backed ? keys : [],
-      pico,
-      tokens: BigInt(tokens),
-      backed,
-      done: false,
-    });
-    return reservation;
-  }
-
-  /** Reserves in the store; resolves whether the reservation is backed (false: admitted by failOpen). */
-  private async reserveInStore(request: BudgetStoreReserveRequest, applicable: ApplicableLimit[], principal: Principal): Promise<boolean> {
-    let refusal;
-    try {
-      refusal = await this.store.reserve(request);
-    } catch (error) {
-      const unavailable = CostspanError.isInstance(error) ? error : budgetUnavailable('reserve', error);
-      if (!this.failOpen) throw unavailable;
-      this.report(unavailable, 'reserve');
-      return false;
-    }
-    if (refusal !== undefined) {
-      const { error, trip } = storeRefusal(applicable, refusal, request.pico, request.tokens, principal);
-      if (trip !== undefined) this.breaker?.trip(trip.key, trip.snapshot, request.now);
       throw error;
     }
-    this.breaker?.close(request.counters.map((counter) => counter.key));
-    return true;
   }
 
   /**
@@ -203,7 +104,11 @@ export class BudgetGuard implements BudgetGate {
     }
     state.done = true;
     if (pico < state.pico || BigInt(tokens) < state.tokens) this.breaker?.halfOpen(state.keys);
-    await this.track(this.commit(reservation, state, state.principal, state.rootRunId, pico, BigInt(tokens)), true, 'settle');
+    await this.track(
+      this.commit(reservation, state, state.principal, state.rootRunId, state.context, pico, BigInt(tokens)),
+      true,
+      'settle',
+    );
   }
 
   /**
@@ -262,12 +167,13 @@ export class BudgetGuard implements BudgetGate {
         spend.priced === false ? atLeastEstimate(state, pico, BigInt(tokens)) : { pico, tokens: BigInt(tokens) };
       if (spend.priced === false)
         this.notices.tellUnpriced({ model: spend.model, pico: bookPico, tokens: bookTokens, reserved: state !== undefined });
-      if (state !== undefined && reservation !== undefined) {
-        state.done = true;
-        void this.track(this.commit(reservation, state, principal, rootRunId, bookPico, bookTokens), false, 'record');
-      } else {
-        void this.track(this.commit(undefined, undefined, principal, rootRunId, bookPico, bookTokens), false, 'record');
-      }
+      const context = state?.context ?? { model: spend.model, agent: spend.agentName, step: undefined, runId: spend.runId };
+      if (state !== undefined) state.done = true;
+      void this.track(
+        this.commit(state === undefined ? undefined : reservation, state, principal, rootRunId, context, bookPico, bookTokens),
+        false,
+        'record',
+      );
     } catch (error) {
       this.report(error, 'record');
     }
@@ -279,26 +185,144 @@ export class BudgetGuard implements BudgetGate {
    *
    * @throws CostspanError `budget_unavailable` when the store cannot be reached
    */
-  async getBudget(principal: Principal = {}, options: { rootRunId?: string } = {}): Promise<BudgetStatus> {
+  async getBudget(
+    principal: Principal = {},
+    options: { rootRunId?: string; model?: string; agentName?: string } = {},
+  ): Promise<BudgetStatus> {
     const checked = validatePrincipal(principal);
     const rootRunId = optionalId(options.rootRunId, 'rootRunId');
     const now = this.clock();
-    const applicable = this.applicable(checked, rootRunId, now);
+    const { applicable, readings } = await this.readNow(
+      checked,
+      rootRunId,
+      { model: optionalId(options.model, 'model'), agent: optionalId(options.agentName, 'agentName') },
+      now,
+    );
     const keys = applicable.map((limit) => limit.counter.key);
-    let readings;
-    try {
-      readings = await this.store.read(keys, now);
-    } catch (error) {
-      throw CostspanError.isInstance(error) ? error : budgetUnavailable('getBudget', error);
-    }
     return { circuit: this.breaker?.state(keys, now) ?? 'CLOSED', limits: statusesOf(applicable, readings) };
+  }
+
+  /**
+   * Would `reserve(input)` be admitted now? Answers without reserving (SynapseKit
+   * `check_before`, trails `check_budget`): `allowed`, or the refusal it would meet,
+   * with what remains of every limit. Refusals here are not told or passed to `onRefusal`.
+   *
+   * @throws CostspanError `budget_unavailable` when the store cannot be reached; bad input as `reserve`
+   */
+  async check(principal: Principal, input: Omit<BudgetReserveInput, 'principal'> = {}): Promise<BudgetCheckResult> {
+    const { principal: checked, call, estimate, now, applicable } = await this.prepare({ ...input, principal });
+    const readings = await storeCall('check', () =>
+      this.store.read(
+        applicable.map((limit) => limit.counter.key),
+        now,
+      ),
+    );
+    const limits = statusesOf(applicable, readings);
+    const keys = applicable.map((limit) => limit.counter.key);
+    const breaker = this.breaker?.admit(keys, Number.NEGATIVE_INFINITY);
+    let refusal = perRequestRefusal(this.limits, estimate.pico, estimate.tokens, checked, estimate.outputTokens, call);
+    if (refusal === undefined && breaker !== undefined && 'refuse' in breaker && this.breaker?.state(keys, now) === 'OPEN') {
+      refusal = breakerRefusal(breaker.refuse, estimate.pico, estimate.tokens, checked, call);
+    }
+    const found =
+      refusal === undefined ? refusalOfReadings(applicable, readings, estimate.pico, estimate.tokens, this.limitCheck) : undefined;
+    if (found !== undefined)
+      refusal = storeRefusal(applicable, found, estimate.pico, estimate.tokens, checked, call).error as BudgetExceededError;
+    return {
+      allowed: refusal === undefined,
+      refusal,
+      estimatedUsd: picoToUsd(estimate.pico),
+      estimatedPico: estimate.pico,
+      estimatedTokens: Number(estimate.tokens),
+      estimateSource: estimate.source,
+      limits,
+    };
+  }
+
+  /**
+   * Spent and reserved in `window` for `target` (`{}`: global), e.g. SynapseKit's
+   * `daily_spend`: `guard.spend({}, 'daily')`. One entry per unit of that window's
+   * limit (a window without a limit keeps no counter: give it an entry without
+   * amounts, `daily: {}`, to track spend only).
+   *
+   * @throws CostspanError `invalid_argument` when no such limit is configured or set for the target
+   */
+  async spend(target: BudgetLimitTarget | Record<string, never>, window: keyof BudgetWindowLimits): Promise<BudgetLimitStatus[]> {
+    const { principal, context, scope } = targetPrincipal(target);
+    const { applicable, readings } = await this.readNow(principal, undefined, context, this.clock());
+    const statuses = statusesOf(applicable, readings).filter((status) => status.scope === scope && windowOf(status.limitType) === window);
+    if (statuses.length === 0) {
+      throw invalidInput(
+        'invalid_argument',
+        'window',
+        window,
+        `a window with a limit for ${scope} (configure limits.<scope>.${window}, or setLimit)`,
+      );
+    }
+    return statuses;
+  }
+
+  /**
+   * For tests and admin tools: `reset()` deletes every counter, override, alert
+   * claim and sample in the store; `reset(target)` deletes that target's counters
+   * of the current windows (spent and reserved back to zero).
+   */
+  async reset(target?: BudgetLimitTarget | Record<string, never>): Promise<void> {
+    if (target === undefined) {
+      await storeCall('reset', () => this.store.reset());
+    } else {
+      const { principal, context, scope } = targetPrincipal(target);
+      const applicable = await storeCall('reset', () => this.applicableNow(principal, undefined, context, this.clock()));
+      await storeCall('reset', () =>
+        this.store.reset(applicable.filter((limit) => limit.scope === scope).map((limit) => limit.counter.key)),
+      );
+    }
+    this.breaker?.reset();
+  }
+
+  /**
+   * Sets (replaces) the limits of one user, team, org, tag, model, agent or user
+   * per model at run time (trails `set_budget`), kept in the store: every process
+   * sharing it applies them from its next reserve. The windows given replace the
+   * configured default's windows of the same name for that target; others stay.
+   *
+   * @example guard.setLimit({ userId: 'alice' }, { daily: { usd: 5, tokens: 1_000_000 } })
+   * @throws CostspanError `invalid_argument` / `invalid_cost` / `invalid_tokens` naming the bad field
+   */
+  async setLimit(target: BudgetLimitTarget, limits: BudgetWindowLimits): Promise<void> {
+    const scope = targetScope(target);
+    const json = overrideJson(scope.target, scope.kind, limits);
+    await storeCall('setLimit', () => this.store.setLimit(scope.scope, json));
+    this.breaker?.reset();
+  }
+
+  /** Removes a target's limits set by {@link BudgetGuard.setLimit}; resolves whether there were any. */
+  async removeLimit(target: BudgetLimitTarget): Promise<boolean> {
+    const scope = targetScope(target);
+    const removed = await storeCall('removeLimit', () => this.store.removeLimit(scope.scope));
+    this.breaker?.reset();
+    return removed;
+  }
+
+  /** Every limit set by {@link BudgetGuard.setLimit} (in any process sharing the store), sorted by scope. */
+  async listLimits(): Promise<BudgetLimitOverride[]> {
+    const stored = await storeCall('listLimits', () => this.store.listLimits());
+    const overrides: BudgetLimitOverride[] = [];
+    for (const { scope, limits } of stored) {
+      const parsed = parseOverride(limits);
+      if (parsed !== undefined) overrides.push({ scope, target: parsed.target, limits: parsed.limits });
+    }
+    return overrides;
   }
 
   /** Circuit-breaker state for a principal (and session): the worst among its limits. */
   circuitState(principal: Principal = {}, options: { rootRunId?: string } = {}): CircuitState {
     if (this.breaker === undefined) return 'CLOSED';
     const now = this.clock();
-    const keys = this.applicable(validatePrincipal(principal), optionalId(options.rootRunId, 'rootRunId'), now).map(
+    // Synchronous: the defaults' counters (a breaker trips on a counter whatever set its limit).
+    const context = {};
+    const rootRunId = optionalId(options.rootRunId, 'rootRunId');
+    const keys = applicableLimits(this.limits, validatePrincipal(principal), rootRunId, now, this.calendar, this.ttl, context).map(
       (limit) => limit.counter.key,
     );
     return this.breaker.state(keys, now);
@@ -322,71 +346,16 @@ export class BudgetGuard implements BudgetGate {
   shutdown(): Promise<void> {
     this.shutdownOnce ??= shutdownWithin({
       book: this.book,
-      store: this.closeStore ? this.store : undefined,
+      store: this.closeStore ? this.givenStore : undefined,
       timeoutMs: this.flushTimeoutMs,
       beforeClose: () => this.breaker?.reset(),
       report: (error) => this.report(error, 'shutdown'),
     });
     return this.shutdownOnce;
   }
+}
 
-  private applicable(principal: Principal, rootRunId: string | undefined, now: number): ApplicableLimit[] {
-    return applicableLimits(this.limits, principal, rootRunId, now, this.calendar, {
-      sessionMs: this.sessionTtlMs,
-      minimumMs: this.reservationTtlMs + 60_000,
-    });
-  }
-
-  /** Releases (when backed) and books in one store call, then fires alerts. */
-  private async commit(
-    reservation: BudgetGateReservation | undefined,
-    state: ReservationState | undefined,
-    principal: Principal,
-    rootRunId: string | undefined,
-    pico: bigint,
-    tokens: bigint,
-  ): Promise<void> {
-    const now = this.clock();
-    const applicable = this.applicable(principal, rootRunId, now);
-    const counters: BudgetStoreCounter[] = applicable.map((limit) => limit.counter);
-    const release = releaseOf(reservation, state);
-    if (release === undefined && counters.length === 0) return;
-    let crossings: BudgetStoreCrossing[];
-    try {
-      crossings = await this.store.commit({
-        ...(release === undefined ? {} : { release }),
-        ...(counters.length === 0 ? {} : { spend: { counters, pico, tokens } }),
-        now,
-      });
-    } catch (error) {
-      throw CostspanError.isInstance(error) ? error : budgetUnavailable('settle', error);
-    }
-    for (const crossing of crossings) this.alert(applicable, crossing, principal);
-  }
-
-  private alert(applicable: ApplicableLimit[], crossing: BudgetStoreCrossing, principal: Principal): void {
-    if (this.onAlert === undefined) return;
-    const alert = toAlert(applicable, crossing, principal);
-    if (alert === undefined) return;
-    try {
-      const result: unknown = this.onAlert(alert);
-      if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.report(error, 'alert'));
-    } catch (error) {
-      this.report(error, 'alert');
-    }
-  }
-
-  private track(work: Promise<void>, rethrow: boolean, operation: GuardOperation): Promise<void> {
-    return this.book.track(work, rethrow, (error) => this.report(error, operation));
-  }
-
-  /** To `onError` (default: diag, one line each); with no `onError`, also a notice once per cause. */
-  private report(error: unknown, operation: GuardOperation): void {
-    try {
-      this.onError(error);
-    } catch {
-      // An error sink that throws must not break recording.
-    }
-    this.notices.tellFailure(operation, error);
-  }
+/** The window name of a limit type: `user_daily` → `daily`. */
+function windowOf(limitType: string): string {
+  return limitType.slice(limitType.lastIndexOf('_') + 1);
 }

@@ -283,3 +283,44 @@ describe('evaluation at exactly the limit, for every limit type', () => {
     expect(await outcome(guard.reserve({ estimatedTokens: 1001 }))).toBe('per_request/tokens');
   });
 });
+
+describe('windows and scopes of issue 16', () => {
+  const ttl = { sessionMs: 86_400_000, minimumMs: 360_000 };
+
+  it('keys every window kind and scope, one counter per scope and window', () => {
+    const limits = normalizeLimits({
+      global: { hourly: { usd: 1 }, weekly: { usd: 1 }, rolling: { usd: 1, windowMs: 3_600_000 } },
+      model: { daily: { usd: 1 } },
+      agent: { monthly: { tokens: 5 } },
+      userModel: { total: { usd: 1 } },
+    });
+    const applicable = applicableLimits(limits, { userId: 'a|b' }, undefined, T0, new CalendarWindow('Europe/Berlin'), ttl, {
+      model: 'gpt-4o',
+      agent: 'triage',
+    });
+    expect(applicable.map(({ limitType, scope, window, counter }) => [limitType, scope, window, counter.key, counter.ttlMs])).toEqual([
+      ['hourly', 'global', expect.stringMatching(/T\d\d\+01:00$/), expect.stringMatching(/^hourly:/), 7_200_000],
+      ['weekly', 'global', expect.stringMatching(/^\d{4}-W\d\d$/), expect.stringMatching(/^weekly:\d{4}-W\d\d$/), 8 * DAY_MS],
+      ['rolling', 'global', 'rolling:60m', 'rolling:3600000', 3_660_000],
+      ['model_daily', 'model:gpt-4o', expect.any(String), expect.stringMatching(/^model_daily:gpt-4o:/), 2 * DAY_MS],
+      ['agent_monthly', 'agent:triage', expect.any(String), expect.stringMatching(/^agent_monthly:triage:/), 33 * DAY_MS],
+      ['user_model_total', 'user:a|b|model:gpt-4o', 'total', 'user_model_total:a%7Cb|gpt-4o', 0],
+    ]);
+    expect(applicable[2]?.counter.rolling).toEqual({ windowMs: 3_600_000, bucketMs: 60_000 });
+  });
+
+  it('refuses bad rolling windows and output caps, naming the field', () => {
+    expect(() => normalizeLimits({ user: { rolling: { usd: 1, windowMs: 10 } } })).toThrow(
+      expect.objectContaining({ field: 'limits.user.rolling.windowMs' }),
+    );
+    expect(() => normalizeLimits({ user: { rolling: { usd: 1, windowMs: 60_000, bucketMs: 120_000 } } })).toThrow(
+      expect.objectContaining({ field: 'limits.user.rolling.bucketMs' }),
+    );
+    expect(() => normalizeLimits({ perRequest: { outputTokens: 1.5 } })).toThrow(
+      expect.objectContaining({ code: 'invalid_tokens', field: 'limits.perRequest.outputTokens' }),
+    );
+    expect(() => normalizeLimits({ model: { yearly: { usd: 1 } } as never })).toThrow(
+      expect.objectContaining({ field: 'limits.model.yearly' }),
+    );
+  });
+});

@@ -1,8 +1,5 @@
 import { invalidInput, picoToUsd, scalePico, usdToPico } from '@costspan/core';
-import type { BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
-import type { BudgetStoreCounter } from './budget-store.js';
-import type { CalendarWindow } from './calendar-window.js';
-import type { Principal } from '@costspan/sdk';
+import type { BudgetUnit } from './budget-exceeded-error.js';
 
 /**
  * A soft limit: an alert when spending in the window reaches it. Absolute
@@ -24,14 +21,31 @@ export interface BudgetAmount {
   readonly alertAt?: readonly BudgetAlertThreshold[];
 }
 
-/** Calendar windows of one scope; each resets at midnight / the 1st in the guard's time zone. */
+/** A sliding window: the last `windowMs` (e.g. 60 minutes), not a calendar period. */
+export interface BudgetRollingAmount extends BudgetAmount {
+  /** Length of the window (ms), e.g. `3_600_000` for the last 60 minutes. */
+  readonly windowMs: number;
+  /**
+   * Step of the slide (ms): spend is kept in buckets this long, and a booking
+   * leaves the window at most one bucket late. Default `windowMs / 60`, at least 1000.
+   */
+  readonly bucketMs?: number;
+}
+
+/** Windows of one scope; calendar ones reset on the hour / at midnight / on Monday / on the 1st in the guard's time zone. */
 export interface BudgetWindowLimits {
+  /** Per clock hour (in the time zone: an hour repeated by a DST change is a window of its own). */
+  readonly hourly?: BudgetAmount;
   /** Per calendar day. */
   readonly daily?: BudgetAmount;
+  /** Per ISO week (Monday to Sunday; weeks `2026-W01` … `2026-W53`). */
+  readonly weekly?: BudgetAmount;
   /** Per calendar month. */
   readonly monthly?: BudgetAmount;
   /** Forever (never resets). */
   readonly total?: BudgetAmount;
+  /** Sliding: the last `windowMs`. */
+  readonly rolling?: BudgetRollingAmount;
 }
 
 /**
@@ -49,8 +63,11 @@ export interface BudgetWindowLimits {
  * ```
  */
 export interface BudgetLimits {
-  /** Largest estimate a single call may reserve. */
-  readonly perRequest?: { readonly usd?: number | string; readonly tokens?: number };
+  /**
+   * Largest estimate a single call may reserve: `usd`, total `tokens`, and
+   * `outputTokens`, a cap on the output (max tokens) a call asks for.
+   */
+  readonly perRequest?: { readonly usd?: number | string; readonly tokens?: number; readonly outputTokens?: number };
   /** Per agent session: the root run (`rootRunId`) and everything under it. */
   readonly session?: BudgetAmount;
   /** Per `principal.userId`. */
@@ -63,6 +80,12 @@ export interface BudgetLimits {
   readonly tag?: BudgetWindowLimits;
   /** Everything the guard sees. */
   readonly global?: BudgetWindowLimits;
+  /** Per model (each model its own budget; the reserve names the `model`). */
+  readonly model?: BudgetWindowLimits;
+  /** Per agent (each `agentName` its own budget). */
+  readonly agent?: BudgetWindowLimits;
+  /** Per user per model (`user:alice|model:gpt-4o`): both `userId` and `model` must be known. */
+  readonly userModel?: BudgetWindowLimits;
 }
 
 /** @internal A validated limit entry. */
@@ -74,31 +97,35 @@ export interface NormalizedAmount {
   /** The configured fraction behind each alert, when it was one. */
   fractionsPico: (number | undefined)[];
   fractionsTokens: (number | undefined)[];
+  /** A sliding window's length and step (ms). */
+  rolling?: { windowMs: number; bucketMs: number };
 }
 
-type Window = 'daily' | 'monthly' | 'total';
-type ScopeKind = 'user' | 'team' | 'org' | 'tag';
+/** @internal A window of a scope. */
+export type Window = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'total' | 'rolling';
+/** @internal A scope kind, as written in `limits`. */
+export type ScopeKind = 'global' | 'user' | 'team' | 'org' | 'tag' | 'model' | 'agent' | 'userModel';
+
+/** @internal In a fixed order: keys, errors and tests depend on it. */
+export const WINDOWS: readonly Window[] = ['hourly', 'daily', 'weekly', 'monthly', 'total', 'rolling'];
+/** @internal */
+export const SCOPE_KINDS: readonly ScopeKind[] = ['global', 'user', 'team', 'org', 'tag', 'model', 'agent', 'userModel'];
+
+/** @internal One validated entry of a scope. */
+export interface ScopedEntry {
+  kind: ScopeKind;
+  window: Window;
+  amount: NormalizedAmount;
+}
 
 /** @internal */
 export interface NormalizedLimits {
   perRequestPico?: bigint;
   perRequestTokens?: bigint;
+  perRequestOutputTokens?: bigint;
   session?: NormalizedAmount;
-  scoped: { kind: ScopeKind | 'global'; window: Window; amount: NormalizedAmount }[];
+  scoped: ScopedEntry[];
 }
-
-/** @internal A limit that applies to one call. */
-export interface ApplicableLimit {
-  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
-  scope: string;
-  window: string;
-  amount: NormalizedAmount;
-  counter: BudgetStoreCounter;
-}
-
-const DAY_MS = 86_400_000;
-/** A counter outlives its window by at least the window's length. */
-const WINDOW_TTL_MS: Record<Window, number> = { daily: 2 * DAY_MS, monthly: 33 * DAY_MS, total: 0 };
 
 /** @internal Validates limits, naming the field and value of the first bad one. */
 export function normalizeLimits(limits: BudgetLimits | undefined): NormalizedLimits {
@@ -111,17 +138,52 @@ export function normalizeLimits(limits: BudgetLimits | undefined): NormalizedLim
     const amount = normalizeAmount({ usd: limits.perRequest.usd, tokens: limits.perRequest.tokens }, 'limits.perRequest');
     if (amount.limitPico !== undefined) normalized.perRequestPico = amount.limitPico;
     if (amount.limitTokens !== undefined) normalized.perRequestTokens = amount.limitTokens;
+    const output = limits.perRequest.outputTokens;
+    if (output !== undefined) normalized.perRequestOutputTokens = positiveTokens(output, 'limits.perRequest.outputTokens');
   }
   if (limits.session !== undefined) normalized.session = normalizeAmount(limits.session, 'limits.session');
-  for (const kind of ['global', 'user', 'team', 'org', 'tag'] as const) {
+  for (const kind of SCOPE_KINDS) {
     const windows = limits[kind];
     if (windows === undefined) continue;
-    for (const window of ['daily', 'monthly', 'total'] as const) {
-      const amount = windows[window];
-      if (amount !== undefined) normalized.scoped.push({ kind, window, amount: normalizeAmount(amount, `limits.${kind}.${window}`) });
-    }
+    normalized.scoped.push(...normalizeWindows(kind, windows, `limits.${kind}`));
   }
   return normalized;
+}
+
+/** @internal The entries of one scope's windows (`limits.user`, or a `setLimit` override), validated. */
+export function normalizeWindows(kind: ScopeKind, windows: BudgetWindowLimits, field: string): ScopedEntry[] {
+  if (typeof windows !== 'object' || windows === null) {
+    throw invalidInput('invalid_argument', field, windows, 'an object of windows ({ daily: { usd: 5 } }, …)');
+  }
+  for (const name of Object.keys(windows)) {
+    if (!(WINDOWS as readonly string[]).includes(name)) {
+      throw invalidInput('invalid_argument', `${field}.${name}`, name, `one of the windows ${WINDOWS.join(', ')}`);
+    }
+  }
+  const entries: ScopedEntry[] = [];
+  for (const window of WINDOWS) {
+    const amount = windows[window];
+    if (amount === undefined) continue;
+    if (typeof amount !== 'object' || amount === null) {
+      throw invalidInput('invalid_argument', `${field}.${window}`, amount, 'an object such as { usd: 5 }');
+    }
+    const normalized = normalizeAmount(amount, `${field}.${window}`);
+    if (window === 'rolling') normalized.rolling = rollingOf(amount as BudgetRollingAmount, `${field}.rolling`);
+    entries.push({ kind, window, amount: normalized });
+  }
+  return entries;
+}
+
+function rollingOf(amount: BudgetRollingAmount, field: string): { windowMs: number; bucketMs: number } {
+  const windowMs = amount.windowMs;
+  if (!Number.isSafeInteger(windowMs) || windowMs < 1000) {
+    throw invalidInput('invalid_argument', `${field}.windowMs`, windowMs, 'a whole number of milliseconds ≥ 1000');
+  }
+  const bucketMs = amount.bucketMs ?? Math.max(1000, Math.floor(windowMs / 60));
+  if (!Number.isSafeInteger(bucketMs) || bucketMs < 1 || bucketMs > windowMs) {
+    throw invalidInput('invalid_argument', `${field}.bucketMs`, bucketMs, 'a whole number of milliseconds in [1, windowMs]');
+  }
+  return { windowMs, bucketMs };
 }
 
 function normalizeAmount(amount: BudgetAmount, field: string): NormalizedAmount {
@@ -184,62 +246,9 @@ export function positiveTokens(value: number, field: string): bigint {
   return BigInt(value);
 }
 
-/** @internal The limits that apply to a principal (and session) at `now`. */
-export function applicableLimits(
-  limits: NormalizedLimits,
-  principal: Principal,
-  rootRunId: string | undefined,
-  now: number,
-  calendar: CalendarWindow,
-  ttl: { sessionMs: number; minimumMs: number },
-): ApplicableLimit[] {
-  const applicable: ApplicableLimit[] = [];
-  const windows = calendar.at(now);
-  const windowKey: Record<Window, string> = { daily: windows.day, monthly: windows.month, total: 'total' };
-  const add = (
-    limitType: ApplicableLimit['limitType'],
-    scope: string,
-    window: string,
-    key: string,
-    amount: NormalizedAmount,
-    ttlMs: number,
-  ): void => {
-    const counter: BudgetStoreCounter = { key, ttlMs: ttlMs === 0 ? 0 : Math.max(ttlMs, ttl.minimumMs) };
-    if (amount.limitPico !== undefined) counter.limitPico = amount.limitPico;
-    if (amount.limitTokens !== undefined) counter.limitTokens = amount.limitTokens;
-    if (amount.alertsPico.length > 0) counter.alertsPico = amount.alertsPico;
-    if (amount.alertsTokens.length > 0) counter.alertsTokens = amount.alertsTokens;
-    applicable.push({ limitType, scope, window, amount, counter });
-  };
-  if (limits.session !== undefined && rootRunId !== undefined) {
-    add('session', `session:${rootRunId}`, 'session', `session:${encodeURIComponent(rootRunId)}`, limits.session, ttl.sessionMs);
-  }
-  const tagPairs = Object.entries(principal.tags ?? {}).map(([key, value]) => `${key}=${value}`);
-  for (const { kind, window, amount } of limits.scoped) {
-    if (kind === 'global') {
-      add(
-        window,
-        'global',
-        windowKey[window],
-        window === 'total' ? 'total' : `${window}:${windowKey[window]}`,
-        amount,
-        WINDOW_TTL_MS[window],
-      );
-      continue;
-    }
-    const ids = kind === 'user' ? [principal.userId] : kind === 'team' ? [principal.teamId] : kind === 'org' ? [principal.orgId] : tagPairs;
-    for (const id of ids) {
-      if (id === undefined) continue;
-      const limitType = `${kind}_${window}` as ApplicableLimit['limitType'];
-      const key =
-        window === 'total' ? `${limitType}:${encodeURIComponent(id)}` : `${limitType}:${encodeURIComponent(id)}:${windowKey[window]}`;
-      add(limitType, `${kind}:${id}`, windowKey[window], key, amount, WINDOW_TTL_MS[window]);
-    }
-  }
-  return applicable;
-}
-
 /** @internal Display helper: the unit's amounts as a number. */
 export function toDisplay(unit: BudgetUnit, amount: bigint): number {
   return unit === 'usd' ? picoToUsd(amount) : Number(amount);
 }
+
+export { applicableLimits, type ApplicableLimit } from './applicable-limits.js';

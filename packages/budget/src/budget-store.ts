@@ -16,6 +16,14 @@ export interface BudgetStoreCounter {
   alertsPico?: readonly bigint[];
   /** Token alert thresholds, reported when spending crosses them. */
   alertsTokens?: readonly bigint[];
+  /**
+   * A sliding window (e.g. the last 60 minutes) instead of a calendar one: spent
+   * counts only bookings of the last `windowMs`, kept in buckets of `bucketMs`
+   * (a booking leaves the window at the end of its bucket's `windowMs`, so the
+   * window slides in `bucketMs` steps). The key stays the same over time.
+   * Reservations are counted as for any counter, until settled or lapsed.
+   */
+  rolling?: { windowMs: number; bucketMs: number };
 }
 
 /** How a store decides whether a reservation fits under a limit. */
@@ -50,6 +58,10 @@ export interface BudgetStoreRefusal {
   unit: 'usd' | 'tokens';
   /** Spent plus reserved on that counter. */
   current: bigint;
+  /** Of `current`, what was spent (stores that cannot tell leave it out). */
+  spent?: bigint;
+  /** Of `current`, what live reservations hold. */
+  reserved?: bigint;
 }
 
 /** A reservation to give back. */
@@ -105,9 +117,29 @@ export interface BudgetStoreReading {
   reservedTokens: bigint;
 }
 
+/** A limit override kept in the store, as {@link BudgetStore.listLimits} returns it. */
+export interface BudgetStoreLimit {
+  /** Whose limit: `user:alice`, `team:search`, `model:gpt-4o`, `agent:triage`, `user:alice|model:gpt-4o`, … */
+  scope: string;
+  /** The limits, as the JSON text the guard stored (the store never parses it). */
+  limits: string;
+}
+
+/** One cost sample of an agent step, for estimates from history. */
+export interface BudgetStoreSample {
+  /** Pico-USD the step's call cost. */
+  pico: bigint;
+  /** Tokens it used. */
+  tokens: bigint;
+  /** When it was booked (epoch ms, guard's clock). */
+  at: number;
+}
+
 /**
- * Where a {@link BudgetGuard} keeps its counters. Every method is atomic over
- * all the counters it is given, and lapses reservations whose `expiresAt` has
+ * Where a {@link BudgetGuard} keeps its counters. The methods marked optional
+ * came later (limit overrides, reset, alert claims, history): a store without
+ * them still works, without those features (alerts then fire once per process).
+ * Every method is atomic over all the counters it is given, and lapses reservations whose `expiresAt` has
  * passed before it reads a counter. Implemented by {@link InMemoryBudgetStore}
  * and {@link RedisBudgetStore}; implement it for another database.
  */
@@ -118,6 +150,32 @@ export interface BudgetStore {
   commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]>;
   /** Reads counters (missing ones read as zero). */
   read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]>;
+  /**
+   * Sets (replaces) the limit override of `scope`, read by every process that
+   * shares the store from its next operation on (never cached by the guard).
+   */
+  setLimit?(scope: string, limits: string): Promise<void>;
+  /** Removes the override of `scope`; resolves whether there was one. */
+  removeLimit?(scope: string): Promise<boolean>;
+  /** The overrides of `scopes`, in order (`undefined` where none): one round trip. */
+  getLimits?(scopes: readonly string[]): Promise<(string | undefined)[]>;
+  /** Every override in the store, sorted by scope. */
+  listLimits?(): Promise<BudgetStoreLimit[]>;
+  /**
+   * Deletes counters with their reservations (`keys`), or, without `keys`, every
+   * counter, override, alert claim and sample the store holds (under its prefix).
+   */
+  reset?(keys?: readonly string[]): Promise<void>;
+  /**
+   * Claims `key` once: resolves true for the first caller, false for every later
+   * one until the claim expires after `ttlMs` (`0`: never). Atomic across every
+   * process of the store (Redis: `SET key 1 NX PX ttl`): alerts fire once.
+   */
+  claimOnce?(key: string, ttlMs: number): Promise<boolean>;
+  /** Appends a sample to the bounded history `key`, keeping the newest `keep`. */
+  addSample?(key: string, sample: BudgetStoreSample, keep: number): Promise<void>;
+  /** The samples of `key`, newest first. */
+  readSamples?(key: string): Promise<BudgetStoreSample[]>;
   /** Frees resources the store owns (connections). Idempotent. */
   close(): Promise<void>;
 }

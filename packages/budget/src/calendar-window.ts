@@ -17,6 +17,7 @@ export class CalendarWindow {
   /** The IANA time zone, e.g. `UTC`, `Europe/Berlin`. */
   readonly timeZone: string;
   private readonly formatter: Intl.DateTimeFormat;
+  private readonly hourFormatter: Intl.DateTimeFormat;
 
   /** @throws CostspanError `invalid_argument` for a time zone `Intl` does not know */
   constructor(timeZone = 'UTC') {
@@ -38,6 +39,41 @@ export class CalendarWindow {
       throw refused;
     }
     this.timeZone = timeZone;
+    this.hourFormatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
+      calendar: 'gregory',
+      numberingSystem: 'latn',
+    });
+  }
+
+  /**
+   * The clock hour that contains `epochMs`, with its UTC offset:
+   * `2026-10-25T02+02:00`. The offset keeps apart the two local 02:00 hours of a
+   * DST fall-back, and time zones whose offset is not whole hours get their own hours.
+   */
+  hour(epochMs: number): string {
+    const parts: Record<string, string> = {};
+    for (const part of this.hourFormatter.formatToParts(epochMs)) parts[part.type] = part.value;
+    const offset = (parts.timeZoneName ?? 'GMT').replace('GMT', '') || '+00:00';
+    return `${(parts.year ?? '').padStart(4, '0')}-${parts.month}-${parts.day}T${parts.hour}${offset}`;
+  }
+
+  /** The ISO week (Monday to Sunday, in this time zone) that contains `epochMs`: `2026-W01` … `2026-W53`. */
+  week(epochMs: number): string {
+    const [year, month, day] = this.at(epochMs).day.split('-').map(Number) as [number, number, number];
+    const date = new Date(Date.UTC(year, month - 1, day));
+    const weekday = date.getUTCDay() === 0 ? 7 : date.getUTCDay();
+    // The ISO week belongs to the year of its Thursday.
+    date.setUTCDate(date.getUTCDate() + 4 - weekday);
+    const isoYear = date.getUTCFullYear();
+    const week = Math.floor((date.getTime() - Date.UTC(isoYear, 0, 1)) / 86_400_000 / 7) + 1;
+    return `${String(isoYear).padStart(4, '0')}-W${String(week).padStart(2, '0')}`;
   }
 
   /** The day and month that contain `epochMs` in this time zone. */

@@ -1,4 +1,4 @@
-import type { BudgetLimitType, BudgetUnit } from './budget-exceeded-error.js';
+import type { BudgetCounterLimitType, BudgetUnit } from './budget-exceeded-error.js';
 
 /**
  * State of a budget's circuit breaker. `CLOSED`: calls go to the store.
@@ -14,7 +14,7 @@ export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 /** @internal What the breaker remembers of the refusal that opened it. */
 export interface TripSnapshot {
-  limitType: Exclude<BudgetLimitType, 'per_request' | 'circuit_breaker'>;
+  limitType: BudgetCounterLimitType;
   unit: BudgetUnit;
   limit: bigint;
   current: bigint;

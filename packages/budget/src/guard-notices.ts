@@ -128,9 +128,12 @@ export function refusalMessage(error: BudgetExceededError): string {
 /** Where a limit type is configured, e.g. `limits.user.daily.usd`. */
 function optionPath(limitType: BudgetLimitType, unit: BudgetUnit): string {
   if (limitType === 'per_request') return `limits.perRequest.${unit}`;
+  if (limitType === 'per_request_output') return 'limits.perRequest.outputTokens';
   if (limitType === 'session') return `limits.session.${unit}`;
-  const [kind, window] = limitType.includes('_') ? limitType.split('_') : ['global', limitType];
-  return `limits.${kind}.${window}.${unit}`;
+  const at = limitType.lastIndexOf('_');
+  if (at < 0) return `limits.global.${limitType}.${unit}`;
+  const kind = limitType.slice(0, at) === 'user_model' ? 'userModel' : limitType.slice(0, at);
+  return `limits.${kind}.${limitType.slice(at + 1)}.${unit}`;
 }
 
 /** @internal What a guard was doing when an error it cannot throw happened. */

@@ -4,6 +4,8 @@ import { toDisplay, type ApplicableLimit, type NormalizedLimits } from './budget
 import type { BudgetStoreCrossing, BudgetStoreReading, BudgetStoreRefusal } from './budget-store.js';
 import type { TripSnapshot } from './circuit-breaker.js';
 import type { BudgetAlert, BudgetLimitStatus } from './budget-guard-types.js';
+import type { BudgetRefusedCall } from './budget-exceeded-error.js';
+import { refuses } from './in-memory-budget-store.js';
 
 // What BudgetGuard hands back to people: limit statuses, refusals and alerts, built from store readings.
 
@@ -79,10 +81,13 @@ export function statusesOf(applicable: readonly ApplicableLimit[], readings: rea
     const reading = readings[index];
     if (reading === undefined) continue;
     const { amount } = limit;
-    if (amount.limitPico !== undefined || amount.alertsPico.length > 0) {
+    // An entry without amounts (`daily: {}`) tracks spend only: both units are shown.
+    const trackingOnly =
+      amount.limitPico === undefined && amount.limitTokens === undefined && amount.alertsPico.length + amount.alertsTokens.length === 0;
+    if (trackingOnly || amount.limitPico !== undefined || amount.alertsPico.length > 0) {
       limits.push(status(limit, 'usd', amount.limitPico, reading.spentPico, reading.reservedPico));
     }
-    if (amount.limitTokens !== undefined || amount.alertsTokens.length > 0) {
+    if (trackingOnly || amount.limitTokens !== undefined || amount.alertsTokens.length > 0) {
       limits.push(status(limit, 'tokens', amount.limitTokens, reading.spentTokens, reading.reservedTokens));
     }
   }
@@ -95,13 +100,26 @@ export function perRequestRefusal(
   pico: bigint,
   tokens: bigint,
   principal: Principal,
+  outputTokens?: bigint,
+  call?: BudgetRefusedCall,
 ): BudgetExceededError | undefined {
-  const { perRequestPico, perRequestTokens } = limits;
-  if (perRequestPico !== undefined && pico > perRequestPico) {
-    return exceeded('per_request', 'usd', perRequestPico, 0n, pico, principal, 'request', 'request');
-  }
-  if (perRequestTokens !== undefined && tokens > perRequestTokens) {
-    return exceeded('per_request', 'tokens', perRequestTokens, 0n, tokens, principal, 'request', 'request');
+  const { perRequestPico, perRequestTokens, perRequestOutputTokens } = limits;
+  const refuse = (limitType: 'per_request' | 'per_request_output', unit: BudgetUnit, limit: bigint, attempted: bigint) =>
+    new BudgetExceededError({
+      limitType,
+      unit,
+      limit,
+      current: 0n,
+      attempted,
+      principal,
+      scope: 'request',
+      window: 'request',
+      ...(call === undefined ? {} : { call }),
+    });
+  if (perRequestPico !== undefined && pico > perRequestPico) return refuse('per_request', 'usd', perRequestPico, pico);
+  if (perRequestTokens !== undefined && tokens > perRequestTokens) return refuse('per_request', 'tokens', perRequestTokens, tokens);
+  if (perRequestOutputTokens !== undefined && outputTokens !== undefined && outputTokens > perRequestOutputTokens) {
+    return refuse('per_request_output', 'tokens', perRequestOutputTokens, outputTokens);
   }
   return undefined;
 }
@@ -117,6 +135,7 @@ export function storeRefusal(
   pico: bigint,
   tokens: bigint,
   principal: Principal,
+  call?: BudgetRefusedCall,
 ): { error: Error; trip: { key: string; snapshot: TripSnapshot } | undefined } {
   const limit = applicable[refusal.index];
   if (limit === undefined) {
@@ -133,13 +152,59 @@ export function storeRefusal(
   };
   const attempted = refusal.unit === 'usd' ? pico : tokens;
   return {
-    error: exceeded(limit.limitType, refusal.unit, limitAmount, refusal.current, attempted, principal, limit.scope, limit.window),
+    error: new BudgetExceededError({
+      ...snapshot,
+      attempted,
+      principal,
+      ...(refusal.spent === undefined ? {} : { spent: refusal.spent }),
+      ...(refusal.reserved === undefined ? {} : { reserved: refusal.reserved }),
+      ...(call === undefined ? {} : { call }),
+    }),
     trip: refusal.current >= limitAmount ? { key: limit.counter.key, snapshot } : undefined,
   };
 }
 
 /** @internal The refusal of a call while the breaker of a used-up limit is open (or its probe is out). */
-export function breakerRefusal(snapshot: TripSnapshot, pico: bigint, tokens: bigint, principal: Principal): BudgetExceededError {
+export function breakerRefusal(
+  snapshot: TripSnapshot,
+  pico: bigint,
+  tokens: bigint,
+  principal: Principal,
+  call?: BudgetRefusedCall,
+): BudgetExceededError {
   const attempted = snapshot.unit === 'usd' ? pico : tokens;
-  return new BudgetExceededError({ ...snapshot, limitType: 'circuit_breaker', trippedBy: snapshot.limitType, attempted, principal });
+  return new BudgetExceededError({
+    ...snapshot,
+    limitType: 'circuit_breaker',
+    trippedBy: snapshot.limitType,
+    attempted,
+    principal,
+    ...(call === undefined ? {} : { call }),
+  });
+}
+
+/**
+ * @internal The store refusal `reserve` would meet now, from readings of the same counters
+ * (the rule every store applies), without reserving.
+ */
+export function refusalOfReadings(
+  applicable: readonly ApplicableLimit[],
+  readings: readonly BudgetStoreReading[],
+  pico: bigint,
+  tokens: bigint,
+  check: 'projected' | 'exhausted',
+): BudgetStoreRefusal | undefined {
+  for (const [index, limit] of applicable.entries()) {
+    const reading = readings[index];
+    if (reading === undefined) continue;
+    const usd = reading.spentPico + reading.reservedPico;
+    if (refuses(usd, pico, limit.counter.limitPico, check)) {
+      return { index, unit: 'usd', current: usd, spent: reading.spentPico, reserved: reading.reservedPico };
+    }
+    const used = reading.spentTokens + reading.reservedTokens;
+    if (refuses(used, tokens, limit.counter.limitTokens, check)) {
+      return { index, unit: 'tokens', current: used, spent: reading.spentTokens, reserved: reading.reservedTokens };
+    }
+  }
+  return undefined;
 }

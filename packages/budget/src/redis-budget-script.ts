@@ -10,6 +10,10 @@ import { createHash } from 'node:crypto';
  * inside the script before a counter is read, so a crashed worker holds budget
  * for one TTL at most.
  *
+ * A sliding-window counter also keeps its spend in buckets (fields `b:<start ms>`
+ * = `pico|tokens`, with `rw`/`rb` its window and bucket ms); before it is read,
+ * buckets that left the window are dropped and `sp`/`st` rewritten to their sum.
+ *
  * Money is exact: amounts travel and are stored as decimal strings of integer
  * pico-USD, and the script computes on (whole dollars, pico remainder) pairs,
  * because Lua numbers are doubles (exact only to 2^53 pico-USD, about $9,007).
@@ -17,11 +21,13 @@ import { createHash } from 'node:crypto';
  * ARGV[1] op, ARGV[2] now (epoch ms).
  * - `reserve`: ARGV[3] member, [4] expiresAt, [5] pico, [6] tokens, [7] check
  *   (`projected`/`exhausted`), then per counter: limit pico (`''` none),
- *   limit tokens (`''` none), ttl ms (`0` none). Returns `{'ok'}` or
- *   `{'refused', index, unit, current}`.
+ *   limit tokens (`''` none), ttl ms (`0` none), sliding window ms and bucket ms
+ *   (`''` for a calendar counter). Returns `{'ok'}` or
+ *   `{'refused', index, unit, current, spent, reserved}`.
  * - `commit`: ARGV[3] member to release (`''` none), [4] number of release
  *   counters r (the first r key pairs), [5] pico, [6] tokens, then per spend
- *   counter: ttl ms, usd thresholds, token thresholds (comma-separated).
+ *   counter: ttl ms, usd thresholds, token thresholds (comma-separated), sliding
+ *   window ms and bucket ms (`''` for a calendar counter).
  *   Returns flat `index, unit, threshold, spent` quadruples of crossed alerts.
  * - `read`: returns flat `sp, st, rp, rt` per counter.
  */
@@ -86,6 +92,38 @@ local function lapse(h, z)
   redis.call('HSET', h, 'rp', fmt(rp), 'rt', fmt(rt))
 end
 
+-- A sliding window keeps its spend in buckets 'b:<start ms>' = 'pico|tokens' (and 'rw', 'rb':
+-- window and bucket ms); sp/st are rewritten to the sum of the buckets still in the window.
+local function slide(h)
+  local rw = redis.call('HGET', h, 'rw')
+  if not rw then return end
+  local window, bucket = tonumber(rw), tonumber(redis.call('HGET', h, 'rb'))
+  local all = redis.call('HGETALL', h)
+  local sp, st = {0, 0}, {0, 0}
+  for i = 1, #all, 2 do
+    local start = string.match(all[i], '^b:(%d+)$')
+    if start then
+      if tonumber(start) + bucket + window <= now then
+        redis.call('HDEL', h, all[i])
+      else
+        local pico, tokens = string.match(all[i + 1], '^(%d+)|(%d+)$')
+        sp = add(sp, parse(pico)); st = add(st, parse(tokens))
+      end
+    end
+  end
+  redis.call('HSET', h, 'sp', fmt(sp), 'st', fmt(st))
+end
+
+local function prepare(h, z)
+  lapse(h, z)
+  slide(h)
+end
+
+local function rolling(h, window, bucket)
+  if window == '' then return end
+  redis.call('HSET', h, 'rw', window, 'rb', bucket)
+end
+
 local function expire(h, z, ttl)
   if ttl > 0 then
     redis.call('PEXPIRE', h, ttl)
@@ -100,16 +138,16 @@ if op == 'reserve' then
   local reserved = {}
   for i = 1, n do
     local h, z = KEYS[2 * i - 1], KEYS[2 * i]
-    lapse(h, z)
+    prepare(h, z)
     local v = redis.call('HMGET', h, 'sp', 'st', 'rp', 'rt')
     local rp, rt = parse(v[3]), parse(v[4])
     local usd, tok = add(parse(v[1]), rp), add(parse(v[2]), rt)
-    local base = 8 + (i - 1) * 3
+    local base = 8 + (i - 1) * 5
     if ARGV[base] ~= '' and refuses(usd, pico, parse(ARGV[base]), check) then
-      return {'refused', tostring(i - 1), 'usd', fmt(usd)}
+      return {'refused', tostring(i - 1), 'usd', fmt(usd), fmt(parse(v[1])), fmt(rp)}
     end
     if ARGV[base + 1] ~= '' and refuses(tok, tokens, parse(ARGV[base + 1]), check) then
-      return {'refused', tostring(i - 1), 'tokens', fmt(tok)}
+      return {'refused', tostring(i - 1), 'tokens', fmt(tok), fmt(parse(v[2])), fmt(rt)}
     end
     reserved[i] = {rp, rt}
   end
@@ -119,7 +157,9 @@ if op == 'reserve' then
       redis.call('ZADD', z, expiresAt, member)
       redis.call('HSET', h, 'rp', fmt(add(reserved[i][1], pico)), 'rt', fmt(add(reserved[i][2], tokens)))
     end
-    expire(h, z, tonumber(ARGV[8 + (i - 1) * 3 + 2]))
+    local base = 8 + (i - 1) * 5
+    rolling(h, ARGV[base + 3], ARGV[base + 4])
+    expire(h, z, tonumber(ARGV[base + 2]))
   end
   return {'ok'}
 end
@@ -130,7 +170,7 @@ if op == 'commit' then
     local pico, tokens = held(member)
     for i = 1, r do
       local h, z = KEYS[2 * i - 1], KEYS[2 * i]
-      lapse(h, z)
+      prepare(h, z)
       if redis.call('ZREM', z, member) == 1 and redis.call('EXISTS', h) == 1 then
         local v = redis.call('HMGET', h, 'rp', 'rt')
         redis.call('HSET', h, 'rp', fmt(sub(parse(v[1]), pico)), 'rt', fmt(sub(parse(v[2]), tokens)))
@@ -142,12 +182,24 @@ if op == 'commit' then
   local crossings = {}
   for j = 1, m do
     local h, z = KEYS[2 * (r + j) - 1], KEYS[2 * (r + j)]
-    lapse(h, z)
+    prepare(h, z)
     local v = redis.call('HMGET', h, 'sp', 'st')
     local sp0, st0 = parse(v[1]), parse(v[2])
     local sp1, st1 = add(sp0, pico), add(st0, tokens)
     redis.call('HSET', h, 'sp', fmt(sp1), 'st', fmt(st1))
-    local base = 7 + (j - 1) * 3
+    local base = 7 + (j - 1) * 5
+    if ARGV[base + 3] ~= '' then
+      rolling(h, ARGV[base + 3], ARGV[base + 4])
+      local bucket = tonumber(ARGV[base + 4])
+      local field = 'b:' .. string.format('%.0f', math.floor(now / bucket) * bucket)
+      local old = redis.call('HGET', h, field)
+      local bp, bt = {0, 0}, {0, 0}
+      if old then
+        local p0, t0 = string.match(old, '^(%d+)|(%d+)$')
+        bp, bt = parse(p0), parse(t0)
+      end
+      redis.call('HSET', h, field, fmt(add(bp, pico)) .. '|' .. fmt(add(bt, tokens)))
+    end
     expire(h, z, tonumber(ARGV[base]))
     local k = 0
     for t in string.gmatch(ARGV[base + 1], '%d+') do
@@ -175,7 +227,7 @@ if op == 'read' then
   local out = {}
   for i = 1, #KEYS / 2 do
     local h, z = KEYS[2 * i - 1], KEYS[2 * i]
-    lapse(h, z)
+    prepare(h, z)
     local v = redis.call('HMGET', h, 'sp', 'st', 'rp', 'rt')
     for f = 1, 4 do table.insert(out, fmt(parse(v[f]))) end
   end

@@ -5,10 +5,12 @@ import type {
   BudgetStoreCommitRequest,
   BudgetStoreCounter,
   BudgetStoreCrossing,
+  BudgetStoreLimit,
   BudgetStoreReading,
   BudgetStoreRefusal,
   BudgetStoreRelease,
   BudgetStoreReserveRequest,
+  BudgetStoreSample,
 } from './budget-store.js';
 import { reportBudgetError } from './report-error.js';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
@@ -115,7 +117,7 @@ export class RedisBudgetStore implements BudgetStore {
       request.check,
     ];
     for (const counter of request.counters) {
-      args.push(counter.limitPico?.toString() ?? '', counter.limitTokens?.toString() ?? '', String(counter.ttlMs));
+      args.push(counter.limitPico?.toString() ?? '', counter.limitTokens?.toString() ?? '', String(counter.ttlMs), ...rollingArgs(counter));
     }
     let sent = false;
     let reply: unknown;
@@ -131,9 +133,15 @@ export class RedisBudgetStore implements BudgetStore {
     }
     if (!Array.isArray(reply) || reply.length === 0) throw unexpected(reply);
     if (reply[0] === 'ok') return undefined;
-    const [, index, unit, current] = reply as unknown[];
+    const [, index, unit, current, spent, reserved] = reply as unknown[];
     if (reply[0] !== 'refused' || (unit !== 'usd' && unit !== 'tokens')) throw unexpected(reply);
-    return { index: Number(index), unit, current: BigInt(String(current)) };
+    return {
+      index: Number(index),
+      unit,
+      current: BigInt(String(current)),
+      spent: BigInt(String(spent)),
+      reserved: BigInt(String(reserved)),
+    };
   }
 
   /** Releases and/or books, atomically; returns the alert thresholds crossed. */
@@ -151,7 +159,12 @@ export class RedisBudgetStore implements BudgetStore {
       (spend?.tokens ?? 0n).toString(),
     ];
     for (const counter of spend?.counters ?? []) {
-      args.push(String(counter.ttlMs), (counter.alertsPico ?? []).join(','), (counter.alertsTokens ?? []).join(','));
+      args.push(
+        String(counter.ttlMs),
+        (counter.alertsPico ?? []).join(','),
+        (counter.alertsTokens ?? []).join(','),
+        ...rollingArgs(counter),
+      );
     }
     const reply = await this.run(this.keysOf(keys), args);
     if (!Array.isArray(reply) || reply.length % 4 !== 0) throw unexpected(reply);
@@ -181,6 +194,82 @@ export class RedisBudgetStore implements BudgetStore {
       reservedPico: values[index * 4 + 2]!,
       reservedTokens: values[index * 4 + 3]!,
     }));
+  }
+
+  /** Sets (replaces) the override of `scope`: one field of the `limits` hash. */
+  async setLimit(scope: string, limits: string): Promise<void> {
+    await this.command('HSET', () => this.client.hset(this.limitsKey, scope, limits));
+  }
+
+  /** Removes the override of `scope`. */
+  async removeLimit(scope: string): Promise<boolean> {
+    return (await this.command('HDEL', () => this.client.hdel(this.limitsKey, scope))) > 0;
+  }
+
+  /** The overrides of `scopes`, in order: one HMGET. */
+  async getLimits(scopes: readonly string[]): Promise<(string | undefined)[]> {
+    if (scopes.length === 0) return [];
+    const values = await this.command('HMGET', () => this.client.hmget(this.limitsKey, ...scopes));
+    return values.map((value) => value ?? undefined);
+  }
+
+  /** Every override, sorted by scope. */
+  async listLimits(): Promise<BudgetStoreLimit[]> {
+    const all = await this.command('HGETALL', () => this.client.hgetall(this.limitsKey));
+    return Object.keys(all)
+      .sort()
+      .map((scope) => ({ scope, limits: all[scope]! }));
+  }
+
+  /** Deletes `keys`' counters (hash and reservations), or every key under the prefix (SCAN + UNLINK). */
+  async reset(keys?: readonly string[]): Promise<void> {
+    if (keys !== undefined) {
+      if (keys.length > 0) await this.command('UNLINK', () => this.client.unlink(...this.keysOf(keys)));
+      return;
+    }
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, (char) => `\\${char}`)}*`;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.command('SCAN', () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
+      if (found.length > 0) await this.command('UNLINK', () => this.client.unlink(...found));
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  /** `SET key 1 NX [PX ttl]`: true for the first caller across every process. */
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const full = `${this.prefix}claim:${key}`;
+    const reply =
+      ttlMs > 0
+        ? await this.command('SET NX', () => this.client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX'))
+        : await this.command('SET NX', () => this.client.set(full, '1', 'NX'));
+    return reply === 'OK';
+  }
+
+  /** LPUSH + LTRIM in one MULTI: the newest `keep` samples. */
+  async addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void> {
+    const full = `${this.prefix}history:${key}`;
+    const value = `${sample.pico}|${sample.tokens}|${sample.at}`;
+    await this.command('MULTI', () =>
+      this.client
+        .multi()
+        .lpush(full, value)
+        .ltrim(full, 0, keep - 1)
+        // A history nobody writes to for 30 days goes (its samples would weigh nothing by then).
+        .pexpire(full, HISTORY_TTL_MS)
+        .exec(),
+    );
+  }
+
+  /** The samples of `key`, newest first. */
+  async readSamples(key: string): Promise<BudgetStoreSample[]> {
+    const values = await this.command('LRANGE', () => this.client.lrange(`${this.prefix}history:${key}`, 0, -1));
+    const samples: BudgetStoreSample[] = [];
+    for (const value of values) {
+      const match = /^(\d+)\|(\d+)\|(\d+)$/.exec(value);
+      if (match !== null) samples.push({ pico: BigInt(match[1]!), tokens: BigInt(match[2]!), at: Number(match[3]) });
+    }
+    return samples;
   }
 
   /** Reservations of timed-out reserves not yet given back (they lapse by themselves at their expiry). */
@@ -244,6 +333,18 @@ export class RedisBudgetStore implements BudgetStore {
     }
     this.drainDelayMs = DRAIN_FIRST_MS;
     this.scheduleDrain(); // orphans added while draining
+  }
+
+  private get limitsKey(): string {
+    return `${this.prefix}limits`;
+  }
+
+  /** One plain command, bounded by `timeoutMs` like the scripts. */
+  private async command<T>(what: string, send: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
+    const deadline = Date.now() + this.timeoutMs;
+    await this.ready(deadline);
+    return await this.answered(send(), Math.max(1, deadline - Date.now()), what);
   }
 
   private keysOf(keys: readonly string[]): string[] {
@@ -329,8 +430,14 @@ interface Orphan {
 }
 
 const MAX_ORPHANS = 10_000;
+const HISTORY_TTL_MS = 30 * 86_400_000;
 const DRAIN_FIRST_MS = 50;
 const DRAIN_MAX_MS = 5000;
+
+/** A sliding window's `window ms, bucket ms`; two empty strings for a calendar counter. */
+function rollingArgs(counter: BudgetStoreCounter): [string, string] {
+  return counter.rolling === undefined ? ['', ''] : [String(counter.rolling.windowMs), String(counter.rolling.bucketMs)];
+}
 
 function member(id: string, pico: bigint, tokens: bigint): string {
   return `${id}|${pico}|${tokens}`;

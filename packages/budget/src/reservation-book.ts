@@ -1,10 +1,13 @@
 import type { BudgetReservation as BudgetGateReservation, Principal } from '@costspan/sdk';
 import type { BudgetStoreRelease } from './budget-store.js';
+import type { CallContext } from './guard-estimate.js';
 
 /** @internal What the guard remembers of a reservation it granted, until it is settled or released. */
 export interface ReservationState {
   principal: Principal;
   rootRunId: string | undefined;
+  /** Model, agent, step and run of the call: its settlement counts on the same scopes. */
+  context: CallContext;
   /** Counter keys it holds budget on (empty when not backed by the store). */
   keys: string[];
   pico: bigint;

@@ -3,11 +3,19 @@ import { addCall, type CostBreakdownWire, type CostTotals, type TokenUsageWire }
 
 /**
  * Exact pico-USD of a wire amount (a JSON number), read through its shortest
- * decimal form as `usdToPico` does; amounts with at most 12 decimals take a
- * fast path that builds the integer from the digits directly.
+ * decimal form as `usdToPico` does (a property test holds it to that). Amounts
+ * under $1000 with at most 12 decimals are converted without text; other
+ * amounts with at most 12 decimals build the integer from their digits.
  */
 export function wireToPico(amount: number | undefined): PicoUsd {
   if (amount === undefined || amount === 0) return 0n;
+  if (amount > 0 && amount < 1000) {
+    // Below $1000 doubles lie under 1.2e-13 apart, so at most one 12-decimal amount rounds to
+    // `amount`: when the nearest pico count divides back to `amount` exactly, it is that one, and
+    // the shortest decimal form (within the same spacing) rounds to it at 12 places too.
+    const pico = Math.round(amount * 1e12);
+    if (pico / 1e12 === amount) return BigInt(pico);
+  }
   const text = String(amount);
   if (!text.includes('e')) {
     const dot = text.indexOf('.');

@@ -11,7 +11,9 @@ Usage:
   costspan run <run-id> [files|-]  one run's tree of runs and steps with own and inclusive cost
   costspan verify [files...|-]     check every line against the event schema and signed events' chain
 
-Files are JSONL written by @costspan/sdk (gzip is detected); '-' is standard input.
+Files are JSONL written by @costspan/sdk, or the OTLP/JSON an OpenTelemetry
+Collector's file exporter writes of events from @costspan/exporter-otlp, in
+any mix; gzip is detected; each event_id counts once; '-' is standard input.
 With no file, $COSTSPAN_EVENTS_FILE is read, else standard input when it is a pipe.
 Run 'costspan <command> --help' for the options of a command.
 Exit codes: 0 ok, 1 a finding (run not found, verification failed, bad lines with --strict), 2 usage or input error.
@@ -20,6 +22,7 @@ Exit codes: 0 ok, 1 a finding (run not found, verification failed, bad lines wit
 /** Options every reading command shares. */
 const COMMON_OPTIONS_HELP = `  --strict               exit 1 when any line was skipped (malformed, unknown type, ...)
   --max-line-bytes N     skip lines longer than N bytes without buffering them (default 1048576)
+                         (a collector's OTLP/JSON line, a whole batch: 64 MiB or N)
   --no-progress          no progress bar (it is drawn on a TTY for inputs over 32 MB)
   --stats                print events/s, MB/s and peak RSS on standard error
   -h, --help             this help`;
@@ -29,7 +32,10 @@ export const REPORT_HELP: string = `Usage: costspan report [files...|-] [options
 
 Totals and breakdowns of cost events, money summed exactly (integer pico-USD).
 Totals come from llm.cost.token.recorded events (one per model call); session
-events add run counts. Rows are sorted by cost (days by date).
+events add run counts. Rows are sorted by cost (days by date). Every row has
+its calls' p50/p95 latency and total time (token events' latency_ms); a day,
+agent, model or user above 3x its trailing 7-day median is marked with a ▲.
+The table fits the terminal (its width, else $COLUMNS, else 80 columns).
 
 Options:
   --since TIME           only events at or after TIME (2026-03-01, 2026-03 or ISO 8601; UTC)
@@ -37,17 +43,26 @@ Options:
   --as-of TIME           "now" for month-to-date and the projection (default: the last event)
   --group-by LIST        breakdowns to show, comma-separated: model, provider, agent, scope,
                          user, team, org, tag, day, run, source, or principal (= user,team,org,tag)
-                         (default: ${DEFAULT_DIMENSIONS.join(',')})
+                         (default: ${DEFAULT_DIMENSIONS.join(',')}); exactly two (user,model)
+                         are also crossed in a pivot table
   --top N                rows per breakdown; the rest are summed in one row
                          (default 10 for table and markdown, all for json and csv)
   --format FORMAT        table (default), json, csv or markdown
+  --exact                every digit of every amount in table and markdown (json and csv always
+                         have them); by default 4 significant digits, cents from $1
   --html FILE            also write a self-contained HTML page with charts to FILE
+  --reprice FROM=TO      what-if: re-price FROM's calls as model TO, from their token counts
+                         (repeatable, or a comma list); prints actual vs what-if instead
+  --price-date DAY       what-if: price every call at the prices in force on DAY (2026-01-01)
+  --prices FILE          what-if: custom prices (JSON array of {model, inputPerMillion,
+                         outputPerMillion, ...}) on top of the bundled table (repeatable)
 ${COMMON_OPTIONS_HELP}
 
 Examples:
   costspan report events.jsonl
   costspan report logs/*.jsonl.gz --since 2026-03-01 --group-by model,day --format csv
   cat events.jsonl | costspan report - --group-by principal --top 5 --html report.html
+  costspan report events.jsonl --reprice gpt-4o=gpt-4o-mini,claude-sonnet-4=claude-3-5-haiku
 `;
 
 /** `costspan run --help`. */
@@ -60,6 +75,7 @@ has the run id.
 
 Options:
   --format FORMAT        text (default) or json
+  --exact                every digit of every amount in the text
 ${COMMON_OPTIONS_HELP}
 
 Example:

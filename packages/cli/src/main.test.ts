@@ -105,8 +105,10 @@ describe('main()', () => {
       stdin: readFileSync(eventsPath),
     });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Total cost:   $0.0453');
-    expect(result.stdout).toContain('| researcher | $0.0225 |');
+    // The file read twice: each event_id counts once, the second copies are told as duplicates.
+    expect(result.stdout).toContain('Total cost: $0.02265');
+    expect(result.stdout).toContain('| researcher | $0.01125 |');
+    expect(result.stderr).toMatch(/\d+ duplicate events were counted once/);
     expect(result.stdout).toContain('| (3 more) |');
     expect(result.stdout).not.toContain('By model');
     const empty = await run(['report', eventsPath, '--since', '2000-01-01', '--until', '2000-01-02', '--format', 'json']);

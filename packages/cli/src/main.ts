@@ -6,17 +6,23 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createSigningKey } from '@costspan/sdk';
 import { CliError, exitCodeOf } from './cli-error.js';
+import { HtmlExtrasCollector } from './html-extras.js';
 import { renderHtmlReport } from './html-report.js';
 import { createProgressBar } from './progress.js';
-import { describeSkipped, EventScanner, type ScanStats } from './read-events.js';
+import { describeDuplicates, describeSkipped, EventScanner, type ScanStats } from './read-events.js';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from './report-format.js';
 import { parseDimensions, parseTimeBound } from './report-options.js';
 import { DEFAULT_DIMENSIONS, ReportAggregator, type ReportDimension } from './report.js';
 import { formatRunTreeText, runTreeToJson } from './run-tree-format.js';
 import { RunTreeBuilder } from './run-tree.js';
+import { terminalWidth } from './terminal-width.js';
 import { ChainVerifier, type VerifySummary } from './verify.js';
 import { MAIN_HELP, REPORT_HELP, RUN_HELP, VERIFY_HELP } from './help.js';
 import { CLI_VERSION } from './version.js';
+import { createWhatIfAggregator } from './what-if-command.js';
+import { formatWhatIf } from './what-if-format.js';
+
+const HTML_DIMENSIONS: readonly ReportDimension[] = ['day', 'model', 'agent', 'user', 'team', 'org', 'tag'];
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliIo {
@@ -119,11 +125,12 @@ function defaultInputs(files: string[], io: CliIo): string[] {
   throw new CliError({ code: 'usage', message: 'no input: give a file, - for standard input, or set COSTSPAN_EVENTS_FILE' });
 }
 
-function scanner(flags: CommonFlags, io: CliIo): EventScanner {
+function scanner(flags: CommonFlags, io: CliIo, options: { deduplicate?: boolean } = {}): EventScanner {
   const maxLineBytes = positiveInteger(flags['max-line-bytes'], '--max-line-bytes');
   const progress = flags['no-progress'] === true ? undefined : createProgressBar(io.stderr);
   return new EventScanner({
     stdin: io.stdin,
+    ...options,
     ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
     ...(progress === undefined ? {} : { progress }),
   });
@@ -133,12 +140,19 @@ function scanner(flags: CommonFlags, io: CliIo): EventScanner {
 function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, startedAt: number): number {
   const skipped = describeSkipped(stats);
   if (skipped !== undefined) io.stderr.write(`costspan: ${skipped}\n`);
+  const duplicates = describeDuplicates(stats);
+  if (duplicates !== undefined) io.stderr.write(`costspan: ${duplicates}\n`);
   if (flags.stats === true) {
     const seconds = (performance.now() - startedAt) / 1000;
     const stats_ = {
       events: stats.events,
       lines: stats.lines,
       bytes: stats.bytes,
+      // Collector (OTLP/JSON) records read, other logs and signals among them, and events dropped as repeated ids.
+      collector_records: stats.otlpRecords,
+      other_log_records: stats.otherLogRecords,
+      other_telemetry_lines: stats.otherTelemetryLines,
+      duplicates: stats.duplicates,
       seconds: Math.round(seconds * 1000) / 1000,
       events_per_second: Math.round(stats.events / seconds),
       mb_per_second: Math.round((stats.bytes / 1e6 / seconds) * 10) / 10,
@@ -162,7 +176,11 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
       'group-by': { type: 'string' },
       top: { type: 'string' },
       format: { type: 'string' },
+      exact: { type: 'boolean' },
       html: { type: 'string' },
+      reprice: { type: 'string', multiple: true },
+      'price-date': { type: 'string' },
+      prices: { type: 'string', multiple: true },
     },
   });
   if (values.help === true) {
@@ -182,39 +200,70 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   const top = nonNegativeInteger(values.top, '--top') ?? (format === 'table' || format === 'markdown' ? 10 : undefined);
   const inputs = defaultInputs(positionals, io);
 
-  // The HTML page always charts days, models and agents, whatever --group-by shows.
+  // The HTML page always shows days, models, agents and principals, whatever --group-by shows.
   const aggregated: ReportDimension[] = [...dimensions];
-  if (values.html !== undefined)
-    for (const dimension of ['day', 'model', 'agent'] as const) if (!aggregated.includes(dimension)) aggregated.push(dimension);
-  const aggregator = new ReportAggregator({
-    dimensions: aggregated,
-    ...(sinceMs === undefined ? {} : { sinceMs }),
-    ...(untilMs === undefined ? {} : { untilMs }),
-  });
-  const startedAt = performance.now();
-  const reader = scanner(values, io);
-  await reader.scan(inputs, (event) => aggregator.add(event));
+  if (values.html !== undefined) for (const dimension of HTML_DIMENSIONS) if (!aggregated.includes(dimension)) aggregated.push(dimension);
+  const period = { ...(sinceMs === undefined ? {} : { sinceMs }), ...(untilMs === undefined ? {} : { untilMs }) };
+  const whatIf = await createWhatIfAggregator(values, period);
+  const extras = values.html === undefined ? undefined : new HtmlExtrasCollector(period);
+  // The page reads its inputs twice (the top runs' trees): standard input is spooled to disk.
+  const spooled = values.html === undefined ? undefined : await spoolStdin(inputs, io);
+  try {
+    const aggregator = new ReportAggregator({
+      dimensions: aggregated,
+      // Exactly two --group-by dimensions are also crossed in a pivot.
+      ...(dimensions.length === 2 ? { pivot: [dimensions[0] as ReportDimension, dimensions[1] as ReportDimension] as const } : {}),
+      ...(sinceMs === undefined ? {} : { sinceMs }),
+      ...(untilMs === undefined ? {} : { untilMs }),
+    });
+    const startedAt = performance.now();
+    const reader = scanner(values, io);
+    await reader.scan(spooled?.inputs ?? inputs, (event) => {
+      aggregator.add(event);
+      whatIf?.add(event);
+      extras?.add(event);
+    });
 
-  const context = {
-    inputs,
-    ...(values.since === undefined ? {} : { since: values.since }),
-    ...(values.until === undefined ? {} : { until: values.until }),
-    scan: reader.stats,
-  };
-  const resultOptions = { ...(top === undefined ? {} : { top }), ...(asOfMs === undefined ? {} : { asOfMs }) };
-  const report = aggregator.result(resultOptions);
-  const shown = { ...report, breakdowns: report.breakdowns.filter((breakdown) => dimensions.includes(breakdown.dimension)) };
-  io.stdout.write(formatReport(shown, format, context));
-  if (values.html !== undefined) {
-    const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
-    try {
-      await writeFile(values.html, renderHtmlReport(full, context));
-    } catch (error) {
-      throw new CliError({ code: 'output_error', message: `cannot write ${values.html}: ${(error as Error).message}`, cause: error });
+    const context = {
+      inputs,
+      ...(values.since === undefined ? {} : { since: values.since }),
+      ...(values.until === undefined ? {} : { until: values.until }),
+      scan: reader.stats,
+    };
+    const resultOptions = { ...(top === undefined ? {} : { top }), ...(asOfMs === undefined ? {} : { asOfMs }) };
+    const report = aggregator.result(resultOptions);
+    const shown = { ...report, breakdowns: report.breakdowns.filter((breakdown) => dimensions.includes(breakdown.dimension)) };
+    const whatIfReport = whatIf?.result({ dimensions, ...(top === undefined ? {} : { top }) });
+    io.stdout.write(
+      whatIfReport === undefined
+        ? formatReport(shown, format, context, textOptions(values, io))
+        : formatWhatIf(whatIfReport, format, inputs, { exact: values.exact === true }),
+    );
+    if (values.html !== undefined && extras !== undefined) {
+      const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
+      const trees = await extras.buildTrees((handler) =>
+        scanner({ ...values, 'no-progress': true }, io).scan(spooled?.inputs ?? inputs, handler),
+      );
+      const page = renderHtmlReport(full, context, {
+        extras: extras.result(trees),
+        ...(whatIf === undefined ? {} : { whatIf: whatIf.result() }),
+      });
+      try {
+        await writeFile(values.html, page);
+      } catch (error) {
+        throw new CliError({ code: 'output_error', message: `cannot write ${values.html}: ${(error as Error).message}`, cause: error });
+      }
+      io.stderr.write(`costspan: wrote ${values.html}\n`);
     }
-    io.stderr.write(`costspan: wrote ${values.html}\n`);
+    return finishScan(reader.stats, values, io, startedAt);
+  } finally {
+    await spooled?.cleanup();
   }
-  return finishScan(reader.stats, values, io, startedAt);
+}
+
+/** How text output is laid out: the terminal's width, amounts rounded unless --exact. */
+function textOptions(values: { exact?: boolean }, io: CliIo): { width: number; exact: boolean } {
+  return { width: terminalWidth(io.stdout, io.env), exact: values.exact === true };
 }
 
 /** `run` reads its inputs twice; standard input is spooled to a temporary file (disk, not memory). */
@@ -231,7 +280,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { ...COMMON_OPTIONS, format: { type: 'string' } },
+    options: { ...COMMON_OPTIONS, format: { type: 'string' }, exact: { type: 'boolean' } },
   });
   if (values.help === true) {
     io.stdout.write(RUN_HELP);
@@ -257,7 +306,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       await second.scan(spooled.inputs, (event) => builder.add(event));
     }
     const tree = builder.build();
-    io.stdout.write(format === 'json' ? `${JSON.stringify(runTreeToJson(tree), null, 2)}\n` : formatRunTreeText(tree));
+    io.stdout.write(
+      format === 'json' ? `${JSON.stringify(runTreeToJson(tree), null, 2)}\n` : formatRunTreeText(tree, textOptions(values, io)),
+    );
     return finishScan(firstPass, values, io, startedAt);
   } catch (error) {
     if (CliError.isInstance(error) && error.code === 'run_not_found') {
@@ -305,7 +356,8 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   // Default (undefined): unsigned events are problems when a key is given.
   const requireSigned = values['require-signed'] === true ? true : values['allow-unsigned'] === true ? false : undefined;
   const verifier = new ChainVerifier({ ...(key === undefined ? {} : { key }), ...(requireSigned === undefined ? {} : { requireSigned }) });
-  const reader = scanner(values, io);
+  // Every line is checked: a replayed event is a finding here, not a duplicate to drop.
+  const reader = scanner(values, io, { deduplicate: false });
   await reader.scan(inputs, (event, location) => {
     verifier.check(event, location);
   });

@@ -61,7 +61,8 @@ describe('EventScanner', () => {
         good.slice(0, 120),
       ].join('\n'),
     );
-    const { scanner, events } = await scanAll([path]);
+    // The same event id on every line: duplicates are kept here to see each line's own fate.
+    const { scanner, events } = await scanAll([path], { deduplicate: false });
     expect(events).toHaveLength(4);
     expect(scanner.stats.skippedByReason).toEqual({ malformed: 1, oversized: 0, unterminated: 1, unknown_event_type: 1, invalid_event: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -85,16 +86,20 @@ describe('EventScanner', () => {
     expect(scanner.stats.skippedByReason.oversized).toBe(2);
   });
 
-  it('reads gzip by suffix and by magic bytes, from files and standard input, and several inputs in order', async () => {
+  it('reads gzip by its magic bytes, whatever the name, from files and standard input, and several inputs in order', async () => {
     const compressed = gzipSync(readFileSync(eventsPath));
     const gz = join(directory, 'events.jsonl.gz');
     const disguised = join(directory, 'events-compressed.jsonl');
     writeFileSync(gz, compressed);
     writeFileSync(disguised, compressed);
     const stdin = Readable.from([compressed.subarray(0, 1), compressed.subarray(1)]);
-    const { scanner, events } = await scanAll([gz, disguised, '-', eventsPath], { stdin });
+    const { scanner, events } = await scanAll([gz, disguised, '-', eventsPath], { stdin, deduplicate: false });
     expect(events).toHaveLength(lines.length * 4);
     expect(scanner.stats.skipped).toBe(0);
+    // By default each event id is handed on once: the three copies are duplicates.
+    const again = await scanAll([gz, disguised, eventsPath]);
+    expect(again.events).toHaveLength(lines.length);
+    expect(again.scanner.stats.duplicates).toBe(lines.length * 2);
   });
 
   it('plain standard input, with a byte-order mark', async () => {
@@ -111,5 +116,20 @@ describe('EventScanner', () => {
     const path = join(directory, 'corrupt.jsonl.gz');
     writeFileSync(path, Buffer.concat([gzipSync(readFileSync(eventsPath)).subarray(0, 40), Buffer.from('garbage')]));
     await expect(scanAll([path])).rejects.toMatchObject({ code: 'input_error' });
+  });
+
+  it('zstd (a collector file exporter with compression: zstd) is an input error that says what to do, from a file or standard input', async () => {
+    // The zstd frame magic, then bytes: Node 20 has no zstd decoder to get further.
+    const zstd = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x01, 0x02]);
+    const path = join(directory, 'collector.json');
+    writeFileSync(path, zstd);
+    await expect(scanAll([path])).rejects.toMatchObject({
+      code: 'input_error',
+      message: expect.stringMatching(/zstd-compressed.*zstd -dc/),
+    });
+    await expect(scanAll(['-'], { stdin: Readable.from([zstd.subarray(0, 2), zstd.subarray(2)]) })).rejects.toMatchObject({
+      code: 'input_error',
+      message: expect.stringContaining('standard input is zstd-compressed'),
+    });
   });
 });

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { stat } from 'node:fs/promises';
 import { COST_EVENT_TYPES, validateCostEvent, type CostEvent } from '@costspan/sdk';
 import { CliError } from './cli-error.js';
+import { EventIdSet } from './event-id-set.js';
+import { countBytes, decompressed } from './input-streams.js';
+import { isOtherOtlpRequest, isOtlpLogsRequest, otlpLineContents } from './otlp-records.js';
 
 /** Why a line was skipped. */
 export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unknown_event_type' | 'invalid_event';
@@ -37,8 +38,16 @@ export interface ScanStats {
   bytes: number;
   /** Non-blank lines seen. */
   lines: number;
-  /** Lines that were valid events and were handed on. */
+  /** Valid events handed on (duplicates excluded). */
   events: number;
+  /** Cost events read from OpenTelemetry Collector (OTLP/JSON) lines, duplicates included. */
+  otlpRecords: number;
+  /** Log records in collector lines that are not cost events (other logs of the same collector), ignored. */
+  otherLogRecords: number;
+  /** Collector lines of traces, metrics or profiles (a file exporter shared by several pipelines), ignored. */
+  otherTelemetryLines: number;
+  /** Valid events dropped because their `event_id` was seen before (OTLP delivers at least once). */
+  duplicates: number;
   /** Lines skipped, in total and by reason. */
   skipped: number;
   skippedByReason: Record<SkipReason, number>;
@@ -57,18 +66,43 @@ export interface ProgressSink {
 export interface EventScannerOptions {
   /** Longest line accepted, in bytes; longer lines are skipped without being buffered. Default 1 MiB. */
   maxLineBytes?: number;
+  /**
+   * Longest OpenTelemetry Collector line (one whole export request, starting `{"resourceLogs"`)
+   * accepted, in bytes; never less than `maxLineBytes`. Default 64 MiB: a collector batches
+   * thousands of records into one line.
+   */
+  maxCollectorLineBytes?: number;
   /** Stream read for the input `-`. Default `process.stdin`. */
   stdin?: NodeJS.ReadableStream;
   /** Told of bytes read, when inputs have a known size. */
   progress?: ProgressSink;
   /** Skipped lines kept as examples. Default 5. */
   maxExamples?: number;
+  /**
+   * Hand on each `event_id` once, across every input and scan, counting the rest in
+   * {@link ScanStats.duplicates}. Default true; `verify` turns it off to see replays.
+   */
+  deduplicate?: boolean;
 }
 
 /** Called for each valid event. `raw` is the line as read. */
 export type EventHandler = (event: CostEvent, location: LineLocation) => void;
 
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+const DEFAULT_MAX_COLLECTOR_LINE_BYTES = 64 * 1024 * 1024;
+// Logs, and the other signals a shared file exporter writes (read, then ignored).
+const COLLECTOR_LINE_STARTS = ['Logs', '_logs', 'Spans', '_spans', 'Metrics', '_metrics', 'Profiles', '_profiles'].map((signal) =>
+  Buffer.from(`{"resource${signal}"`, 'latin1'),
+);
+
+/** Whether the line at `offset` starts as a collector's OTLP/JSON logs request does. */
+function isCollectorLineStart(head: Buffer, offset: number): boolean {
+  // Checked on every line: the common case (`{"a`, `{"e`: an event's first key) is told by its third byte.
+  if (head[offset + 2] !== 0x72) return false;
+  return COLLECTOR_LINE_STARTS.some(
+    (start) => head.length - offset >= start.length && head.compare(start, 0, start.length, offset, offset + start.length) === 0,
+  );
+}
 const NEWLINE = 0x0a;
 
 /** Fresh, zero {@link ScanStats}. */
@@ -77,6 +111,10 @@ export function emptyScanStats(): ScanStats {
     bytes: 0,
     lines: 0,
     events: 0,
+    otlpRecords: 0,
+    otherLogRecords: 0,
+    otherTelemetryLines: 0,
+    duplicates: 0,
     skipped: 0,
     skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unknown_event_type: 0, invalid_event: 0 },
     examples: [],
@@ -106,9 +144,12 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
 }
 
 /**
- * Reads cost events from JSONL files and standard input in constant memory:
- * bytes are split into lines as they stream by (never a whole file in memory),
- * gzip is detected by the `.gz` suffix or its magic bytes, and every bad line
+ * Reads cost events from JSONL files, OpenTelemetry Collector `file` exporter
+ * output (OTLP/JSON, one request a line; see `otlp-records.ts`) and standard
+ * input, mixed freely and told apart by content: bytes are split into lines as
+ * they stream by (never a whole file in memory), gzip is detected by its magic
+ * bytes, whatever the file is called, each `event_id` is handed on once (17 bytes
+ * of memory an event; duplicates are counted), and every bad line
  * (malformed JSON, unknown event type, invalid fields, an unterminated last
  * line, a line over `maxLineBytes`) is skipped and counted
  * in {@link EventScanner.stats}. An over-long line is discarded as it streams,
@@ -125,13 +166,17 @@ export class EventScanner {
   /** Counters across every scan made by this scanner. */
   readonly stats: ScanStats = emptyScanStats();
   private readonly maxLineBytes: number;
+  private readonly maxCollectorLineBytes: number;
   private readonly maxExamples: number;
   private readonly options: EventScannerOptions;
+  private readonly seen: EventIdSet | undefined;
 
   constructor(options: EventScannerOptions = {}) {
     this.options = options;
     this.maxLineBytes = options.maxLineBytes !== undefined && options.maxLineBytes > 0 ? options.maxLineBytes : DEFAULT_MAX_LINE_BYTES;
     this.maxExamples = options.maxExamples ?? 5;
+    this.maxCollectorLineBytes = Math.max(this.maxLineBytes, options.maxCollectorLineBytes ?? DEFAULT_MAX_COLLECTOR_LINE_BYTES);
+    this.seen = options.deduplicate === false ? undefined : new EventIdSet();
   }
 
   /**
@@ -158,21 +203,22 @@ export class EventScanner {
 
   private async scanOne(input: string, onEvent: EventHandler, onBytes: (() => void) | undefined): Promise<void> {
     const stats = this.stats;
-    let raw: AsyncIterable<Buffer>;
-    let gzip = input.endsWith('.gz');
-    if (input === '-') {
-      raw = (this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>;
-    } else {
-      if (!gzip) gzip = await hasGzipMagic(input);
-      raw = createReadStream(input, { highWaterMark: 256 * 1024 });
-    }
+    const raw: AsyncIterable<Buffer> =
+      input === '-'
+        ? ((this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>)
+        : createReadStream(input, { highWaterMark: 256 * 1024 });
     const counted = countBytes(raw, (count) => {
       stats.bytes += count;
       onBytes?.();
     });
-    const chunks = input === '-' ? sniffGzip(counted) : gzip ? gunzip(counted) : counted;
+    const chunks = decompressed(counted, input === '-' ? 'standard input' : input);
 
     const maxLineBytes = this.maxLineBytes;
+    const maxCollectorLineBytes = this.maxCollectorLineBytes;
+    // A collector line holds a whole batch of records: it gets the larger limit, told by how it starts.
+    const limitOf = (head: Buffer | undefined, offset: number): number =>
+      head !== undefined && isCollectorLineStart(head, offset) ? maxCollectorLineBytes : maxLineBytes;
+    let limit = maxLineBytes;
     let lineNumber = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -190,7 +236,8 @@ export class EventScanner {
           if (newline === -1) {
             const rest = chunk.length - start;
             if (!discarding && rest > 0) {
-              if (pendingBytes + rest > maxLineBytes) {
+              limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pending[0], 0);
+              if (pendingBytes + rest > limit) {
                 discarding = true;
                 pending = [];
                 pendingBytes = 0;
@@ -202,13 +249,14 @@ export class EventScanner {
             break;
           }
           lineNumber += 1;
+          if (!discarding) limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pending[0], 0);
           if (discarding) {
             discarding = false;
             stats.lines += 1;
-            this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
-          } else if (newline - start + pendingBytes > maxLineBytes) {
+            this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
+          } else if (newline - start + pendingBytes > limit) {
             stats.lines += 1;
-            this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+            this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
             pending = [];
             pendingBytes = 0;
           } else {
@@ -239,7 +287,7 @@ export class EventScanner {
       const text = discarding ? '' : Buffer.concat(pending).toString('utf8');
       if (discarding || text.trim() !== '') {
         stats.lines += 1;
-        if (discarding) this.skip('oversized', input, lineNumber, `longer than ${maxLineBytes} bytes`);
+        if (discarding) this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
         // The SDK writes each line whole with its newline: a line without one is a torn write.
         else this.skip('unterminated', input, lineNumber, 'no newline at end of file (an interrupted write?)');
       }
@@ -257,6 +305,14 @@ export class EventScanner {
       this.skip('malformed', file, lineNumber, (error as Error).message);
       return;
     }
+    if (isOtlpLogsRequest(value)) {
+      this.otlpLine(value, file, lineNumber, onEvent);
+      return;
+    }
+    if (isOtherOtlpRequest(value)) {
+      this.stats.otherTelemetryLines += 1;
+      return;
+    }
     // Keys such as `__proto__`, `constructor` or `prototype` (tag keys the SDK writes) are read like
     // any other: JSON.parse makes them own data properties, and everything downstream reads them
     // as own properties or keys of Maps, never assigns them onto plain objects.
@@ -270,6 +326,31 @@ export class EventScanner {
       event = validateCostEvent(value);
     } catch (error) {
       this.skip('invalid_event', file, lineNumber, (error as Error).message);
+      return;
+    }
+    this.accept(event, file, lineNumber, onEvent);
+  }
+
+  /** One collector line: every cost-event log record in it, validated like a JSONL line; other records are counted. */
+  private otlpLine(request: Record<string, unknown>, file: string, lineNumber: number, onEvent: EventHandler): void {
+    const contents = otlpLineContents(request);
+    this.stats.otherLogRecords += contents.foreign;
+    for (const [index, value] of contents.events.entries()) {
+      this.stats.otlpRecords += 1;
+      let event: CostEvent;
+      try {
+        event = validateCostEvent(value);
+      } catch (error) {
+        this.skip('invalid_event', file, lineNumber, `log record ${index + 1}: ${(error as Error).message}`);
+        continue;
+      }
+      this.accept(event, file, lineNumber, onEvent);
+    }
+  }
+
+  private accept(event: CostEvent, file: string, lineNumber: number, onEvent: EventHandler): void {
+    if (this.seen !== undefined && !this.seen.add(event.event_id)) {
+      this.stats.duplicates += 1;
       return;
     }
     this.stats.events += 1;
@@ -299,61 +380,16 @@ export function describeSkipped(stats: ScanStats): string | undefined {
   return lines.join('\n');
 }
 
+/**
+ * One line for standard error about events read twice, or `undefined` when none were.
+ * Not a problem: a collector retrying a batch delivers its records again.
+ */
+export function describeDuplicates(stats: ScanStats): string | undefined {
+  if (stats.duplicates === 0) return undefined;
+  const plural = stats.duplicates === 1 ? 'event was' : 'events were';
+  return `${stats.duplicates} duplicate ${plural} counted once (same event_id, e.g. a collector's retried batch)`;
+}
+
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 3)}...` : text;
-}
-
-async function hasGzipMagic(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function* countBytes(source: AsyncIterable<Buffer | string>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    onChunk(buffer.length);
-    yield buffer;
-  }
-}
-
-async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const input = Readable.from(source, { objectMode: false });
-  const output = createGunzip();
-  input.on('error', (error) => output.destroy(error));
-  input.pipe(output);
-  try {
-    for await (const chunk of output) yield chunk as Buffer;
-  } finally {
-    input.destroy();
-  }
-}
-
-/** Standard input cannot be peeked at with a second read: look at the first bytes as they pass. */
-async function* sniffGzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const iterator = source[Symbol.asyncIterator]();
-  let head: Buffer = Buffer.alloc(0);
-  while (head.length < 2) {
-    const next = await iterator.next();
-    if (next.done === true) {
-      if (head.length > 0) yield head;
-      return;
-    }
-    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done === true) return;
-      yield next.value;
-    }
-  }
-  if (head[0] === 0x1f && head[1] === 0x8b) yield* gunzip(rest());
-  else yield* rest();
 }

@@ -1,6 +1,22 @@
 import type { PicoUsd } from '@costspan/core';
-import { addTotals, emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
+import { emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
 import { addWireCall, ratioPico } from './event-money.js';
+import { latencyBucket, latencyOf, type LatencySummary } from './latency-stats.js';
+import {
+  OTHER,
+  addCallToGroup,
+  emptyGroup,
+  groupOf,
+  keysOf,
+  mergeGroup,
+  compareKeys,
+  sortRows,
+  toRow,
+  type EventFields,
+  type Group,
+} from './report-group.js';
+import { PivotAccumulator, type ReportPivot } from './report-pivot.js';
+import { SPIKE_DIMENSIONS, SpikeTracker, type DailyCost, type Spike, type SpikeDimension } from './spikes.js';
 import { WarningCollector, type ReportWarnings } from './report-warnings.js';
 
 /** What a breakdown groups by. `tag` rows are `key=value`; an event with two tags counts in both rows. */
@@ -34,6 +50,8 @@ export interface ReportOptions {
   dimensions?: readonly ReportDimension[];
   /** Distinct keys kept per dimension; the rest are pooled as `(other)`, so memory stays bounded. Default 100000. */
   maxGroupsPerDimension?: number;
+  /** Two dimensions to cross in a {@link ReportPivot} (`--group-by user,model`); both are also broken down. */
+  pivot?: readonly [ReportDimension, ReportDimension];
 }
 
 /** Options of {@link ReportAggregator.result}. */
@@ -60,6 +78,10 @@ export interface ReportRow {
   tokenEfficiency: number | null;
   /** Cost per 1000 output tokens, exact to the pico-dollar; `null` without output tokens. */
   costPer1kOutput: PicoUsd | null;
+  /** Calls' latency (token events' `latency_ms`); `null` when no call in the group had one. */
+  latency: LatencySummary | null;
+  /** Days on which this key (a day, agent, model or user) was a spike; see {@link Report.spikes}. */
+  spikeDays: string[];
 }
 
 /** One breakdown: rows sorted by cost, highest first. */
@@ -95,20 +117,13 @@ export interface Report {
   breakdowns: ReportBreakdown[];
   /** Unpriced calls, calls without usage and budget refusals: what makes the totals incomplete. */
   warnings: ReportWarnings;
+  /** Days on which a day, agent, model or user cost more than 3× its trailing 7-day median, with the runs that made them. */
+  spikes: Spike[];
+  /** Spike dimensions with too many key-days to check in bounded memory. */
+  spikesUnchecked: SpikeDimension[];
+  /** The two `pivot` dimensions crossed; `undefined` without the option. */
+  pivot: ReportPivot | undefined;
 }
-
-interface Group {
-  totals: CostTotals;
-  runs: number;
-  refusals: number;
-}
-
-function emptyGroup(): Group {
-  return { totals: emptyTotals(), runs: 0, refusals: 0 };
-}
-
-const OTHER = '(other)';
-const NONE = '(none)';
 
 /**
  * Rolls cost events up into totals and breakdowns, one event at a time, in
@@ -138,9 +153,18 @@ export class ReportAggregator {
   private first: string | undefined;
   private last: string | undefined;
   private readonly counts = { token: 0, session: 0, attributed: 0, outsidePeriod: 0, nonUsd: 0 };
+  private readonly pivot: PivotAccumulator | undefined;
+  private readonly spikes: SpikeTracker;
+  private readonly dailyTotal: DailyCost | undefined;
 
   constructor(options: ReportOptions = {}) {
-    this.dimensions = options.dimensions ?? DEFAULT_DIMENSIONS;
+    const pivot = options.pivot;
+    const dimensions = options.dimensions ?? DEFAULT_DIMENSIONS;
+    // A pivot's totals are its dimensions' breakdowns.
+    this.dimensions = pivot === undefined ? dimensions : [...dimensions, ...pivot.filter((dimension) => !dimensions.includes(dimension))];
+    this.pivot = pivot === undefined ? undefined : new PivotAccumulator(pivot[0], pivot[1]);
+    this.spikes = new SpikeTracker(SPIKE_DIMENSIONS.filter((dimension) => dimension === 'day' || this.dimensions.includes(dimension)));
+    this.dailyTotal = this.spikes.dailyCost('day', '');
     for (const dimension of this.dimensions) this.groups.set(dimension, new Map());
     this.maxGroups = options.maxGroupsPerDimension ?? 100_000;
     this.sinceMs = options.sinceMs;
@@ -186,23 +210,50 @@ export class ReportAggregator {
     this.warnings.addToken(event);
     const call = emptyTotals();
     addWireCall(call, payload.cost, payload.token_usage, payload.pricing_status !== 'unpriced');
-    addTotals(this.totals.totals, call);
-    addTotals(this.group(this.days, event.timestamp.slice(0, 10), Number.POSITIVE_INFINITY).totals, call);
+    const latencyMs = latencyOf(payload);
+    const latency = latencyMs === undefined ? undefined : { ms: latencyMs, bucket: latencyMs > 0 ? latencyBucket(latencyMs) : 0 };
+    const day = event.timestamp.slice(0, 10);
+    addCallToGroup(this.totals, call, latency);
+    addCallToGroup(groupOf(this.days, day, Number.POSITIVE_INFINITY), call, latency);
+    const cost = totalCost(call);
+    const pico = Number(cost);
+    this.dailyTotal?.add(day, cost, pico);
+    this.spikes.addRun(
+      day,
+      { runId: payload.agent_run_id, agent: payload.agent_name, user: event.actor_id, model: payload.model.name },
+      cost,
+      pico,
+    );
+    const fields: EventFields = {
+      model: payload.model.name,
+      provider: payload.model.system,
+      agent: payload.agent_name,
+      scope: payload.scope,
+      run: payload.agent_run_id,
+    };
+    const pivotKeys = this.pivot === undefined ? undefined : new Map<ReportDimension, string[]>();
     for (const dimension of this.dimensions) {
       if (dimension === 'day') continue;
       const groups = this.groups.get(dimension) as Map<string, Group>;
-      for (const key of keysOf(
-        dimension,
-        event,
-        payload.model.name,
-        payload.model.system,
-        payload.agent_name,
-        payload.scope,
-        payload.agent_run_id,
-      )) {
-        addTotals(this.group(groups, key, this.maxGroups).totals, call);
+      const keys = keysOf(dimension, event, fields);
+      pivotKeys?.set(dimension, keys);
+      const spiking = dimension === 'agent' || dimension === 'model' || dimension === 'user';
+      for (const key of keys) {
+        const group = groupOf(groups, key, this.maxGroups);
+        addCallToGroup(group, call, latency);
+        if (spiking) (group.daily ??= this.spikes.dailyCost(dimension, groups.get(key) === group ? key : OTHER))?.add(day, cost, pico);
       }
     }
+    if (pivotKeys !== undefined) for (const group of this.pivotGroups(pivotKeys, day)) addCallToGroup(group, call, latency);
+  }
+
+  private pivotGroups(keys: Map<ReportDimension, string[]>, day: string): Group[] {
+    const pivot = this.pivot;
+    if (pivot === undefined) return [];
+    const of = (dimension: ReportDimension): string[] | undefined => (dimension === 'day' ? [day] : keys.get(dimension));
+    const rows = of(pivot.rows);
+    const columns = of(pivot.columns);
+    return rows === undefined || columns === undefined ? [] : pivot.groups(rows, columns);
   }
 
   private addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
@@ -218,29 +269,26 @@ export class ReportAggregator {
       group.totals.callCount += usageMissing;
       group.totals.usageMissingCallCount += usageMissing;
     };
+    const day = event.timestamp.slice(0, 10);
     count(this.totals);
-    count(this.group(this.days, event.timestamp.slice(0, 10), Number.POSITIVE_INFINITY));
+    count(groupOf(this.days, day, Number.POSITIVE_INFINITY));
+    const fields: EventFields = {
+      model: undefined,
+      provider: undefined,
+      agent: payload.agent_name,
+      scope: payload.agent_name,
+      run: payload.agent_run_id,
+    };
+    const pivotKeys = new Map<ReportDimension, string[]>();
     for (const dimension of this.dimensions) {
       // Runs have no single model, and scopes are where calls are made.
       if (dimension === 'model' || dimension === 'provider' || dimension === 'scope' || dimension === 'day') continue;
       const groups = this.groups.get(dimension) as Map<string, Group>;
-      for (const key of keysOf(dimension, event, undefined, undefined, payload.agent_name, payload.agent_name, payload.agent_run_id)) {
-        count(this.group(groups, key, this.maxGroups));
-      }
+      const keys = keysOf(dimension, event, fields);
+      if (this.pivot !== undefined) pivotKeys.set(dimension, keys);
+      for (const key of keys) count(groupOf(groups, key, this.maxGroups));
     }
-  }
-
-  private group(groups: Map<string, Group>, key: string, max: number): Group {
-    let group = groups.get(key);
-    if (group === undefined) {
-      if (groups.size >= max) key = OTHER;
-      group = groups.get(key);
-      if (group === undefined) {
-        group = emptyGroup();
-        groups.set(key, group);
-      }
-    }
-    return group;
+    this.pivotGroups(pivotKeys, day).forEach(count);
   }
 
   /** The report so far. Can be called more than once. */
@@ -248,9 +296,7 @@ export class ReportAggregator {
     const grand = totalCost(this.totals.totals);
     const breakdowns: ReportBreakdown[] = [];
     for (const dimension of this.dimensions) {
-      const rows = [...(dimension === 'day' ? this.days : (this.groups.get(dimension) as Map<string, Group>))].map(([key, group]) =>
-        toRow(key, group, grand),
-      );
+      const rows = [...this.groupsOf(dimension)].map(([key, group]) => toRow(key, group, grand));
       if (dimension === 'day') rows.sort((left, right) => compareKeys(left.key, right.key));
       else sortRows(rows);
       let rest: ReportBreakdown['rest'];
@@ -258,16 +304,24 @@ export class ReportAggregator {
       if (top !== undefined && top >= 0 && rows.length > top) {
         const cut = dimension === 'day' ? rows.splice(0, rows.length - top) : rows.splice(top);
         const pooled = emptyGroup();
-        for (const row of cut) {
-          addTotals(pooled.totals, row.totals);
-          pooled.runs += row.runs;
-          pooled.refusals += row.budgetRefusals;
-        }
+        for (const row of cut) mergeGroup(pooled, this.groupsOf(dimension).get(row.key) as Group);
         rest = { count: cut.length, row: toRow(`(${cut.length} more)`, pooled, grand) };
       }
       breakdowns.push({ dimension, rows, rest });
     }
+    const spikes = this.spikes.result();
+    for (const breakdown of breakdowns) {
+      for (const row of breakdown.rows) {
+        row.spikeDays = spikes.spikes
+          .filter((spike) => spike.dimension === breakdown.dimension && spike.key === row.key)
+          .map((spike) => spike.day);
+      }
+    }
+    const pivot = this.pivot;
     return {
+      spikes: spikes.spikes,
+      spikesUnchecked: spikes.unchecked,
+      pivot: pivot === undefined ? undefined : pivot.result(this.groupsOf(pivot.rows), this.groupsOf(pivot.columns), grand, options.top),
       firstTimestamp: this.first,
       lastTimestamp: this.last,
       totals: toRow('total', this.totals, grand),
@@ -276,6 +330,10 @@ export class ReportAggregator {
       breakdowns,
       warnings: this.warnings.result(),
     };
+  }
+
+  private groupsOf(dimension: ReportDimension): Map<string, Group> {
+    return dimension === 'day' ? this.days : (this.groups.get(dimension) as Map<string, Group>);
   }
 
   private monthToDate(asOfOption: number | undefined): MonthToDate | undefined {
@@ -301,74 +359,4 @@ export class ReportAggregator {
       projected: elapsedMs <= 0 ? null : ratioPico(cost, BigInt(monthEnd - monthStart), BigInt(elapsedMs)),
     };
   }
-}
-
-function keysOf(
-  dimension: ReportDimension,
-  event: CostEvent,
-  model: string | undefined,
-  provider: string | undefined,
-  agent: string | undefined,
-  scope: string | undefined,
-  run: string | undefined,
-): string[] {
-  switch (dimension) {
-    case 'model':
-      return [model ?? NONE];
-    case 'provider':
-      return [provider ?? NONE];
-    case 'agent':
-      return [agent ?? NONE];
-    case 'scope':
-      return [scope ?? NONE];
-    case 'user':
-      return [event.actor_id ?? NONE];
-    case 'team':
-      return [event.team_id ?? NONE];
-    case 'org':
-      return [event.org_id ?? NONE];
-    case 'tag': {
-      const tags = event.tags;
-      if (tags === undefined || typeof tags !== 'object' || tags === null) return [NONE];
-      // Own entries only: a tag named `constructor` or `__proto__` is a tag like any other.
-      const entries = Object.entries(tags);
-      return entries.length === 0 ? [NONE] : entries.map(([key, value]) => `${key}=${String(value)}`);
-    }
-    case 'day':
-      return [event.timestamp.slice(0, 10)];
-    case 'run':
-      return [run ?? NONE];
-    case 'source':
-      return [event.source];
-  }
-}
-
-function toRow(key: string, group: Group, grand: PicoUsd): ReportRow {
-  const totals = group.totals;
-  const cost = totalCost(totals);
-  return {
-    key,
-    totals,
-    runs: group.runs,
-    budgetRefusals: group.refusals,
-    cost,
-    share: grand === 0n ? 0 : Number((cost * 1_000_000n) / grand) / 1_000_000,
-    tokenEfficiency: totals.totalTokens === 0 ? null : Math.round((totals.outputTokens / totals.totalTokens) * 10_000) / 10_000,
-    costPer1kOutput: totals.outputTokens === 0 ? null : ratioPico(cost, 1000n, BigInt(totals.outputTokens)),
-  };
-}
-
-function compareKeys(left: string, right: string): number {
-  return left < right ? -1 : left > right ? 1 : 0;
-}
-
-/** Highest cost first; then most calls; then by key. */
-function sortRows(rows: ReportRow[]): void {
-  rows.sort((left, right) =>
-    left.cost === right.cost
-      ? right.totals.callCount - left.totals.callCount || compareKeys(left.key, right.key)
-      : left.cost > right.cost
-        ? -1
-        : 1,
-  );
 }

@@ -1,19 +1,41 @@
-import Table from 'cli-table3';
-import { formatPico, formatUsd } from '@costspan/core';
-import { totalCost } from '@costspan/sdk';
+import { formatPico } from '@costspan/core';
+import { addTotals, emptyTotals, totalCost, type CostTotals } from '@costspan/sdk';
+import { formatCompact, formatDuration, formatInteger, formatMoney, plural } from './money-display.js';
 import { callWindowMs, countErrors, type RunTree, type RunTreeNode } from './run-tree.js';
+import { renderTextTable, wrapText, type TextCell, type TextColumn } from './text-table.js';
 
-const integer = new Intl.NumberFormat('en-US');
-
-function duration(node: RunTreeNode): string {
-  if (node.durationMs !== undefined) return formatMs(node.durationMs);
-  const window = callWindowMs(node);
-  // Events carry end times only: the spread of call ends is a lower bound.
-  return window === undefined || window <= 0 ? '' : `≥${formatMs(window)}`;
+/** Options of {@link formatRunTreeText}. */
+export interface RunTreeTextOptions {
+  /** Terminal columns the output fits in. Default 80. */
+  width?: number;
+  /** Every digit of every amount (`--exact`). Default: rounded for reading. */
+  exact?: boolean;
 }
 
-function formatMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
+/**
+ * A node's own work: for a step, the calls made directly in it; for a run,
+ * the calls of its steps, not of its nested runs (the SDK's `llm.cost.own.*`).
+ */
+export function ownTotals(node: RunTreeNode): CostTotals {
+  if (node.kind === 'step') return node.own;
+  const own = emptyTotals();
+  const visit = (current: RunTreeNode): void => {
+    addTotals(own, current.own);
+    for (const child of current.children) if (child.kind === 'step') visit(child);
+  };
+  visit(node);
+  return own;
+}
+
+function nestedRuns(node: RunTreeNode): number {
+  return node.children.reduce((count, child) => count + (child.kind === 'run' ? 1 + nestedRuns(child) : nestedRuns(child)), 0);
+}
+
+function duration(node: RunTreeNode): string {
+  if (node.durationMs !== undefined) return formatDuration(node.durationMs);
+  const window = callWindowMs(node);
+  // Events carry end times only: the spread of call ends is a lower bound.
+  return window === undefined || window <= 0 ? '' : `≥${formatDuration(window)}`;
 }
 
 function label(node: RunTreeNode): string {
@@ -21,52 +43,73 @@ function label(node: RunTreeNode): string {
   return node.kind === 'run' ? `${node.name} [run ${node.runId ?? '?'}]` : `${node.name}${spans}`;
 }
 
-/** The run tree as an indented table: own and inclusive cost, calls, tokens, models, duration, errors. */
-export function formatRunTreeText(tree: RunTree): string {
+const COLUMNS: TextColumn[] = [
+  { header: 'own', align: 'right', priority: Number.POSITIVE_INFINITY },
+  { header: 'inclusive', compactHeader: 'incl', align: 'right', priority: Number.POSITIVE_INFINITY },
+  { header: 'calls', align: 'right', priority: 85 },
+  { header: 'tokens in/out', compactHeader: 'tok in/out', align: 'right', priority: 38 },
+  { header: 'models', align: 'left', priority: 30 },
+  { header: 'duration', compactHeader: 'time', align: 'right', priority: 60 },
+  { header: 'errors', align: 'left', priority: 75 },
+];
+
+/** The run tree as an indented table that fits `width`: own and inclusive cost, calls, tokens, models, duration, errors. */
+export function formatRunTreeText(tree: RunTree, options: RunTreeTextOptions = {}): string {
+  const width = options.width ?? 80;
+  const money = (amount: bigint): string => formatMoney(amount, options);
   const root = tree.root;
   const lines: string[] = [];
   lines.push(`run ${tree.runId}: ${root.name}${tree.ancestors.length > 0 ? ` (inside ${tree.ancestors.join('/')})` : ''}`);
+  const inclusive = totalCost(root.inclusive);
+  const own = totalCost(ownTotals(root));
+  const nested = nestedRuns(root);
+  const split = nested === 0 ? `own ${money(own)}` : `own ${money(own)}, ${money(inclusive - own)} in ${plural(nested, 'nested run')}`;
   lines.push(
-    `cost ${formatUsd(totalCost(root.inclusive))} inclusive (own ${formatUsd(totalCost(root.own))}); ${integer.format(root.inclusive.callCount)} calls; ${integer.format(root.inclusive.inputTokens)} in / ${integer.format(root.inclusive.outputTokens)} out tokens${root.durationMs === undefined ? '' : `; ${formatMs(root.durationMs)}`}`,
+    `cost ${money(inclusive)} inclusive (${split}); ${plural(root.inclusive.callCount, 'call')}; ${formatInteger(root.inclusive.inputTokens)} in / ${formatInteger(root.inclusive.outputTokens)} out tokens${root.durationMs === undefined ? '' : `; ${formatDuration(root.durationMs)}`}`,
   );
-  if (tree.traceIds.length > 0) lines.push(`trace ${tree.traceIds.join(', ')}`);
-  const table = new Table({
-    head: ['run / step', 'own', 'inclusive', 'calls', 'tokens in/out', 'models', 'duration', 'errors'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
-    style: { head: [], border: [], compact: true },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    wordWrap: false,
-  });
+  if (tree.traceIds.length > 0) lines.push(`${tree.traceIds.length === 1 ? 'trace' : 'traces'} ${tree.traceIds.join(', ')}`);
+  const rows: Array<{ key: string; cells: TextCell[] }> = [];
   const visit = (node: RunTreeNode, prefix: string, childPrefix: string): void => {
     const errors = node.errors;
-    table.push([
-      `${prefix}${label(node)}`,
-      node.own.callCount === 0 ? '' : formatUsd(totalCost(node.own)),
-      formatUsd(totalCost(node.inclusive)),
-      integer.format(node.inclusive.callCount),
-      `${integer.format(node.inclusive.inputTokens)}/${integer.format(node.inclusive.outputTokens)}`,
-      node.models.join(', '),
-      duration(node),
-      [errors > 0 ? `${errors} failed` : '', node.own.unpricedCallCount > 0 ? `${node.own.unpricedCallCount} unpriced` : '']
-        .filter((part) => part !== '')
-        .join(', '),
-    ]);
+    const nodeOwn = ownTotals(node);
+    const tokens = (format: (value: number) => string): string =>
+      `${format(node.inclusive.inputTokens)}/${format(node.inclusive.outputTokens)}`;
+    rows.push({
+      key: `${prefix}${label(node)}`,
+      cells: [
+        // `!`: calls counted at $0 (unpriced), explained below the table; never a plain $0.00.
+        nodeOwn.callCount === 0 ? '' : `${money(totalCost(nodeOwn))}${node.own.unpricedCallCount > 0 ? ' !' : ''}`,
+        money(totalCost(node.inclusive)),
+        formatInteger(node.inclusive.callCount),
+        { full: tokens(formatInteger), compact: tokens(formatCompact) },
+        node.models.join(', '),
+        duration(node),
+        errors > 0 ? `${errors} failed` : '',
+      ],
+    });
     node.children.forEach((child, index) => {
       const last = index === node.children.length - 1;
       visit(child, `${childPrefix}${last ? '└─ ' : '├─ '}`, `${childPrefix}${last ? '   ' : '│  '}`);
     });
   };
   visit(root, '', '');
-  lines.push(table.toString());
+  const wrap = (line: string): string[] => wrapText(line, width, '  ');
+  const out = lines.flatMap(wrap);
+  out.push(...renderTextTable({ keyHeader: 'run / step', columns: COLUMNS, rows, width, minKeyWidth: 28 }));
   if (tree.attributions.length > 0) {
-    lines.push(
-      `for whom: ${tree.attributions.map((item) => `${item.target} ${formatUsd(item.cost)}${item.late ? ' (part late)' : ''}`).join(', ')}`,
+    out.push(
+      ...wrap(
+        `for whom: ${tree.attributions.map((item) => `${item.target} ${money(item.cost)}${item.late ? ' (part late)' : ''}`).join(', ')}`,
+      ),
     );
   }
+  const unpriced = root.inclusive.unpricedCallCount;
+  if (unpriced > 0)
+    out.push(...wrap(`! ${plural(unpriced, 'call')} could not be priced and ${unpriced === 1 ? 'is' : 'are'} counted at $0.`));
   const errors = countErrors(root);
-  if (errors > 0) lines.push(`${errors} calls failed`);
-  for (const warning of tree.warnings) lines.push(`warning: ${warning}`);
-  return `${lines.join('\n')}\n`;
+  if (errors > 0) out.push(`${plural(errors, 'call')} failed`);
+  for (const warning of tree.warnings) out.push(...wrap(`warning: ${warning}`));
+  return `${out.join('\n')}\n`;
 }
 
 /** A run tree node as JSON; money as exact decimal strings. */
@@ -74,6 +117,7 @@ export interface RunTreeNodeJson {
   kind: 'run' | 'step';
   name: string;
   run_id?: string;
+  /** A step's direct calls; a run's own work (its steps, not its nested runs), as the SDK's `llm.cost.own.*`. */
   own_cost_usd: string;
   inclusive_cost_usd: string;
   calls: number;
@@ -96,9 +140,9 @@ function nodeJson(node: RunTreeNode): RunTreeNodeJson {
     kind: node.kind,
     name: node.name,
     ...(node.runId === undefined ? {} : { run_id: node.runId }),
-    own_cost_usd: formatPico(totalCost(node.own)),
+    own_cost_usd: formatPico(totalCost(ownTotals(node))),
     inclusive_cost_usd: formatPico(totalCost(node.inclusive)),
-    calls: node.own.callCount,
+    calls: ownTotals(node).callCount,
     inclusive_calls: node.inclusive.callCount,
     unpriced_calls: node.inclusive.unpricedCallCount,
     input_tokens: node.inclusive.inputTokens,

@@ -35,14 +35,14 @@ describe('RunTreeBuilder', () => {
   it('rebuilds the root run from token and session events: nested runs under their step, own and inclusive exact', () => {
     const tree = build('run-support-1');
     expect(outline(runTreeToJson(tree).tree)).toEqual([
-      '[run-support-1] support-agent own=0 incl=0.01865 calls=8',
+      '[run-support-1] support-agent own=0.0071 incl=0.01865 calls=8',
       '  plan own=0.0021 incl=0.0021 calls=1',
       '  draft own=0.005 incl=0.005 calls=2',
       '  unpriced-call own=0 incl=0 calls=1',
-      '  [run-research-1] researcher own=0 incl=0.01125 calls=3',
+      '  [run-research-1] researcher own=0.01125 incl=0.01125 calls=3',
       '    search own=0.01125 incl=0.01125 calls=3 spans=3',
       '  verify own=0 incl=0.0003 calls=1',
-      '    [run-fact-1] fact-checker own=0 incl=0.0003 calls=1',
+      '    [run-fact-1] fact-checker own=0.0003 incl=0.0003 calls=1',
       '      check own=0.0003 incl=0.0003 calls=1',
     ]);
     expect(tree.warnings).toEqual([]);
@@ -52,14 +52,16 @@ describe('RunTreeBuilder', () => {
     const text = formatRunTreeText(tree);
     expect(text).toContain('└─ fact-checker [run run-fact-1]');
     expect(text).toContain('$0.01865');
-    expect(text).toContain('1 unpriced');
+    expect(text).toContain('! 1 call could not be priced and is counted at $0.');
+    // A run's own cost is its steps' calls (not its nested runs), never $0.00 when its steps spent.
+    expect(text).toContain('(own $0.0071, $0.01155 in 2 nested runs)');
   });
 
   it('a nested run id gives its subtree and names what encloses it', () => {
     const tree = build('run-fact-1');
     expect(tree.ancestors).toEqual(['support-agent', 'verify']);
     expect(outline(runTreeToJson(tree).tree)).toEqual([
-      '[run-fact-1] fact-checker own=0 incl=0.0003 calls=1',
+      '[run-fact-1] fact-checker own=0.0003 incl=0.0003 calls=1',
       '  check own=0.0003 incl=0.0003 calls=1',
     ]);
   });
@@ -100,10 +102,10 @@ describe('sibling runs that share a name', () => {
     expect(outline(runTreeToJson(build('root-1', exporter.getEvents())).tree)).toEqual([
       '[root-1] root own=0 incl=0.003 calls=2',
       '  [worker-0] worker own=0 incl=0.001 calls=1',
-      '    [leaf-0] leaf own=0 incl=0.001 calls=1',
+      '    [leaf-0] leaf own=0.001 incl=0.001 calls=1',
       '      call own=0.001 incl=0.001 calls=1',
       '  [worker-1] worker own=0 incl=0.002 calls=1',
-      '    [leaf-1] leaf own=0 incl=0.002 calls=1',
+      '    [leaf-1] leaf own=0.002 incl=0.002 calls=1',
       '      call own=0.002 incl=0.002 calls=1',
     ]);
   });

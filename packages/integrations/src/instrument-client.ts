@@ -12,6 +12,7 @@ import {
   type OpenAIResponseLike,
   type OpenAIStreamItemLike,
 } from './record-openai-usage.js';
+import { trackOpenAIRunnerWith, type OpenAIRunnerLike } from './openai-runner.js';
 import { recordObservedCall, reportRecordingError, type CallDefaults, type ObservedCall } from './usage-recording.js';
 
 /** Options of {@link instrumentOpenAI} and {@link instrumentAnthropic}. */
@@ -43,6 +44,8 @@ interface Observer {
   track(stream: AsyncIterable<unknown>, step: Step, defaults: Defaults): void;
   /** Changes the request before it is sent, or returns it as it is. */
   prepare?(body: unknown): unknown;
+  /** Takes the whole result when it is not a response or a stream (the `openai` helpers' runners). */
+  handle?(result: unknown, step: Step, defaults: Defaults): void;
 }
 
 type Defaults = CallDefaults;
@@ -91,7 +94,8 @@ function wrapMethod(
     };
     const recordResult = (value: unknown): void => {
       try {
-        if (isAsyncIterable(value)) observer.track(value, step, defaults);
+        if (observer.handle !== undefined) observer.handle(value, step, defaults);
+        else if (isAsyncIterable(value)) observer.track(value, step, defaults);
         else recordObservedCall(step, observer.observe(value), defaults, {});
       } catch (error) {
         reportRecordingError(error);
@@ -148,10 +152,15 @@ const anthropicObserver: Observer = {
   track: (stream, step, defaults) => trackAnthropicStreamWith(stream as AsyncIterable<AnthropicStreamEventLike>, () => step, defaults, {}),
 };
 
-function withStreamUsage(body: unknown): unknown {
+const runnerObserver: Observer = {
+  ...openAIObserver,
+  handle: (runner, step, defaults) => trackOpenAIRunnerWith(runner as OpenAIRunnerLike, step, defaults, {}),
+};
+
+function withStreamUsage(body: unknown, always = false): unknown {
   if (typeof body !== 'object' || body === null) return body;
   const request = body as { stream?: unknown; stream_options?: { include_usage?: unknown } | null };
-  if (request.stream !== true || request.stream_options?.include_usage !== undefined) return body;
+  if ((!always && request.stream !== true) || request.stream_options?.include_usage !== undefined) return body;
   return { ...request, stream_options: { ...request.stream_options, include_usage: true } };
 }
 
@@ -165,9 +174,9 @@ function withStreamUsage(body: unknown): unknown {
  * client's promises are returned unchanged (`withResponse()` keeps working).
  * Recording never throws into your code: failures go to OpenTelemetry's `diag`.
  *
- * Not covered: the `.stream()` and `.runTools()` helpers (they call the
- * uninstrumented client; record `finalChatCompletion()` or `finalResponse()`
- * with {@link recordOpenAIUsage}), and clients made by `withOptions()`.
+ * `chat.completions.stream()` / `.runTools()` and `responses.stream()` are
+ * recorded as {@link trackOpenAIRunner} would: each request of a tool loop once.
+ * Not covered: clients made by `withOptions()`.
  *
  * @example
  * ```ts
@@ -180,12 +189,21 @@ function withStreamUsage(body: unknown): unknown {
  * ```
  */
 export function instrumentOpenAI<Client extends object>(client: Client, options: InstrumentClientOptions): Client {
-  const chatObserver: Observer = options.includeStreamUsage === true ? { ...openAIObserver, prepare: withStreamUsage } : openAIObserver;
+  const streamUsage = options.includeStreamUsage === true;
+  const chatObserver: Observer = streamUsage ? { ...openAIObserver, prepare: (body) => withStreamUsage(body) } : openAIObserver;
   return instrument(
     client,
     {
-      chat: { completions: { create: chatObserver, parse: openAIObserver } },
-      responses: { create: openAIObserver, parse: openAIObserver },
+      chat: {
+        completions: {
+          create: chatObserver,
+          parse: openAIObserver,
+          // The helpers call the client's own, unwrapped `create`: each request is recorded once, here.
+          stream: streamUsage ? { ...runnerObserver, prepare: (body) => withStreamUsage(body, true) } : runnerObserver,
+          runTools: streamUsage ? { ...runnerObserver, prepare: (body) => withStreamUsage(body) } : runnerObserver,
+        },
+      },
+      responses: { create: openAIObserver, parse: openAIObserver, stream: runnerObserver },
       embeddings: { create: openAIObserver },
     },
     options,

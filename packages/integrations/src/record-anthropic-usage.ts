@@ -2,13 +2,13 @@ import type { RecordUsageInput, Step, TokenUsageInput } from '@costspan/sdk';
 import {
   buildUsage,
   markUsageMissing,
-  observeIteration,
   recordObservedCall,
   tokenCount,
   type CallDefaults,
   type ObservedCall,
   type UsageRecordOptions,
 } from './usage-recording.js';
+import { observeIteration } from './observe-iteration.js';
 
 /**
  * The `usage` of an Anthropic message, structurally. Anthropic reports cache

@@ -2,7 +2,6 @@ import type { RecordUsageInput, Step, TokenUsageInput } from '@costspan/sdk';
 import {
   buildUsage,
   markUsageMissing,
-  observeIteration,
   recordObservedCall,
   tokenCount,
   totalCost,
@@ -11,6 +10,7 @@ import {
   type ObservedCall,
   type UsageRecordOptions,
 } from './usage-recording.js';
+import { observeIteration } from './observe-iteration.js';
 
 /**
  * The `usage` of an OpenAI response, structurally: Chat Completions and

@@ -46,7 +46,8 @@ export interface UsageRecordOptions {
 const logger = diag.createComponentLogger({ namespace: '@costspan/integrations' });
 
 /** Which helper saw a call: names the cause of a notice and picks the fix it suggests. */
-export type UsageSource = 'openai' | 'openai_stream' | 'anthropic' | 'anthropic_stream' | 'ai_sdk';
+export type UsageSource =
+  'openai' | 'openai_stream' | 'anthropic' | 'anthropic_stream' | 'ai_sdk' | 'gemini' | 'gemini_stream' | 'bedrock' | 'bedrock_stream';
 
 /** What a helper knows about a call besides its response. */
 export interface CallDefaults {
@@ -167,6 +168,12 @@ function usageMissingMessage(reason: UsageMissingReason, source: UsageSource, de
       return `an OpenAI response carried no usage (some OpenAI-compatible servers leave it out)${SUFFIX} Record the usage yourself with step.recordUsage().`;
     case 'anthropic':
       return `an Anthropic message carried no usage${SUFFIX} Record the usage yourself with step.recordUsage().`;
+    case 'gemini':
+    case 'gemini_stream':
+      return `a Gemini response carried no usageMetadata${SUFFIX} Record the usage yourself with step.recordUsage().`;
+    case 'bedrock':
+    case 'bedrock_stream':
+      return `a Bedrock Converse response carried no usage (a stream's usage is in its final metadata event)${SUFFIX} Pass the model id as { model } and read the stream to its end.`;
   }
 }
 
@@ -182,6 +189,14 @@ function describeSource(source: UsageSource): string {
       return 'an Anthropic stream';
     case 'ai_sdk':
       return 'an AI SDK result';
+    case 'gemini':
+      return 'a Gemini response';
+    case 'gemini_stream':
+      return 'a Gemini stream';
+    case 'bedrock':
+      return 'a Bedrock Converse response';
+    case 'bedrock_stream':
+      return 'a Bedrock ConverseStream';
   }
 }
 
@@ -230,63 +245,4 @@ export function buildUsage(counts: {
  */
 export function totalCost(amount: number | undefined): CostInput | undefined {
   return amount === undefined ? undefined : { totalUsd: amount };
-}
-
-/**
- * Wraps `iterable`'s iterator in place so that every item is passed to
- * `observe` and `finish` runs once when iteration ends, however it ends.
- * The object keeps its type and other methods.
- */
-export function observeIteration<Item>(
-  iterable: AsyncIterable<Item>,
-  observe: (item: Item) => void,
-  finish: (completed: boolean) => void,
-): void {
-  const original = iterable[Symbol.asyncIterator].bind(iterable);
-  let finished = false;
-  const done = (completed: boolean): void => {
-    if (finished) return;
-    finished = true;
-    try {
-      finish(completed);
-    } catch (error) {
-      reportRecordingError(error);
-    }
-  };
-  const wrapped = (): AsyncIterator<Item> => {
-    const iterator = original();
-    return {
-      async next(...args: [] | [unknown]): Promise<IteratorResult<Item>> {
-        let result: IteratorResult<Item>;
-        try {
-          result = await iterator.next(...args);
-        } catch (error) {
-          done(false);
-          throw error;
-        }
-        if (result.done === true) done(true);
-        else {
-          try {
-            observe(result.value);
-          } catch (error) {
-            reportRecordingError(error);
-          }
-        }
-        return result;
-      },
-      async return(value?: unknown): Promise<IteratorResult<Item>> {
-        done(false);
-        return iterator.return === undefined ? { done: true, value: value as Item } : iterator.return(value);
-      },
-      async throw(error?: unknown): Promise<IteratorResult<Item>> {
-        done(false);
-        if (iterator.throw === undefined) throw error;
-        return iterator.throw(error);
-      },
-      [Symbol.asyncIterator](): AsyncIterator<Item> {
-        return this;
-      },
-    } as AsyncIterator<Item>;
-  };
-  Object.defineProperty(iterable, Symbol.asyncIterator, { value: wrapped, configurable: true, writable: true });
 }

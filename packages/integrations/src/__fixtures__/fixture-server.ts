@@ -9,11 +9,22 @@ export function readFixture(name: string): string {
   return readFileSync(new URL(name, fixturesDir), 'utf8');
 }
 
+/** A body sent as it is, with its content type: binary AWS event streams, audio, other SSE dialects. */
+export class RawFixture {
+  constructor(
+    readonly body: Buffer | string,
+    readonly contentType: string,
+    /** Send the body, then drop the connection: a stream cut off mid-way. */
+    readonly hangUp = false,
+  ) {}
+}
+
 /** A request the server received. */
 export interface ReceivedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** The JSON body, or `{ raw: text }` for other bodies (multipart uploads). */
   body: Record<string, unknown>;
 }
 
@@ -28,12 +39,12 @@ export interface FixtureServer {
   origin: string;
   requests: ReceivedRequest[];
   /** Queues fixture files (or inline JSON bodies) to answer requests to `path` with, in order. */
-  enqueue(path: string, ...fixtures: Array<string | object>): void;
+  enqueue(path: string, ...fixtures: Array<string | object | RawFixture>): void;
   close(): Promise<void>;
 }
 
 export async function startFixtureServer(): Promise<FixtureServer> {
-  const queues = new Map<string, Array<string | object>>();
+  const queues = new Map<string, Array<string | object | RawFixture>>();
   const requests: ReceivedRequest[] = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -45,12 +56,18 @@ export async function startFixtureServer(): Promise<FixtureServer> {
         method: request.method ?? 'GET',
         path,
         headers: request.headers,
-        body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+        body: parseBody(text),
       });
       const fixture = queues.get(path)?.shift();
       if (fixture === undefined) {
         response.writeHead(500, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ error: { message: `no fixture queued for ${request.method} ${path}` } }));
+        return;
+      }
+      if (fixture instanceof RawFixture) {
+        response.writeHead(200, { 'content-type': fixture.contentType });
+        if (fixture.hangUp) response.write(fixture.body, () => setTimeout(() => response.destroy(), 20));
+        else response.end(fixture.body);
         return;
       }
       if (typeof fixture === 'string' && fixture.endsWith('.sse')) {
@@ -78,4 +95,13 @@ export async function startFixtureServer(): Promise<FixtureServer> {
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { raw: text };
+  }
 }

@@ -16,8 +16,9 @@ const PRICES: ReadonlyArray<[RegExp, Prices]> = [
   [/^gpt-4o(?:-\d{4}-\d{2}-\d{2})?$/, { system: 'openai', input: 2.5, output: 10, cacheRead: 1.25, cacheWrite: 2.5, cacheWrite1h: 2.5 }],
   [/^o4-mini(?:-\d{4}-\d{2}-\d{2})?$/, { system: 'openai', input: 1.1, output: 4.4, cacheRead: 0.275, cacheWrite: 1.1, cacheWrite1h: 1.1 }],
   [/^text-embedding-3-small$/, { system: 'openai', input: 0.02, output: 0, cacheRead: 0.02, cacheWrite: 0.02, cacheWrite1h: 0.02 }],
+  [/^gemini-2\.5-flash$/, { system: 'google', input: 0.3, output: 2.5, cacheRead: 0.03, cacheWrite: 0.3, cacheWrite1h: 0.3 }],
   [
-    /^(?:anthropic\/)?claude-sonnet-4(?:-\d{8})?$/,
+    /^(?:anthropic\/|(?:us\.)?anthropic\.)?claude-sonnet-4(?:-\d{8})?(?:-v1:0)?$/,
     { system: 'anthropic', input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75, cacheWrite1h: 6 },
   ],
 ];

@@ -1,0 +1,387 @@
+import type { Cluster, ClusterNode } from 'ioredis';
+import { CostspanError, invalidInput } from '@costspan/core';
+import type {
+  BudgetStore,
+  BudgetStoreCommitRequest,
+  BudgetStoreCrossing,
+  BudgetStoreLimit,
+  BudgetStoreReading,
+  BudgetStoreRefusal,
+  BudgetStoreRelease,
+  BudgetStoreReserveRequest,
+  BudgetStoreSample,
+} from './budget-store.js';
+import { PendingReleases } from './pending-releases.js';
+import { clusterPrefix, counterKeys, groupBySlotTag } from './redis-cluster-keys.js';
+import { ClusterConnection } from './redis-cluster-connection.js';
+import { reportBudgetError } from './report-error.js';
+import { crossingsOf, member, refusalOf, rollingArgs, unexpected } from './redis-cluster-replies.js';
+
+/** Options of {@link RedisClusterBudgetStore}. */
+export interface RedisClusterBudgetStoreOptions {
+  /**
+   * Your own ioredis `Cluster` client; the store never closes it. Create it with
+   * `retryDelayOnFailover: 0` (else ioredis re-sends a script whose connection
+   * closed, and a spend that ran may be booked twice) and
+   * `redisOptions: { maxRetriesPerRequest: 0 }`; every operation is bounded by
+   * `timeoutMs` whatever the client queues.
+   */
+  client?: Cluster;
+  /**
+   * Startup nodes when no `client` is given (`{ host, port }` or `host:port`).
+   * Default: `COSTSPAN_BUDGET_REDIS_CLUSTER_NODES` (comma-separated `host:port`).
+   */
+  nodes?: readonly (ClusterNode | string)[];
+  /** Prefix of every key, without `{` or `}` (the store tags keys by scope). Default `costspan:budget:`. */
+  keyPrefix?: string;
+  /** Upper bound of each operation (ms), waiting for the cluster and for replicas included. Default 1000. */
+  timeoutMs?: number;
+  /** Connect timeout of the client the store creates (ms). Default 1000. */
+  connectTimeoutMs?: number;
+  /**
+   * Replicas that must acknowledge a booked spend (`WAIT`) before `commit`
+   * resolves. Default 1: a settle that resolved survives the failover of its
+   * master. `0` skips the wait (faster; a settle acknowledged in the last
+   * moments before its master dies may be lost). A spend not acknowledged in
+   * time rejects the commit (the spend is booked on the master, not yet durable).
+   */
+  waitForReplicas?: number;
+  /** Receives connection errors of the client the store creates (once per outage). Default: OpenTelemetry `diag`. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A {@link BudgetStore} in Redis Cluster that spreads tenants over the
+ * masters and stays exact. Every key is hash-tagged by its **scope**
+ * (`{user:alice}`, `{team:search}`, `{global}`), so one principal's counters
+ * share a slot while different principals land on different masters.
+ *
+ * - `reserve`: one atomic script per scope, all in parallel (reserve); when any
+ *   scope refuses, the reservations made on the others are given back
+ *   (compensation) before the refusal is returned. Each counter is checked and
+ *   reserved atomically on its own master, so **no limit is ever passed**; a
+ *   call refused by one scope holds its estimate on the others for one round
+ *   trip, so a concurrent call near those limits may be refused too (never admitted past one).
+ * - `commit` (settle, release, record): one script per scope in parallel, each
+ *   followed by `WAIT <waitForReplicas> <ms left>` on the same connection.
+ *   Atomic per scope, not across scopes: if a master fails mid-commit the
+ *   commit rejects and the spend may be booked on some scopes only.
+ * - `read`: per scope, in parallel; consistent per scope.
+ * - Global limits live under their own tag: every call carries them, so their
+ *   master sees every call (configure fewer global limits to spread the load).
+ *
+ * @example
+ * ```ts
+ * const store = new RedisClusterBudgetStore({ nodes: ['10.0.0.1:7000', '10.0.0.2:7000'] });
+ * const guard = new BudgetGuard({ store, limits: { user: { daily: { usd: 5 } } } });
+ * ```
+ */
+export class RedisClusterBudgetStore implements BudgetStore {
+  /** The ioredis Cluster client in use. */
+  readonly client: Cluster;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly replicas: number;
+  private readonly connection: ClusterConnection;
+  private readonly pending = new PendingReleases((release, now) => this.commit({ release, now }).then(() => undefined));
+
+  constructor(options: RedisClusterBudgetStoreOptions = {}) {
+    this.prefix = clusterPrefix(options.keyPrefix ?? 'costspan:budget:');
+    this.timeoutMs = positive(options.timeoutMs ?? 1000, 'timeoutMs');
+    const replicas = options.waitForReplicas ?? 1;
+    if (!Number.isSafeInteger(replicas) || replicas < 0) {
+      throw invalidInput('invalid_argument', 'waitForReplicas', replicas, 'a whole number of replicas (0 to skip the wait)');
+    }
+    this.replicas = replicas;
+    const connectTimeout = positive(options.connectTimeoutMs ?? 1000, 'connectTimeoutMs');
+    const onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'redis cluster connection'));
+    this.connection = new ClusterConnection({
+      ...(options.client === undefined ? { nodes: startupNodes(options.nodes) } : { client: options.client }),
+      timeoutMs: this.timeoutMs,
+      connectTimeoutMs: connectTimeout,
+      replicas,
+      onError,
+    });
+    this.client = this.connection.client;
+  }
+
+  /** Reserves per scope in parallel; on a refusal, gives the others back and resolves the first refusing counter. */
+  async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
+    const deadline = this.deadline();
+    const groups = groupBySlotTag(request.counters.map((counter) => counter.key));
+    const memberId = member(request.id, request.pico, request.tokens);
+    const outcomes = await Promise.all(
+      groups.map(async (group) => {
+        const counters = group.indexes.map((index) => request.counters[index]!);
+        const args = [
+          'reserve',
+          String(request.now),
+          memberId,
+          String(request.expiresAt),
+          request.pico.toString(),
+          request.tokens.toString(),
+          request.check,
+        ];
+        for (const counter of counters) {
+          args.push(
+            counter.limitPico?.toString() ?? '',
+            counter.limitTokens?.toString() ?? '',
+            String(counter.ttlMs),
+            ...rollingArgs(counter),
+          );
+        }
+        const sent = { value: false };
+        try {
+          const reply = await this.connection.script(this.keysOf(counters.map((counter) => counter.key)), args, {
+            deadline,
+            replicas: 0,
+            sent,
+          });
+          return { group, refusal: refusalOf(reply, group.indexes) };
+        } catch (error) {
+          return { group, error, sent: sent.value };
+        }
+      }),
+    );
+    const refusals = outcomes.flatMap((outcome) => ('refusal' in outcome && outcome.refusal !== undefined ? [outcome.refusal] : []));
+    const failure = outcomes.find((outcome) => 'error' in outcome);
+    if (refusals.length === 0 && failure === undefined) return undefined;
+    await this.compensate(request, outcomes);
+    refusals.sort((left, right) => left.index - right.index);
+    if (refusals[0] !== undefined) return refusals[0];
+    throw (failure as { error: unknown }).error;
+  }
+
+  /** Gives back what a refused or failed reserve holds: at once where it was made, later where its outcome is unknown. */
+  private async compensate(
+    request: BudgetStoreReserveRequest,
+    outcomes: readonly (
+      | { group: { indexes: number[] }; refusal: BudgetStoreRefusal | undefined }
+      | { group: { indexes: number[] }; error: unknown; sent: boolean }
+    )[],
+  ): Promise<void> {
+    const keysOf = (indexes: number[]): string[] => indexes.map((index) => request.counters[index]!.key);
+    const held = outcomes
+      .filter((outcome) => 'refusal' in outcome && outcome.refusal === undefined)
+      .flatMap((outcome) => keysOf(outcome.group.indexes));
+    const unknown = outcomes.filter((outcome) => 'sent' in outcome && outcome.sent).flatMap((outcome) => keysOf(outcome.group.indexes));
+    const release = (keys: string[]): BudgetStoreRelease => ({ id: request.id, keys, pico: request.pico, tokens: request.tokens });
+    // A reserve sent but not answered may still run once its master answers: give it back then.
+    if (unknown.length > 0) this.pending.add(release(unknown), request.now, request.expiresAt);
+    if (held.length === 0) return;
+    try {
+      await this.commit({ release: release(held), now: request.now });
+    } catch {
+      this.pending.add(release(held), request.now, request.expiresAt);
+    }
+  }
+
+  /** Releases and books per scope in parallel, each spend confirmed by `waitForReplicas` replicas; resolves the alert crossings. */
+  async commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]> {
+    const deadline = this.deadline();
+    const releaseKeys = request.release?.keys ?? [];
+    const spendCounters = request.spend?.counters ?? [];
+    // One list for grouping: release keys first, then spend keys (positions r.. are spend indexes + r).
+    const all = [...releaseKeys, ...spendCounters.map((counter) => counter.key)];
+    if (all.length === 0) return [];
+    const release = request.release;
+    const memberId = release === undefined ? '' : member(release.id, release.pico, release.tokens);
+    const results = await Promise.allSettled(
+      groupBySlotTag(all).map(async (group) => {
+        const releasing = group.indexes.filter((index) => index < releaseKeys.length).map((index) => releaseKeys[index]!);
+        const spending = group.indexes.filter((index) => index >= releaseKeys.length).map((index) => index - releaseKeys.length);
+        const args = [
+          'commit',
+          String(request.now),
+          releasing.length === 0 ? '' : memberId,
+          String(releasing.length),
+          (request.spend?.pico ?? 0n).toString(),
+          (request.spend?.tokens ?? 0n).toString(),
+        ];
+        for (const index of spending) {
+          const counter = spendCounters[index]!;
+          args.push(
+            String(counter.ttlMs),
+            (counter.alertsPico ?? []).join(','),
+            (counter.alertsTokens ?? []).join(','),
+            ...rollingArgs(counter),
+          );
+        }
+        const keys = this.keysOf([...releasing, ...spending.map((index) => spendCounters[index]!.key)]);
+        const replicas = spending.length > 0 ? this.replicas : 0;
+        const reply = await this.connection.script(keys, args, { deadline, replicas, sent: { value: false } });
+        return crossingsOf(reply, spending);
+      }),
+    );
+    const failed = results.filter((result) => result.status === 'rejected');
+    if (failed.length > 0) {
+      const first: unknown = failed[0]!.reason;
+      if (failed.length === results.length || CostspanError.isInstance(first)) throw first;
+      throw new Error(
+        `the commit reached ${results.length - failed.length} of ${results.length} scopes' masters; the others failed: ${String((first as Error)?.message ?? first)}`,
+        { cause: first },
+      );
+    }
+    return results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+  }
+
+  /** Reads counters per scope in parallel. */
+  async read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]> {
+    if (keys.length === 0) return [];
+    const deadline = this.deadline();
+    const readings: BudgetStoreReading[] = new Array<BudgetStoreReading>(keys.length);
+    await Promise.all(
+      groupBySlotTag(keys).map(async (group) => {
+        const groupKeys = group.indexes.map((index) => keys[index]!);
+        const reply = await this.connection.script(this.keysOf(groupKeys), ['read', String(now)], {
+          deadline,
+          replicas: 0,
+          sent: { value: false },
+        });
+        if (!Array.isArray(reply) || reply.length !== groupKeys.length * 4) throw unexpected(reply);
+        const values = (reply as unknown[]).map((value) => BigInt(String(value)));
+        group.indexes.forEach((index, at) => {
+          readings[index] = {
+            spentPico: values[at * 4]!,
+            spentTokens: values[at * 4 + 1]!,
+            reservedPico: values[at * 4 + 2]!,
+            reservedTokens: values[at * 4 + 3]!,
+          };
+        });
+      }),
+    );
+    return readings;
+  }
+
+  /**
+   * Sets the override of `scope`. Each scope's override is its own key, tagged
+   * by the scope (`{user:alice}limit`): the guard reads the overrides of a
+   * call's scopes on every reserve, and one shared hash would put that read of
+   * every call on one master.
+   */
+  async setLimit(scope: string, limits: string): Promise<void> {
+    await this.connection.command('HSET', this.deadline(), (client) => client.hset(this.limitKey(scope), 'scope', scope, 'limits', limits));
+  }
+
+  /** Removes the override of `scope`. */
+  async removeLimit(scope: string): Promise<boolean> {
+    return (await this.connection.command('DEL', this.deadline(), (client) => client.del(this.limitKey(scope)))) > 0;
+  }
+
+  /** The overrides of `scopes`, in order: one HGET per scope, in parallel, each on its scope's master. */
+  async getLimits(scopes: readonly string[]): Promise<(string | undefined)[]> {
+    const deadline = this.deadline();
+    return await Promise.all(
+      scopes.map(
+        async (scope) =>
+          (await this.connection.command('HGET', deadline, (client) => client.hget(this.limitKey(scope), 'limits'))) ?? undefined,
+      ),
+    );
+  }
+
+  /** Every override, sorted by scope (SCAN on every master). */
+  async listLimits(): Promise<BudgetStoreLimit[]> {
+    const deadline = this.deadline();
+    const keys = await this.connection.scanKeys(`${escapeGlob(this.prefix)}{*}limit`, deadline);
+    const entries = await Promise.all(
+      keys.map((key) => this.connection.command('HMGET', deadline, (client) => client.hmget(key, 'scope', 'limits'))),
+    );
+    return entries
+      .flatMap(([scope, limits]) => (typeof scope === 'string' && typeof limits === 'string' ? [{ scope, limits }] : []))
+      .sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));
+  }
+
+  /** Deletes `keys`' counters (per scope), or every key under the prefix on every master (SCAN + UNLINK). */
+  async reset(keys?: readonly string[]): Promise<void> {
+    const deadline = this.deadline();
+    if (keys !== undefined) {
+      await Promise.all(
+        groupBySlotTag(keys).map((group) =>
+          this.connection.command('UNLINK', deadline, (client) =>
+            client.unlink(...this.keysOf(group.indexes.map((index) => keys[index]!))),
+          ),
+        ),
+      );
+      return;
+    }
+    await this.connection.scanDelete(`${escapeGlob(this.prefix)}*`, deadline);
+  }
+
+  /** `SET key 1 NX [PX ttl]` on the key's master: true for the first caller across every process. */
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const full = `${this.prefix}claim:${key}`;
+    const reply = await this.connection.command('SET NX', this.deadline(), (client) =>
+      ttlMs > 0 ? client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX') : client.set(full, '1', 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  /** LPUSH + LTRIM in one MULTI (one key, one slot): the newest `keep` samples. */
+  async addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void> {
+    const full = `${this.prefix}history:${key}`;
+    const value = `${sample.pico}|${sample.tokens}|${sample.at}`;
+    await this.connection.command('MULTI', this.deadline(), (client) =>
+      client
+        .multi()
+        .lpush(full, value)
+        .ltrim(full, 0, keep - 1)
+        .exec(),
+    );
+  }
+
+  /** The samples of `key`, newest first. */
+  async readSamples(key: string): Promise<BudgetStoreSample[]> {
+    const values = await this.connection.command('LRANGE', this.deadline(), (client) =>
+      client.lrange(`${this.prefix}history:${key}`, 0, -1),
+    );
+    const samples: BudgetStoreSample[] = [];
+    for (const value of values) {
+      const match = /^(\d+)\|(\d+)\|(\d+)$/.exec(value);
+      if (match !== null) samples.push({ pico: BigInt(match[1]!), tokens: BigInt(match[2]!), at: Number(match[3]) });
+    }
+    return samples;
+  }
+
+  /** Reservations of failed reserves and compensations not yet given back (they lapse by themselves at their expiry). */
+  get orphanedReservations(): number {
+    return this.pending.size;
+  }
+
+  /** Closes the client the store created (a client you passed stays open). Idempotent. */
+  async close(): Promise<void> {
+    this.pending.stop();
+    await this.connection.close(this.timeoutMs);
+  }
+
+  private limitKey(scope: string): string {
+    return `${this.prefix}{${scope.replace(/[{}]/g, encodeURIComponent)}}limit`;
+  }
+
+  private deadline(): number {
+    return Date.now() + this.timeoutMs;
+  }
+
+  private keysOf(keys: readonly string[]): string[] {
+    return keys.flatMap((key) => counterKeys(this.prefix, key));
+  }
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+}
+
+function startupNodes(nodes: readonly (ClusterNode | string)[] | undefined): ClusterNode[] {
+  const list: readonly (ClusterNode | string)[] =
+    nodes ?? (process.env.COSTSPAN_BUDGET_REDIS_CLUSTER_NODES ?? '127.0.0.1:7000').split(',').map((node) => node.trim());
+  if (typeof list !== 'object' || list === null || list.length === 0) {
+    throw invalidInput('invalid_argument', 'nodes', nodes, 'a list of host:port startup nodes');
+  }
+  return list.map((node) => node);
+}
+
+function positive(value: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
+  }
+  return value;
+}

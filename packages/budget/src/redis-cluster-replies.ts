@@ -1,0 +1,43 @@
+import type { BudgetStoreCounter, BudgetStoreCrossing, BudgetStoreRefusal } from './budget-store.js';
+
+// Arguments to and replies from the budget script (redis-budget-script.ts) for one slot group of
+// RedisClusterBudgetStore: indexes in a reply are positions in the group, mapped back to the call's.
+
+/** The reservation's member in a counter's set: `id|pico|tokens`. */
+export function member(id: string, pico: bigint, tokens: bigint): string {
+  return `${id}|${pico}|${tokens}`;
+}
+
+/** A sliding window's `window ms, bucket ms`; two empty strings for a calendar counter (the script's layout). */
+export function rollingArgs(counter: BudgetStoreCounter): [string, string] {
+  return counter.rolling === undefined ? ['', ''] : [String(counter.rolling.windowMs), String(counter.rolling.bucketMs)];
+}
+
+export function refusalOf(reply: unknown, indexes: readonly number[]): BudgetStoreRefusal | undefined {
+  if (!Array.isArray(reply) || reply.length === 0) throw unexpected(reply);
+  if (reply[0] === 'ok') return undefined;
+  const [, index, unit, current, spent, reserved] = reply as (string | undefined)[];
+  const at = indexes[Number(index)];
+  if (reply[0] !== 'refused' || (unit !== 'usd' && unit !== 'tokens') || at === undefined) throw unexpected(reply);
+  const refusal: BudgetStoreRefusal = { index: at, unit, current: BigInt(String(current ?? '')) };
+  if (spent !== undefined) refusal.spent = BigInt(spent);
+  if (reserved !== undefined) refusal.reserved = BigInt(reserved);
+  return refusal;
+}
+
+export function crossingsOf(reply: unknown, spending: readonly number[]): BudgetStoreCrossing[] {
+  if (!Array.isArray(reply) || reply.length % 4 !== 0) throw unexpected(reply);
+  const crossings: BudgetStoreCrossing[] = [];
+  for (let at = 0; at < reply.length; at += 4) {
+    const unit = reply[at + 1] as unknown;
+    const index = spending[Number(reply[at])];
+    if ((unit !== 'usd' && unit !== 'tokens') || index === undefined) throw unexpected(reply);
+    crossings.push({ index, unit, threshold: Number(reply[at + 2]), spent: BigInt(String(reply[at + 3])) });
+  }
+  return crossings;
+}
+
+/** A reply the script cannot give: a version mismatch or a foreign key. */
+export function unexpected(reply: unknown): Error {
+  return new Error(`unexpected reply from the budget script: ${JSON.stringify(reply)}`);
+}

@@ -1,0 +1,61 @@
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CliError } from './cli-error.js';
+
+/** Passes chunks on as Buffers, telling `onChunk` the size of each (the bytes read, compressed or not). */
+export async function* countBytes(source: AsyncIterable<Buffer | string>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    onChunk(buffer.length);
+    yield buffer;
+  }
+}
+
+/**
+ * The bytes of an input, decompressed when they are gzip, told by content (the
+ * magic bytes), not by the name: a collector's file exporter names files as it is
+ * configured. Looks at the first bytes as they pass, so standard input works too.
+ *
+ * @throws CliError `input_error` for zstd (what the collector's file exporter writes with
+ * `compression: zstd`), which Node 20 cannot decompress
+ */
+export async function* decompressed(source: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  while (head.length < 4) {
+    const next = await iterator.next();
+    if (next.done === true) break;
+    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    yield* gunzip(rest());
+    return;
+  }
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    throw new CliError({
+      code: 'input_error',
+      message: `${name} is zstd-compressed, which costspan cannot read: decompress it first (zstd -dc ${name} | costspan report -), or write gzip or plain files`,
+    });
+  }
+  yield* rest();
+}
+
+async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const input = Readable.from(source, { objectMode: false });
+  const output = createGunzip();
+  input.on('error', (error) => output.destroy(error));
+  input.pipe(output);
+  try {
+    for await (const chunk of output) yield chunk as Buffer;
+  } finally {
+    input.destroy();
+  }
+}

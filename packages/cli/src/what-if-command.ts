@@ -1,0 +1,28 @@
+import { createWhatIfPriceSource, parsePriceDate, parseRepriceMappings, readPriceFile, type WhatIfOptions } from './what-if-options.js';
+import { WhatIfAggregator } from './what-if-report.js';
+
+/** The `report` flags that ask for a what-if report. */
+export interface WhatIfFlags {
+  reprice?: string[];
+  'price-date'?: string;
+  prices?: string[];
+}
+
+/**
+ * A {@link WhatIfAggregator} for `--reprice`, `--price-date` and `--prices`, or `undefined`
+ * when none is given. Reads the price files and checks every target has a price up front.
+ *
+ * @throws CliError `usage` / `input_not_found` / `input_error` for bad flags or price files
+ */
+export async function createWhatIfAggregator(
+  flags: WhatIfFlags,
+  period: { sinceMs?: number; untilMs?: number },
+): Promise<WhatIfAggregator | undefined> {
+  const mappings = parseRepriceMappings(flags.reprice ?? []);
+  const priceFiles = flags.prices ?? [];
+  const priceDate = flags['price-date'] === undefined ? undefined : parsePriceDate(flags['price-date']);
+  if (mappings.length === 0 && priceFiles.length === 0 && priceDate === undefined) return undefined;
+  const customPrices = (await Promise.all(priceFiles.map((file) => readPriceFile(file)))).flat();
+  const options: WhatIfOptions = { mappings, priceFiles, customPrices, ...(priceDate === undefined ? {} : { priceDate }) };
+  return new WhatIfAggregator({ ...options, ...period, source: createWhatIfPriceSource(options) });
+}

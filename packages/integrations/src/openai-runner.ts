@@ -1,0 +1,113 @@
+import type { Step } from '@costspan/sdk';
+import { observeOpenAIResponse, openAIRequestModel, type OpenAIResponseLike } from './record-openai-usage.js';
+import {
+  markUsageMissing,
+  recordObservedCall,
+  reportRecordingError,
+  type CallDefaults,
+  type UsageRecordOptions,
+} from './usage-recording.js';
+
+/**
+ * What the `openai` package's `.stream()` and `.runTools()` helpers return, structurally: an
+ * event emitter (`ChatCompletionStream`, `ChatCompletionRunner`, `ChatCompletionStreamingRunner`,
+ * `ResponseStream`) that emits `chatCompletion` per completed request (every round of a tool
+ * loop) or `response.completed`, and `end` last, also after an error or an abort.
+ */
+export interface OpenAIRunnerLike {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  readonly errored?: boolean;
+  readonly aborted?: boolean;
+  /** `ChatCompletionRunner.messages`: the conversation so far, tool results included. */
+  readonly messages?: ReadonlyArray<{ role?: string }>;
+}
+
+const PROVIDER = 'openai';
+const FINAL_RESPONSE_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
+
+function isAsyncIterable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Records every model call an OpenAI helper makes on `step`: each completion of
+ * `chat.completions.stream()` and each round of `chat.completions.runTools()` (streaming or
+ * not) as its own call, or the final response of `responses.stream()`. The runner is
+ * returned as it is; only listeners are added (`chatCompletion`, `response.completed`,
+ * `end`), never an `error` listener, so an unhandled error still surfaces as the `openai`
+ * package intends.
+ *
+ * A stream without usage (`chat.completions.stream()` without
+ * `stream_options: { include_usage: true }`) is marked `llm.cost.usage.missing` (`not_reported`),
+ * and a helper that fails or is aborted while a request is under way is marked
+ * `stream_incomplete`: never recorded as $0.
+ *
+ * @example
+ * ```ts
+ * await run.step('agent', async (step) => {
+ *   const runner = trackOpenAIRunner(step, openai.chat.completions.runTools({ model: 'gpt-4o', messages, tools }));
+ *   return runner.finalContent();
+ * });
+ * ```
+ */
+export function trackOpenAIRunner<Runner extends OpenAIRunnerLike>(step: Step, runner: Runner, options: UsageRecordOptions = {}): Runner {
+  trackOpenAIRunnerWith(runner, step, { provider: PROVIDER, source: 'openai', modelFromResponse: openAIRequestModel }, options);
+  return runner;
+}
+
+/** @internal Shared by {@link trackOpenAIRunner} and the instrumented client. */
+export function trackOpenAIRunnerWith(runner: OpenAIRunnerLike, step: Step, given: CallDefaults, options: UsageRecordOptions): void {
+  const streamed = isAsyncIterable(runner);
+  const defaults: CallDefaults = { ...given, source: streamed ? 'openai_stream' : 'openai' };
+  let recorded = 0;
+  let lastModel: string | undefined;
+  const record = (response: OpenAIResponseLike | undefined): void => {
+    try {
+      if (response === undefined || response === null || typeof response !== 'object') return;
+      recorded += 1;
+      if (typeof response.model === 'string') lastModel = response.model;
+      recordObservedCall(step, observeOpenAIResponse(response), defaults, options);
+    } catch (error) {
+      reportRecordingError(error);
+    }
+  };
+  const listen = (event: string, listener: (...args: never[]) => void): void => {
+    try {
+      runner.on(event, listener);
+    } catch (error) {
+      reportRecordingError(error);
+    }
+  };
+  listen('chatCompletion', (completion: OpenAIResponseLike) => record(completion));
+  for (const event of FINAL_RESPONSE_EVENTS) listen(event, (item: { response?: OpenAIResponseLike }) => record(item?.response));
+  listen('response.created', (item: { response?: OpenAIResponseLike }) => {
+    if (typeof item?.response?.model === 'string') lastModel = item.response.model;
+  });
+  listen('end', () => {
+    try {
+      const failed = runner.errored === true || runner.aborted === true;
+      // A helper that ended without any response (a Responses stream without `response.completed`) lost its usage too.
+      if (recorded > 0 && !(failed && requestUnderWay(runner))) return;
+      const model = options.model ?? defaults.requestModel ?? (lastModel === undefined ? undefined : openAIRequestModel(lastModel));
+      markUsageMissing(step, failed ? 'stream_incomplete' : 'not_reported', {
+        model,
+        provider: options.provider ?? defaults.provider,
+        source: defaults.source,
+      });
+    } catch (error) {
+      reportRecordingError(error);
+    }
+  });
+}
+
+/**
+ * Whether a failed or aborted helper that had recorded calls had another request in flight: the
+ * tool loop had answered the last completion (its last message is a tool result, so the next
+ * request was sent). A tool function that throws after its completion was recorded loses nothing.
+ */
+function requestUnderWay(runner: OpenAIRunnerLike): boolean {
+  const messages = runner.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return false;
+  const last = messages[messages.length - 1] as { role?: string } | undefined;
+  return last?.role === 'tool' || last?.role === 'function';
+}

@@ -1,0 +1,129 @@
+import type { RecordUsageInput, Step, TokenUsageInput } from '@costspan/sdk';
+import { observeIteration } from './observe-iteration.js';
+import {
+  buildUsage,
+  markUsageMissing,
+  recordObservedCall,
+  tokenCount,
+  type CallDefaults,
+  type ObservedCall,
+  type UsageRecordOptions,
+} from './usage-recording.js';
+
+/** `usageMetadata` of a `@google/genai` response, structurally. */
+export interface GeminiUsageLike {
+  promptTokenCount?: number | null;
+  candidatesTokenCount?: number | null;
+  totalTokenCount?: number | null;
+  /** Of the prompt, tokens read from a cached content (context caching). */
+  cachedContentTokenCount?: number | null;
+  /** Thinking tokens: billed as output, reported beside `candidatesTokenCount`. */
+  thoughtsTokenCount?: number | null;
+  /** Prompt tokens of tool results (function responses, search), billed as input. */
+  toolUsePromptTokenCount?: number | null;
+}
+
+/** A `GenerateContentResponse` of `@google/genai` (or one chunk of its stream), structurally. */
+export interface GeminiResponseLike {
+  modelVersion?: string | null;
+  usageMetadata?: GeminiUsageLike | null;
+}
+
+/** `gen_ai.provider.name` of the Gemini API in the OpenTelemetry conventions. */
+const PROVIDER = 'gcp.gemini';
+
+/** @internal Gemini's usage in the OpenTelemetry convention. */
+export function geminiUsage(raw: GeminiUsageLike): TokenUsageInput | undefined {
+  const prompt = tokenCount(raw.promptTokenCount);
+  if (prompt === undefined) return undefined;
+  const thoughts = tokenCount(raw.thoughtsTokenCount) ?? 0;
+  // promptTokenCount includes the cached part; thinking tokens are outside candidatesTokenCount.
+  return buildUsage({
+    input: prompt + (tokenCount(raw.toolUsePromptTokenCount) ?? 0),
+    output: (tokenCount(raw.candidatesTokenCount) ?? 0) + thoughts,
+    total: tokenCount(raw.totalTokenCount),
+    cacheRead: tokenCount(raw.cachedContentTokenCount),
+    reasoning: thoughts,
+  });
+}
+
+function observeGemini(response: GeminiResponseLike): ObservedCall {
+  const raw = response.usageMetadata ?? undefined;
+  return {
+    responseModel: typeof response.modelVersion === 'string' && response.modelVersion !== '' ? response.modelVersion : undefined,
+    usage: raw === undefined ? undefined : geminiUsage(raw),
+    providerCost: undefined,
+    attributes: {},
+  };
+}
+
+/**
+ * Records one `@google/genai` call (`ai.models.generateContent(...)`) on `step`: the prompt
+ * (with tool-use prompt tokens) as input, `cachedContentTokenCount` as cache reads, and
+ * `thoughtsTokenCount` as reasoning (added to the output, as Gemini bills it). The model is
+ * `options.model`, else the response's `modelVersion`; the provider `gcp.gemini`.
+ *
+ * A response without `usageMetadata` is marked `llm.cost.usage.missing = true`, never $0.
+ *
+ * @returns the call as recorded, or `undefined` when the usage was missing or invalid
+ * @throws CostspanError when the step has ended or `options` are invalid
+ * @example
+ * ```ts
+ * const response = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents });
+ * recordGeminiUsage(step, response, { model: 'gemini-2.5-flash' });
+ * ```
+ */
+export function recordGeminiUsage(
+  step: Step,
+  response: GeminiResponseLike,
+  options: UsageRecordOptions = {},
+): RecordUsageInput | undefined {
+  return recordObservedCall(step, observeGemini(response), { provider: PROVIDER, source: 'gemini' }, options);
+}
+
+/**
+ * Records a `@google/genai` stream (`ai.models.generateContentStream(...)`) on `step` when it
+ * has been read: its chunks carry the usage so far, and the last one counts. The stream is
+ * returned as it is, its async iterator wrapped in place. A stream left early is marked
+ * `stream_incomplete`, one without usage `not_reported`.
+ *
+ * @example
+ * ```ts
+ * const stream = await ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents });
+ * for await (const chunk of trackGeminiStream(step, stream, { model: 'gemini-2.5-flash' })) render(chunk.text);
+ * ```
+ */
+export function trackGeminiStream<Stream extends AsyncIterable<GeminiResponseLike>>(
+  step: Step,
+  stream: Stream,
+  options: UsageRecordOptions = {},
+): Stream {
+  const defaults: CallDefaults = { provider: PROVIDER, source: 'gemini_stream' };
+  let last: GeminiResponseLike | undefined;
+  let model: string | undefined;
+  observeIteration(
+    stream,
+    (chunk) => {
+      if (chunk === null || typeof chunk !== 'object') return;
+      if (typeof chunk.modelVersion === 'string' && chunk.modelVersion !== '') model = chunk.modelVersion;
+      if (chunk.usageMetadata) last = chunk;
+    },
+    (completed) => {
+      if (last === undefined || !completed) {
+        markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {
+          model: options.model ?? model,
+          provider: options.provider ?? PROVIDER,
+          source: 'gemini_stream',
+        });
+        return;
+      }
+      recordObservedCall(
+        step,
+        observeGemini({ modelVersion: last.modelVersion ?? model, usageMetadata: last.usageMetadata }),
+        defaults,
+        options,
+      );
+    },
+  );
+  return stream;
+}
