@@ -67,6 +67,42 @@ describe('image and audio calls priced by their units', () => {
     expect(session?.payload).toMatchObject({ call_count: 2, unpriced_call_count: 1, unpriced_models: ['dall-e-3'] });
   });
 
+  it('gpt-image-1 streamed (partial images, then usage in image_generation.completed), priced as unstreamed; left early: stream_incomplete', async () => {
+    const completed = {
+      type: 'image_generation.completed',
+      b64_json: 'aW1n',
+      usage: { input_tokens: 50, input_tokens_details: { text_tokens: 50, image_tokens: 0 }, output_tokens: 1056, total_tokens: 1106 },
+    };
+    server.enqueue(
+      '/v1/images/generations',
+      sseFixture([{ type: 'image_generation.partial_image', b64_json: 'cA==', partial_image_index: 0 }, completed]),
+    );
+    server.enqueue(
+      '/v1/images/generations',
+      sseFixture([{ type: 'image_generation.partial_image', b64_json: 'cA==', partial_image_index: 0 }, completed]),
+    );
+    const harness = createHarness();
+    await harness.tracer.agentRun('designer', async (run) => {
+      await run.step('draw', async (step) => {
+        const stream = await client.images.generate({ model: 'gpt-image-1', prompt: 'A parcel', stream: true, partial_images: 1 });
+        for await (const _ of trackOpenAIAudioStream(step, stream, { model: 'gpt-image-1' })) continue;
+      });
+      await run.step('abandoned', async (step) => {
+        const stream = await client.images.generate({ model: 'gpt-image-1', prompt: 'A parcel', stream: true, partial_images: 1 });
+        for await (const _ of trackOpenAIAudioStream(step, stream, { model: 'gpt-image-1' })) break;
+      });
+    });
+    await harness.flush();
+    const [draw] = harness.events.getEvents('llm.cost.token.recorded');
+    // 50 text tokens × $5/M = 0.00025 input; 1056 image output tokens × $40/M = 0.04224.
+    expect(draw?.payload.cost).toMatchObject({ input_cost_usd: 0.00025, output_cost_usd: 0.04224, total_cost_usd: 0.04249 });
+    expect(harness.span('draw').attributes['llm.cost.units.output_image_tokens']).toBe(1056);
+    expect(harness.span('abandoned').attributes).toMatchObject({
+      'llm.cost.usage.missing': true,
+      'llm.cost.usage.missing_reason': 'stream_incomplete',
+    });
+  });
+
   it('transcription: whisper-1 by audio seconds; gpt-4o-transcribe streamed, audio tokens at the audio rate', async () => {
     server.enqueue('/v1/audio/transcriptions', { text: 'Hello.', usage: { type: 'duration', seconds: 95 } });
     server.enqueue(

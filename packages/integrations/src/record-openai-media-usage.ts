@@ -140,9 +140,11 @@ export function recordOpenAISpeechUsage(
 }
 
 /**
- * Records a streamed transcription (`stream: true`: usage in `transcript.text.done`) or speech
- * (`stream_format: 'sse'`: usage in `speech.audio.done`) on `step` when the stream has been read.
- * Left early: `stream_incomplete`; ended without usage: `not_reported`.
+ * Records a streamed transcription (`stream: true`: usage in `transcript.text.done`), speech
+ * (`stream_format: 'sse'`: usage in `speech.audio.done`) or image generation / edit with
+ * `gpt-image-1` (`stream: true`: usage in `image_generation.completed` / `image_edit.completed`)
+ * on `step` when the stream has been read. Left early: `stream_incomplete`; ended without usage:
+ * `not_reported`.
  */
 export function trackOpenAIAudioStream<Stream extends AsyncIterable<{ type?: string; usage?: MediaUsageLike | null }>>(
   step: Step,
@@ -153,12 +155,18 @@ export function trackOpenAIAudioStream<Stream extends AsyncIterable<{ type?: str
   observeIteration(
     stream,
     (event) => {
-      if ((event?.type === 'transcript.text.done' || event?.type === 'speech.audio.done') && event.usage) final = event;
+      if (event?.type !== undefined && FINAL_EVENTS.has(event.type) && event.usage) final = event;
     },
     (completed) => {
       const usage = final?.usage ?? undefined;
       const units =
-        usage === undefined ? undefined : final?.type === 'speech.audio.done' ? speechUnits(usage) : tokenUnits(usage, 'audio', 'text');
+        usage === undefined
+          ? undefined
+          : final?.type === 'speech.audio.done'
+            ? speechUnits(usage)
+            : final?.type === 'transcript.text.done'
+              ? tokenUnits(usage, 'audio', 'text')
+              : tokenUnits(usage, 'image', 'image');
       if (units === undefined) {
         markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {
           model: options.model,
@@ -172,6 +180,9 @@ export function trackOpenAIAudioStream<Stream extends AsyncIterable<{ type?: str
   );
   return stream;
 }
+
+/** The stream events that carry a media call's usage. */
+const FINAL_EVENTS = new Set(['transcript.text.done', 'speech.audio.done', 'image_generation.completed', 'image_edit.completed']);
 
 /** Speech: text in, audio out. */
 function speechUnits(usage: MediaUsageLike): Partial<Record<MediaUnit, number>> | undefined {
