@@ -72,7 +72,7 @@ describe('BudgetGuard as the SDK budget', () => {
     expect((await guard.getBudget({}, { rootRunId })).limits[0]).toMatchObject({ limitType: 'session', spent: 0.00325, reserved: 0 });
   });
 
-  it('applies agent limits and estimates from the agent history to step.reserve({}) without an estimate', async () => {
+  it('applies agent limits and estimates from the agent and step history to step.reserve({}) without an estimate', async () => {
     const guard = new BudgetGuard({ limits: { agent: { daily: { usd: 0.01 } } }, onError: () => undefined });
     const tracer = harness();
     const reserved: string[] = [];
@@ -90,7 +90,7 @@ describe('BudgetGuard as the SDK budget', () => {
     await tracer.agentRun('qa-bot', { budget }, async (run) => {
       for (let index = 0; index < 5; index += 1) {
         try {
-          await run.step(`call-${index}`, async (step) => {
+          await run.step('answer', async (step) => {
             await step.reserve({});
             calls += 1;
             step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 }).setCost({ inputUsd: 0.00125, outputUsd: 0.002 });
@@ -104,7 +104,7 @@ describe('BudgetGuard as the SDK budget', () => {
       }
     });
     expect(attempted).toBe(3_250_000_000n);
-    // Three calls without history ($0.00975 of $0.01); the fourth reserves the agent's p95 ($0.00325) and does not fit.
+    // Three calls without history ($0.00975 of $0.01); the fourth reserves the p95 of the agent's `answer` step ($0.00325) and does not fit.
     expect(calls).toBe(3);
     expect(reserved).toEqual(['none', 'none', 'none']);
     expect((await guard.getBudget({}, { agentName: 'qa-bot' })).limits[0]).toMatchObject({ limitType: 'agent_daily', spent: 0.00975 });
