@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { GCProfiler } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -208,17 +208,10 @@ async function main(): Promise<void> {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const directory = mkdtempSync(join(tmpdir(), `costspan-bench-${data.variant}-`));
   const variant = makeVariant(data, directory);
-  let gcMillis = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcMillis += entry.duration;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-
   const port = parentPort;
   if (port === null) throw new Error('event-path-worker runs as a worker thread');
   port.on('message', (message: RoundRequest | 'stop') => {
     if (message === 'stop') {
-      observer.disconnect();
       void variant.shutdown().finally(() => {
         rmSync(directory, { recursive: true, force: true });
         port.postMessage('stopped');
@@ -228,7 +221,9 @@ async function main(): Promise<void> {
     void (async () => {
       const lanes = Math.max(1, message.concurrency);
       const perLane = Math.ceil(message.runs / lanes);
-      const gcBefore = gcMillis;
+      // V8's own GC accounting for this isolate: every pause's cost, in microseconds.
+      const profiler = new GCProfiler();
+      profiler.start();
       const start = performance.now();
       await Promise.all(
         Array.from({ length: lanes }, async (_, lane) => {
@@ -237,12 +232,11 @@ async function main(): Promise<void> {
       );
       await variant.flush();
       const elapsed = performance.now() - start;
-      // GC entries arrive asynchronously: give the observer a turn before reading them.
-      await new Promise((resolve) => setImmediate(resolve));
+      const gcMicros = (profiler.stop()?.statistics ?? []).reduce((sum, entry) => sum + entry.cost, 0);
       const runs = perLane * lanes;
       const result: RoundResult = {
         microsPerRun: (elapsed * 1000) / runs,
-        gcMicrosPerRun: ((gcMillis - gcBefore) * 1000) / runs,
+        gcMicrosPerRun: gcMicros / runs,
         lost: variant.lost(),
       };
       port.postMessage(result);

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BenchRow } from './harness.js';
@@ -51,10 +52,12 @@ console.log(
 console.log('| case | metric | value | baseline | ratio | target |');
 console.log('|---|---|---|---|---|---|');
 let failures = 0;
+const header = `command: npm run bench | node ${process.version} | ${cpus().length} × ${cpu} | ${new Date().toISOString()}`;
 for (const benchCase of cases) {
   if (values.only !== undefined && !benchCase.name.includes(values.only)) continue;
   try {
     const run = await benchCase.load();
+    const lines: string[] = [];
     for (const row of await run({ smoke })) {
       const baseline = row.baseline === undefined ? '' : `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})`;
       const ratio =
@@ -63,11 +66,43 @@ for (const benchCase of cases) {
           : row.baseline === undefined || row.baseline === 0
             ? ''
             : `${(row.value / row.baseline).toFixed(2)}x`;
-      console.log(`| ${benchCase.name} | ${row.name} | ${format(row.value)} ${row.unit} | ${baseline} | ${ratio} | ${row.target ?? ''} |`);
+      const line = `| ${benchCase.name} | ${row.name} | ${format(row.value)} ${row.unit} | ${baseline} | ${ratio} | ${row.target ?? ''} |`;
+      console.log(line);
+      lines.push(line);
     }
+    if (!smoke) writeResults(benchCase.name, lines);
   } catch (error) {
     failures += 1;
     console.log(`| ${benchCase.name} | FAILED: ${(error as Error).message.replace(/\|/g, '/')} | | | | |`);
   }
 }
 if (failures > 0) process.exitCode = 1;
+
+/**
+ * Writes a full run's rows of one case into bench/RESULTS.md, between the case's markers (added at
+ * the end the first time), so the committed figures are the ones the bench printed.
+ */
+function writeResults(caseName: string, lines: readonly string[]): void {
+  const file = new URL('../../RESULTS.md', import.meta.url);
+  const start = `<!-- bench:${caseName} -->`;
+  const end = `<!-- /bench:${caseName} -->`;
+  const block = [
+    start,
+    '',
+    header,
+    '',
+    '| case | metric | value | baseline | ratio | target |',
+    '|---|---|---|---|---|---|',
+    ...lines,
+    '',
+    end,
+  ].join('\n');
+  let text = readFileSync(file, 'utf8');
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  text =
+    from >= 0 && to > from
+      ? text.slice(0, from) + block + text.slice(to + end.length)
+      : `${text.trimEnd()}\n\n## ${caseName}\n\n${block}\n`;
+  writeFileSync(file, text);
+}
