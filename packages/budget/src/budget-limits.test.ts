@@ -5,7 +5,15 @@ import { usdToPico } from '@costspan/core';
 import type { BudgetLimitType } from './budget-exceeded-error.js';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
-import { applicableLimits, normalizeLimits, positivePico, positiveTokens, toDisplay, type BudgetLimits } from './budget-limits.js';
+import {
+  applicableLimits,
+  normalizeLimits,
+  normalizeWindows,
+  positivePico,
+  positiveTokens,
+  toDisplay,
+  type BudgetLimits,
+} from './budget-limits.js';
 import { CalendarWindow } from './calendar-window.js';
 
 const DAY_MS = 86_400_000;
@@ -71,6 +79,52 @@ describe('normalizeLimits', () => {
       message: expect.stringContaining('a positive amount of USD'),
     });
     expect(refusal(() => positiveTokens(0, 'f')).message).toContain('a positive integer number of tokens');
+  });
+
+  it('refuses windows that are not objects, unknown window names and rolling bounds, naming the field and the fix', () => {
+    const refusal = (build: () => unknown): { code?: string; field?: string; message: string } => {
+      try {
+        build();
+      } catch (error) {
+        return error as { code?: string; field?: string; message: string };
+      }
+      throw new Error('expected a refusal');
+    };
+    for (const windows of [null, 5, 'daily']) {
+      expect(refusal(() => normalizeWindows('user', windows as never, 'override'))).toMatchObject({
+        code: 'invalid_argument',
+        field: 'override',
+        message: expect.stringContaining('an object of windows ({ daily: { usd: 5 } }, …)'),
+      });
+    }
+    expect(refusal(() => normalizeWindows('user', { fortnightly: { usd: 1 } } as never, 'override'))).toMatchObject({
+      field: 'override.fortnightly',
+      message: expect.stringContaining('one of the windows hourly, daily'),
+    });
+    for (const amount of [null, 5]) {
+      expect(refusal(() => normalizeWindows('team', { daily: amount } as never, 'limits.team'))).toMatchObject({
+        field: 'limits.team.daily',
+        message: expect.stringContaining('an object such as { usd: 5 }'),
+      });
+    }
+    // Rolling windows: at least a second; buckets in [1, windowMs]; the default bucket is windowMs / 60, at least 1 s.
+    const rolling = (amount: object) =>
+      normalizeWindows('user', { rolling: { usd: 1, ...amount } } as never, 'limits.user')[0]?.amount.rolling;
+    expect(rolling({ windowMs: 1000 })).toEqual({ windowMs: 1000, bucketMs: 1000 });
+    expect(rolling({ windowMs: 3_600_000 })).toEqual({ windowMs: 3_600_000, bucketMs: 60_000 });
+    expect(rolling({ windowMs: 5000, bucketMs: 1 })).toEqual({ windowMs: 5000, bucketMs: 1 });
+    expect(rolling({ windowMs: 5000, bucketMs: 5000 })).toEqual({ windowMs: 5000, bucketMs: 5000 });
+    expect(refusal(() => rolling({ windowMs: 999 }))).toMatchObject({
+      field: 'limits.user.rolling.windowMs',
+      message: expect.stringContaining('a whole number of milliseconds ≥ 1000'),
+    });
+    expect(refusal(() => rolling({ windowMs: 1500.5 })).field).toBe('limits.user.rolling.windowMs');
+    for (const bucketMs of [0, 5001, 2.5]) {
+      expect(refusal(() => rolling({ windowMs: 5000, bucketMs }))).toMatchObject({
+        field: 'limits.user.rolling.bucketMs',
+        message: expect.stringContaining('a whole number of milliseconds in [1, windowMs]'),
+      });
+    }
   });
 
   it('turns fractions into thresholds of both units: ceil for tokens, at least 1', () => {

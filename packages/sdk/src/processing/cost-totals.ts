@@ -141,6 +141,7 @@ type TotalsField = (typeof TOTALS_FIELDS)[number];
 const attributeNames = new Map<string, Record<TotalsField, string>>();
 function namesOf(prefix: string): Record<TotalsField, string> {
   let names = attributeNames.get(prefix);
+  // Stryker disable next-line ConditionalExpression: a cache only; rebuilding the names every call gives the same names
   if (names === undefined) {
     names = {} as Record<TotalsField, string>;
     for (const field of TOTALS_FIELDS) names[field] = `${prefix}${field}`;
