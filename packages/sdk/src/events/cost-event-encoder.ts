@@ -74,7 +74,21 @@ export function envelopeFragments(input: EnvelopeInput): EnvelopeFragments {
 
 /** One event line (no newline). `payload` is the payload's canonical JSON. */
 export function encodeEvent(envelope: EnvelopeFragments, eventId: string, eventType: string, payload: string): string {
-  return `{${envelope.head}"event_id":"${eventId}","event_type":"${eventType}"${envelope.middle},"payload":${payload}${envelope.tail}`;
+  // One join: a flat string. Concatenation would leave a tree of pieces (a V8 cons string) that
+  // the queue holds and the garbage collector traces until the write copies it flat.
+  return [
+    '{',
+    envelope.head,
+    '"event_id":"',
+    eventId,
+    '","event_type":"',
+    eventType,
+    '"',
+    envelope.middle,
+    ',"payload":',
+    payload,
+    envelope.tail,
+  ].join('');
 }
 
 /** `CostBreakdown` as canonical JSON; optional parts only when non-zero. */

@@ -144,15 +144,23 @@ export class JsonlEventExporter implements EventExporter {
     try {
       // Whole lines only in each write, up to ~1 MiB per write: a crash can leave at most an
       // unterminated last line, exactly as with one write per line, at a fraction of the syscalls.
-      let chunk = '';
+      let chunk: string[] = [];
+      let characters = 0;
       for (const event of events) {
-        chunk += `${lineOf(event)}\n`;
-        if (chunk.length >= CHUNK_CHARACTERS) {
-          writeLinesSync(this.fd, chunk, this.blockedWriteTimeoutMillis);
-          chunk = '';
+        const line = lineOf(event);
+        chunk.push(line);
+        characters += line.length + 1;
+        if (characters >= CHUNK_CHARACTERS) {
+          chunk.push('');
+          writeLinesSync(this.fd, chunk.join('\n'), this.blockedWriteTimeoutMillis);
+          chunk = [];
+          characters = 0;
         }
       }
-      if (chunk !== '') writeLinesSync(this.fd, chunk, this.blockedWriteTimeoutMillis);
+      if (chunk.length > 0) {
+        chunk.push('');
+        writeLinesSync(this.fd, chunk.join('\n'), this.blockedWriteTimeoutMillis);
+      }
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
       return { code: ExportResultCode.FAILED, error: error as Error };
@@ -240,9 +248,10 @@ function lineOf(event: CostEvent | string): string {
 }
 
 function joinLines(events: readonly CostEvent[]): string {
-  let text = '';
-  for (const event of events) text += `${lineOf(event)}\n`;
-  return text;
+  // One join: a flat string, not a tree of pieces the write would have to flatten.
+  const lines = events.map(lineOf);
+  lines.push('');
+  return lines.join('\n');
 }
 
 function streamFd(stream: Writable): number | undefined {
