@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { CostspanError, invalidInput } from '@costspan/core';
+import { CostspanError } from '@costspan/core';
 import type {
   BudgetStore,
   BudgetStoreCommitRequest,
@@ -14,6 +14,7 @@ import type {
 } from './budget-store.js';
 import { reportBudgetError } from './report-error.js';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+import { decodeSamples, encodeSample, HISTORY_TTL_MS, member, positive, rollingArgs, unexpected } from './redis-store-shared.js';
 
 /** Options of {@link RedisBudgetStore}. */
 export interface RedisBudgetStoreOptions {
@@ -249,7 +250,7 @@ export class RedisBudgetStore implements BudgetStore {
   /** LPUSH + LTRIM in one MULTI: the newest `keep` samples. */
   async addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void> {
     const full = `${this.prefix}history:${key}`;
-    const value = `${sample.pico}|${sample.tokens}|${sample.at}`;
+    const value = encodeSample(sample);
     await this.command('MULTI', () =>
       this.client
         .multi()
@@ -264,12 +265,7 @@ export class RedisBudgetStore implements BudgetStore {
   /** The samples of `key`, newest first. */
   async readSamples(key: string): Promise<BudgetStoreSample[]> {
     const values = await this.command('LRANGE', () => this.client.lrange(`${this.prefix}history:${key}`, 0, -1));
-    const samples: BudgetStoreSample[] = [];
-    for (const value of values) {
-      const match = /^(\d+)\|(\d+)\|(\d+)$/.exec(value);
-      if (match !== null) samples.push({ pico: BigInt(match[1]!), tokens: BigInt(match[2]!), at: Number(match[3]) });
-    }
-    return samples;
+    return decodeSamples(values);
   }
 
   /** Reservations of timed-out reserves not yet given back (they lapse by themselves at their expiry). */
@@ -430,29 +426,8 @@ interface Orphan {
 }
 
 const MAX_ORPHANS = 10_000;
-const HISTORY_TTL_MS = 30 * 86_400_000;
 const DRAIN_FIRST_MS = 50;
 const DRAIN_MAX_MS = 5000;
-
-/** A sliding window's `window ms, bucket ms`; two empty strings for a calendar counter. */
-function rollingArgs(counter: BudgetStoreCounter): [string, string] {
-  return counter.rolling === undefined ? ['', ''] : [String(counter.rolling.windowMs), String(counter.rolling.bucketMs)];
-}
-
-function member(id: string, pico: bigint, tokens: bigint): string {
-  return `${id}|${pico}|${tokens}`;
-}
-
-function positive(value: number, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
-  }
-  return value;
-}
-
-function unexpected(reply: unknown): Error {
-  return new Error(`unexpected reply from the budget script: ${JSON.stringify(reply)}`);
-}
 
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, timedOut: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -16,6 +16,7 @@ import { clusterPrefix, counterKeys, groupBySlotTag } from './redis-cluster-keys
 import { ClusterConnection } from './redis-cluster-connection.js';
 import { reportBudgetError } from './report-error.js';
 import { crossingsOf, member, refusalOf, rollingArgs, unexpected } from './redis-cluster-replies.js';
+import { decodeSamples, encodeSample, positive } from './redis-store-shared.js';
 
 /** Options of {@link RedisClusterBudgetStore}. */
 export interface RedisClusterBudgetStoreOptions {
@@ -319,7 +320,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
   /** LPUSH + LTRIM in one MULTI (one key, one slot): the newest `keep` samples. */
   async addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void> {
     const full = `${this.prefix}history:${key}`;
-    const value = `${sample.pico}|${sample.tokens}|${sample.at}`;
+    const value = encodeSample(sample);
     await this.connection.command('MULTI', this.deadline(), (client) =>
       client
         .multi()
@@ -334,12 +335,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
     const values = await this.connection.command('LRANGE', this.deadline(), (client) =>
       client.lrange(`${this.prefix}history:${key}`, 0, -1),
     );
-    const samples: BudgetStoreSample[] = [];
-    for (const value of values) {
-      const match = /^(\d+)\|(\d+)\|(\d+)$/.exec(value);
-      if (match !== null) samples.push({ pico: BigInt(match[1]!), tokens: BigInt(match[2]!), at: Number(match[3]) });
-    }
-    return samples;
+    return decodeSamples(values);
   }
 
   /** Reservations of failed reserves and compensations not yet given back (they lapse by themselves at their expiry). */
@@ -377,11 +373,4 @@ function startupNodes(nodes: readonly (ClusterNode | string)[] | undefined): Clu
     throw invalidInput('invalid_argument', 'nodes', nodes, 'a list of host:port startup nodes');
   }
   return list.map((node) => node);
-}
-
-function positive(value: number, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
-  }
-  return value;
 }

@@ -1,17 +1,10 @@
-import type { BudgetStoreCounter, BudgetStoreCrossing, BudgetStoreRefusal } from './budget-store.js';
+import type { BudgetStoreCrossing, BudgetStoreRefusal } from './budget-store.js';
+import { unexpected } from './redis-store-shared.js';
+
+export { member, rollingArgs, unexpected } from './redis-store-shared.js';
 
 // Arguments to and replies from the budget script (redis-budget-script.ts) for one slot group of
 // RedisClusterBudgetStore: indexes in a reply are positions in the group, mapped back to the call's.
-
-/** The reservation's member in a counter's set: `id|pico|tokens`. */
-export function member(id: string, pico: bigint, tokens: bigint): string {
-  return `${id}|${pico}|${tokens}`;
-}
-
-/** A sliding window's `window ms, bucket ms`; two empty strings for a calendar counter (the script's layout). */
-export function rollingArgs(counter: BudgetStoreCounter): [string, string] {
-  return counter.rolling === undefined ? ['', ''] : [String(counter.rolling.windowMs), String(counter.rolling.bucketMs)];
-}
 
 export function refusalOf(reply: unknown, indexes: readonly number[]): BudgetStoreRefusal | undefined {
   if (!Array.isArray(reply) || reply.length === 0) throw unexpected(reply);
@@ -35,9 +28,4 @@ export function crossingsOf(reply: unknown, spending: readonly number[]): Budget
     crossings.push({ index, unit, threshold: Number(reply[at + 2]), spent: BigInt(String(reply[at + 3])) });
   }
   return crossings;
-}
-
-/** A reply the script cannot give: a version mismatch or a foreign key. */
-export function unexpected(reply: unknown): Error {
-  return new Error(`unexpected reply from the budget script: ${JSON.stringify(reply)}`);
 }

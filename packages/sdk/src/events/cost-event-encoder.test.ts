@@ -167,6 +167,23 @@ function nodes(shape: TreeShape): {
   return { root, step };
 }
 
+/** A late span's one call. */
+const LATE_CALL: PricedCall = {
+  call: {
+    model: 'm',
+    provider: undefined,
+    responseModel: undefined,
+    usage: { input: 1, output: 1 },
+    totalTokens: 2,
+    cost: undefined,
+    costSource: undefined,
+  },
+  cost: { input: 1n, output: 1n, reasoning: 0n, cachedDiscount: 0n },
+  status: 'priced',
+  tier: undefined,
+  pricingDate: undefined,
+};
+
 const ID = /"event_id":"[0-9A-HJKMNP-TV-Z]{26}"/g;
 const withoutIds = (line: string): string => line.replace(ID, '"event_id":"*"');
 
@@ -238,37 +255,9 @@ describe('the event encoder writes what canonical JSON of the event object says'
           // A late span's attributed event, in the envelope of its token event.
           const [late] = attribution;
           if (late !== undefined) {
-            const written = writer.tokenEvent(span(input), root, {
-              call: {
-                model: 'm',
-                provider: undefined,
-                responseModel: undefined,
-                usage: { input: 1, output: 1 },
-                totalTokens: 2,
-                cost: undefined,
-                costSource: undefined,
-              },
-              cost: { input: 1n, output: 1n, reasoning: 0n, cachedDiscount: 0n },
-              status: 'priced',
-              tier: undefined,
-              pricingDate: undefined,
-            });
+            const written = writer.tokenEvent(span(input), root, LATE_CALL);
             writer.attributedEvent(written.envelope, root, late[0], { totals: late[1], eventIds: [written.eventId] }, true);
-            const basis = reference.tokenEvent(span(input), root, {
-              call: {
-                model: 'm',
-                provider: undefined,
-                responseModel: undefined,
-                usage: { input: 1, output: 1 },
-                totalTokens: 2,
-                cost: undefined,
-                costSource: undefined,
-              },
-              cost: { input: 1n, output: 1n, reasoning: 0n, cachedDiscount: 0n },
-              status: 'priced',
-              tier: undefined,
-              pricingDate: undefined,
-            });
+            const basis = reference.tokenEvent(span(input), root, LATE_CALL);
             reference.attributedEvent(basis, root, late[0], { totals: late[1], eventIds: [written.eventId] }, true);
           }
           expect(lines.map(withoutIds)).toEqual(referenceLines(reference.events));

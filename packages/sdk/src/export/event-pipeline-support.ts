@@ -1,4 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { markCanonical, type CostEvent } from '../events/cost-event.js';
 import type { EventExporter } from './event-exporter.js';
 import { reportError } from '../report-error.js';
 import { invokeSafely } from './settle.js';
@@ -42,4 +43,20 @@ export function sumOf(
 
 export function positiveInteger(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * A queued event: its canonical JSONL line (as the processor writes them) or an event object
+ * (signed events, events emitted by hand). Exporters that take lines get them as they are.
+ */
+export type QueuedEvent = CostEvent | string;
+
+/** Event objects for exporters that take objects: each line parses back to its event, keys in order. */
+export function toObjects(queued: readonly QueuedEvent[]): CostEvent[] {
+  return queued.map((entry) => {
+    if (typeof entry !== 'string') return entry;
+    const event = JSON.parse(entry) as CostEvent;
+    markCanonical(event);
+    return event;
+  });
 }

@@ -4,8 +4,19 @@ import { notice } from '../notice.js';
 import { drainOnExit, forgetOnExit } from './pipeline-exit-hooks.js';
 import { reportError, wasTold } from '../report-error.js';
 import { OnceFuture, asError, isThenable, settleWithin } from './settle.js';
-import { attempt, exporterName, failure, flushExporter, positiveInteger, sumOf } from './event-pipeline-support.js';
-import { markCanonical, type CostEvent } from '../events/cost-event.js';
+import {
+  attempt,
+  exporterName,
+  failure,
+  flushExporter,
+  positiveInteger,
+  sumOf,
+  toObjects,
+  type QueuedEvent,
+} from './event-pipeline-support.js';
+
+export type { QueuedEvent } from './event-pipeline-support.js';
+import type { CostEvent } from '../events/cost-event.js';
 import { ACCEPTS_LINES, type EventExporter } from './event-exporter.js';
 
 /** Limits of the cost event pipeline. */
@@ -57,12 +68,6 @@ export interface EventPipelineStats {
   /** Counters per exporter, in the order given. */
   exporters: EventExporterStats[];
 }
-
-/**
- * A queued event: its canonical JSONL line (as the processor writes them) or an event object
- * (signed events, events emitted by hand). Exporters that take lines get them as they are.
- */
-export type QueuedEvent = CostEvent | string;
 
 interface ExporterSlot {
   readonly exporter: EventExporter;
@@ -397,14 +402,4 @@ export class EventPipeline {
       );
     }
   }
-}
-
-/** Event objects for exporters that take objects: each line parses back to its event, keys in order. */
-function toObjects(queued: readonly QueuedEvent[]): CostEvent[] {
-  return queued.map((entry) => {
-    if (typeof entry !== 'string') return entry;
-    const event = JSON.parse(entry) as CostEvent;
-    markCanonical(event);
-    return event;
-  });
 }
