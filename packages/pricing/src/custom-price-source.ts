@@ -14,6 +14,7 @@ import {
   type Rates,
   type ResolvedModel,
 } from './rate-card.js';
+import { compileServiceTierMultipliers, tierFactor, withTier, type ServiceTierMultipliers } from './service-tier.js';
 
 /** Rates that replace the base rates of a {@link CustomModelPrice} for every token of a long call. */
 export interface CustomPriceTier {
@@ -81,6 +82,8 @@ export interface CustomPriceSourceOptions {
   onUnknownModel?: UnknownModelHandler;
   /** Maximum number of memoised (provider, model) lookups. Default 2048. */
   cacheSize?: number;
+  /** Factors by served service tier; see `DefaultPriceSourceOptions.serviceTierMultipliers`. */
+  serviceTierMultipliers?: ServiceTierMultipliers;
 }
 
 interface Registration {
@@ -194,12 +197,14 @@ export class CustomPriceSource implements PriceSource {
   readonly #byModel = new Map<string, Registration[]>();
   readonly #memo: BoundedMemo<ResolvedModel | UnpricedCall>;
   readonly #notifier: UnknownModelNotifier;
+  readonly #serviceTiers: ReadonlyMap<string, number | string>;
   #revision = 0;
 
   constructor(options: CustomPriceSourceOptions = {}) {
     // Stryker disable next-line LogicalOperator: the cache size changes memory and speed only, never a price
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
     this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
     for (const price of options.prices ?? []) this.register(price);
   }
 
@@ -271,8 +276,10 @@ export class CustomPriceSource implements PriceSource {
       const { model, provider, providerKey } = key;
       const entry = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
       if ('status' in entry) return this.#miss(request);
+      const factor = tierFactor(request, this.#serviceTiers);
+      if ('status' in factor) return factor;
       return (
-        priceResolved(entry, request.usage, request.timestamp, request.multiplier) ??
+        withTier(priceResolved(entry, request.usage, request.timestamp, factor.factor), factor.applied) ??
         unpriced('no_price_in_force', `no custom price for ${describe(model, provider)} in force at ${String(request.timestamp)}`)
       );
     } catch (error) {
