@@ -56,6 +56,7 @@ export class CostEventWriter {
     payload += `,"pricing_status":"${priced.status}"`;
     if (priced.tier !== undefined) payload += `,"pricing_tier":${encodeTier(priced.tier)}`;
     if (node !== undefined) payload += `,"scope":${JSON.stringify(node.scope)}`;
+    if (call.serviceTier !== undefined) payload += `,"service_tier":${JSON.stringify(call.serviceTier)}`;
     payload += `,"span_id":"${span.spanContext().spanId}"`;
     if (span.status.code === SpanStatusCode.ERROR) payload += ',"status":"error"';
     payload += `,"token_usage":${encodeTokenUsage({
