@@ -5,6 +5,7 @@ import { BudgetGuard } from './budget-guard.js';
 import { type BudgetAlert, type BudgetGuardOptions } from './budget-guard-types.js';
 import type { BudgetStore } from './budget-store.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
+import { refusal } from './__fixtures__/guard-fixtures.js';
 
 const T0 = Date.UTC(2026, 2, 4, 12, 0, 0); // 2026-03-04T12:00:00Z
 
@@ -29,15 +30,6 @@ function makeGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOption
       now = ms;
     },
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
 }
 
 describe('input validation', () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
-import { BudgetExceededError } from './budget-exceeded-error.js';
+import type { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
 import type { BudgetAlert, BudgetGuardOptions } from './budget-guard-types.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
+import { refusal } from './__fixtures__/guard-fixtures.js';
 
 const T0 = Date.UTC(2026, 2, 4, 12, 0, 0);
 
@@ -21,15 +22,6 @@ function makeGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOption
     ...options,
   });
   return { guard, errors, alerts, refusals, advance: (ms: number) => void (now += ms) };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
 }
 
 describe('guard.check: questions without reserving', () => {

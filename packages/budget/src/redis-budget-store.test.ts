@@ -4,11 +4,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import { assertRedisServerOnPath, redisInstallCommand, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
-import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
 import { type BudgetAlert, type BudgetGuardOptions } from './budget-guard-types.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+import { refusal } from './__fixtures__/guard-fixtures.js';
 
 // Without redis-server this file fails here, at once, with the install command: no test is reported as skipped.
 assertRedisServerOnPath();
@@ -33,15 +33,6 @@ function redisGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOptio
   const store = new RedisBudgetStore({ url: server.url, keyPrefix, timeoutMs: 2000 });
   stores.push(store);
   return { guard: new BudgetGuard({ store, ...options }), store, keyPrefix };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
 }
 
 describe('RedisBudgetStore against a real redis-server', () => {
