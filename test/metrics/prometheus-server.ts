@@ -24,7 +24,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * A real Prometheus (the Debian package's `/usr/bin/prometheus`) on 127.0.0.1, with its own config
+ * A real Prometheus (`PROMETHEUS_PATH`, else `prometheus` on the PATH: the Debian package) on 127.0.0.1, with its own config
  * and data folder in a temp dir, scraping `target` every `scrapeIntervalSeconds`. Not the system
  * service: the test starts and stops this process itself.
  */
@@ -53,7 +53,8 @@ export class PrometheusServer {
     );
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
-    const binary = process.env.PROMETHEUS_PATH ?? '/usr/bin/prometheus';
+    const fromEnvironment = process.env.PROMETHEUS_PATH;
+    const binary = fromEnvironment !== undefined && fromEnvironment !== '' ? fromEnvironment : 'prometheus';
     const child = spawn(
       binary,
       [
