@@ -3,7 +3,7 @@ import { context, diag } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetNotices } from '@costspan/sdk/internal';
-import type { CostTracer } from '@costspan/sdk';
+import { COST_METRICS, type CostTracer } from '@costspan/sdk';
 import { captureDiag } from './__fixtures__/events.js';
 import { OtlpGrpcReceiver } from './__fixtures__/otlp-grpc-receiver.js';
 import { OtlpReceiver } from './__fixtures__/otlp-receiver.js';
@@ -79,6 +79,9 @@ describe('OTLP/gRPC', () => {
     const probe = collector.metrics.filter((metric) => metric.name === 'probe.calls');
     expect(probe.at(-1)?.dataPoints[0]?.value).toBe(3);
     expect(probe.at(-1)?.resource['service.name']).toBe('grpc-agent');
+    // The cost processor's own metrics over the same channel: a histogram point per priced call (2 runs of 2).
+    const cost = collector.metrics.filter((metric) => metric.name === COST_METRICS.OPERATION_COST).at(-1);
+    expect(cost?.dataPoints.reduce((total, point) => total + (point.count ?? 0), 0)).toBe(4);
     expect(new Set(collector.calls.map((call) => call.signal))).toEqual(new Set(['trace', 'logs', 'metrics']));
     for (const call of collector.calls) expect(call.metadata).toMatchObject({ 'x-api-key': 'secret' });
     expect(stats.events).toMatchObject({ exported: stats.events.queued, failed: 0, pending: 0 });

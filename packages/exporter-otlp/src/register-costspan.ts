@@ -235,19 +235,18 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
     // price table) applies; `null`, the processor's opt-out, passes through as given.
     const { priceSource, ...costs } = options.costs ?? {};
     // Yours when given (here or as the processor's own option), else one made for the setup.
-    const ownMeterProvider = options.meterProvider ?? (costs as { meterProvider?: MeterProvider }).meterProvider;
+    const ownMeterProvider = options.meterProvider ?? costs.meterProvider;
     this.metrics = new CostspanMetrics({ metrics: options.metrics, meterProvider: ownMeterProvider, connection: options, resource });
     this.meterProvider = this.metrics.meterProvider;
     // The pipeline must wait for the exporter's own retries, or it would count a batch failed that is later delivered.
     const exportTimeoutMillis = Math.max(costs.exportTimeoutMillis ?? 0, retryTimeoutMillis + exportTimeout(options.timeoutMillis) + 5000);
-    const processorOptions: CostSpanProcessorOptions & { meterProvider?: MeterProvider } = {
+    this.costProcessor = new CostSpanProcessor({
       ...costs,
       ...(priceSource === undefined ? {} : { priceSource }),
       ...(this.meterProvider === undefined ? {} : { meterProvider: this.meterProvider }),
       exporters: [this.logExporter, ...(costs.exporters ?? [])],
       exportTimeoutMillis,
-    };
-    this.costProcessor = new CostSpanProcessor(processorOptions);
+    });
     const spanProcessors: SpanProcessor[] = [new SetupSpanProcessor(this.costProcessor, this)];
     if (options.exportSpans !== false) {
       const spans = createSpanExport(options, options.spanQueue ?? {}, this.spanQueue);
