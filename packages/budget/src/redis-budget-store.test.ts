@@ -153,6 +153,24 @@ describe('RedisBudgetStore against a real redis-server', () => {
     expect((await first.getBudget()).limits[0]).toMatchObject({ spent: 2 });
   });
 
+  it('commit answers each USD and token threshold a booking crossed, once, by counter and threshold position', async () => {
+    const store = new RedisBudgetStore({ url: server.url, keyPrefix: `t${(prefixes += 1)}:`, timeoutMs: 2000 });
+    stores.push(store);
+    const counters = [
+      { key: 'a', ttlMs: 0, alertsPico: [10n, 20n, 30n], alertsTokens: [5n] },
+      { key: 'b', ttlMs: 0, alertsTokens: [1n, 100n] },
+    ];
+    const book = (pico: bigint, tokens: bigint) => store.commit({ now: 0, spend: { counters, pico, tokens } });
+    expect(await book(20n, 1n)).toEqual([
+      { index: 0, unit: 'usd', threshold: 0, spent: 20n },
+      { index: 0, unit: 'usd', threshold: 1, spent: 20n },
+      { index: 1, unit: 'tokens', threshold: 0, spent: 1n },
+    ]);
+    // b's token threshold 1 was crossed by the first booking: not again.
+    expect(await book(5n, 4n)).toEqual([{ index: 0, unit: 'tokens', threshold: 0, spent: 5n }]);
+    expect(await book(10n, 0n)).toEqual([{ index: 0, unit: 'usd', threshold: 2, spent: 35n }]);
+  });
+
   it('leaves a client it was given open', async () => {
     const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     const store = new RedisBudgetStore({ client, keyPrefix: `own${(prefixes += 1)}:` });
