@@ -4,7 +4,7 @@ import { GenAiPriceSource, type PriceMultiplier } from './genai-price-source.js'
 import { canonicalProvider, nameCandidates } from './model-name.js';
 import type { PriceRequest, PriceResult, PriceSource, UnpricedCall } from './price-source.js';
 import { priceResolved, requestKey, unpriced, type ResolvedModel } from './rate-card.js';
-import { compileServiceTierMultipliers, tierFactor, withTier, type ServiceTierMultipliers } from './service-tier.js';
+import { compileServiceTierMultipliers, servedTier, tierFactor, withTier, type ServiceTierMultipliers } from './service-tier.js';
 
 /** Options of {@link CompositePriceSource}. */
 export interface CompositePriceSourceOptions {
@@ -97,6 +97,8 @@ export interface DefaultPriceSourceOptions {
   dataSource?: string;
 }
 
+const NO_TIER_PRICE: UnpricedCall = unpriced('unknown_model', 'no custom price registered for this service tier');
+
 /**
  * What a (provider, model) name resolves to across both sources: the entries to try in order
  * (custom ones may not be in force yet at a call's timestamp; a table entry always is), and
@@ -166,6 +168,15 @@ export class DefaultPriceSource extends CompositePriceSource {
         this.#tableRevision = this.table.revision;
       }
       const { model, provider, providerKey } = key;
+      const tier = servedTier(request);
+      if (tier !== undefined && this.custom.hasTierPrices(tier)) {
+        // Prices registered for the served tier win over the tier's factor on the standard prices.
+        const tiered = this.#memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.#resolveTier(model, provider, tier));
+        for (const entry of tiered.entries) {
+          const result = priceResolved(entry, request.usage, request.timestamp, request.multiplier);
+          if (result !== undefined) return withTier(result, true);
+        }
+      }
       const factor = tierFactor(request, this.#serviceTiers);
       if ('status' in factor) return factor;
       const resolution = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
@@ -179,6 +190,17 @@ export class DefaultPriceSource extends CompositePriceSource {
     } catch (error) {
       return unpriced('source_error', `pricing failed: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** The custom prices registered for `tier`, most specific name first (the table has no tier prices). */
+  #resolveTier(model: string, provider: string | undefined, tier: string): NameResolution {
+    const requestProvider = canonicalProvider(provider);
+    const entries: ResolvedModel[] = [];
+    for (const candidate of nameCandidates(model, provider)) {
+      const entry = this.custom.resolveCandidate(candidate, requestProvider, tier);
+      if (entry !== undefined && !entries.some((existing) => existing.periods === entry.periods)) entries.push(entry);
+    }
+    return { entries, miss: NO_TIER_PRICE };
   }
 
   #resolve(model: string, provider: string | undefined): NameResolution {

@@ -84,4 +84,39 @@ describe('service tier pricing', () => {
     expect(() => createDefaultPriceSource({ serviceTierMultipliers: { flex: -1 } })).toThrow(CostspanError);
     expect(() => createDefaultPriceSource({ serviceTierMultipliers: { flex: 'half' } })).toThrow(/serviceTierMultipliers\.flex/);
   });
+
+  it('prices a call at the prices registered for its tier, when there are any, instead of the factor', () => {
+    const source = createDefaultPriceSource({
+      customPrices: [
+        ...prices,
+        { model: 'acme-llm', provider: 'acme', serviceTier: 'Priority', inputPerMillion: 5, outputPerMillion: 12 },
+        { model: 'gpt-4o', provider: 'openai', serviceTier: 'flex', inputPerMillion: '1.25', outputPerMillion: 5 },
+      ],
+    });
+    const priority = source.price(call({ serviceTier: 'priority' }));
+    expect(priority.status === 'priced' && totalCost(priority.cost)).toBe(17_000_000_000_000n);
+    expect(priority.status === 'priced' && priority.serviceTierApplied).toBe(true);
+    expect(priority.status === 'priced' && priority.tier.multiplier).toBeUndefined();
+    // The standard prices and the other tiers are unchanged by a tier registration.
+    const standard = source.price(call());
+    expect(standard.status === 'priced' && totalCost(standard.cost)).toBe(10_000_000_000_000n);
+    const flex = source.price(call({ serviceTier: 'flex' }));
+    expect(flex.status === 'priced' && totalCost(flex.cost)).toBe(5_000_000_000_000n);
+    // A dated table name resolves to the tier registration of its alias; a per-call multiplier still applies once.
+    const gpt = source.price({
+      model: 'gpt-4o-2024-08-06',
+      provider: 'openai',
+      usage: { input: 1_000_000, output: 0 },
+      timestamp: at,
+      serviceTier: 'flex',
+      multiplier: 0.5,
+    });
+    expect(gpt.status === 'priced' && totalCost(gpt.cost)).toBe(625_000_000_000n);
+    const custom = new CustomPriceSource({
+      prices: [...prices, { model: 'acme-llm', provider: 'acme', serviceTier: 'priority', inputPerMillion: 5, outputPerMillion: 12 }],
+    });
+    const direct = custom.price(call({ serviceTier: 'PRIORITY' }));
+    expect(direct.status === 'priced' && totalCost(direct.cost)).toBe(17_000_000_000_000n);
+    expect(() => custom.register({ model: 'x', inputPerMillion: 1, outputPerMillion: 1, serviceTier: ' ' })).toThrow(/serviceTier/);
+  });
 });

@@ -44,6 +44,12 @@ export function compileServiceTierMultipliers(multipliers: ServiceTierMultiplier
   return compiled;
 }
 
+/** The request's service tier, lower-cased, when it is not a standard one; else undefined. */
+export function servedTier(request: PriceRequest): string | undefined {
+  const tier = typeof request.serviceTier === 'string' ? request.serviceTier.toLowerCase() : undefined;
+  return tier === undefined || tier === '' || STANDARD_TIERS.has(tier) ? undefined : tier;
+}
+
 /** The factor to price a request with, and whether its service tier changed it. */
 export interface TierFactor {
   /** `request.multiplier` times the tier's factor; undefined when neither applies. */
@@ -58,8 +64,8 @@ export interface TierFactor {
  * rounded, a single time as before.
  */
 export function tierFactor(request: PriceRequest, tiers: ReadonlyMap<string, number | string>): TierFactor | UnpricedCall {
-  const tier = typeof request.serviceTier === 'string' ? request.serviceTier.toLowerCase() : undefined;
-  if (tier === undefined || tier === '' || STANDARD_TIERS.has(tier)) return { factor: request.multiplier, applied: undefined };
+  const tier = servedTier(request);
+  if (tier === undefined) return { factor: request.multiplier, applied: undefined };
   const factor = tiers.get(tier);
   if (factor === undefined) return { factor: request.multiplier, applied: false };
   const own = request.multiplier;
