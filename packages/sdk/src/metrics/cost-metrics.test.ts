@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import { setGlobalErrorHandler, loggingErrorHandler } from '@opentelemetry/core';
 import {
@@ -12,6 +13,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { picoToUsd } from '@costspan/core';
 import { createHarness } from '../__fixtures__/harness.js';
+import { setupCostspan } from '../setup-costspan.js';
 import { resetNotices } from '../notice.js';
 import { COST_METRICS, TOKEN_TYPE_ATTRIBUTE } from './cost-metrics.js';
 import { OTHER_VALUE } from './principal-cardinality.js';
@@ -163,6 +165,32 @@ describe('cost metrics from the priced calls', () => {
     const metrics = await collect(reader);
     expect(points(metrics, COST_METRICS.COST_USD).map((point) => [point.attributes, point.value])).toEqual([
       [{ 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o' }, 0.00325],
+    ]);
+  });
+});
+
+describe('setupCostspan', () => {
+  it('passes meterProvider and metrics through to its processor', async () => {
+    const reader = new ManualReader();
+    const costspan = setupCostspan({
+      stream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      meterProvider: new SdkMeterProvider({ readers: [reader] }),
+      metrics: { principalKeys: ['team'] },
+    });
+    costspan.tracer.agentRun('agent', { principal: { userId: 'alice', teamId: 'search' } }, (run) =>
+      run.step('s', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 })),
+    );
+    await costspan.shutdown();
+    expect(points(await collect(reader), COST_METRICS.COST_USD).map((point) => [point.attributes, point.value])).toEqual([
+      [
+        {
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': 'gpt-4o',
+          'gen_ai.agent.name': 'agent',
+          'llm.cost.principal.team_id': 'search',
+        },
+        0.00325,
+      ],
     ]);
   });
 });
