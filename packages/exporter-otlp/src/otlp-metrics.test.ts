@@ -270,13 +270,38 @@ describe('which metrics the setup makes', () => {
       const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
       return response?.ok === true ? response.text() : undefined;
     });
-    const samples = text.split('\n').filter((line) => line.startsWith('llm_cost_usd'));
+    const samples = text.split('\n').filter((line) => line.startsWith('llm_cost_usd_total{'));
     expect(samples.length).toBeGreaterThan(0);
     expect(sumOf(samples.map((line) => Number(line.slice(line.lastIndexOf(' ') + 1))))).toBeCloseTo(total, 12);
-    expect(text).toContain('gen_ai_client_operation_cost');
+    expect(text).toContain('gen_ai_client_operation_cost_bucket{');
     // otlp beside it: the same figures pushed.
     expect(collector.metrics.some((metric) => metric.name === COST_METRICS.COST_USD)).toBe(true);
     await costspan.shutdown();
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+
+  it('a Prometheus port already in use: told once, and the rest of the setup carries on', async () => {
+    const logs = captureDiag();
+    const collector = await receiver();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const costspan = track(
+        registerCostspan({
+          endpoint: collector.url,
+          flushOnExit: false,
+          metrics: { exporters: ['prometheus'], prometheus: { host: '127.0.0.1', port } },
+        }),
+      );
+      await eventually(() => (logs.messages.some((message) => message.includes('could not listen')) ? true : undefined));
+      await knownWorkload(costspan.tracer);
+      const stats = await costspan.shutdown();
+      expect(logs.messages.filter((message) => message.includes(`could not listen on 127.0.0.1:${port}`))).toHaveLength(1);
+      expect(stats.events).toMatchObject({ failed: 0, pending: 0 });
+      expect(collector.logs.length).toBe(stats.events.queued);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 });

@@ -261,7 +261,9 @@ class CountingMetricExporter implements PushMetricExporter {
           `cost metrics could not be exported over OTLP (${result.error?.message ?? 'unknown error'}); counted in stats().metrics.failed. Check the collector's OTLP endpoint (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)`,
         );
       }
-      resultCallback(result);
+      // Counted and told once above. The periodic reader would only print the error with its stack
+      // through the global error handler at every interval; it retries nothing, so it hears success.
+      resultCallback({ code: ExportResultCode.SUCCESS });
     };
     try {
       this.attempts.send((callback) => this.exporter.export(metrics, callback), finish);
