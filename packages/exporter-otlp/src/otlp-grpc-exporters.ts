@@ -72,28 +72,33 @@ export class RetryingExportDelegate<Internal> implements IOtlpExportDelegate<Int
     let attemptsLeft = MAX_ATTEMPTS;
     let backoff = INITIAL_BACKOFF_MILLIS;
     const attempt = (): void => {
-      this.delegate.export(internalRepresentation, (result) => {
-        const delay = Math.min(backoff, MAX_BACKOFF_MILLIS) * (0.8 + Math.random() * 0.4);
-        if (
-          result.code === ExportResultCode.SUCCESS ||
-          this.aborted ||
-          attemptsLeft === 0 ||
-          !isRetryableGrpcError(result.error) ||
-          Date.now() + delay >= deadline
-        ) {
+      try {
+        this.delegate.export(internalRepresentation, onResult);
+      } catch (error) {
+        resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
+      }
+    };
+    const onResult = (result: ExportResult): void => {
+      const delay = Math.min(backoff, MAX_BACKOFF_MILLIS) * (0.8 + Math.random() * 0.4);
+      if (
+        result.code === ExportResultCode.SUCCESS ||
+        this.aborted ||
+        attemptsLeft === 0 ||
+        !isRetryableGrpcError(result.error) ||
+        Date.now() + delay >= deadline
+      ) {
+        resultCallback(result);
+        return;
+      }
+      attemptsLeft -= 1;
+      backoff *= BACKOFF_MULTIPLIER;
+      this.wait(delay, () => {
+        if (this.aborted) {
           resultCallback(result);
           return;
         }
-        attemptsLeft -= 1;
-        backoff *= BACKOFF_MULTIPLIER;
-        this.wait(delay, () => {
-          if (this.aborted) {
-            resultCallback(result);
-            return;
-          }
-          this.retried += 1;
-          attempt();
-        });
+        this.retried += 1;
+        attempt();
       });
     };
     attempt();
@@ -200,9 +205,4 @@ export function createGrpcMetricDelegate(
     '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
   );
   return new RetryingExportDelegate(delegate, options.timeoutMillis);
-}
-
-/** A failed result, for exporters refusing work without I/O. */
-export function failed(message: string): ExportResult {
-  return { code: ExportResultCode.FAILED, error: new Error(message) };
 }

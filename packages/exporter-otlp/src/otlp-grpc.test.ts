@@ -160,6 +160,30 @@ describe('OTLP/gRPC', () => {
   });
 });
 
+describe('OTLP/gRPC: bounded shutdown', () => {
+  for (const state of ['down', 'hung'] as const) {
+    it(`with the gRPC collector ${state}, shutdown() resolves within its bound and counts what is unsent`, async () => {
+      captureDiag();
+      const collector = await grpcReceiver();
+      if (state === 'down') await collector.stop();
+      else collector.script = () => ({ hang: true });
+      const shutdownTimeoutMillis = 1000;
+      const costspan = track(registerCostspan({ endpoint: collector.url, protocol: 'grpc', flushOnExit: false, shutdownTimeoutMillis }));
+      await workload(costspan.tracer, 2);
+      recordProbe(costspan, 1);
+
+      const started = performance.now();
+      const stats = await costspan.shutdown();
+      // Generous: twice the bound.
+      expect(performance.now() - started).toBeLessThan(2 * shutdownTimeoutMillis);
+      expect(stats.events.exported).toBe(0);
+      expect(stats.events.failed + stats.events.pending).toBe(stats.events.queued);
+      expect(stats.spans.exported).toBe(0);
+      expect(stats.metrics.exported).toBe(0);
+    });
+  }
+});
+
 describe('OTLP protocol values', () => {
   it('an unsupported value: one warning for the whole setup (three signals read it), and http/protobuf is used', async () => {
     const logs = captureDiag();

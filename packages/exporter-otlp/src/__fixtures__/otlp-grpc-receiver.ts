@@ -34,6 +34,8 @@ export interface ScriptedGrpcAnswer {
   code?: number;
   details?: string;
   partialSuccess?: { rejected: number; errorMessage: string };
+  /** Never answer (a hung collector). */
+  hang?: boolean;
 }
 
 const SERVICES: Record<OtlpSignalName, string> = {
@@ -112,6 +114,7 @@ export class OtlpGrpcReceiver {
     const scripted = this.script?.({ signal, index });
     const code: number = scripted?.code ?? status.OK;
     this.calls.push({ signal, code, metadata: metadataMap(call.metadata) });
+    if (scripted?.hang === true) return;
     if (code !== (status.OK as number)) {
       callback({ code, details: scripted?.details ?? 'scripted failure' });
       return;
