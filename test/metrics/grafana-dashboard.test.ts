@@ -20,7 +20,7 @@ async function scrapeEverything(): Promise<{ series: Set<string>; labels: Set<st
   const meterProvider = new MeterProvider({ readers: [exporter] });
   const guard = new BudgetGuard({ limits: { global: { daily: { usd: 10 } } } });
   const budgetMetrics = new BudgetMetrics({ guard, meterProvider });
-  const processor = new CostSpanProcessor({ source: 'dashboard-test@1.0.0', meterProvider });
+  const processor = new CostSpanProcessor({ source: 'dashboard-test@1.0.0', meterProvider, metrics: { tokenUsageHistogram: true } });
   const tracer = createCostTracer({ tracerProvider: new BasicTracerProvider({ spanProcessors: [processor] }), budget: guard });
   tracer.agentRun('support', { principal: { userId: 'alice', teamId: 'search', orgId: 'acme' } }, (run) => {
     run.step('answer', (step) =>

@@ -72,7 +72,7 @@ afterEach(() => {
 
 describe('cost metrics from the priced calls', () => {
   it('a known workload: cost histogram, USD counter by agent and principal, tokens, unpriced and usage-missing calls', async () => {
-    const { reader, harness } = setup();
+    const { reader, harness } = setup({ metrics: { tokenUsageHistogram: true } });
     harness.tracer.agentRun('support', { principal: { userId: 'alice', teamId: 'search' } }, (run) => {
       for (let index = 0; index < 3; index += 1) {
         run.step('answer', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 })); // $0.00325 each
@@ -149,6 +149,8 @@ describe('cost metrics from the priced calls', () => {
     expect(histogramPoints(metrics, COST_METRICS.OPERATION_COST)[0]?.value.count).toBe(6);
     expect(points(metrics, COST_METRICS.COST_USD)[0]?.value).toBe(0.0195);
     expect(points(metrics, COST_METRICS.INPUT_TOKENS)[0]?.value).toBe(3000);
+    // The released token histogram is opt-in: the draft's counters count tokens by default.
+    expect(metrics.has(COST_METRICS.TOKEN_USAGE)).toBe(false);
   });
 
   it('records the calls of another instrumentation span outside any run, without agent or principal', async () => {

@@ -38,6 +38,8 @@ export const COST_METRICS = {
    * Histogram of tokens per call with `gen_ai.token.type` `input` / `output`: the GenAI conventions'
    * metric as released (development stability; semantic-conventions 1.45, model/gen-ai/metrics.yaml,
    * https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/#metric-gen_aiclienttokenusage).
+   * Recorded only with `metrics.tokenUsageHistogram: true`: the current draft (below) counts tokens
+   * with counters instead, and two more histogram points per call cost more than the rest together.
    */
   TOKEN_USAGE: 'gen_ai.client.token.usage',
   /**
@@ -79,6 +81,8 @@ export interface CostMetricsOptions extends PrincipalCardinalityOptions {
   maxBufferedValues?: number;
   /** Time series kept per metric; further ones fold into one with `otel.metric.overflow=true`. Default 2000, as the SDK's own limit. */
   maxSeries?: number;
+  /** Also record the released `gen_ai.client.token.usage` histogram (two points per call). Default false. */
+  tokenUsageHistogram?: boolean;
 }
 
 interface PendingValue {
@@ -122,7 +126,7 @@ const OVERFLOW_ATTRIBUTES: Attributes = { 'otel.metric.overflow': true };
  */
 export class CostMetrics {
   private readonly costHistogram: Histogram;
-  private readonly tokenHistogram: Histogram;
+  private readonly tokenHistogram: Histogram | undefined;
   private readonly counters: Record<
     'usd' | 'input' | 'output' | 'cacheRead' | 'cacheWrite' | 'reasoning' | 'unpriced' | 'usageMissing',
     ObservableCounter
@@ -145,12 +149,15 @@ export class CostMetrics {
       unit: 'USD',
       advice: { explicitBucketBoundaries: [...COST_BUCKETS_USD] },
     });
-    this.tokenHistogram = meter.createHistogram(COST_METRICS.TOKEN_USAGE, {
-      description: 'Number of input and output tokens used.',
-      unit: '{token}',
-      valueType: ValueType.INT,
-      advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
-    });
+    this.tokenHistogram =
+      options.tokenUsageHistogram === true
+        ? meter.createHistogram(COST_METRICS.TOKEN_USAGE, {
+            description: 'Number of input and output tokens used.',
+            unit: '{token}',
+            valueType: ValueType.INT,
+            advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
+          })
+        : undefined;
     const tokens = (name: string, description: string): ObservableCounter =>
       meter.createObservableCounter(name, { description, unit: '{token}', valueType: ValueType.INT });
     this.counters = {
@@ -194,15 +201,13 @@ export class CostMetrics {
       series.cacheWrite += usage.cacheWrite ?? 0;
       series.reasoning += usage.reasoning ?? 0;
       if (!isPriced) series.unpriced += 1;
-      series.pending.push({
-        cost: isPriced ? picoToUsd(pico) : undefined,
-        input: usage.input,
-        output: usage.output,
-        spanContext: span.spanContext(),
-      });
       if (isPriced) this.spendSeries(provider, call.model, node).pico += pico;
-      this.buffered += 1;
-      if (this.buffered >= this.maxBuffered) this.drain();
+      if (isPriced || this.tokenHistogram !== undefined) {
+        const cost = isPriced ? picoToUsd(pico) : undefined;
+        series.pending.push({ cost, input: usage.input, output: usage.output, spanContext: span.spanContext() });
+        this.buffered += 1;
+        if (this.buffered >= this.maxBuffered) this.drain();
+      }
     } catch (error) {
       reportError(error);
     }
@@ -295,6 +300,7 @@ export class CostMetrics {
 
   private drain(): void {
     this.buffered = 0;
+    const tokenHistogram = this.tokenHistogram;
     for (const series of this.calls.values()) {
       const pending = series.pending;
       if (pending.length === 0) continue;
@@ -303,8 +309,9 @@ export class CostMetrics {
         // Recorded in the span's context, so an SDK that keeps exemplars ties the point to its trace.
         const context = trace.setSpanContext(ROOT_CONTEXT, value.spanContext);
         if (value.cost !== undefined) this.costHistogram.record(value.cost, series.attributes, context);
-        this.tokenHistogram.record(value.input, series.inputAttributes, context);
-        this.tokenHistogram.record(value.output, series.outputAttributes, context);
+        if (tokenHistogram === undefined) continue;
+        tokenHistogram.record(value.input, series.inputAttributes, context);
+        tokenHistogram.record(value.output, series.outputAttributes, context);
       }
     }
   }
