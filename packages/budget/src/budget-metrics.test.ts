@@ -103,12 +103,12 @@ describe('budget gauges', () => {
     const store = new StallingStore();
     const { guard, reader, meterProvider, errors } = setup(store);
     await guard.settle(await guard.reserve({ principal: {}, estimatedUsd: 0.1 }), 0.25);
-    const metrics = new BudgetMetrics({ guard, meterProvider, timeoutMs: 200 });
+    const metrics = new BudgetMetrics({ guard, meterProvider, timeoutMs: 500 });
     expect((await gauges(reader))[BUDGET_METRICS.SPENT]).toEqual({ 'daily global 2026-03-04 usd': 0.25 });
     store.mode = 'stalled';
     const started = Date.now();
     expect((await gauges(reader))[BUDGET_METRICS.SPENT]).toEqual({ 'daily global 2026-03-04 usd': 0.25 });
-    expect(Date.now() - started).toBeLessThan(400); // within 2x its timeout
+    expect(Date.now() - started).toBeLessThan(1000); // within 2x its timeout
     expect(errors).toEqual([]); // the stalled read never answered: nothing late to report
     // Closed: the guard is no longer read (its new spend does not reach the gauges).
     metrics.close();
