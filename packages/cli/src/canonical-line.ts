@@ -188,7 +188,7 @@ export class CanonicalLineReader extends JsonSkipper {
   private readonly tagKeys: string[] = [];
   /** Per kind and ordinal, the field of the key the last line had there. */
   private readonly expected = new Int32Array(6 * MAX_ORDINALS).fill(Field.Unknown);
-  private lastTier: Uint8Array = new Uint8Array(0);
+  private readonly tiers: Uint8Array[] = [];
 
   constructor(record: EventRecord) {
     super();
@@ -462,12 +462,12 @@ export class CanonicalLineReader extends JsonSkipper {
 
   /** A string field through its cache; sets `after` (-1 when it is not read) and returns the value. */
   private take(position: number, cache: StringCache): string | undefined {
-    // The field's last value again (usually): its bytes were checked when it was first read.
+    // One of the field's last values again (usually): its bytes were checked when it was first read.
     const bytes = this.bytes;
-    const last = cache.lastRaw;
-    if (bytes[position] === 0x22 && bytes[position + 1 + last.length] === 0x22 && equalAt(bytes, position + 1, last)) {
-      this.after = position + 2 + last.length;
-      return cache.lastValue;
+    const known = cache.match(bytes, position);
+    if (known !== undefined) {
+      this.after = position + 2 + known.raw.length;
+      return known.value;
     }
     const after = this.string(position);
     const value = after < 0 ? undefined : cache.get(bytes, this.stringStart, this.stringEnd, this.stringAscii);
@@ -509,12 +509,26 @@ export class CanonicalLineReader extends JsonSkipper {
   /** `pricing_tier`, not read: skipped, or passed by one comparison when it is the last line's (checked then). */
   private tier(position: number): number {
     const bytes = this.bytes;
-    const last = this.lastTier;
-    // No match can run past the line's newline (the tier's bytes hold none), only past the buffer's end.
-    const end = position + last.length;
-    if (last.length > 0 && end <= bytes.length && bytes.compare(last, 0, last.length, position, end) === 0) return end;
+    // One of the last few tiers (one a model): passed by one comparison. No match can run past the
+    // line's newline (a tier's bytes hold none), only past the buffer's end.
+    const tiers = this.tiers;
+    for (let index = 0; index < tiers.length; index += 1) {
+      const tier = tiers[index] as Uint8Array;
+      const end = position + tier.length;
+      if (
+        end <= bytes.length &&
+        bytes[end - 1] === 0x7d &&
+        bytes[position + 2] === tier[2] &&
+        bytes.compare(tier, 0, tier.length, position, end) === 0
+      ) {
+        return end;
+      }
+    }
     const after = this.skipValue(position, 0);
-    if (after > position && bytes[position] === 0x7b) this.lastTier = copyOf(bytes, position, after);
+    if (after > position && bytes[position] === 0x7b) {
+      if (tiers.length >= 8) tiers.pop();
+      tiers.unshift(copyOf(bytes, position, after));
+    }
     return after;
   }
 

@@ -335,8 +335,10 @@ function isEscape(byte: number): boolean {
 // entries would live long enough to be promoted, and grow the old generation).
 const MAX_CACHED = 256;
 
+const RECENT = 8;
+
 /** One value a {@link StringCache} knows: its bytes and the string they decode to. */
-interface CachedString {
+export interface CachedString {
   raw: Uint8Array;
   value: string;
 }
@@ -348,17 +350,8 @@ interface CachedString {
  */
 export class StringCache {
   private last: CachedString = { raw: new Uint8Array(0), value: '' };
-
-  /** The bytes of the last value returned (checked as a string without escapes when first read). */
-  get lastRaw(): Uint8Array {
-    return this.last.raw;
-  }
-
-  /** The last value returned. */
-  get lastValue(): string {
-    return this.last.value;
-  }
-
+  /** The last few distinct values, most recent first: a field that cycles (models, steps) matches one. */
+  private readonly recent: CachedString[] = [];
   private readonly values = new Map<number, CachedString[]>();
   private size = 0;
 
@@ -371,6 +364,29 @@ export class StringCache {
     private readonly table = true,
   ) {}
 
+  /**
+   * The value of the quoted string at `position` when it is one of the last few values (their
+   * bytes were checked when first read: no quote, backslash or control byte); else undefined.
+   */
+  match(bytes: Uint8Array, position: number): CachedString | undefined {
+    if (bytes[position] !== 0x22) return undefined;
+    const recent = this.recent;
+    for (let index = 0; index < recent.length; index += 1) {
+      const entry = recent[index] as CachedString;
+      const raw = entry.raw;
+      if (bytes[position + 1 + raw.length] === 0x22 && equalAt(bytes, position + 1, raw)) return entry;
+    }
+    return undefined;
+  }
+
+  private remember(entry: CachedString): void {
+    this.last = entry;
+    const recent = this.recent;
+    if (recent.includes(entry)) return;
+    if (recent.length >= (this.table ? RECENT : 1)) recent.pop();
+    recent.unshift(entry);
+  }
+
   /** The value of bytes `[start, end)` (decoded as UTF-8 unless `ascii`); undefined when it fails the pattern. */
   get(bytes: Buffer, start: number, end: number, ascii: boolean): string | undefined {
     const length = end - start;
@@ -378,7 +394,7 @@ export class StringCache {
     if (last.raw.length === length && equalAt(bytes, start, last.raw)) return last.value;
     if (!this.table) {
       const value = bytes.toString(ascii ? 'latin1' : 'utf8', start, end);
-      this.last = { raw: copyOf(bytes, start, end), value };
+      this.remember({ raw: copyOf(bytes, start, end), value });
       return value;
     }
     let hash = length;
@@ -387,7 +403,7 @@ export class StringCache {
     if (bucket !== undefined) {
       for (const entry of bucket) {
         if (entry.raw.length === length && equalAt(bytes, start, entry.raw)) {
-          this.last = entry;
+          this.remember(entry);
           return entry.value;
         }
       }
@@ -404,7 +420,7 @@ export class StringCache {
     if (bucket === undefined) this.values.set(hash, [entry]);
     else bucket.push(entry);
     this.size += 1;
-    this.last = entry;
+    this.remember(entry);
     return value;
   }
 }

@@ -224,13 +224,18 @@ export class EventScanner {
     await checkInputs(inputs);
     const progress = this.options.progress;
     let totalBytes = 0;
-    for (const input of inputs) if (input !== '-') totalBytes += (await stat(input)).size;
+    const sizes: number[] = [];
+    for (const input of inputs) {
+      const size = input === '-' ? 0 : (await stat(input)).size;
+      sizes.push(size);
+      totalBytes += size;
+    }
     progress?.start(totalBytes);
     const startBytes = this.stats.bytes;
     try {
-      for (const input of inputs) {
+      for (const [index, input] of inputs.entries()) {
         const onBytes = progress === undefined ? undefined : () => progress.update(this.stats.bytes - startBytes);
-        await this.scanOne(input, sink, onBytes);
+        await this.scanOne(input, sink, onBytes, sizes[index] as number);
       }
     } finally {
       progress?.stop();
@@ -256,7 +261,7 @@ export class EventScanner {
     return true;
   }
 
-  private async scanOne(input: string, sink: Sink, onBytes: (() => void) | undefined): Promise<void> {
+  private async scanOne(input: string, sink: Sink, onBytes: (() => void) | undefined, size: number): Promise<void> {
     const stats = this.stats;
     const raw: AsyncIterable<Buffer> = input === '-' ? ((this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>) : fileChunks(input);
     const counted = countBytes(raw, (count) => {
@@ -277,6 +282,8 @@ export class EventScanner {
     let pendingBytes = 0;
     let discarding = false;
     let first = true;
+    // A file's size, to reserve room for its event ids once its first chunk is read.
+    let reserveFor = input === '-' || this.seen === undefined ? 0 : size;
     try {
       for await (const chunk of chunks) {
         let start = 0;
@@ -331,6 +338,11 @@ export class EventScanner {
             }
           }
           start = newline + 1;
+        }
+        if (reserveFor > 0 && lineNumber > 0) {
+          // The first chunk tells the average line: room for the file's ids up front (see EventIdSet.reserve).
+          this.seen?.reserve(Math.min(Math.ceil((reserveFor / chunk.length) * lineNumber * 1.02), Math.ceil(reserveFor / 100)));
+          reserveFor = 0;
         }
       }
     } catch (error) {
