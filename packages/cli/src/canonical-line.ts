@@ -1,25 +1,22 @@
 import type { CostEventType } from '@costspan/sdk';
-import { NONE, type EventRecord } from './event-record.js';
-import { copyOf, equalAt, isHexAt, isTimestampAt, isUlidAt, JsonSkipper, StringCache } from './json-skip.js';
+import { setCostPart, setCount, type EventRecord } from './event-record.js';
+import { ENVELOPE, Field, KEY_BYTES, Kind, lookupKey, MAX_ORDINALS } from './canonical-keys.js';
+import { copyOf, equalAt, isHexAt, isTimestampAt, isUlidAt, JsonSkipper } from './json-skip.js';
+import { StringCache } from './string-cache.js';
+import { NONE_KEYS, TagsReader } from './canonical-tags.js';
 
-/**
- * The report's fast path: reads a canonical event line (what the SDK's encoder
- * writes: keys in sorted order, no whitespace; docs/wire-format.md) straight
- * from its bytes into an {@link EventRecord}, without building the event.
- *
- * It accepts a line only when it is sure that `JSON.parse` and the SDK's
- * `validateCostEvent` would accept it and give the same record; anything else
- * (whitespace, escapes in a string it reads, a number it cannot convert
- * exactly, a field of an unexpected type, a session with refusals, ...) returns
- * false and the line takes the slow path, so odd input behaves as before. Every
- * byte is checked as JSON (skipped values too); objects it reads must have
- * strictly increasing ASCII keys, so no key can repeat. A test holds it equal
- * to the slow path over randomized canonical and odd lines.
+/*
+ * The report's fast path: reads a canonical event line (what the SDK's encoder writes: sorted
+ * keys, no whitespace; docs/wire-format.md) from its bytes straight into an EventRecord. It
+ * accepts a line only when JSON.parse and the SDK's validateCostEvent would accept it and give
+ * the same record; anything else (whitespace, escapes in a string it reads, a number it cannot
+ * convert exactly, an unexpected type, a session with refusals, a repeated known key, ...)
+ * returns false and takes the slow path, so odd input behaves as before. Every byte is checked
+ * as JSON, skipped values too. Tests hold it equal to the slow path over randomized lines.
  */
 
 // The SDK's source pattern (events/cost-event-validation.ts); its other patterns are checked by hand (json-skip.ts).
 const SOURCE_PATTERN = /^@?[A-Za-z0-9][A-Za-z0-9._/-]*@\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
-const NONE_KEYS: readonly string[] = Object.freeze([NONE]);
 const TOKEN: CostEventType = 'llm.cost.token.recorded';
 const SESSION: CostEventType = 'llm.cost.session.recorded';
 const ATTRIBUTED: CostEventType = 'llm.cost.attributed';
@@ -34,127 +31,7 @@ const HAS_OUTPUT = 2;
 const HAS_TOTAL = 4;
 const PARTS = HAS_INPUT | HAS_OUTPUT | HAS_TOTAL;
 
-/** Which object a key is read in. */
-const enum Kind {
-  Top,
-  Payload,
-  Cost,
-  Usage,
-  Model,
-  Tags,
-}
-
-/** The keys the reader reads; any other key's value is skipped (checked as JSON). Envelope fields first: they are bits. */
-const enum Field {
-  EventId,
-  EventType,
-  Payload,
-  SchemaVersion,
-  Source,
-  Timestamp,
-  ActorId,
-  OrgId,
-  ParentSpanId,
-  SpanId,
-  Tags,
-  TeamId,
-  TraceId,
-  AgentName,
-  AgentRunId,
-  Scope,
-  PricingStatus,
-  PricingTier,
-  LatencyMs,
-  Cost,
-  TotalCost,
-  TokenUsage,
-  TotalTokenUsage,
-  Model,
-  CallCount,
-  UnpricedCallCount,
-  UsageMissingCallCount,
-  BudgetRefusals,
-  UnpricedModels,
-  AttributionTarget,
-  InputCostUsd,
-  OutputCostUsd,
-  TotalCostUsd,
-  CachedDiscountUsd,
-  ReasoningCostUsd,
-  Currency,
-  InputTokens,
-  OutputTokens,
-  TotalTokens,
-  CachedTokens,
-  CacheCreationTokens,
-  ReasoningTokens,
-  Name,
-  System,
-  Unknown,
-}
-
-const ENVELOPE =
-  (1 << Field.EventId) |
-  (1 << Field.EventType) |
-  (1 << Field.Payload) |
-  (1 << Field.SchemaVersion) |
-  (1 << Field.Source) |
-  (1 << Field.Timestamp);
-
-// prettier-ignore
-const KEYS: ReadonlyArray<readonly [Kind, string, Field]> = [
-  [Kind.Top, 'actor_id', Field.ActorId], [Kind.Top, 'event_id', Field.EventId], [Kind.Top, 'event_type', Field.EventType],
-  [Kind.Top, 'org_id', Field.OrgId], [Kind.Top, 'parent_span_id', Field.ParentSpanId], [Kind.Top, 'payload', Field.Payload],
-  [Kind.Top, 'schema_version', Field.SchemaVersion], [Kind.Top, 'source', Field.Source], [Kind.Top, 'span_id', Field.SpanId],
-  [Kind.Top, 'tags', Field.Tags], [Kind.Top, 'team_id', Field.TeamId], [Kind.Top, 'timestamp', Field.Timestamp],
-  [Kind.Top, 'trace_id', Field.TraceId],
-  [Kind.Payload, 'agent_name', Field.AgentName], [Kind.Payload, 'agent_run_id', Field.AgentRunId], [Kind.Payload, 'scope', Field.Scope],
-  [Kind.Payload, 'pricing_status', Field.PricingStatus], [Kind.Payload, 'pricing_tier', Field.PricingTier], [Kind.Payload, 'latency_ms', Field.LatencyMs], [Kind.Payload, 'cost', Field.Cost],
-  [Kind.Payload, 'total_cost', Field.TotalCost], [Kind.Payload, 'token_usage', Field.TokenUsage],
-  [Kind.Payload, 'total_token_usage', Field.TotalTokenUsage], [Kind.Payload, 'model', Field.Model],
-  [Kind.Payload, 'call_count', Field.CallCount], [Kind.Payload, 'unpriced_call_count', Field.UnpricedCallCount],
-  [Kind.Payload, 'usage_missing_call_count', Field.UsageMissingCallCount], [Kind.Payload, 'budget_refusals', Field.BudgetRefusals],
-  [Kind.Payload, 'unpriced_models', Field.UnpricedModels], [Kind.Payload, 'attribution_target', Field.AttributionTarget],
-  [Kind.Cost, 'input_cost_usd', Field.InputCostUsd], [Kind.Cost, 'output_cost_usd', Field.OutputCostUsd],
-  [Kind.Cost, 'total_cost_usd', Field.TotalCostUsd], [Kind.Cost, 'cached_discount_usd', Field.CachedDiscountUsd],
-  [Kind.Cost, 'reasoning_cost_usd', Field.ReasoningCostUsd], [Kind.Cost, 'currency', Field.Currency],
-  [Kind.Usage, 'input_tokens', Field.InputTokens], [Kind.Usage, 'output_tokens', Field.OutputTokens],
-  [Kind.Usage, 'total_tokens', Field.TotalTokens], [Kind.Usage, 'cached_tokens', Field.CachedTokens],
-  [Kind.Usage, 'cache_creation_tokens', Field.CacheCreationTokens], [Kind.Usage, 'reasoning_tokens', Field.ReasoningTokens],
-  [Kind.Model, 'name', Field.Name], [Kind.Model, 'system', Field.System],
-];
-
-const MAX_ORDINALS = 32;
-
-// Keys by kind in open-addressing tables of 64 slots (field + 1; 0 empty), found by the hash the reader computes as it scans a key.
-const SLOTS = 64;
-const TABLE = new Int32Array(6 * SLOTS);
-const KEY_HASH = new Int32Array(Field.Unknown);
-const KEY_BYTES: Uint8Array[] = [];
-for (const [kind, name, field] of KEYS) {
-  let hash = 0;
-  for (let index = 0; index < name.length; index += 1) hash = (Math.imul(hash, 31) + name.charCodeAt(index)) | 0;
-  KEY_HASH[field] = hash;
-  KEY_BYTES[field] = Buffer.from(name, 'latin1');
-  let slot = hash & (SLOTS - 1);
-  while (TABLE[kind * SLOTS + slot] !== 0) slot = (slot + 1) & (SLOTS - 1);
-  TABLE[kind * SLOTS + slot] = field + 1;
-}
-
-/** The field of key `[start, end)` (its `hash`) in an object of `kind`; {@link Field.Unknown} for any other key. */
-function lookupKey(kind: Kind, bytes: Uint8Array, start: number, end: number, hash: number): Field {
-  let slot = hash & (SLOTS - 1);
-  for (;;) {
-    const entry = TABLE[kind * SLOTS + slot] as number;
-    if (entry === 0) return Field.Unknown;
-    const field = (entry - 1) as Field;
-    const name = KEY_BYTES[field] as Uint8Array;
-    if (KEY_HASH[field] === hash && name.length === end - start && equalAt(bytes, start, name)) return field;
-    slot = (slot + 1) & (SLOTS - 1);
-  }
-}
-
-/** Reads canonical lines into one reused record; see the module comment. */
+/** Reads canonical lines into one reused record; see the comment at the top. */
 export class CanonicalLineReader extends JsonSkipper {
   /** The record of the last line read; valid until the next call. */
   readonly record: EventRecord;
@@ -183,9 +60,7 @@ export class CanonicalLineReader extends JsonSkipper {
     timestamp: new StringCache(undefined, false),
     run: new StringCache(undefined, false),
   };
-  private lastTags: Uint8Array = new Uint8Array(0);
-  private lastTagKeys: readonly string[] = NONE_KEYS;
-  private readonly tagKeys: string[] = [];
+  private readonly tags = new TagsReader();
   /** Per kind and ordinal, the field of the key the last line had there. */
   private readonly expected = new Int32Array(6 * MAX_ORDINALS).fill(Field.Unknown);
   private readonly tiers: Uint8Array[] = [];
@@ -221,7 +96,6 @@ export class CanonicalLineReader extends JsonSkipper {
    * repeats change nothing read. Tags, all read, must have strictly increasing keys.
    */
   private object(position: number, kind: Kind): number {
-    if (kind === Kind.Tags) return this.tagsObject(position);
     const bytes = this.bytes;
     if (bytes[position] !== 0x7b) return -1;
     let at = position + 1;
@@ -279,43 +153,6 @@ export class CanonicalLineReader extends JsonSkipper {
     return end;
   }
 
-  /** Tags: every key read, strictly increasing (Object.entries order, no repeats); the offset after them, or -1. */
-  private tagsObject(position: number): number {
-    const bytes = this.bytes;
-    if (bytes[position] !== 0x7b) return -1;
-    let at = position + 1;
-    if (bytes[at] === 0x7d) return at + 1;
-    let previousStart = -1;
-    let previousEnd = -1;
-    for (;;) {
-      if (bytes[at] !== 0x22) return -1;
-      const keyStart = at + 1;
-      const keyEnd = this.scanKey(keyStart);
-      if (keyEnd < 0 || bytes[keyEnd + 1] !== 0x3a) return -1;
-      if (previousStart >= 0 && !this.keyAfter(previousStart, previousEnd, keyStart, keyEnd)) return -1;
-      at = this.tag(keyStart, keyEnd, keyEnd + 2);
-      if (at < 0) return -1;
-      previousStart = keyStart;
-      previousEnd = keyEnd;
-      const next = bytes[at];
-      if (next === 0x2c) at += 1;
-      else if (next === 0x7d) return at + 1;
-      else return -1;
-    }
-  }
-
-  /** Whether key `[start, end)` sorts after key `[previousStart, previousEnd)` (ASCII: code unit order). */
-  private keyAfter(previousStart: number, previousEnd: number, start: number, end: number): boolean {
-    const bytes = this.bytes;
-    const length = Math.min(previousEnd - previousStart, end - start);
-    for (let index = 0; index < length; index += 1) {
-      const left = bytes[previousStart + index] as number;
-      const right = bytes[start + index] as number;
-      if (left !== right) return right > left;
-    }
-    return end - start > previousEnd - previousStart;
-  }
-
   /** One field's value at `position`, read by what it is (`Field.Unknown`: skipped); the offset after it, or -1. */
   private field(kind: Kind, field: Field, position: number): number {
     const record = this.record;
@@ -351,8 +188,11 @@ export class CanonicalLineReader extends JsonSkipper {
         this.envelope |= 1 << Field.Source;
         record.source = this.take(position, strings.source) as string;
         return this.after;
-      case Field.Tags:
-        return this.tags(position);
+      case Field.Tags: {
+        const after = this.tags.read(this.bytes, position);
+        record.tagKeys = this.tags.keys;
+        return after;
+      }
       case Field.TeamId:
         record.teamId = this.take(position, strings.team);
         return this.after;
@@ -532,34 +372,6 @@ export class CanonicalLineReader extends JsonSkipper {
     return after;
   }
 
-  private tags(position: number): number {
-    const bytes = this.bytes;
-    // The same tags as the last line (the usual case): their keys are known, and their bytes were checked.
-    const last = this.lastTags;
-    if (last.length > 0 && equalAt(bytes, position, last)) {
-      this.record.tagKeys = this.lastTagKeys;
-      return position + last.length;
-    }
-    this.tagKeys.length = 0;
-    const after = this.object(position, Kind.Tags);
-    if (after < 0) return -1;
-    const keys = this.tagKeys.length === 0 ? NONE_KEYS : [...this.tagKeys];
-    this.lastTags = copyOf(bytes, position, after);
-    this.lastTagKeys = keys;
-    this.record.tagKeys = keys;
-    return after;
-  }
-
-  private tag(start: number, end: number, position: number): number {
-    // Object.entries lists integer-like keys first, whatever the text's order: read those the slow way.
-    const first = this.bytes[start] as number;
-    if (first >= 0x30 && first <= 0x39) return -1;
-    const after = this.string(position);
-    if (after < 0) return -1;
-    this.tagKeys.push(`${this.bytes.toString('latin1', start, end)}=${this.stringValue()}`);
-    return after;
-  }
-
   /** `"YYYY-MM-DDTHH:MM:SS.ffffffZ"`, as the SDK's pattern wants it. */
   private timestamp(position: number): number {
     const bytes = this.bytes;
@@ -571,37 +383,18 @@ export class CanonicalLineReader extends JsonSkipper {
     return position + 29;
   }
 
-  /** A token count into the record's `index`th count. */
+  /** A token count into the record's `index`th count (see {@link setCount}); a session's totals are checked, not kept. */
   private count(position: number, index: number): number {
     const after = this.integer(position);
-    // A session's totals are checked, not kept.
-    if (this.type !== TOKEN) return after;
-    const record = this.record;
-    const value = this.number;
-    if (index === 0) record.inputTokens = value;
-    else if (index === 1) record.outputTokens = value;
-    else if (index === 2) record.totalTokens = value;
-    else if (index === 3) record.cacheReadTokens = value;
-    else if (index === 4) record.cacheWriteTokens = value;
-    else record.reasoningTokens = value;
+    if (after >= 0 && this.type === TOKEN) setCount(this.record, index, this.number);
     return after;
   }
 
-  /**
-   * A wire amount in exact pico-USD into the record's `part` (0 input, 1 output, 2 reasoning,
-   * 3 cached discount, 4 none: the total is checked, not kept). Only amounts under $1000
-   * with at most 12 decimals are read, where the digits are what `wireToPico` gives.
-   */
+  /** A wire amount in exact pico-USD (see `JsonSkipper.pico`) into the record's `part` ({@link setCostPart}). */
   private money(position: number, part: number): number {
     const after = this.pico(position);
     // Money of session and attributed events is checked, not kept.
-    if (after < 0 || this.type !== TOKEN) return after;
-    const pico = this.number;
-    const record = this.record;
-    if (part === 0) record.input = pico;
-    else if (part === 1) record.output = pico;
-    else if (part === 2) record.reasoning = pico;
-    else if (part === 3) record.cachedDiscount = pico;
+    if (after >= 0 && this.type === TOKEN) setCostPart(this.record, part, this.number);
     return after;
   }
 }

@@ -108,6 +108,24 @@ export function tagKeysOf(tags: unknown): string[] {
   return entries.length === 0 ? [NONE] : entries.map(([key, value]) => `${key}=${String(value)}`);
 }
 
+/** Sets a token event's count: 0 input, 1 output, 2 total, 3 cache read, 4 cache write, 5 reasoning. */
+export function setCount(record: EventRecord, index: number, value: number): void {
+  if (index === 0) record.inputTokens = value;
+  else if (index === 1) record.outputTokens = value;
+  else if (index === 2) record.totalTokens = value;
+  else if (index === 3) record.cacheReadTokens = value;
+  else if (index === 4) record.cacheWriteTokens = value;
+  else record.reasoningTokens = value;
+}
+
+/** Sets a token event's cost part in pico-USD: 0 input, 1 output, 2 reasoning, 3 cached discount (4: none, the total). */
+export function setCostPart(record: EventRecord, part: number, pico: number): void {
+  if (part === 0) record.input = pico;
+  else if (part === 1) record.output = pico;
+  else if (part === 2) record.reasoning = pico;
+  else if (part === 3) record.cachedDiscount = pico;
+}
+
 /** Fills `record` from a validated event (the slow path); returns it. */
 export function recordFromEvent(event: CostEvent, record: EventRecord = emptyRecord()): EventRecord {
   record.type = event.event_type;

@@ -5,6 +5,7 @@ import { CliError } from './cli-error.js';
 import { EventIdSet } from './event-id-set.js';
 import { emptyRecord, recordFromEvent, type EventRecord } from './event-record.js';
 import { countBytes, decompressed, fileChunks } from './input-streams.js';
+import { emptyScanStats, type LineLocation, type ScanStats, type SkipReason } from './scan-stats.js';
 import type * as SlowLine from './slow-line.js';
 
 // Lines the fast path does not take are validated by the SDK, loaded on the first such line:
@@ -12,55 +13,8 @@ import type * as SlowLine from './slow-line.js';
 type SlowPath = typeof SlowLine;
 
 export { describeDuplicates, describeSkipped } from './scan-summary.js';
-
-/** Why a line was skipped. */
-export type SkipReason = 'malformed' | 'oversized' | 'unterminated' | 'unknown_event_type' | 'invalid_event';
-
-/** Human wording of each {@link SkipReason}, for summaries. */
-export const SKIP_REASON_TEXT: Readonly<Record<SkipReason, string>> = {
-  malformed: 'malformed JSON',
-  oversized: 'line too long',
-  unterminated: 'unterminated last line',
-  unknown_event_type: 'unknown event type',
-  invalid_event: 'invalid event',
-};
-
-/** Where a line came from. */
-export interface LineLocation {
-  /** File path, or `-` for standard input. */
-  file: string;
-  /** 1-based line number within the file. */
-  line: number;
-}
-
-/** One skipped line, kept as an example for the summary. */
-export interface SkippedLine extends LineLocation {
-  reason: SkipReason;
-  detail: string;
-}
-
-/** Counters of one scan. Nothing is skipped silently. */
-export interface ScanStats {
-  /** Bytes read from the inputs (compressed bytes for gzip). */
-  bytes: number;
-  /** Non-blank lines seen. */
-  lines: number;
-  /** Valid events handed on (duplicates excluded). */
-  events: number;
-  /** Cost events read from OpenTelemetry Collector (OTLP/JSON) lines, duplicates included. */
-  otlpRecords: number;
-  /** Log records in collector lines that are not cost events (other logs of the same collector), ignored. */
-  otherLogRecords: number;
-  /** Collector lines of traces, metrics or profiles (a file exporter shared by several pipelines), ignored. */
-  otherTelemetryLines: number;
-  /** Valid events dropped because their `event_id` was seen before (OTLP delivers at least once). */
-  duplicates: number;
-  /** Lines skipped, in total and by reason. */
-  skipped: number;
-  skippedByReason: Record<SkipReason, number>;
-  /** The first few skipped lines, for messages. */
-  examples: SkippedLine[];
-}
+export { emptyScanStats, SKIP_REASON_TEXT } from './scan-stats.js';
+export type { LineLocation, ScanStats, SkippedLine, SkipReason } from './scan-stats.js';
 
 /** Receives progress in bytes; see `progress.ts`. */
 export interface ProgressSink {
@@ -121,22 +75,6 @@ function isCollectorLineStart(head: Buffer, offset: number): boolean {
   );
 }
 const NEWLINE = 0x0a;
-
-/** Fresh, zero {@link ScanStats}. */
-export function emptyScanStats(): ScanStats {
-  return {
-    bytes: 0,
-    lines: 0,
-    events: 0,
-    otlpRecords: 0,
-    otherLogRecords: 0,
-    otherTelemetryLines: 0,
-    duplicates: 0,
-    skipped: 0,
-    skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unknown_event_type: 0, invalid_event: 0 },
-    examples: [],
-  };
-}
 
 /**
  * Checks that every input exists and can be read, before anything is printed.

@@ -18,17 +18,11 @@ import {
 import { PivotAccumulator, type ReportPivot } from './report-pivot.js';
 import { SPIKE_DIMENSIONS, SpikeTracker, type DailyCost, type Spike, type SpikeDimension, type SpikeRunCall } from './spikes.js';
 import { WarningCollector, type ReportWarnings } from './report-warnings.js';
-import { ratioPico } from './wire-pico.js';
+import { eventTimeMs, monthToDate } from './report-period.js';
 
 // Types only from @costspan/sdk: the report's reading path must not load the SDK (see wire-pico.ts).
 
-/**
- * Epoch ms of a canonical event timestamp, as the SDK's `parseEventTimestamp` reads it
- * (a test holds the two equal): whole seconds by `Date.parse`, then the microseconds.
- */
-export function eventTimeMs(timestamp: string): number {
-  return Date.parse(`${timestamp.slice(0, 19)}Z`) + Number(timestamp.slice(20, 26)) / 1000;
-}
+export { eventTimeMs } from './report-period.js';
 
 /** One dimension's groups, with the last key looked up kept at hand. */
 interface DimensionCache {
@@ -381,7 +375,7 @@ export class ReportAggregator {
       lastTimestamp: this.last,
       totals: toRow('total', this.totals, grand),
       eventCounts: { ...this.counts },
-      monthToDate: this.monthToDate(options.asOfMs),
+      monthToDate: monthToDate(this.days, options.asOfMs ?? (this.last === undefined ? undefined : eventTimeMs(this.last))),
       breakdowns,
       warnings: this.warnings.result(),
     };
@@ -389,29 +383,5 @@ export class ReportAggregator {
 
   private groupsOf(dimension: ReportDimension): Map<string, Group> {
     return dimension === 'day' ? this.days : (this.groups.get(dimension) as Map<string, Group>);
-  }
-
-  private monthToDate(asOfOption: number | undefined): MonthToDate | undefined {
-    const asOfMs = asOfOption ?? (this.last === undefined ? undefined : eventTimeMs(this.last));
-    if (asOfMs === undefined || !Number.isFinite(asOfMs)) return undefined;
-    const asOf = new Date(asOfMs);
-    const monthStart = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1);
-    const monthEnd = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1);
-    const month = asOf.toISOString().slice(0, 7);
-    const asOfDay = asOf.toISOString().slice(0, 10);
-    let cost = 0n;
-    for (const [day, group] of this.days) {
-      if (day.startsWith(month) && day <= asOfDay) cost += costOf(group.totals.costTotals());
-    }
-    const elapsedMs = Math.round(asOfMs - monthStart);
-    const dayMs = 86_400_000;
-    return {
-      month,
-      asOf: asOf.toISOString(),
-      cost,
-      daysElapsed: Math.round((elapsedMs / dayMs) * 100) / 100,
-      daysInMonth: Math.round((monthEnd - monthStart) / dayMs),
-      projected: elapsedMs <= 0 ? null : ratioPico(cost, BigInt(monthEnd - monthStart), BigInt(elapsedMs)),
-    };
   }
 }

@@ -1,4 +1,4 @@
-import { SKIP_REASON_TEXT, type ScanStats, type SkipReason } from './read-events.js';
+import { SKIP_REASON_TEXT, type ScanStats, type SkipReason } from './scan-stats.js';
 
 // What a scan tells a person at its end (stderr lines).
 
