@@ -103,7 +103,7 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
  * output (OTLP/JSON, one request a line; see `otlp-records.ts`) and standard
  * input, mixed freely and told apart by content: bytes are split into lines as
  * they stream by (never a whole file in memory), gzip is detected by its magic
- * bytes, whatever the file is called, each `event_id` is handed on once (17 bytes
+ * bytes, whatever the file is called, each `event_id` is handed on once (about 20 bytes
  * of memory an event; duplicates are counted), and every bad line
  * (malformed JSON, unknown event type, invalid fields, an unterminated last
  * line, a line over `maxLineBytes`) is skipped and counted
