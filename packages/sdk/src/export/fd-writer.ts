@@ -34,3 +34,18 @@ function isWouldBlock(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'EAGAIN' || code === 'EWOULDBLOCK';
 }
+
+/** {@link writeLinesSync} for bytes already encoded. */
+export function writeBytesSync(fd: number, bytes: Buffer, timeoutMillis: number): void {
+  const length = bytes.length;
+  const deadline = Date.now() + timeoutMillis;
+  let offset = 0;
+  while (offset < length) {
+    try {
+      offset += writeSync(fd, bytes, offset, length - offset);
+    } catch (error) {
+      if (!isWouldBlock(error) || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  }
+}
