@@ -18,7 +18,14 @@ import {
 export type { QueuedEvent } from './event-pipeline-support.js';
 import type { CostEvent } from '../events/cost-event.js';
 import { ACCEPTS_LINES, type EncodedLineExporter, type EventExporter } from './event-exporter.js';
-import { ArrayEventQueue, EncodedLineQueue, type EventBatch, type EventQueue } from './event-queue.js';
+import {
+  ArrayEventQueue,
+  EncodedLineQueue,
+  isEncodedBatch,
+  isEncodedLineExporter,
+  type EventBatch,
+  type EventQueue,
+} from './event-queue.js';
 
 /** Limits of the cost event pipeline. */
 export interface EventPipelineOptions {
@@ -400,13 +407,4 @@ export class EventPipeline {
       );
     }
   }
-}
-
-function isEncodedLineExporter(exporter: EventExporter): exporter is EncodedLineExporter {
-  const candidate = exporter as Partial<EncodedLineExporter>;
-  return typeof candidate.exportEncoded === 'function' && typeof candidate.exportEncodedSync === 'function';
-}
-
-function isEncodedBatch(events: readonly CostEvent[] | readonly Buffer[]): events is readonly Buffer[] {
-  return events.length > 0 && Buffer.isBuffer(events[0]);
 }

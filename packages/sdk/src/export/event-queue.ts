@@ -1,4 +1,6 @@
 import { serializeEvent } from '../events/cost-event.js';
+import type { CostEvent } from '../events/cost-event.js';
+import type { EncodedLineExporter, EventExporter } from './event-exporter.js';
 import type { QueuedEvent } from './event-pipeline-support.js';
 
 /**
@@ -131,4 +133,15 @@ export class EncodedLineQueue implements EventQueue {
     }
     return { count: taken, encoded };
   }
+}
+
+/** Whether the pipeline can hand `exporter` encoded lines. */
+export function isEncodedLineExporter(exporter: EventExporter): exporter is EncodedLineExporter {
+  const candidate = exporter as Partial<EncodedLineExporter>;
+  return typeof candidate.exportEncoded === 'function' && typeof candidate.exportEncodedSync === 'function';
+}
+
+/** Whether a batch for delivery is encoded lines (a taken batch is never empty). */
+export function isEncodedBatch(events: readonly CostEvent[] | readonly Buffer[]): events is readonly Buffer[] {
+  return events.length > 0 && Buffer.isBuffer(events[0]);
 }
