@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `npm test`'s pretest: the test suite starts real redis-server processes (budget store) and a real
-// Chromium (HTML report), so both must be installed. When one is missing this installs it with
+// `npm test`'s pretest: the test suite starts real redis-server processes (budget store), a real
+// Chromium (HTML report) and a real Prometheus (the metrics scrape test), so all must be installed. When one is missing this installs it with
 // apt-get if it can do so without asking anyone (root or password-less sudo, apt-get present, not
 // disabled with COSTSPAN_NO_APT=1); otherwise it stops at once with the exact command to run.
 // Nothing is skipped: a test run without these tools would report a green run that tested less.
 //
 // Chromium is found as $CHROME_PATH, else `chromium`, `chromium-browser` or `google-chrome` on the
-// PATH (the same order as packages/cli/src/__fixtures__/chromium.ts, which the HTML test uses).
+// PATH (the same order as packages/cli/src/__fixtures__/chromium.ts, which the HTML test uses);
+// Prometheus as $PROMETHEUS_PATH, else `prometheus` on the PATH (as test/metrics/prometheus-server.ts).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -45,12 +46,24 @@ function findChromium(env) {
   return undefined;
 }
 
+function findPrometheus(env) {
+  const fromEnv = env.PROMETHEUS_PATH;
+  if (fromEnv !== undefined && fromEnv !== '' && isExecutableFile(fromEnv)) return fromEnv;
+  return onPath('prometheus', env);
+}
+
 /** Debian package names of the tools that are missing, in a stable order. */
 function missingPackages(env) {
   const missing = [];
   if (onPath('redis-server', env) === undefined) missing.push('redis-server');
   if (findChromium(env) === undefined) missing.push('chromium');
+  if (findPrometheus(env) === undefined) missing.push('prometheus');
   return missing;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function names(packages) {
+  return packages.length <= 2 ? packages.join(' and ') : `${packages.slice(0, -1).join(', ')} and ${packages.at(-1)}`;
 }
 
 function isRoot() {
@@ -76,9 +89,9 @@ function commandLine(packages, env) {
 
 function stop(packages, env, reason) {
   process.stderr.write(
-    `costspan's tests need ${packages.join(' and ')} (real servers, nothing is skipped), and ${reason}.\n` +
+    `costspan's tests need ${names(packages)} (real servers, nothing is skipped), and ${reason}.\n` +
       `Run:\n\n  ${commandLine(packages, env)}\n\nthen npm test again. ` +
-      'A Chrome or Chromium elsewhere works too: set CHROME_PATH to its binary.\n',
+      'A Chrome or Chromium elsewhere works too: set CHROME_PATH to its binary (PROMETHEUS_PATH for Prometheus).\n',
   );
   process.exit(1);
 }
@@ -106,7 +119,7 @@ if (missing.length > 0) {
           : 'installing them needs root (or password-less sudo)';
     stop(missing, env, `${missing.length === 1 ? 'it is' : 'they are'} not installed; ${reason}`);
   }
-  process.stderr.write(`costspan: installing ${missing.join(' and ')} for the tests (apt-get)\n`);
+  process.stderr.write(`costspan: installing ${names(missing)} for the tests (apt-get)\n`);
   if (!run(prefix, ['update'], env) || !run(prefix, ['install', '-y', '--no-install-recommends', ...missing], env)) {
     stop(missing, env, 'installing them with apt-get failed (see above)');
   }

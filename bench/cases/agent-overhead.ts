@@ -5,6 +5,7 @@ import { context, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createDefaultPriceSource } from '@costspan/pricing';
 import { CostSpanProcessor, JsonlEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
 import { median, timeIt, type BenchRow } from '../src/harness.js';
@@ -15,6 +16,16 @@ class DiscardingSpanExporter implements SpanExporter {
     done({ code: ExportResultCode.SUCCESS });
   }
   shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** A metric reader the bench collects from once per round, inside the timed part (as a periodic reader would). */
+class RoundMetricReader extends MetricReader {
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
     return Promise.resolve();
   }
 }
@@ -83,16 +94,31 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
     spanProcessors: [costProcessor, new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
   });
   const costTracer = createCostTracer({ tracerProvider: costProvider });
+  // The same, with costspan's metrics on (issue 15): a real sdk-metrics MeterProvider and reader.
+  const metricReader = new RoundMetricReader();
+  const meterProvider = new MeterProvider({ readers: [metricReader] });
+  const meteredProcessor = new CostSpanProcessor({
+    source: 'bench@1.0.0',
+    priceSource: createDefaultPriceSource(),
+    exporters: [new JsonlEventExporter({ path: join(directory, 'events-metered.jsonl') })],
+    meterProvider,
+  });
+  const meteredProvider = new BasicTracerProvider({
+    spanProcessors: [meteredProcessor, new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
+  });
+  const meteredTracer = createCostTracer({ tracerProvider: meteredProvider });
 
   // Warm up both paths (JIT, price memo).
   for (let index = 0; index < runsPerRound; index += 1) {
     await bareRun(bareTracer, index);
     await costspanRun(costTracer);
+    await costspanRun(meteredTracer);
   }
+  await metricReader.collect();
   const bare: number[] = [];
   const costspan: number[] = [];
+  const metered: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    // Alternate the order so drift in machine load hits both sides alike.
     const pair = [
       async () =>
         bare.push(
@@ -107,12 +133,23 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
             await costProcessor.forceFlush();
           })) / runsPerRound,
         ),
+      async () =>
+        metered.push(
+          (await timeIt(async () => {
+            for (let index = 0; index < runsPerRound; index += 1) await costspanRun(meteredTracer);
+            await meteredProcessor.forceFlush();
+            await metricReader.collect();
+          })) / runsPerRound,
+        ),
     ];
-    if (round % 2 === 1) pair.reverse();
+    // Rotate the order so drift in machine load hits every variant alike.
+    for (let turn = 0; turn < round % pair.length; turn += 1) pair.push(pair.shift() as () => Promise<number>);
     for (const measure of pair) await measure();
   }
   const stats = costProcessor.stats();
   await costProvider.shutdown();
+  await meteredProvider.shutdown();
+  await meterProvider.shutdown();
   await bareProvider.shutdown();
   trace.disable();
   context.disable();
@@ -126,6 +163,14 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
       unit: 'µs',
       baseline: bareMedian,
       baselineName: 'bare OTel span tree',
+      target: '<= 1.10x',
+    },
+    {
+      name: 'agent run, 10 steps, metrics on (µs/run)',
+      value: median(metered) * 1000,
+      unit: 'µs',
+      baseline: costspanMedian,
+      baselineName: 'costspan, metrics off',
       target: '<= 1.10x',
     },
     { name: 'cost events lost in the run', value: stats.dropped + stats.failed, unit: 'events' },

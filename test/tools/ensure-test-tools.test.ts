@@ -1,4 +1,4 @@
-// npm test's pretest (scripts/ensure-test-tools.mjs) on a machine without redis-server and chromium:
+// npm test's pretest (scripts/ensure-test-tools.mjs) on a machine without redis-server, chromium and prometheus:
 // a PATH that holds neither (so the machine looks fresh), with apt-get forbidden, absent, or a stand-in
 // that records its arguments and "installs" the tools. The real install runs in CI, on a fresh machine.
 import { spawnSync } from 'node:child_process';
@@ -33,18 +33,27 @@ function ensure(env: Record<string, string>) {
 }
 
 describe('scripts/ensure-test-tools.mjs (npm test pretest)', () => {
-  it('stops at once with the exact command when both are missing and apt is switched off', () => {
+  it('stops at once with the exact command when all are missing and apt is switched off', () => {
     const bin = emptyBin();
     const result = ensure({ PATH: bin, COSTSPAN_NO_APT: '1' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server chromium`);
+    expect(result.stderr).toContain('need redis-server, chromium and prometheus');
+    expect(result.stderr).toContain(
+      `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server chromium prometheus`,
+    );
     expect(result.stderr).toContain('CHROME_PATH');
   });
 
-  it('names only what is missing: chromium found through CHROME_PATH, redis-server absent', () => {
+  it('names only what is missing: chromium through CHROME_PATH, prometheus through PROMETHEUS_PATH, redis-server absent', () => {
     const bin = emptyBin();
     executable(join(bin, 'my-chrome'), '#!/bin/sh\n');
-    const result = ensure({ PATH: bin, COSTSPAN_NO_APT: '1', CHROME_PATH: join(bin, 'my-chrome') });
+    executable(join(bin, 'my-prometheus'), '#!/bin/sh\n');
+    const result = ensure({
+      PATH: bin,
+      COSTSPAN_NO_APT: '1',
+      CHROME_PATH: join(bin, 'my-chrome'),
+      PROMETHEUS_PATH: join(bin, 'my-prometheus'),
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('apt-get install -y --no-install-recommends redis-server\n');
   });
@@ -53,7 +62,7 @@ describe('scripts/ensure-test-tools.mjs (npm test pretest)', () => {
     const result = ensure({ PATH: emptyBin() });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('there is no apt-get here');
-    expect(result.stderr).toContain('apt-get install -y --no-install-recommends redis-server chromium');
+    expect(result.stderr).toContain('apt-get install -y --no-install-recommends redis-server chromium prometheus');
   });
 
   it('installs the missing tools with apt-get update, then apt-get install, and exits 0', () => {
@@ -76,14 +85,14 @@ if (args[0] === 'install') for (const name of args.slice(3)) { fs.writeFileSync(
       `#!${process.execPath}\nconst r = require('node:child_process').spawnSync(process.argv[3], process.argv.slice(4), { stdio: 'inherit' }); process.exit(r.status ?? 1);\n`,
     );
     const result = ensure({ PATH: bin });
-    expect(result.stderr).toContain('installing redis-server and chromium');
+    expect(result.stderr).toContain('installing redis-server, chromium and prometheus');
     expect(result.status).toBe(0);
     expect(readFileSync(log, 'utf8')).toBe(
-      'update DEBIAN_FRONTEND=noninteractive\ninstall -y --no-install-recommends redis-server chromium DEBIAN_FRONTEND=noninteractive\n',
+      'update DEBIAN_FRONTEND=noninteractive\ninstall -y --no-install-recommends redis-server chromium prometheus DEBIAN_FRONTEND=noninteractive\n',
     );
   });
 
-  it('exits 0 at once, silent, when both are on the PATH (this machine after the pretest ran)', () => {
+  it('exits 0 at once, silent, when all are on the PATH (this machine after the pretest ran)', () => {
     const result = ensure({ PATH: process.env['PATH'] ?? '' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);

@@ -36,6 +36,12 @@ describe('the otlp-collector example', () => {
         call_count: 2,
         total_cost: { input_cost_usd: 0.015, output_cost_usd: 0.0105, total_cost_usd: 0.0255 },
       });
+      // The same two calls as cost metrics: one histogram point each, summing to the run's total.
+      const histogram = collector.metrics.filter((metric) => metric.name === 'gen_ai.client.operation.cost').at(-1);
+      const points = histogram?.dataPoints ?? [];
+      expect(points.reduce((total, point) => total + (point.count ?? 0), 0)).toBe(2);
+      expect(points.reduce((total, point) => total + (point.sum ?? 0), 0)).toBeCloseTo(0.0255, 14);
+      expect(stats.metrics.failed).toBe(0);
     } finally {
       await collector.stop();
     }

@@ -1,48 +1,14 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CostspanError, usdToPico } from '@costspan/core';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
-import { type BudgetAlert, type BudgetGuardOptions } from './budget-guard-types.js';
+import { type BudgetGuardOptions } from './budget-guard-types.js';
 import type { BudgetStore } from './budget-store.js';
-import { InMemoryBudgetStore } from './in-memory-budget-store.js';
-
-const T0 = Date.UTC(2026, 2, 4, 12, 0, 0); // 2026-03-04T12:00:00Z
-
-function makeGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOptions, 'limits'>) {
-  let now = T0;
-  const errors: unknown[] = [];
-  const alerts: BudgetAlert[] = [];
-  const guard = new BudgetGuard({
-    now: () => now,
-    onError: (error) => errors.push(error),
-    onAlert: (alert) => alerts.push(alert),
-    ...options,
-  });
-  return {
-    guard,
-    errors,
-    alerts,
-    advance: (ms: number) => {
-      now += ms;
-    },
-    setNow: (ms: number) => {
-      now = ms;
-    },
-  };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
-}
+import { clockedGuard, directSpend, refusal, T0 } from './__fixtures__/guard-fixtures.js';
 
 describe('input validation', () => {
   it('refuses bad estimates, naming field and value', async () => {
-    const { guard } = makeGuard({ limits: {} });
+    const { guard } = clockedGuard({ limits: {} });
     await expect(guard.reserve({ estimatedUsd: -1 })).rejects.toMatchObject({ code: 'invalid_cost', field: 'estimatedUsd', value: -1 });
     await expect(guard.reserve({ estimatedUsd: Number.NaN })).rejects.toMatchObject({ code: 'invalid_cost', field: 'estimatedUsd' });
     await expect(guard.reserve({ estimatedUsd: Infinity })).rejects.toMatchObject({ code: 'invalid_cost', field: 'estimatedUsd' });
@@ -87,7 +53,7 @@ describe('input validation', () => {
   });
 
   it('settle validates the actual cost and the reservation', async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 1 } } } });
+    const { guard } = clockedGuard({ limits: { global: { daily: { usd: 1 } } } });
     const reservation = await guard.reserve({ estimatedUsd: 0.1 });
     await expect(guard.settle(reservation, -0.01)).rejects.toMatchObject({ code: 'invalid_cost', field: 'actualUsd' });
     await expect(guard.settle(reservation, 0.01, 0.5)).rejects.toMatchObject({ code: 'invalid_tokens', field: 'actualTokens' });
@@ -99,7 +65,7 @@ describe('input validation', () => {
 
 describe('limits', () => {
   it('refuses a call whose estimate passes the per-request limit, in USD and tokens', async () => {
-    const { guard } = makeGuard({ limits: { perRequest: { usd: 0.1, tokens: 1000 } } });
+    const { guard } = clockedGuard({ limits: { perRequest: { usd: 0.1, tokens: 1000 } } });
     const error = await refusal(guard.reserve({ principal: { userId: 'alice' }, estimatedUsd: 0.2 }));
     expect(error).toMatchObject({ code: 'budget_exceeded', limitType: 'per_request', unit: 'usd', limit: 0.1, attempted: 0.2, current: 0 });
     expect(error.limitExact).toBe(usdToPico(0.1));
@@ -112,7 +78,7 @@ describe('limits', () => {
   });
 
   it('keeps each principal in its own budget and reports the limit that refused', async () => {
-    const { guard } = makeGuard({ limits: { user: { daily: { usd: 1 } }, team: { monthly: { usd: 1.5 } } } });
+    const { guard } = clockedGuard({ limits: { user: { daily: { usd: 1 } }, team: { monthly: { usd: 1.5 } } } });
     const alice = { userId: 'alice', teamId: 'search' };
     const bob = { userId: 'bob', teamId: 'search' };
     await guard.settle(await guard.reserve({ principal: alice, estimatedUsd: 0.9 }), 0.9);
@@ -134,7 +100,7 @@ describe('limits', () => {
   });
 
   it('enforces org, tag, global and session limits', async () => {
-    const { guard } = makeGuard({
+    const { guard } = clockedGuard({
       limits: { org: { total: { usd: 5 } }, tag: { daily: { usd: 0.3 } }, global: { monthly: { tokens: 10_000 } }, session: { usd: 0.5 } },
     });
     await guard.settle(await guard.reserve({ principal: { tags: { env: 'prod' } }, estimatedUsd: 0.3 }), 0.3);
@@ -162,7 +128,7 @@ describe('limits', () => {
   });
 
   it('adds money exactly: $0.10 + $0.20 fits a $0.30 limit', async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 0.3 } } } });
+    const { guard } = clockedGuard({ limits: { global: { daily: { usd: 0.3 } } } });
     await guard.settle(await guard.reserve({ estimatedUsd: 0.1 }), 0.1);
     await guard.settle(await guard.reserve({ estimatedUsd: 0.2 }), 0.2);
     const status = await guard.getBudget();
@@ -171,7 +137,7 @@ describe('limits', () => {
   });
 
   it('counts reservations until settled; actual replaces reserved; release gives back', async () => {
-    const { guard } = makeGuard({ limits: { user: { daily: { usd: 1 } } } });
+    const { guard } = clockedGuard({ limits: { user: { daily: { usd: 1 } } } });
     const alice = { userId: 'alice' };
     const first = await guard.reserve({ principal: alice, estimatedUsd: 0.6 });
     expect((await guard.getBudget(alice)).limits[0]).toMatchObject({ limitType: 'user_daily', spent: 0, reserved: 0.6, remaining: 0.4 });
@@ -185,7 +151,7 @@ describe('limits', () => {
   });
 
   it('lapses reservations after their TTL, and still books a late settlement', async () => {
-    const { guard, advance } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, reservationTtlMs: 1000 });
+    const { guard, advance } = clockedGuard({ limits: { global: { daily: { usd: 1 } } }, reservationTtlMs: 1000 });
     const crashed = await guard.reserve({ estimatedUsd: 0.9 });
     expect(crashed.expiresAt).toBe(T0 + 1000);
     await refusal(guard.reserve({ estimatedUsd: 0.2 }));
@@ -200,14 +166,14 @@ describe('limits', () => {
   });
 
   it('refuses calls without an estimate only once the budget is used up', async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 0.5 } } } });
-    guard.record(spend(0.5));
+    const { guard } = clockedGuard({ limits: { global: { daily: { usd: 0.5 } } } });
+    guard.record(directSpend(0.5));
     await guard.flush();
     expect(await refusal(guard.reserve({}))).toMatchObject({ limitType: 'daily', current: 0.5, attempted: 0 });
   });
 
   it("limitCheck 'exhausted' admits while something is left (classic check_before)", async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, limitCheck: 'exhausted' });
+    const { guard } = clockedGuard({ limits: { global: { daily: { usd: 1 } } }, limitCheck: 'exhausted' });
     await guard.settle(await guard.reserve({ estimatedUsd: 0.9 }), 0.9);
     await guard.settle(await guard.reserve({ estimatedUsd: 0.5 }), 0.5);
     expect(await refusal(guard.reserve({ estimatedUsd: 0.01 }))).toMatchObject({ limitType: 'daily', current: 1.4 });
@@ -216,7 +182,7 @@ describe('limits', () => {
 
 describe('windows', () => {
   it('resets daily limits at midnight and monthly ones on the 1st (UTC by default)', async () => {
-    const { guard, setNow } = makeGuard({ limits: { user: { daily: { usd: 1 }, monthly: { usd: 1.5 }, total: { usd: 2 } } } });
+    const { guard, setNow } = clockedGuard({ limits: { user: { daily: { usd: 1 }, monthly: { usd: 1.5 }, total: { usd: 2 } } } });
     const alice = { userId: 'alice' };
     setNow(Date.UTC(2026, 2, 31, 23, 59, 59, 999));
     await guard.settle(await guard.reserve({ principal: alice, estimatedUsd: 1 }), 1);
@@ -235,7 +201,7 @@ describe('windows', () => {
   });
 
   it('uses the configured time zone for the boundary', async () => {
-    const { guard, setNow } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, timeZone: 'America/New_York' });
+    const { guard, setNow } = clockedGuard({ limits: { global: { daily: { usd: 1 } } }, timeZone: 'America/New_York' });
     setNow(Date.UTC(2026, 0, 15, 4, 59, 0)); // 23:59 on Jan 14 in New York (UTC-5)
     await guard.settle(await guard.reserve({ estimatedUsd: 1 }), 1);
     expect(await refusal(guard.reserve({ estimatedUsd: 0.1 }))).toMatchObject({ window: '2026-01-14' });
@@ -244,71 +210,13 @@ describe('windows', () => {
   });
 });
 
-describe('circuit breaker', () => {
-  it('opens when a hard limit is used up, refuses locally, half-opens after the cooldown and closes on success', async () => {
-    const store = new InMemoryBudgetStore();
-    const reserveSpy = vi.spyOn(store, 'reserve');
-    const { guard, advance } = makeGuard({ limits: { user: { daily: { usd: 1 } } }, store, circuitBreaker: { cooldownMs: 10_000 } });
-    const alice = { userId: 'alice' };
-    const big = await guard.reserve({ principal: alice, estimatedUsd: 1 });
-    expect(guard.circuitState(alice)).toBe('CLOSED');
-    expect((await refusal(guard.reserve({ principal: alice, estimatedUsd: 0.01 }))).limitType).toBe('user_daily');
-    expect(guard.circuitState(alice)).toBe('OPEN');
-    expect((await guard.getBudget(alice)).circuit).toBe('OPEN');
-    const calls = reserveSpy.mock.calls.length;
-    const open = await refusal(guard.reserve({ principal: alice, estimatedUsd: 0.01 }));
-    expect(open).toMatchObject({ limitType: 'circuit_breaker', trippedBy: 'user_daily', scope: 'user:alice', limit: 1, current: 1 });
-    expect(reserveSpy.mock.calls.length).toBe(calls); // refused without asking the store
-    // Other users are not affected.
-    await expect(guard.reserve({ principal: { userId: 'bob' }, estimatedUsd: 0.5 })).resolves.toBeDefined();
-    expect(guard.circuitState({ userId: 'bob' })).toBe('CLOSED');
-    advance(10_000);
-    expect(guard.circuitState(alice)).toBe('HALF_OPEN');
-    expect((await refusal(guard.reserve({ principal: alice, estimatedUsd: 0.01 }))).limitType).toBe('user_daily');
-    expect(guard.circuitState(alice)).toBe('OPEN');
-    await guard.release(big); // budget given back here: ask the store again at once
-    expect(guard.circuitState(alice)).toBe('HALF_OPEN');
-    await expect(guard.reserve({ principal: alice, estimatedUsd: 0.01 })).resolves.toBeDefined();
-    expect(guard.circuitState(alice)).toBe('CLOSED');
-  });
-
-  it('does not open when only a large estimate does not fit', async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 1 } } } });
-    await guard.reserve({ estimatedUsd: 0.9 });
-    expect((await refusal(guard.reserve({ estimatedUsd: 0.5 }))).limitType).toBe('daily');
-    expect(guard.circuitState()).toBe('CLOSED');
-    await expect(guard.reserve({ estimatedUsd: 0.1 })).resolves.toBeDefined();
-  });
-
-  it('reopens when the half-open trial is refused', async () => {
-    const { guard, advance } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, circuitBreaker: { cooldownMs: 1000 } });
-    guard.record(spend(1));
-    await guard.flush();
-    await refusal(guard.reserve({ estimatedUsd: 0.1 }));
-    advance(1000);
-    expect(guard.circuitState()).toBe('HALF_OPEN');
-    expect((await refusal(guard.reserve({ estimatedUsd: 0.1 }))).limitType).toBe('daily');
-    expect(guard.circuitState()).toBe('OPEN');
-  });
-
-  it('can be disabled', async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, circuitBreaker: false });
-    const held = await guard.reserve({ estimatedUsd: 1 });
-    expect((await refusal(guard.reserve({ estimatedUsd: 0.5 }))).limitType).toBe('daily');
-    expect((await refusal(guard.reserve({ estimatedUsd: 0.5 }))).limitType).toBe('daily');
-    await guard.release(held);
-    await expect(guard.reserve({ estimatedUsd: 0.5 })).resolves.toBeDefined();
-    expect(guard.circuitState()).toBe('CLOSED');
-  });
-});
-
 describe('alerts', () => {
   it('fire once per crossing per window, for absolute and fractional thresholds', async () => {
-    const { guard, alerts, setNow } = makeGuard({
+    const { guard, alerts, setNow } = clockedGuard({
       limits: { user: { daily: { usd: 1, alertAt: [{ fraction: 0.5 }, { usd: 0.9 }] } } },
     });
     const alice = { userId: 'alice' };
-    for (const cost of [0.3, 0.3, 0.3, 0.05]) guard.record(spend(cost, alice));
+    for (const cost of [0.3, 0.3, 0.3, 0.05]) guard.record(directSpend(cost, alice));
     await guard.flush();
     expect(alerts.map((alert) => [alert.threshold, alert.fraction, alert.spent])).toEqual([
       [0.5, 0.5, 0.6],
@@ -323,7 +231,7 @@ describe('alerts', () => {
       principal: alice,
     });
     setNow(T0 + 86_400_000);
-    guard.record(spend(0.95, alice));
+    guard.record(directSpend(0.95, alice));
     await guard.flush();
     expect(alerts.slice(2).map((alert) => [alert.window, alert.threshold])).toEqual([
       ['2026-03-05', 0.5],
@@ -341,7 +249,7 @@ describe('alerts', () => {
       },
       onError: (error) => errors.push(error),
     });
-    guard.record(spend(0.2, {}, 20));
+    guard.record(directSpend(0.2, {}, 20));
     await guard.flush();
     await Promise.resolve();
     expect(errors.map((error) => (error as Error).message).sort()).toEqual(['pager down', 'webhook down']);
@@ -354,14 +262,14 @@ describe('alerts', () => {
 
 describe('record (SDK hook)', () => {
   it('books direct spends and settles reservations, never throwing', async () => {
-    const { guard, errors } = makeGuard({ limits: { user: { daily: { usd: 1 } } } });
+    const { guard, errors } = clockedGuard({ limits: { user: { daily: { usd: 1 } } } });
     const alice = { userId: 'alice' };
     const reservation = await guard.reserve({ principal: alice, estimatedUsd: 0.5 });
-    guard.record({ ...spend(0.1, alice), reservation });
-    guard.record(spend(0.2, alice));
+    guard.record({ ...directSpend(0.1, alice), reservation });
+    guard.record(directSpend(0.2, alice));
     await guard.flush();
     expect((await guard.getBudget(alice)).limits[0]).toMatchObject({ spent: 0.3, reserved: 0 });
-    expect(() => guard.record({ ...spend(0, alice), usd: -1n })).not.toThrow();
+    expect(() => guard.record({ ...directSpend(0, alice), usd: -1n })).not.toThrow();
     expect(() => guard.record(null as never)).not.toThrow();
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatchObject({ code: 'invalid_cost', field: 'spend.usd' });
@@ -374,8 +282,8 @@ describe('record (SDK hook)', () => {
       read: () => Promise.reject(new Error('connection refused')),
       close: () => Promise.resolve(),
     };
-    const { guard, errors } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, store: broken });
-    expect(() => guard.record(spend(0.1))).not.toThrow();
+    const { guard, errors } = clockedGuard({ limits: { global: { daily: { usd: 1 } } }, store: broken });
+    expect(() => guard.record(directSpend(0.1))).not.toThrow();
     await guard.flush();
     expect(errors).toEqual([expect.objectContaining({ code: 'budget_unavailable' })]);
     await expect(guard.reserve({ estimatedUsd: 0.1 })).rejects.toMatchObject({ code: 'budget_unavailable' });
@@ -389,7 +297,7 @@ describe('record (SDK hook)', () => {
       read: () => Promise.reject(new Error('timeout')),
       close: () => Promise.resolve(),
     };
-    const { guard, errors } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, store: broken, failOpen: true });
+    const { guard, errors } = clockedGuard({ limits: { global: { daily: { usd: 1 } } }, store: broken, failOpen: true });
     const reservation = await guard.reserve({ estimatedUsd: 0.1 });
     expect(reservation.backed).toBe(false);
     expect(errors).toEqual([expect.objectContaining({ code: 'budget_unavailable', message: expect.stringContaining('timeout') })]);
@@ -399,7 +307,7 @@ describe('record (SDK hook)', () => {
 
 describe('concurrency', () => {
   it('100 concurrent reservers against a $1 limit never settle more than $1', async () => {
-    const { guard } = makeGuard({ limits: { global: { daily: { usd: 1 } } }, circuitBreaker: false });
+    const { guard } = clockedGuard({ limits: { global: { daily: { usd: 1 } } }, circuitBreaker: false });
     let settled = 0n;
     let granted = 0;
     await Promise.all(
@@ -424,7 +332,3 @@ describe('concurrency', () => {
     expect((await guard.getBudget()).limits[0]?.exact.spent).toBe(settled);
   });
 });
-
-function spend(usd: number, principal: { userId?: string } = {}, tokens = 0) {
-  return { principal, runId: 'run', rootRunId: 'root', agentName: 'agent', usd: usdToPico(usd), tokens, timestamp: T0 };
-}

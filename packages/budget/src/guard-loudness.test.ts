@@ -1,38 +1,25 @@
 // A guard is never silently wrong: store failures in the background reach a person once per
 // cause even with no onError and no diag logger, and a guard that was shut down refuses new
 // reservations instead of starting over from empty counters.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { CostspanError } from '@costspan/core';
-import { setNoticeHandler, type CostspanNotice } from '@costspan/sdk';
-import { resetNotices } from '@costspan/sdk/internal';
 import { BudgetGuard } from './budget-guard.js';
 import type { BudgetStore } from './budget-store.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
+import { captureNotices, minimalStore } from './__fixtures__/guard-fixtures.js';
 
 const limits = { global: { daily: { usd: 1 } } };
 const spend = { principal: {}, runId: 'r', rootRunId: 'r', agentName: 'a', usd: 1n, tokens: 1, timestamp: 0 };
 
-let notices: CostspanNotice[] = [];
-beforeEach(() => {
-  notices = [];
-  resetNotices();
-  setNoticeHandler((notice) => notices.push(notice));
-});
+const notices = captureNotices();
 afterEach(() => {
-  setNoticeHandler(undefined);
   diag.disable();
 });
 
 /** A real in-memory store whose commits fail, as a store that lost its connection does. */
 function failingCommitStore(): BudgetStore {
-  const memory = new InMemoryBudgetStore();
-  return {
-    reserve: (request) => memory.reserve(request),
-    commit: () => Promise.reject(new Error('connection reset')),
-    read: (keys, now) => memory.read(keys, now),
-    close: () => memory.close(),
-  };
+  return minimalStore({ commit: () => Promise.reject(new Error('connection reset')) });
 }
 
 function collectingLogger(errors: string[]): DiagLogger {

@@ -1,35 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
-import { BudgetExceededError } from './budget-exceeded-error.js';
+import type { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
-import type { BudgetAlert, BudgetGuardOptions } from './budget-guard-types.js';
+import type { BudgetGuardOptions } from './budget-guard-types.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
-
-const T0 = Date.UTC(2026, 2, 4, 12, 0, 0);
+import { clockedGuard, refusal, T0 } from './__fixtures__/guard-fixtures.js';
 
 function makeGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOptions, 'limits'>) {
-  let now = T0;
-  const errors: unknown[] = [];
-  const alerts: BudgetAlert[] = [];
   const refusals: BudgetExceededError[] = [];
-  const guard = new BudgetGuard({
-    now: () => now,
-    onError: (error) => errors.push(error),
-    onAlert: (alert) => alerts.push(alert),
-    onRefusal: (refusal) => refusals.push(refusal),
-    circuitBreaker: false,
-    ...options,
-  });
-  return { guard, errors, alerts, refusals, advance: (ms: number) => void (now += ms) };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
+  const clocked = clockedGuard({ onRefusal: (refusal) => refusals.push(refusal), circuitBreaker: false, ...options });
+  return { ...clocked, refusals };
 }
 
 describe('guard.check: questions without reserving', () => {

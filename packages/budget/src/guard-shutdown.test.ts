@@ -2,8 +2,8 @@
 // close the store once, and a store that hangs or throws never holds up or crashes the host.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BudgetGuard } from './budget-guard.js';
-import type { BudgetStore } from './budget-store.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
+import { minimalStore } from './__fixtures__/guard-fixtures.js';
 
 const limits = { global: { daily: { usd: 1 } } };
 const spend = { principal: {}, runId: 'r', rootRunId: 'r', agentName: 'a', usd: 1n, tokens: 1, timestamp: 0 };
@@ -11,17 +11,6 @@ const spend = { principal: {}, runId: 'r', rootRunId: 'r', agentName: 'a', usd: 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-function storeWith(overrides: Partial<BudgetStore>): BudgetStore {
-  const memory = new InMemoryBudgetStore();
-  return {
-    reserve: (request) => memory.reserve(request),
-    commit: (request) => memory.commit(request),
-    read: (keys, now) => memory.read(keys, now),
-    close: () => memory.close(),
-    ...overrides,
-  };
-}
 
 async function timed(work: Promise<unknown>): Promise<number> {
   const started = Date.now();
@@ -42,7 +31,7 @@ describe('BudgetGuard.shutdown', () => {
 
   it('closes a store you pass only with closeStore: true, then once', async () => {
     let closes = 0;
-    const store = storeWith({ close: () => Promise.resolve(void (closes += 1)) });
+    const store = minimalStore({ close: () => Promise.resolve(void (closes += 1)) });
     await new BudgetGuard({ limits, store }).shutdown();
     expect(closes).toBe(0);
     const owning = new BudgetGuard({ limits, store, closeStore: true });
@@ -52,7 +41,7 @@ describe('BudgetGuard.shutdown', () => {
 
   it('resolves within its timeout when the store close never settles, and says so', async () => {
     const errors: unknown[] = [];
-    const store = storeWith({ close: () => new Promise<void>(() => undefined) });
+    const store = minimalStore({ close: () => new Promise<void>(() => undefined) });
     const guard = new BudgetGuard({ limits, store, closeStore: true, flushTimeoutMs: 200, onError: (error) => errors.push(error) });
     expect(await timed(guard.shutdown())).toBeLessThan(400);
     expect(errors).toEqual([
@@ -68,7 +57,7 @@ describe('BudgetGuard.shutdown', () => {
       () => Promise.reject(new Error('close rejected')),
     ]) {
       const errors: unknown[] = [];
-      const guard = new BudgetGuard({ limits, store: storeWith({ close }), closeStore: true, onError: (error) => errors.push(error) });
+      const guard = new BudgetGuard({ limits, store: minimalStore({ close }), closeStore: true, onError: (error) => errors.push(error) });
       await expect(guard.shutdown()).resolves.toBeUndefined();
       expect(errors).toEqual([
         expect.objectContaining({ code: 'budget_unavailable', message: expect.stringMatching(/close (exploded|rejected)/) }),
@@ -79,7 +68,7 @@ describe('BudgetGuard.shutdown', () => {
   it('resolves within its timeout when a booking never finishes, counting what may be lost', async () => {
     const errors: unknown[] = [];
     let closes = 0;
-    const store = storeWith({
+    const store = minimalStore({
       commit: () => new Promise(() => undefined),
       close: () => Promise.resolve(void (closes += 1)),
     });

@@ -23,6 +23,8 @@ export type {
 export type { BudgetAlertThreshold, BudgetAmount, BudgetLimits, BudgetRollingAmount, BudgetWindowLimits } from './budget-limits.js';
 export type { BudgetLimitOverride, BudgetLimitTarget } from './limit-overrides.js';
 export type { BudgetHistoryOptions } from './history-estimate.js';
+export { BUDGET_METRICS, BUDGET_METRIC_ATTRIBUTES, BudgetMetrics } from './budget-metrics.js';
+export type { BudgetMetricsOptions, BudgetMetricsTarget } from './budget-metrics.js';
 export { withCostCap } from './cost-cap.js';
 export type { CostCapOptions, CostCapResult } from './cost-cap.js';
 export type {

@@ -164,6 +164,20 @@ if op == 'reserve' then
   return {'ok'}
 end
 
+-- Appends (index, unit, threshold position, spent) for each threshold of the comma-separated list
+-- that a booking from before to after crossed.
+local function crossed(crossings, index, unit, list, before, after)
+  local k = 0
+  for t in string.gmatch(list, '%d+') do
+    local tv = parse(t)
+    if cmp(before, tv) < 0 and cmp(after, tv) >= 0 then
+      table.insert(crossings, index); table.insert(crossings, unit)
+      table.insert(crossings, tostring(k)); table.insert(crossings, fmt(after))
+    end
+    k = k + 1
+  end
+end
+
 if op == 'commit' then
   local member, r = ARGV[3], tonumber(ARGV[4])
   if member ~= '' then
@@ -201,24 +215,8 @@ if op == 'commit' then
       redis.call('HSET', h, field, fmt(add(bp, pico)) .. '|' .. fmt(add(bt, tokens)))
     end
     expire(h, z, tonumber(ARGV[base]))
-    local k = 0
-    for t in string.gmatch(ARGV[base + 1], '%d+') do
-      local tv = parse(t)
-      if cmp(sp0, tv) < 0 and cmp(sp1, tv) >= 0 then
-        table.insert(crossings, tostring(j - 1)); table.insert(crossings, 'usd')
-        table.insert(crossings, tostring(k)); table.insert(crossings, fmt(sp1))
-      end
-      k = k + 1
-    end
-    k = 0
-    for t in string.gmatch(ARGV[base + 2], '%d+') do
-      local tv = parse(t)
-      if cmp(st0, tv) < 0 and cmp(st1, tv) >= 0 then
-        table.insert(crossings, tostring(j - 1)); table.insert(crossings, 'tokens')
-        table.insert(crossings, tostring(k)); table.insert(crossings, fmt(st1))
-      end
-      k = k + 1
-    end
+    crossed(crossings, tostring(j - 1), 'usd', ARGV[base + 1], sp0, sp1)
+    crossed(crossings, tostring(j - 1), 'tokens', ARGV[base + 2], st0, st1)
   end
   return crossings
 end

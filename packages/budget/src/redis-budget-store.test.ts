@@ -4,11 +4,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import { assertRedisServerOnPath, redisInstallCommand, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
-import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
 import { type BudgetAlert, type BudgetGuardOptions } from './budget-guard-types.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+import { refusal } from './__fixtures__/guard-fixtures.js';
 
 // Without redis-server this file fails here, at once, with the install command: no test is reported as skipped.
 assertRedisServerOnPath();
@@ -33,15 +33,6 @@ function redisGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOptio
   const store = new RedisBudgetStore({ url: server.url, keyPrefix, timeoutMs: 2000 });
   stores.push(store);
   return { guard: new BudgetGuard({ store, ...options }), store, keyPrefix };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
 }
 
 describe('RedisBudgetStore against a real redis-server', () => {
@@ -160,6 +151,24 @@ describe('RedisBudgetStore against a real redis-server', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ threshold: 0.5, spent: 0.5 });
     expect((await first.getBudget()).limits[0]).toMatchObject({ spent: 2 });
+  });
+
+  it('commit answers each USD and token threshold a booking crossed, once, by counter and threshold position', async () => {
+    const store = new RedisBudgetStore({ url: server.url, keyPrefix: `t${(prefixes += 1)}:`, timeoutMs: 2000 });
+    stores.push(store);
+    const counters = [
+      { key: 'a', ttlMs: 0, alertsPico: [10n, 20n, 30n], alertsTokens: [5n] },
+      { key: 'b', ttlMs: 0, alertsTokens: [1n, 100n] },
+    ];
+    const book = (pico: bigint, tokens: bigint) => store.commit({ now: 0, spend: { counters, pico, tokens } });
+    expect(await book(20n, 1n)).toEqual([
+      { index: 0, unit: 'usd', threshold: 0, spent: 20n },
+      { index: 0, unit: 'usd', threshold: 1, spent: 20n },
+      { index: 1, unit: 'tokens', threshold: 0, spent: 1n },
+    ]);
+    // b's token threshold 1 was crossed by the first booking: not again.
+    expect(await book(5n, 4n)).toEqual([{ index: 0, unit: 'tokens', threshold: 0, spent: 5n }]);
+    expect(await book(10n, 0n)).toEqual([{ index: 0, unit: 'usd', threshold: 2, spent: 35n }]);
   });
 
   it('leaves a client it was given open', async () => {

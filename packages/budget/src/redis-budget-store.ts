@@ -3,18 +3,18 @@ import { CostspanError } from '@costspan/core';
 import type {
   BudgetStore,
   BudgetStoreCommitRequest,
-  BudgetStoreCounter,
   BudgetStoreCrossing,
   BudgetStoreLimit,
   BudgetStoreReading,
   BudgetStoreRefusal,
-  BudgetStoreRelease,
   BudgetStoreReserveRequest,
   BudgetStoreSample,
 } from './budget-store.js';
+import { PendingReleases } from './pending-releases.js';
 import { reportBudgetError } from './report-error.js';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
-import { decodeSamples, encodeSample, HISTORY_TTL_MS, member, positive, rollingArgs, unexpected } from './redis-store-shared.js';
+import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
+import { decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
 
 /** Options of {@link RedisBudgetStore}. */
 export interface RedisBudgetStoreOptions {
@@ -70,10 +70,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
   private closed = false;
   private readyWait: Promise<void> | undefined;
-  /** Reservations whose reserve timed out, to release once Redis answers again (by id). */
-  private readonly orphans = new Map<string, Orphan>();
-  private drainTimer: NodeJS.Timeout | undefined;
-  private drainDelayMs = DRAIN_FIRST_MS;
+  /** Reservations whose reserve timed out, to release once Redis answers again. */
+  private readonly orphans = new PendingReleases((release, now) => this.commit({ release, now }).then(() => undefined));
 
   constructor(options: RedisBudgetStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? 'costspan:budget:';
@@ -108,93 +106,42 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** Atomic check-and-reserve across all counters (one script run). */
   async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
-    const args: string[] = [
-      'reserve',
-      String(request.now),
-      member(request.id, request.pico, request.tokens),
-      String(request.expiresAt),
-      request.pico.toString(),
-      request.tokens.toString(),
-      request.check,
-    ];
-    for (const counter of request.counters) {
-      args.push(counter.limitPico?.toString() ?? '', counter.limitTokens?.toString() ?? '', String(counter.ttlMs), ...rollingArgs(counter));
-    }
+    const keys = request.counters.map((counter) => counter.key);
     let sent = false;
     let reply: unknown;
     try {
-      reply = await this.run(this.keysOf(request.counters.map((counter) => counter.key)), args, () => {
+      reply = await this.run(this.keysOf(keys), reserveArgs(request, request.counters), () => {
         sent = true;
       });
     } catch (error) {
       // A script sent but not answered in time may still run once Redis answers: give its
       // reservation back then, rather than let it hold the estimate for the reservation TTL.
-      if (sent) this.orphan(request);
+      if (sent) this.orphans.add({ id: request.id, keys, pico: request.pico, tokens: request.tokens }, request.now, request.expiresAt);
       throw error;
     }
-    if (!Array.isArray(reply) || reply.length === 0) throw unexpected(reply);
-    if (reply[0] === 'ok') return undefined;
-    const [, index, unit, current, spent, reserved] = reply as unknown[];
-    if (reply[0] !== 'refused' || (unit !== 'usd' && unit !== 'tokens')) throw unexpected(reply);
-    return {
-      index: Number(index),
-      unit,
-      current: BigInt(String(current)),
-      spent: BigInt(String(spent)),
-      reserved: BigInt(String(reserved)),
-    };
+    return refusalOf(reply);
   }
 
   /** Releases and/or books, atomically; returns the alert thresholds crossed. */
   async commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]> {
     const release = request.release;
     const spend = request.spend;
-    const keys = [...(release?.keys ?? []), ...(spend?.counters.map((counter: BudgetStoreCounter) => counter.key) ?? [])];
+    const keys = [...(release?.keys ?? []), ...(spend?.counters.map((counter) => counter.key) ?? [])];
     if (keys.length === 0) return [];
-    const args: string[] = [
-      'commit',
-      String(request.now),
-      release === undefined ? '' : member(release.id, release.pico, release.tokens),
-      String(release?.keys.length ?? 0),
-      (spend?.pico ?? 0n).toString(),
-      (spend?.tokens ?? 0n).toString(),
-    ];
-    for (const counter of spend?.counters ?? []) {
-      args.push(
-        String(counter.ttlMs),
-        (counter.alertsPico ?? []).join(','),
-        (counter.alertsTokens ?? []).join(','),
-        ...rollingArgs(counter),
-      );
-    }
-    const reply = await this.run(this.keysOf(keys), args);
-    if (!Array.isArray(reply) || reply.length % 4 !== 0) throw unexpected(reply);
-    const crossings: BudgetStoreCrossing[] = [];
-    for (let at = 0; at < reply.length; at += 4) {
-      const unit = reply[at + 1] as unknown;
-      if (unit !== 'usd' && unit !== 'tokens') throw unexpected(reply);
-      crossings.push({
-        index: Number(reply[at]),
-        unit,
-        threshold: Number(reply[at + 2]),
-        spent: BigInt(String(reply[at + 3])),
-      });
-    }
-    return crossings;
+    const args = commitArgs({
+      now: request.now,
+      release,
+      releaseCount: release?.keys.length ?? 0,
+      spend,
+      spendCounters: spend?.counters ?? [],
+    });
+    return crossingsOf(await this.run(this.keysOf(keys), args));
   }
 
   /** Reads counters, lapsing expired reservations first. */
   async read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]> {
     if (keys.length === 0) return [];
-    const reply = await this.run(this.keysOf(keys), ['read', String(now)]);
-    if (!Array.isArray(reply) || reply.length !== keys.length * 4) throw unexpected(reply);
-    const values = (reply as unknown[]).map((value) => BigInt(String(value)));
-    return keys.map((_, index) => ({
-      spentPico: values[index * 4]!,
-      spentTokens: values[index * 4 + 1]!,
-      reservedPico: values[index * 4 + 2]!,
-      reservedTokens: values[index * 4 + 3]!,
-    }));
+    return readingsOf(await this.run(this.keysOf(keys), ['read', String(now)]), keys.length);
   }
 
   /** Sets (replaces) the override of `scope`: one field of the `limits` hash. */
@@ -228,7 +175,7 @@ export class RedisBudgetStore implements BudgetStore {
       if (keys.length > 0) await this.command('UNLINK', () => this.client.unlink(...this.keysOf(keys)));
       return;
     }
-    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, (char) => `\\${char}`)}*`;
+    const pattern = `${escapeGlob(this.prefix)}*`;
     let cursor = '0';
     do {
       const [next, found] = await this.command('SCAN', () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
@@ -277,58 +224,13 @@ export class RedisBudgetStore implements BudgetStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
+    this.orphans.stop();
     if (!this.ownsClient) return;
     try {
       await withTimeout(this.client.quit(), this.timeoutMs, () => this.noAnswer(this.timeoutMs, 'QUIT'));
     } catch {
       this.client.disconnect();
     }
-  }
-
-  private orphan(request: BudgetStoreReserveRequest): void {
-    if (this.orphans.size >= MAX_ORPHANS) return; // bounded: the rest lapse at their expiry
-    const keys = request.counters.map((counter) => counter.key);
-    const sentAt = Date.now();
-    this.orphans.set(request.id, {
-      release: { id: request.id, keys, pico: request.pico, tokens: request.tokens },
-      // The guard's clock may not be the wall clock: carry its time forward by wall time elapsed.
-      now: () => request.now + (Date.now() - sentAt),
-      expiresAt: request.expiresAt,
-    });
-    this.drainDelayMs = DRAIN_FIRST_MS;
-    this.scheduleDrain();
-  }
-
-  private scheduleDrain(): void {
-    if (this.drainTimer !== undefined || this.closed || this.orphans.size === 0) return;
-    this.drainTimer = setTimeout(() => {
-      this.drainTimer = undefined;
-      void this.drainOrphans();
-    }, this.drainDelayMs);
-    this.drainTimer.unref();
-  }
-
-  /** Releases every orphan (a no-op in the script for one that never ran or has lapsed); backs off while Redis is away. */
-  private async drainOrphans(): Promise<void> {
-    for (const [id, orphan] of [...this.orphans]) {
-      const now = orphan.now();
-      if (now >= orphan.expiresAt) {
-        this.orphans.delete(id); // lapsed inside the script by now
-        continue;
-      }
-      try {
-        await this.commit({ release: orphan.release, now });
-        this.orphans.delete(id);
-      } catch {
-        this.drainDelayMs = Math.min(this.drainDelayMs * 2, DRAIN_MAX_MS);
-        this.scheduleDrain();
-        return;
-      }
-    }
-    this.drainDelayMs = DRAIN_FIRST_MS;
-    this.scheduleDrain(); // orphans added while draining
   }
 
   private get limitsKey(): string {
@@ -416,18 +318,6 @@ export class RedisBudgetStore implements BudgetStore {
     return this.readyWait;
   }
 }
-
-/** A reservation whose reserve timed out: it may have been made once Redis answers. */
-interface Orphan {
-  release: BudgetStoreRelease;
-  /** The guard's time now. */
-  now: () => number;
-  expiresAt: number;
-}
-
-const MAX_ORPHANS = 10_000;
-const DRAIN_FIRST_MS = 50;
-const DRAIN_MAX_MS = 5000;
 
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, timedOut: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -15,8 +15,8 @@ import { PendingReleases } from './pending-releases.js';
 import { clusterPrefix, counterKeys, groupBySlotTag } from './redis-cluster-keys.js';
 import { ClusterConnection } from './redis-cluster-connection.js';
 import { reportBudgetError } from './report-error.js';
-import { crossingsOf, member, refusalOf, rollingArgs, unexpected } from './redis-cluster-replies.js';
-import { decodeSamples, encodeSample, positive } from './redis-store-shared.js';
+import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
+import { decodeSamples, encodeSample, escapeGlob, positive } from './redis-store-shared.js';
 
 /** Options of {@link RedisClusterBudgetStore}. */
 export interface RedisClusterBudgetStoreOptions {
@@ -110,27 +110,10 @@ export class RedisClusterBudgetStore implements BudgetStore {
   async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
     const deadline = this.deadline();
     const groups = groupBySlotTag(request.counters.map((counter) => counter.key));
-    const memberId = member(request.id, request.pico, request.tokens);
     const outcomes = await Promise.all(
       groups.map(async (group) => {
         const counters = group.indexes.map((index) => request.counters[index]!);
-        const args = [
-          'reserve',
-          String(request.now),
-          memberId,
-          String(request.expiresAt),
-          request.pico.toString(),
-          request.tokens.toString(),
-          request.check,
-        ];
-        for (const counter of counters) {
-          args.push(
-            counter.limitPico?.toString() ?? '',
-            counter.limitTokens?.toString() ?? '',
-            String(counter.ttlMs),
-            ...rollingArgs(counter),
-          );
-        }
+        const args = reserveArgs(request, counters);
         const sent = { value: false };
         try {
           const reply = await this.connection.script(this.keysOf(counters.map((counter) => counter.key)), args, {
@@ -185,29 +168,17 @@ export class RedisClusterBudgetStore implements BudgetStore {
     // One list for grouping: release keys first, then spend keys (positions r.. are spend indexes + r).
     const all = [...releaseKeys, ...spendCounters.map((counter) => counter.key)];
     if (all.length === 0) return [];
-    const release = request.release;
-    const memberId = release === undefined ? '' : member(release.id, release.pico, release.tokens);
     const results = await Promise.allSettled(
       groupBySlotTag(all).map(async (group) => {
         const releasing = group.indexes.filter((index) => index < releaseKeys.length).map((index) => releaseKeys[index]!);
         const spending = group.indexes.filter((index) => index >= releaseKeys.length).map((index) => index - releaseKeys.length);
-        const args = [
-          'commit',
-          String(request.now),
-          releasing.length === 0 ? '' : memberId,
-          String(releasing.length),
-          (request.spend?.pico ?? 0n).toString(),
-          (request.spend?.tokens ?? 0n).toString(),
-        ];
-        for (const index of spending) {
-          const counter = spendCounters[index]!;
-          args.push(
-            String(counter.ttlMs),
-            (counter.alertsPico ?? []).join(','),
-            (counter.alertsTokens ?? []).join(','),
-            ...rollingArgs(counter),
-          );
-        }
+        const args = commitArgs({
+          now: request.now,
+          release: releasing.length === 0 ? undefined : request.release,
+          releaseCount: releasing.length,
+          spend: request.spend,
+          spendCounters: spending.map((index) => spendCounters[index]!),
+        });
         const keys = this.keysOf([...releasing, ...spending.map((index) => spendCounters[index]!.key)]);
         const replicas = spending.length > 0 ? this.replicas : 0;
         const reply = await this.connection.script(keys, args, { deadline, replicas, sent: { value: false } });
@@ -239,15 +210,9 @@ export class RedisClusterBudgetStore implements BudgetStore {
           replicas: 0,
           sent: { value: false },
         });
-        if (!Array.isArray(reply) || reply.length !== groupKeys.length * 4) throw unexpected(reply);
-        const values = (reply as unknown[]).map((value) => BigInt(String(value)));
+        const groupReadings = readingsOf(reply, groupKeys.length);
         group.indexes.forEach((index, at) => {
-          readings[index] = {
-            spentPico: values[at * 4]!,
-            spentTokens: values[at * 4 + 1]!,
-            reservedPico: values[at * 4 + 2]!,
-            reservedTokens: values[at * 4 + 3]!,
-          };
+          readings[index] = groupReadings[at]!;
         });
       }),
     );
@@ -360,10 +325,6 @@ export class RedisClusterBudgetStore implements BudgetStore {
   private keysOf(keys: readonly string[]): string[] {
     return keys.flatMap((key) => counterKeys(this.prefix, key));
   }
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 }
 
 function startupNodes(nodes: readonly (ClusterNode | string)[] | undefined): ClusterNode[] {

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import { assertRedisServerOnPath, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
-import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
 import type { BudgetAlert, BudgetGuardOptions } from './budget-guard-types.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
+import { refusal } from './__fixtures__/guard-fixtures.js';
 
 // Limits set at run time, alerts once across processes, sliding windows and history against a
 // real redis-server. Without redis-server this file fails at once with the install command.
@@ -35,15 +35,6 @@ function redisStore(keyPrefix: string): RedisBudgetStore {
 
 function redisGuard(options: Partial<BudgetGuardOptions> & Pick<BudgetGuardOptions, 'limits'>, keyPrefix: string) {
   return new BudgetGuard({ store: redisStore(keyPrefix), onError: () => undefined, circuitBreaker: false, ...options });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a BudgetExceededError, got ${String(error)}`);
-  return error;
 }
 
 /** Sends one message to the admin child and waits for its answer. */

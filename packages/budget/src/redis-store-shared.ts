@@ -1,23 +1,8 @@
 import { invalidInput } from '@costspan/core';
-import type { BudgetStoreCounter, BudgetStoreSample } from './budget-store.js';
+import type { BudgetStoreSample } from './budget-store.js';
 
-// What the single-node and the cluster Redis stores share: the budget script's argument layout,
-// the history samples' encoding, and option checks.
-
-/** The reservation's member in a counter's set: `id|pico|tokens`. */
-export function member(id: string, pico: bigint, tokens: bigint): string {
-  return `${id}|${pico}|${tokens}`;
-}
-
-/** A sliding window's `window ms, bucket ms`; two empty strings for a calendar counter (the script's layout). */
-export function rollingArgs(counter: BudgetStoreCounter): [string, string] {
-  return counter.rolling === undefined ? ['', ''] : [String(counter.rolling.windowMs), String(counter.rolling.bucketMs)];
-}
-
-/** A reply the script cannot give: a version mismatch or a foreign key. */
-export function unexpected(reply: unknown): Error {
-  return new Error(`unexpected reply from the budget script: ${JSON.stringify(reply)}`);
-}
+// What the single-node and the cluster Redis stores share besides the script's calls
+// (redis-script-protocol.ts): the history samples' encoding, key patterns and option checks.
 
 /** A history nobody writes to for 30 days goes (its samples would weigh nothing by then). */
 export const HISTORY_TTL_MS: number = 30 * 86_400_000;
@@ -43,4 +28,9 @@ export function positive(value: number, field: string): number {
     throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
   }
   return value;
+}
+
+/** `text` with Redis glob characters escaped, for a SCAN `MATCH` that takes a key prefix literally. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 }

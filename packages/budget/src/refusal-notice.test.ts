@@ -1,40 +1,18 @@
 // A refused budget when nobody passed onError: one notice per limit and scope, never one per call.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setNoticeHandler, type CostspanNotice } from '@costspan/sdk';
-import { resetNotices } from '@costspan/sdk/internal';
-import { BudgetExceededError } from './budget-exceeded-error.js';
+import { describe, expect, it } from 'vitest';
 import { BudgetGuard } from './budget-guard.js';
+import { captureNotices, refusal } from './__fixtures__/guard-fixtures.js';
 
 const T0 = Date.UTC(2026, 2, 4, 12);
-let notices: CostspanNotice[] = [];
-
-beforeEach(() => {
-  resetNotices();
-  notices = [];
-  setNoticeHandler((notice) => notices.push(notice));
-});
-
-afterEach(() => {
-  setNoticeHandler(undefined);
-  resetNotices();
-});
-
-async function refused(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!BudgetExceededError.isInstance(error)) throw new Error(`expected a refusal, got ${String(error)}`);
-  return error;
-}
+const notices = captureNotices();
 
 describe('refusal notices without onError', () => {
   it('tells each limit and scope once, naming the limit and how to raise it or catch the error', async () => {
     const guard = new BudgetGuard({ limits: { user: { daily: { usd: 0.01 } } }, now: () => T0, circuitBreaker: { cooldownMs: 60_000 } });
     const alice = { userId: 'alice' };
     await guard.reserve({ principal: alice, estimatedUsd: 0.01 });
-    for (let index = 0; index < 5; index += 1) await refused(guard.reserve({ principal: alice, estimatedUsd: 0.001 }));
-    expect((await refused(guard.reserve({ principal: alice }))).limitType).toBe('circuit_breaker'); // same cause: no new line
+    for (let index = 0; index < 5; index += 1) await refusal(guard.reserve({ principal: alice, estimatedUsd: 0.001 }));
+    expect((await refusal(guard.reserve({ principal: alice }))).limitType).toBe('circuit_breaker'); // same cause: no new line
     expect(notices).toHaveLength(1);
     expect(notices[0]?.cause).toBe('budget_refused:user_daily:user:alice');
     expect(notices[0]?.message).toBe(
@@ -43,7 +21,7 @@ describe('refusal notices without onError', () => {
         '(code budget_exceeded) around the call; pass onError to BudgetGuard to receive these notices instead.',
     );
     await guard.reserve({ principal: { userId: 'bob' }, estimatedUsd: 0.01 });
-    await refused(guard.reserve({ principal: { userId: 'bob' }, estimatedUsd: 0.01 }));
+    await refusal(guard.reserve({ principal: { userId: 'bob' }, estimatedUsd: 0.01 }));
     expect(notices.map((notice) => notice.cause)).toEqual(['budget_refused:user_daily:user:alice', 'budget_refused:user_daily:user:bob']);
   });
 
@@ -53,11 +31,11 @@ describe('refusal notices without onError', () => {
       now: () => T0,
       circuitBreaker: false,
     });
-    await refused(guard.reserve({ estimatedTokens: 101 }));
+    await refusal(guard.reserve({ estimatedTokens: 101 }));
     await guard.reserve({ estimatedTokens: 100, rootRunId: 'run-1', estimatedUsd: 1 });
-    await refused(guard.reserve({ estimatedUsd: 0.5, rootRunId: 'run-1' }));
+    await refusal(guard.reserve({ estimatedUsd: 0.5, rootRunId: 'run-1' }));
     for (let index = 0; index < 9; index += 1) await guard.reserve({ estimatedTokens: 100 });
-    await refused(guard.reserve({ estimatedTokens: 1 }));
+    await refusal(guard.reserve({ estimatedTokens: 1 }));
     expect(notices.map((notice) => [notice.cause, /Raise (\S+)/.exec(notice.message)?.[1]])).toEqual([
       ['budget_refused:per_request:request', 'limits.perRequest.tokens'],
       ['budget_refused:session:session:run-1', 'limits.session.usd'],
@@ -70,7 +48,7 @@ describe('refusal notices without onError', () => {
     const errors: unknown[] = [];
     const guard = new BudgetGuard({ limits: { global: { daily: { usd: 0.01 } } }, now: () => T0, onError: (error) => errors.push(error) });
     await guard.reserve({ estimatedUsd: 0.01 });
-    await refused(guard.reserve({ estimatedUsd: 0.01 }));
+    await refusal(guard.reserve({ estimatedUsd: 0.01 }));
     expect(notices).toEqual([]);
     expect(errors).toEqual([]);
   });

@@ -3,19 +3,12 @@ import { BudgetGuard } from './budget-guard.js';
 import type { BudgetAlert } from './budget-guard-types.js';
 import type { BudgetStore } from './budget-store.js';
 import { InMemoryBudgetStore } from './in-memory-budget-store.js';
+import { minimalStore } from './__fixtures__/guard-fixtures.js';
 
 const T0 = Date.UTC(2026, 2, 4, 12, 0, 0);
 
 /** A store written for the first interface: reserve, commit, read and close only. */
-function firstInterfaceStore(): BudgetStore {
-  const memory = new InMemoryBudgetStore();
-  return {
-    reserve: (request) => memory.reserve(request),
-    commit: (request) => memory.commit(request),
-    read: (keys, now) => memory.read(keys, now),
-    close: () => memory.close(),
-  };
-}
+const firstInterfaceStore = (): BudgetStore => minimalStore();
 
 describe('stores without the optional methods', () => {
   it('keep enforcing limits and firing alerts; setLimit and reset say the store lacks them', async () => {

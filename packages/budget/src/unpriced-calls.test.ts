@@ -3,39 +3,19 @@
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
-import {
-  ATTR,
-  CostSpanProcessor,
-  type Step,
-  InMemoryEventExporter,
-  createCostTracer,
-  setNoticeHandler,
-  type BudgetSpend,
-  type CostspanNotice,
-} from '@costspan/sdk';
-import { resetNotices } from '@costspan/sdk/internal';
+import { ATTR, CostSpanProcessor, type Step, InMemoryEventExporter, createCostTracer, type BudgetSpend } from '@costspan/sdk';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
 import { type BudgetGuardOptions } from './budget-guard-types.js';
+import { captureNotices } from './__fixtures__/guard-fixtures.js';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 const T0 = Date.UTC(2026, 2, 4, 12);
 const alice = { userId: 'alice' };
-let notices: CostspanNotice[] = [];
-
-beforeEach(() => {
-  resetNotices();
-  notices = [];
-  setNoticeHandler((notice) => notices.push(notice));
-});
-
-afterEach(() => {
-  setNoticeHandler(undefined);
-  resetNotices();
-});
+const notices = captureNotices();
 
 function unpriced(extra: Partial<BudgetSpend> = {}): BudgetSpend {
   return {

@@ -3,9 +3,11 @@ const DIGIT_VALUE = new Int8Array(128).fill(-1);
 for (let index = 0; index < CROCKFORD.length; index += 1) DIGIT_VALUE[CROCKFORD.charCodeAt(index)] = index;
 
 const WORDS = 4;
-const FIRST_TABLE_SLOTS = 32_768;
-// Most adds are misses, which linear probing pays for most: (1 + 1 / (1 - load)^2) / 2 slots, 4.6 at 0.65.
-const MAX_LOAD = 0.65;
+// 256 partitions by the hash's top byte, each its own open-addressing table, grown alone.
+const PARTITIONS = 256;
+const FIRST_SLOTS = 16;
+// Linear probing over 16-byte slots stays within a cache line or two up to this load.
+const MAX_LOAD = 0.8;
 
 /** One open-addressing table of 128-bit keys; the all-zero key marks an empty slot. */
 interface IdTable {
@@ -22,14 +24,14 @@ function newTable(slots: number): IdTable {
 /**
  * The event ids seen so far, to drop events delivered twice (OTLP delivery is
  * at least once). Exact, and small: a ULID (what the SDK writes) is kept as its
- * 128 bits in open-addressing tables of 16 bytes a slot, about 30 MB for a
+ * 128 bits in open-addressing tables of 16 bytes a slot, about 25 MB for a
  * million ids where a `Set` of strings takes some 80 MB; any other id is kept
- * as its string. A full table is kept and a new one, half as large again, is
- * added (rather than rehashing into a table twice as large), so memory never
- * holds an old and a new copy at once.
+ * as its string. The ids are spread over 256 tables by hash, each grown by
+ * half again on its own when full: one probe sequence per id, and growing
+ * copies 1/256 of the set at a time, so memory never holds two copies of it.
  */
 export class EventIdSet {
-  private readonly tables: IdTable[] = [newTable(FIRST_TABLE_SLOTS)];
+  private readonly tables: IdTable[] = Array.from({ length: PARTITIONS }, () => newTable(FIRST_SLOTS));
   private readonly others = new Set<string>();
   private readonly key = new Uint32Array(WORDS);
 
@@ -44,37 +46,65 @@ export class EventIdSet {
   add(id: string): boolean {
     const key = this.key;
     // The all-zero ULID would read as an empty slot: it is kept with the other ids.
-    if (!packUlid(id, key) || (key[0] === 0 && key[1] === 0 && key[2] === 0 && key[3] === 0)) {
+    if (!packUlid(id, 0, key) || (key[0] === 0 && key[1] === 0 && key[2] === 0 && key[3] === 0)) {
       if (this.others.has(id)) return false;
       this.others.add(id);
       return true;
     }
+    return this.addKey(key);
+  }
+
+  /**
+   * Adds the id in the 26 bytes at `offset` (the fast path's line, where it is a checked
+   * ULID) without making a string of it; false when it was already there.
+   */
+  addAt(bytes: Uint8Array, offset: number): boolean {
+    const key = this.key;
+    if (!packUlidBytes(bytes, offset, key) || (key[0] === 0 && key[1] === 0 && key[2] === 0 && key[3] === 0)) {
+      return this.add(Buffer.from(bytes.buffer, bytes.byteOffset + offset, 26).toString('latin1'));
+    }
+    return this.addKey(key);
+  }
+
+  private addKey(key: Uint32Array): boolean {
     const hashed = hash(key);
-    const tables = this.tables;
-    // The full tables, newest first (a retried batch repeats recent ids), then the current one.
-    for (let index = tables.length - 2; index >= 0; index -= 1) {
-      if (probe(tables[index] as IdTable, key, hashed) < 0) return false;
-    }
-    let current = tables[tables.length - 1] as IdTable;
-    const slot = probe(current, key, hashed);
+    const partition = hashed >>> 24;
+    let table = this.tables[partition] as IdTable;
+    const slot = probe(table, key, hashed);
     if (slot < 0) return false;
-    if (current.count >= current.limit) {
-      current = newTable(Math.ceil(current.slots * 1.5));
-      tables.push(current);
-      const fresh = probe(current, key, hashed);
-      current.keys.set(key, fresh * WORDS);
+    if (table.count < table.limit) {
+      table.keys.set(key, slot * WORDS);
     } else {
-      current.keys.set(key, slot * WORDS);
+      table = grow(table);
+      this.tables[partition] = table;
+      table.keys.set(key, probe(table, key, hashed) * WORDS);
     }
-    current.count += 1;
+    table.count += 1;
     return true;
   }
+}
+
+/** `table`'s keys in a table half as large again. */
+function grow(table: IdTable): IdTable {
+  const grown = newTable(Math.ceil(table.slots * 1.5));
+  const old = table.keys;
+  const key = new Uint32Array(WORDS);
+  for (let base = 0; base < old.length; base += WORDS) {
+    key[0] = old[base] as number;
+    key[1] = old[base + 1] as number;
+    key[2] = old[base + 2] as number;
+    key[3] = old[base + 3] as number;
+    if (key[0] === 0 && key[1] === 0 && key[2] === 0 && key[3] === 0) continue;
+    grown.keys.set(key, probe(grown, key, hash(key)) * WORDS);
+  }
+  grown.count = table.count;
+  return grown;
 }
 
 /** The empty slot where `key` would go, or -1 when `key` is in `table`. */
 function probe(table: IdTable, key: Uint32Array, hashed: number): number {
   const keys = table.keys;
-  let slot = hashed % table.slots;
+  let slot = (hashed & 0xffffff) % table.slots;
   for (;;) {
     const base = slot * WORDS;
     const word0 = keys[base] as number;
@@ -88,17 +118,42 @@ function probe(table: IdTable, key: Uint32Array, hashed: number): number {
   }
 }
 
+/** {@link packUlid} of the 26 bytes at `offset`. */
+function packUlidBytes(bytes: Uint8Array, offset: number, into: Uint32Array): boolean {
+  if (bytes.length < offset + 26) return false;
+  const first = bytes[offset] as number;
+  if (first < 0x30 || first > 0x37) return false;
+  let word0 = 0;
+  let word1 = 0;
+  let word2 = 0;
+  let word3 = 0;
+  for (let index = offset; index < offset + 26; index += 1) {
+    const code = bytes[index] as number;
+    const digit = code < 128 ? (DIGIT_VALUE[code] as number) : -1;
+    if (digit < 0) return false;
+    word0 = ((word0 << 5) | (word1 >>> 27)) >>> 0;
+    word1 = ((word1 << 5) | (word2 >>> 27)) >>> 0;
+    word2 = ((word2 << 5) | (word3 >>> 27)) >>> 0;
+    word3 = ((word3 << 5) | digit) >>> 0;
+  }
+  into[0] = word0;
+  into[1] = word1;
+  into[2] = word2;
+  into[3] = word3;
+  return true;
+}
+
 /** A canonical ULID (26 Crockford digits, upper case, first digit 0-7) as four 32-bit words; false for anything else. */
-function packUlid(id: string, into: Uint32Array): boolean {
-  if (id.length !== 26) return false;
-  const first = id.charCodeAt(0);
+function packUlid(id: string, offset: number, into: Uint32Array): boolean {
+  if (id.length !== offset + 26) return false;
+  const first = id.charCodeAt(offset);
   if (first < 0x30 || first > 0x37) return false;
   // 26 digits = 3 + 25 * 5 = 128 bits, taken as 5-bit digits into a 128-bit accumulator of four words.
   let word0 = 0;
   let word1 = 0;
   let word2 = 0;
   let word3 = 0;
-  for (let index = 0; index < 26; index += 1) {
+  for (let index = offset; index < offset + 26; index += 1) {
     const code = id.charCodeAt(index);
     const digit = code < 128 ? (DIGIT_VALUE[code] as number) : -1;
     if (digit < 0) return false;

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { ProgressSink } from './read-events.js';
 
 /** Inputs smaller than this finish before a bar would be worth drawing. */
@@ -22,7 +23,9 @@ export function createProgressBar(
     start(totalBytes: number): void {
       total = totalBytes;
       if (totalBytes < minBytes) return;
-      bar = new cliProgress.SingleBar(
+      // Loaded when a bar is drawn: most reports (pipes, small inputs) never draw one.
+      const { SingleBar, Presets } = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+      bar = new SingleBar(
         {
           stream,
           format: 'reading [{bar}] {percentage}% | {mb}/{totalMb} MB | {duration_formatted} elapsed, ETA {eta_formatted}',
@@ -30,7 +33,7 @@ export function createProgressBar(
           hideCursor: true,
           fps: 10,
         },
-        cliProgress.Presets.shades_classic,
+        Presets.shades_classic,
       );
       bar.start(totalBytes, 0, { mb: '0', totalMb: (totalBytes / 1e6).toFixed(0) });
     },

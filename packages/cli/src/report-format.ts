@@ -1,5 +1,6 @@
 import type { Report } from './report.js';
-import { reportToJson, type ReportContext, type ReportRowJson } from './report-json.js';
+import type { ReportFormat } from './report-options.js';
+import { formatReportJson, reportToJson, type ReportContext, type ReportRowJson } from './report-json.js';
 import { formatReportMarkdown, formatReportTable, type ReportTextOptions } from './report-table.js';
 
 export { reportToJson } from './report-json.js';
@@ -7,11 +8,7 @@ export type { ReportContext, ReportJson, ReportPivotJson, ReportRowJson, ReportS
 export { formatReportMarkdown, formatReportTable } from './report-table.js';
 export type { ReportTextOptions } from './report-table.js';
 
-/** Output formats of `costspan report`. */
-export type ReportFormat = 'table' | 'json' | 'csv' | 'markdown';
-
-/** Every {@link ReportFormat}. */
-export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown'];
+export { REPORT_FORMATS, type ReportFormat } from './report-options.js';
 
 function csvCell(value: string | number | null): string {
   if (value === null) return '';
@@ -83,7 +80,7 @@ export function formatReportCsv(report: Report, context: ReportContext): string 
 export function formatReport(report: Report, format: ReportFormat, context: ReportContext, options: ReportTextOptions = {}): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(reportToJson(report, context), null, 2)}\n`;
+      return formatReportJson(report, context);
     case 'csv':
       return formatReportCsv(report, context);
     case 'markdown':

@@ -231,6 +231,11 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
   };
 }
 
+/** `costspan report --format json`: the report as indented JSON, with a newline. */
+export function formatReportJson(report: Report, context: ReportContext): string {
+  return `${JSON.stringify(reportToJson(report, context), null, 2)}\n`;
+}
+
 function pivotJson(pivot: ReportPivot): ReportPivotJson {
   const pooled = (key: string): boolean => /^\(\d+ more\)$/.test(key);
   return {

@@ -1,6 +1,12 @@
 import { CliError } from './cli-error.js';
 import { REPORT_DIMENSIONS, type ReportDimension } from './report.js';
 
+/** Output formats of `costspan report`. */
+export type ReportFormat = 'table' | 'json' | 'csv' | 'markdown';
+
+/** Every {@link ReportFormat}. */
+export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown'];
+
 /**
  * Parses `--since`/`--until`: a date (`2026-03-01`, midnight UTC; for `until`,
  * the whole day is included) or a full ISO 8601 time.

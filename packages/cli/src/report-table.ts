@@ -1,4 +1,4 @@
-import { totalCost } from '@costspan/sdk';
+import { costOf } from './report-group.js';
 import { formatCompact, formatDuration, formatInteger, formatMoney, plural } from './money-display.js';
 import type { Report, ReportBreakdown, ReportDimension, ReportRow } from './report.js';
 import { rowsOf, type ReportContext } from './report-json.js';
@@ -106,7 +106,7 @@ function summaryLines(report: Report, context: ReportContext, options: ReportTex
   const parts = [`input ${money(totals.totals.input)}`, `output ${money(totals.totals.output)}`];
   if (totals.totals.reasoning !== 0n) parts.push(`reasoning ${money(totals.totals.reasoning)}`);
   if (totals.totals.cachedDiscount !== 0n) parts.push(`cache discount -${money(totals.totals.cachedDiscount)}`);
-  lines.push(`Total cost: ${money(totalCost(totals.totals))} (${parts.join(', ')})`);
+  lines.push(`Total cost: ${money(costOf(totals.totals))} (${parts.join(', ')})`);
   const incomplete: string[] = [];
   if (totals.totals.unpricedCallCount > 0) incomplete.push(`${formatInteger(totals.totals.unpricedCallCount)} unpriced (counted at $0)`);
   if (totals.totals.usageMissingCallCount > 0) incomplete.push(`${formatInteger(totals.totals.usageMissingCallCount)} without usage`);

@@ -47,9 +47,13 @@ export class WarningCollector {
 
   /** A token event: counted when it could not be priced. */
   addToken(event: CostEvent<'llm.cost.token.recorded'>): void {
-    if (event.payload.pricing_status !== 'unpriced') return;
+    this.addCall(event.payload.pricing_status !== 'unpriced', event.payload.model.name);
+  }
+
+  /** A call (a token event's `pricing_status` read as `priced`, and its model): counted when it could not be priced. */
+  addCall(priced: boolean, model: string): void {
+    if (priced) return;
     this.unpricedCalls += 1;
-    const model = event.payload.model.name;
     if (this.unpricedModels.has(model) || this.unpricedModels.size < MAX_KEYS)
       this.unpricedModels.set(model, (this.unpricedModels.get(model) ?? 0) + 1);
   }
@@ -57,11 +61,16 @@ export class WarningCollector {
   /** A session event: calls without usage, unpriced model names and budget refusals. */
   addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
     const payload = event.payload;
-    this.usageMissingCalls += payload.usage_missing_call_count ?? 0;
-    for (const model of payload.unpriced_models ?? []) {
+    this.addRun(payload.usage_missing_call_count ?? 0, payload.unpriced_models, payload.budget_refusals);
+  }
+
+  /** A session event's parts: calls without usage, unpriced model names and budget refusals. */
+  addRun(usageMissing: number, unpricedModels: readonly string[] | undefined, refusals: readonly BudgetRefusalWire[] | undefined): void {
+    this.usageMissingCalls += usageMissing;
+    for (const model of unpricedModels ?? []) {
       if (!this.unpricedModels.has(model) && this.unpricedModels.size < MAX_KEYS) this.unpricedModels.set(model, 0);
     }
-    for (const refusal of payload.budget_refusals ?? []) this.addRefusal(refusal);
+    for (const refusal of refusals ?? []) this.addRefusal(refusal);
   }
 
   private addRefusal(refusal: BudgetRefusalWire): void {

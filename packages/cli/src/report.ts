@@ -1,23 +1,41 @@
 import type { PicoUsd } from '@costspan/core';
-import { emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
-import { addWireCall, ratioPico } from './event-money.js';
-import { latencyBucket, latencyOf, type LatencySummary } from './latency-stats.js';
+import type { CostEvent, CostTotals } from '@costspan/sdk';
+import { recordFromEvent, emptyRecord, type EventRecord } from './event-record.js';
+import { latencyBucket, type LatencySummary } from './latency-stats.js';
 import {
   OTHER,
-  addCallToGroup,
+  costOf,
   emptyGroup,
+  addCallToGroup,
   groupOf,
-  keysOf,
+  keyOf,
   mergeGroup,
   compareKeys,
   sortRows,
   toRow,
-  type EventFields,
   type Group,
 } from './report-group.js';
 import { PivotAccumulator, type ReportPivot } from './report-pivot.js';
-import { SPIKE_DIMENSIONS, SpikeTracker, type DailyCost, type Spike, type SpikeDimension } from './spikes.js';
+import { SPIKE_DIMENSIONS, SpikeTracker, type DailyCost, type Spike, type SpikeDimension, type SpikeRunCall } from './spikes.js';
 import { WarningCollector, type ReportWarnings } from './report-warnings.js';
+import { ratioPico } from './wire-pico.js';
+
+// Types only from @costspan/sdk: the report's reading path must not load the SDK (see wire-pico.ts).
+
+/**
+ * Epoch ms of a canonical event timestamp, as the SDK's `parseEventTimestamp` reads it
+ * (a test holds the two equal): whole seconds by `Date.parse`, then the microseconds.
+ */
+export function eventTimeMs(timestamp: string): number {
+  return Date.parse(`${timestamp.slice(0, 19)}Z`) + Number(timestamp.slice(20, 26)) / 1000;
+}
+
+/** One dimension's groups, with the last key looked up kept at hand. */
+interface DimensionCache {
+  groups: Map<string, Group>;
+  key: string;
+  group: Group | undefined;
+}
 
 /** What a breakdown groups by. `tag` rows are `key=value`; an event with two tags counts in both rows. */
 export type ReportDimension = 'model' | 'provider' | 'agent' | 'scope' | 'user' | 'team' | 'org' | 'tag' | 'day' | 'run' | 'source';
@@ -145,7 +163,13 @@ export class ReportAggregator {
   private readonly totals: Group = emptyGroup();
   private readonly warnings = new WarningCollector();
   private readonly groups = new Map<ReportDimension, Map<string, Group>>();
+  /** Per dimension, in the order of `dimensions`. */
+  private readonly cache: DimensionCache[] = [];
   private readonly days = new Map<string, Group>();
+  private lastDay = '';
+  private lastDayGroup: Group | undefined;
+  private readonly scratch: EventRecord = emptyRecord();
+  private readonly runCall: SpikeRunCall = { runId: undefined, agent: undefined, user: undefined, model: '' };
   private readonly dimensions: readonly ReportDimension[];
   private readonly maxGroups: number;
   private readonly sinceMs: number | undefined;
@@ -165,7 +189,11 @@ export class ReportAggregator {
     this.pivot = pivot === undefined ? undefined : new PivotAccumulator(pivot[0], pivot[1]);
     this.spikes = new SpikeTracker(SPIKE_DIMENSIONS.filter((dimension) => dimension === 'day' || this.dimensions.includes(dimension)));
     this.dailyTotal = this.spikes.dailyCost('day', '');
-    for (const dimension of this.dimensions) this.groups.set(dimension, new Map());
+    for (const dimension of this.dimensions) {
+      const groups = dimension === 'day' ? this.days : new Map<string, Group>();
+      this.groups.set(dimension, groups);
+      this.cache.push({ groups, key: '', group: undefined });
+    }
     this.maxGroups = options.maxGroupsPerDimension ?? 100_000;
     this.sinceMs = options.sinceMs;
     this.untilMs = options.untilMs;
@@ -173,19 +201,27 @@ export class ReportAggregator {
 
   /** Adds one validated event. */
   add(event: CostEvent): void {
+    this.addRecord(recordFromEvent(event, this.scratch));
+  }
+
+  /**
+   * Adds one valid event as a flat record (what `EventScanner.scanRecords` hands on,
+   * from canonical lines without building the event). The record is read, not kept.
+   */
+  addRecord(record: EventRecord): void {
     if (this.sinceMs !== undefined || this.untilMs !== undefined) {
-      const time = parseEventTimestamp(event.timestamp);
+      const time = eventTimeMs(record.timestamp);
       if ((this.sinceMs !== undefined && time < this.sinceMs) || (this.untilMs !== undefined && time >= this.untilMs)) {
         this.counts.outsidePeriod += 1;
         return;
       }
     }
-    switch (event.event_type) {
+    switch (record.type) {
       case 'llm.cost.token.recorded':
-        this.addToken(event as CostEvent<'llm.cost.token.recorded'>);
+        this.addToken(record);
         break;
       case 'llm.cost.session.recorded':
-        this.addSession(event as CostEvent<'llm.cost.session.recorded'>);
+        this.addSession(record);
         break;
       case 'llm.cost.attributed':
         this.counts.attributed += 1;
@@ -198,102 +234,121 @@ export class ReportAggregator {
     if (this.last === undefined || timestamp > this.last) this.last = timestamp;
   }
 
-  private addToken(event: CostEvent<'llm.cost.token.recorded'>): void {
-    const payload = event.payload;
-    const currency = payload.cost.currency;
+  /** The day's group, the last one kept at hand (events come roughly in time order). */
+  private dayGroup(day: string): Group {
+    if (day !== this.lastDay || this.lastDayGroup === undefined) {
+      this.lastDayGroup = groupOf(this.days, day, Number.POSITIVE_INFINITY);
+      this.lastDay = day;
+    }
+    return this.lastDayGroup;
+  }
+
+  /** The group of `key` in the `index`th dimension, the last one of each dimension kept at hand. */
+  private keyGroup(index: number, key: string): Group {
+    const cache = this.cache[index] as DimensionCache;
+    if (cache.group !== undefined && cache.key === key) return cache.group;
+    const group = groupOf(cache.groups, key, this.maxGroups);
+    cache.key = key;
+    cache.group = group;
+    return group;
+  }
+
+  private addToken(record: EventRecord): void {
+    const currency = record.currency;
     if (currency !== undefined && currency.toUpperCase() !== 'USD') {
       this.counts.nonUsd += 1;
       return;
     }
     this.counts.token += 1;
-    this.see(event.timestamp);
-    this.warnings.addToken(event);
-    const call = emptyTotals();
-    addWireCall(call, payload.cost, payload.token_usage, payload.pricing_status !== 'unpriced');
-    const latencyMs = latencyOf(payload);
-    const latency = latencyMs === undefined ? undefined : { ms: latencyMs, bucket: latencyMs > 0 ? latencyBucket(latencyMs) : 0 };
-    const day = event.timestamp.slice(0, 10);
-    addCallToGroup(this.totals, call, latency);
-    addCallToGroup(groupOf(this.days, day, Number.POSITIVE_INFINITY), call, latency);
-    const cost = totalCost(call);
-    const pico = Number(cost);
-    this.dailyTotal?.add(day, cost, pico);
-    this.spikes.addRun(
-      day,
-      { runId: payload.agent_run_id, agent: payload.agent_name, user: event.actor_id, model: payload.model.name },
-      cost,
-      pico,
-    );
-    const fields: EventFields = {
-      model: payload.model.name,
-      provider: payload.model.system,
-      agent: payload.agent_name,
-      scope: payload.scope,
-      run: payload.agent_run_id,
-    };
-    const pivotKeys = this.pivot === undefined ? undefined : new Map<ReportDimension, string[]>();
-    for (const dimension of this.dimensions) {
+    this.see(record.timestamp);
+    const model = record.model as string;
+    this.warnings.addCall(record.priced, model);
+    const latencyMs = record.latencyMs;
+    // NaN: no latency.
+    const bucket = latencyMs === undefined ? Number.NaN : latencyMs > 0 ? latencyBucket(latencyMs) : 0;
+    const day = record.day;
+    addCallToGroup(this.totals, record, bucket);
+    addCallToGroup(this.dayGroup(day), record, bucket);
+    // The call's cost: a safe integer of pico-USD, or (`exact`) a bigint when its parts were too large for numbers.
+    const bigCost = record.bigCost;
+    const exact = bigCost === undefined ? undefined : bigCost.input + bigCost.output + bigCost.reasoning - bigCost.cachedDiscount;
+    const pico = bigCost === undefined ? record.input + record.output + record.reasoning - record.cachedDiscount : 0;
+    this.dailyTotal?.add(day, pico, exact);
+    const call = this.runCall;
+    call.runId = record.run;
+    call.agent = record.agent;
+    call.user = record.actorId;
+    call.model = model;
+    this.spikes.addRunCost(day, call, pico, exact);
+    const dimensions = this.dimensions;
+    for (let index = 0; index < dimensions.length; index += 1) {
+      const dimension = dimensions[index] as ReportDimension;
       if (dimension === 'day') continue;
-      const groups = this.groups.get(dimension) as Map<string, Group>;
-      const keys = keysOf(dimension, event, fields);
-      pivotKeys?.set(dimension, keys);
       const spiking = dimension === 'agent' || dimension === 'model' || dimension === 'user';
-      for (const key of keys) {
-        const group = groupOf(groups, key, this.maxGroups);
-        addCallToGroup(group, call, latency);
-        if (spiking) (group.daily ??= this.spikes.dailyCost(dimension, groups.get(key) === group ? key : OTHER))?.add(day, cost, pico);
+      if (dimension === 'tag') {
+        for (const key of record.tagKeys)
+          addCallToGroup(groupOf((this.cache[index] as DimensionCache).groups, key, this.maxGroups), record, bucket);
+        continue;
+      }
+      const key = keyOf(dimension, record);
+      const group = this.keyGroup(index, key);
+      addCallToGroup(group, record, bucket);
+      if (spiking) {
+        const groups = (this.cache[index] as DimensionCache).groups;
+        (group.daily ??= this.spikes.dailyCost(dimension, groups.get(key) === group ? key : OTHER))?.add(day, pico, exact);
       }
     }
-    if (pivotKeys !== undefined) for (const group of this.pivotGroups(pivotKeys, day)) addCallToGroup(group, call, latency);
+    if (this.pivot !== undefined) for (const group of this.pivotGroups(record)) addCallToGroup(group, record, bucket);
   }
 
-  private pivotGroups(keys: Map<ReportDimension, string[]>, day: string): Group[] {
+  /** The record's keys in a dimension: one, or one per tag. */
+  private keysIn(dimension: ReportDimension, record: EventRecord): readonly string[] {
+    return dimension === 'tag' ? record.tagKeys : [keyOf(dimension, record)];
+  }
+
+  private pivotGroups(record: EventRecord): Group[] {
     const pivot = this.pivot;
     if (pivot === undefined) return [];
-    const of = (dimension: ReportDimension): string[] | undefined => (dimension === 'day' ? [day] : keys.get(dimension));
-    const rows = of(pivot.rows);
-    const columns = of(pivot.columns);
-    return rows === undefined || columns === undefined ? [] : pivot.groups(rows, columns);
+    const session = record.type === 'llm.cost.session.recorded';
+    // A session counts in the dimensions it is broken down by: not in model, provider or scope.
+    const skipped = (dimension: ReportDimension): boolean =>
+      session && (dimension === 'model' || dimension === 'provider' || dimension === 'scope');
+    if (skipped(pivot.rows) || skipped(pivot.columns)) return [];
+    return pivot.groups(this.keysIn(pivot.rows, record), this.keysIn(pivot.columns, record));
   }
 
-  private addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
+  private countRun(group: Group, record: EventRecord, refusals: number): void {
+    group.runs += 1;
+    group.refusals += refusals;
+    group.totals.callCount += record.usageMissing;
+    group.totals.usageMissingCallCount += record.usageMissing;
+  }
+
+  private addSession(record: EventRecord): void {
     this.counts.session += 1;
-    this.warnings.addSession(event);
-    const payload = event.payload;
+    this.warnings.addRun(record.usageMissing, record.unpricedModels, record.budgetRefusals);
     // Calls that reported no usage have no token event: the session event is where they are counted.
-    const usageMissing = payload.usage_missing_call_count ?? 0;
-    const refusals = payload.budget_refusals?.length ?? 0;
-    const count = (group: Group): void => {
-      group.runs += 1;
-      group.refusals += refusals;
-      group.totals.callCount += usageMissing;
-      group.totals.usageMissingCallCount += usageMissing;
-    };
-    const day = event.timestamp.slice(0, 10);
-    count(this.totals);
-    count(groupOf(this.days, day, Number.POSITIVE_INFINITY));
-    const fields: EventFields = {
-      model: undefined,
-      provider: undefined,
-      agent: payload.agent_name,
-      scope: payload.agent_name,
-      run: payload.agent_run_id,
-    };
-    const pivotKeys = new Map<ReportDimension, string[]>();
-    for (const dimension of this.dimensions) {
+    const refusals = record.budgetRefusals?.length ?? 0;
+    this.countRun(this.totals, record, refusals);
+    this.countRun(this.dayGroup(record.day), record, refusals);
+    const dimensions = this.dimensions;
+    for (let index = 0; index < dimensions.length; index += 1) {
+      const dimension = dimensions[index] as ReportDimension;
       // Runs have no single model, and scopes are where calls are made.
       if (dimension === 'model' || dimension === 'provider' || dimension === 'scope' || dimension === 'day') continue;
-      const groups = this.groups.get(dimension) as Map<string, Group>;
-      const keys = keysOf(dimension, event, fields);
-      if (this.pivot !== undefined) pivotKeys.set(dimension, keys);
-      for (const key of keys) count(groupOf(groups, key, this.maxGroups));
+      if (dimension === 'tag') {
+        const groups = (this.cache[index] as DimensionCache).groups;
+        for (const key of record.tagKeys) this.countRun(groupOf(groups, key, this.maxGroups), record, refusals);
+        continue;
+      }
+      this.countRun(this.keyGroup(index, keyOf(dimension, record)), record, refusals);
     }
-    this.pivotGroups(pivotKeys, day).forEach(count);
+    for (const group of this.pivotGroups(record)) this.countRun(group, record, refusals);
   }
 
   /** The report so far. Can be called more than once. */
   result(options: ReportResultOptions = {}): Report {
-    const grand = totalCost(this.totals.totals);
+    const grand = costOf(this.totals.totals.costTotals());
     const breakdowns: ReportBreakdown[] = [];
     for (const dimension of this.dimensions) {
       const rows = [...this.groupsOf(dimension)].map(([key, group]) => toRow(key, group, grand));
@@ -337,7 +392,7 @@ export class ReportAggregator {
   }
 
   private monthToDate(asOfOption: number | undefined): MonthToDate | undefined {
-    const asOfMs = asOfOption ?? (this.last === undefined ? undefined : parseEventTimestamp(this.last));
+    const asOfMs = asOfOption ?? (this.last === undefined ? undefined : eventTimeMs(this.last));
     if (asOfMs === undefined || !Number.isFinite(asOfMs)) return undefined;
     const asOf = new Date(asOfMs);
     const monthStart = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1);
@@ -346,7 +401,7 @@ export class ReportAggregator {
     const asOfDay = asOf.toISOString().slice(0, 10);
     let cost = 0n;
     for (const [day, group] of this.days) {
-      if (day.startsWith(month) && day <= asOfDay) cost += totalCost(group.totals);
+      if (day.startsWith(month) && day <= asOfDay) cost += costOf(group.totals.costTotals());
     }
     const elapsedMs = Math.round(asOfMs - monthStart);
     const dayMs = 86_400_000;

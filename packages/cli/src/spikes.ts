@@ -1,5 +1,5 @@
 import type { PicoUsd } from '@costspan/core';
-import { ratioPico } from './event-money.js';
+import { ratioPico } from './wire-pico.js';
 import { compareKeys } from './report-group.js';
 
 /** Dimensions whose days are checked for spikes; `day` is the report's own daily total. */
@@ -51,19 +51,29 @@ class ExactSum {
   private small = 0;
   private big = 0n;
 
-  add(pico: number, exact: PicoUsd): void {
+  /** Adds `pico` (a safe integer), or `exact` when the amount is too large for one. */
+  add(pico: number, exact: PicoUsd | undefined): void {
+    if (exact !== undefined) {
+      this.big += exact;
+      return;
+    }
     const next = this.small + pico;
-    if (Number.isSafeInteger(next) && Number.isSafeInteger(pico)) {
+    if (Number.isSafeInteger(next)) {
       this.small = next;
       return;
     }
-    this.big += BigInt(this.small) + exact;
+    this.big += BigInt(this.small) + BigInt(pico);
     this.small = 0;
   }
 
   get value(): PicoUsd {
     return this.big + BigInt(this.small);
   }
+}
+
+/** The exact amount when `pico` does not hold `cost` exactly, else undefined. */
+function split(cost: PicoUsd, pico: number): PicoUsd | undefined {
+  return Number.isSafeInteger(pico) && BigInt(pico) === cost ? undefined : cost;
 }
 
 /** One run's cost on one day, with what a spike filters runs by. */
@@ -107,10 +117,10 @@ export class DailyCost {
 
   constructor(private readonly budget: { cells: number; full: boolean }) {}
 
-  /** Adds one call's cost on `day`; `pico` is `Number(cost)`. */
-  add(day: string, cost: PicoUsd, pico: number): void {
+  /** Adds one call's cost on `day`: `pico`, a safe integer, or `exact` when the cost is too large for one. */
+  add(day: string, pico: number, exact: PicoUsd | undefined): void {
     if (this.last !== undefined && day === this.lastDay) {
-      this.last.add(pico, cost);
+      this.last.add(pico, exact);
       return;
     }
     let sum = this.days.get(day);
@@ -125,7 +135,7 @@ export class DailyCost {
     }
     this.lastDay = day;
     this.last = sum;
-    sum.add(pico, cost);
+    sum.add(pico, exact);
   }
 }
 
@@ -167,14 +177,19 @@ export class SpikeTracker {
 
   /** Adds one call's cost to `key` of `dimension` on `day` (the slow way: {@link SpikeTracker.dailyCost} once per key is faster). */
   add(dimension: SpikeDimension, key: string, day: string, cost: PicoUsd, pico: number = Number(cost)): void {
-    this.dailyCost(dimension, key)?.add(day, cost, pico);
+    this.dailyCost(dimension, key)?.add(day, pico, split(cost, pico));
   }
 
   /** Adds one call to its run's cost on `day` (once per call, whatever the dimensions). */
   addRun(day: string, call: SpikeRunCall, cost: PicoUsd, pico: number = Number(cost)): void {
+    this.addRunCost(day, call, pico, split(cost, pico));
+  }
+
+  /** {@link SpikeTracker.addRun} with the cost as `pico`, a safe integer, or `exact` when too large for one. */
+  addRunCost(day: string, call: SpikeRunCall, pico: number, exact: PicoUsd | undefined): void {
     const runId = call.runId ?? NO_RUN;
     if (this.lastRun !== undefined && runId === this.lastRunId && day === this.lastRunDay) {
-      addToRun(this.lastRun, call.model, pico, cost);
+      addToRun(this.lastRun, call.model, pico, exact);
       return;
     }
     let dayRuns = this.days.get(day);
@@ -190,7 +205,7 @@ export class SpikeTracker {
       run = { cost: new ExactSum(), agent: call.agent, user: call.user, model: call.model, modelCost: new ExactSum(), models: undefined };
       dayRuns.set(runId, run);
     }
-    addToRun(run, call.model, pico, cost);
+    addToRun(run, call.model, pico, exact);
     this.lastRunId = runId;
     this.lastRunDay = day;
     this.lastRun = run;
@@ -214,10 +229,10 @@ export class SpikeTracker {
   }
 }
 
-function addToRun(run: RunDay, model: string, pico: number, cost: PicoUsd): void {
-  run.cost.add(pico, cost);
+function addToRun(run: RunDay, model: string, pico: number, exact: PicoUsd | undefined): void {
+  run.cost.add(pico, exact);
   if (run.models === undefined && model === run.model) {
-    run.modelCost.add(pico, cost);
+    run.modelCost.add(pico, exact);
     return;
   }
   if (run.models === undefined) run.models = new Map([[run.model, run.modelCost]]);
@@ -226,7 +241,7 @@ function addToRun(run: RunDay, model: string, pico: number, cost: PicoUsd): void
     sum = new ExactSum();
     run.models.set(model, sum);
   }
-  sum.add(pico, cost);
+  sum.add(pico, exact);
 }
 
 /** A run's cost for the key of a spike: all of it, or its calls to the spiking model. */

@@ -1,5 +1,5 @@
-import { createWhatIfPriceSource, parsePriceDate, parseRepriceMappings, readPriceFile, type WhatIfOptions } from './what-if-options.js';
-import { WhatIfAggregator } from './what-if-report.js';
+import type { WhatIfOptions } from './what-if-options.js';
+import type { WhatIfAggregator } from './what-if-report.js';
 
 /** The `report` flags that ask for a what-if report. */
 export interface WhatIfFlags {
@@ -18,6 +18,10 @@ export async function createWhatIfAggregator(
   flags: WhatIfFlags,
   period: { sinceMs?: number; untilMs?: number },
 ): Promise<WhatIfAggregator | undefined> {
+  // Pricing is loaded only for a what-if report: a plain report never needs it.
+  if (flags.reprice === undefined && flags.prices === undefined && flags['price-date'] === undefined) return undefined;
+  const { createWhatIfPriceSource, parsePriceDate, parseRepriceMappings, readPriceFile } = await import('./what-if-options.js');
+  const { WhatIfAggregator } = await import('./what-if-report.js');
   const mappings = parseRepriceMappings(flags.reprice ?? []);
   const priceFiles = flags.prices ?? [];
   const priceDate = flags['price-date'] === undefined ? undefined : parsePriceDate(flags['price-date']);

@@ -12,6 +12,12 @@ interface ExporterLike<Item> {
 export class AttemptCounter {
   private requests = 0;
   private sends = 0;
+  private readonly retrySources: { readonly retried: number }[] = [];
+
+  /** Adds the retries counted by `source` (e.g. the gRPC retries, which call no headers factory). */
+  countRetriesOf(source: { readonly retried: number }): void {
+    this.retrySources.push(source);
+  }
 
   /** A `headers` option that counts requests and returns `headers`. */
   headersFactory(headers: Record<string, string> | undefined): () => Promise<Record<string, string>> {
@@ -24,9 +30,14 @@ export class AttemptCounter {
 
   /** Calls `exporter.export`, counting the batch as sent unless it failed before any I/O. */
   export<Item>(exporter: ExporterLike<Item>, items: Item[], resultCallback: (result: ExportResult) => void): void {
+    this.send((callback) => exporter.export(items, callback), resultCallback);
+  }
+
+  /** Runs one export started by `start`, counting it as sent unless it answered before any I/O. */
+  send(start: (callback: (result: ExportResult) => void) => void, resultCallback: (result: ExportResult) => void): void {
     let synchronous = true;
     let answeredSynchronously = false;
-    exporter.export(items, (result) => {
+    start((result) => {
       if (synchronous) answeredSynchronously = true;
       resultCallback(result);
     });
@@ -37,6 +48,8 @@ export class AttemptCounter {
 
   /** Requests beyond the first of each batch: the exporter's own retries. */
   retried(): number {
-    return Math.max(0, this.requests - this.sends);
+    let total = Math.max(0, this.requests - this.sends);
+    for (const source of this.retrySources) total += source.retried;
+    return total;
   }
 }

@@ -2,8 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resetNotices } from '@costspan/sdk/internal';
 import { captureDiag } from './__fixtures__/events.js';
-import { resolveProtocol } from './otlp-config.js';
-import { createCostspanOtlp } from './register-costspan.js';
+import { resolveProtocol, signalUrl } from './otlp-config.js';
 
 afterEach(() => {
   diag.disable();
@@ -12,16 +11,32 @@ afterEach(() => {
 });
 
 describe('OTLP protocol', () => {
-  it('OTEL_EXPORTER_OTLP_PROTOCOL=grpc: one warning for the whole setup, and http/protobuf is used', async () => {
+  it('grpc is supported: from OTEL_EXPORTER_OTLP_PROTOCOL for every signal, a per-signal variable first, no warning', () => {
     const logs = captureDiag();
     vi.stubEnv('OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc');
-    const costspan = createCostspanOtlp({ endpoint: 'http://127.0.0.1:9', flushOnExit: false });
-    await costspan.shutdown({ timeoutMillis: 500 });
+    expect(resolveProtocol('TRACES', undefined)).toBe('grpc');
+    expect(resolveProtocol('LOGS', undefined)).toBe('grpc');
+    expect(resolveProtocol('METRICS', undefined)).toBe('grpc');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'http/json');
+    expect(resolveProtocol('METRICS', undefined)).toBe('http/json');
+    expect(resolveProtocol('METRICS', 'http/protobuf')).toBe('http/protobuf');
+    expect(logs.messages).toEqual([]);
+  });
 
-    const warnings = logs.messages.filter((message) => message.includes('unsupported OTLP protocol "grpc"'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('OTEL_EXPORTER_OTLP_PROTOCOL');
-    expect(costspan.logExporter.protocol).toBe('http/protobuf');
+  it('an unsupported value is told once, naming its variable, whichever signals read it', () => {
+    const logs = captureDiag();
+    vi.stubEnv('OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc/web');
     expect(resolveProtocol('TRACES', undefined)).toBe('http/protobuf');
+    expect(resolveProtocol('LOGS', undefined)).toBe('http/protobuf');
+    expect(resolveProtocol('METRICS', undefined)).toBe('http/protobuf');
+    expect(logs.messages).toHaveLength(1);
+    expect(logs.messages[0]).toContain('"grpc/web" from OTEL_EXPORTER_OTLP_PROTOCOL');
+  });
+
+  it('signalUrl appends the signal path over HTTP and keeps a gRPC endpoint as is', () => {
+    expect(signalUrl('http://127.0.0.1:4318', 'v1/metrics')).toBe('http://127.0.0.1:4318/v1/metrics');
+    expect(signalUrl('http://127.0.0.1:4318/', 'v1/logs', 'http/json')).toBe('http://127.0.0.1:4318/v1/logs');
+    expect(signalUrl('http://127.0.0.1:4317', 'v1/traces', 'grpc')).toBe('http://127.0.0.1:4317');
+    expect(signalUrl(undefined, 'v1/traces', 'grpc')).toBeUndefined();
   });
 });

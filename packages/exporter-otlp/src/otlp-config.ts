@@ -1,32 +1,35 @@
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { notice } from '@costspan/sdk/internal';
 
-/** OTLP/HTTP encodings: `http/protobuf` (the OTLP default) or `http/json`. */
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+/** OTLP transports: `http/protobuf` (the OTLP default), `http/json`, or `grpc`. */
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
-/** Connection settings shared by the trace and log exporters. */
+/** Connection settings shared by the trace, log and metric exporters. */
 export interface OtlpConnectionOptions {
   /**
-   * Base URL of the collector's OTLP/HTTP receiver; `/v1/traces` and `/v1/logs` are appended.
-   * Default: `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_ENDPOINT` (used as is), else
-   * `OTEL_EXPORTER_OTLP_ENDPOINT` + path, else `http://localhost:4318`.
+   * Base URL of the collector's OTLP receiver. Over HTTP, `/v1/traces`, `/v1/logs` and
+   * `/v1/metrics` are appended; over gRPC it is used as is (e.g. `http://127.0.0.1:4317`).
+   * Default: `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT` (used as is), else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (+ the path over HTTP), else `http://localhost:4318`
+   * (`http://localhost:4317` over gRPC).
    */
   endpoint?: string;
   /**
-   * Encoding. Default: `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_PROTOCOL`, else
-   * `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. `grpc` is not supported
-   * (reported through `diag`; `http/protobuf` is used instead).
+   * Transport and encoding. Default: `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_PROTOCOL`, else
+   * `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. An unknown value is reported once
+   * and `http/protobuf` used instead.
    */
   protocol?: OtlpProtocol;
   /**
    * Extra request headers (e.g. an API key), merged over
-   * `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_HEADERS`.
+   * `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_HEADERS`
+   * (gRPC metadata over gRPC).
    */
   headers?: Record<string, string>;
   /**
-   * Longest one export may take, the OpenTelemetry exporter's own retries
-   * (429/502/503/504, network errors, `Retry-After`) included. Default:
-   * `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10000 ms.
+   * Longest one export may take, the exporter's own retries (HTTP 429/502/503/504,
+   * the retryable gRPC codes, network errors, `Retry-After`) included. Default:
+   * `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10000 ms.
    */
   timeoutMillis?: number;
   /** `gzip` or `none`. Default: `OTEL_EXPORTER_OTLP_COMPRESSION`, else `none`. */
@@ -34,7 +37,7 @@ export interface OtlpConnectionOptions {
 }
 
 /** The signal an exporter sends; names the `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variables. */
-export type OtlpSignal = 'TRACES' | 'LOGS';
+export type OtlpSignal = 'TRACES' | 'LOGS' | 'METRICS';
 
 /** Picks the encoding: option, then the signal's variable, then the general one, then protobuf. */
 export function resolveProtocol(signal: OtlpSignal, protocol: OtlpProtocol | undefined): OtlpProtocol {
@@ -47,18 +50,25 @@ export function resolveProtocol(signal: OtlpSignal, protocol: OtlpProtocol | und
 }
 
 function checkProtocol(value: string, origin: string): OtlpProtocol {
-  if (value === 'http/protobuf' || value === 'http/json') return value;
-  // Once per value: the trace and the log exporter both read the same variable.
+  if (value === 'http/protobuf' || value === 'http/json' || value === 'grpc') return value;
+  // Once per value: the trace, log and metric exporters all read the same variable.
   notice(
     `otlp_protocol_unsupported:${value}`,
-    `unsupported OTLP protocol "${value}" from ${origin}; using http/protobuf (costspan exports over OTLP/HTTP only: set http/protobuf or http/json, and point the endpoint at the collector's OTLP/HTTP port, usually 4318)`,
+    `unsupported OTLP protocol "${value}" from ${origin}; using http/protobuf (set grpc, http/protobuf or http/json)`,
   );
   return 'http/protobuf';
 }
 
-/** The signal URL for an explicit base endpoint, or undefined to let the exporter read the environment. */
-export function signalUrl(endpoint: string | undefined, path: 'v1/traces' | 'v1/logs'): string | undefined {
+/** The path of each signal on an OTLP/HTTP receiver. */
+export type OtlpSignalPath = 'v1/traces' | 'v1/logs' | 'v1/metrics';
+
+/**
+ * The exporter's URL for an explicit base endpoint: the signal's path appended over HTTP, the
+ * endpoint as is over gRPC; undefined to let the exporter read the environment.
+ */
+export function signalUrl(endpoint: string | undefined, path: OtlpSignalPath, protocol?: OtlpProtocol): string | undefined {
   if (endpoint === undefined) return undefined;
+  if (protocol === 'grpc') return endpoint;
   return `${endpoint.endsWith('/') ? endpoint : `${endpoint}/`}${path}`;
 }
 
@@ -74,7 +84,8 @@ export function resolveResource(serviceName: string | undefined, resource: Resou
   return merged;
 }
 
-function environmentValue(name: string): string | undefined {
+/** A variable's trimmed value, undefined when unset or blank. */
+export function environmentValue(name: string): string | undefined {
   const value = process.env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }

@@ -1,12 +1,16 @@
 import type { SpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { OTLPExporterBase, type IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
   JsonLogsSerializer,
+  JsonMetricsSerializer,
   JsonTraceSerializer,
   LogsExporterMetricsHelper,
+  MetricsExporterMetricsHelper,
   ProtobufLogsSerializer,
+  ProtobufMetricsSerializer,
   ProtobufTraceSerializer,
   TraceExporterMetricsHelper,
   type ISerializer,
@@ -24,7 +28,7 @@ export interface OtlpHttpExporterConfig {
 }
 
 /**
- * Reads the OTLP partial success (`rejected_log_records`, `rejected_spans`) of each export
+ * Reads the OTLP partial success (`rejected_log_records`, `rejected_spans`, `rejected_data_points`) of each export
  * response. The OpenTelemetry exporter reports a partial success as a success and only logs
  * it; this keeps the count so `stats()` can say how many items the collector refused.
  *
@@ -35,9 +39,9 @@ export class PartialSuccessCounter {
   /** Items the collector refused in all partial successes so far. */
   rejected = 0;
   private lastRejected = 0;
-  private readonly signal: 'logs' | 'spans';
+  private readonly signal: 'logs' | 'spans' | 'metrics';
 
-  constructor(signal: 'logs' | 'spans') {
+  constructor(signal: 'logs' | 'spans' | 'metrics') {
     this.signal = signal;
   }
 
@@ -63,13 +67,14 @@ export class PartialSuccessCounter {
   private read(response: unknown): void {
     const partial = (response as { partialSuccess?: Record<string, unknown> } | undefined)?.partialSuccess;
     if (partial === undefined || partial === null) return;
-    const raw = this.signal === 'logs' ? partial.rejectedLogRecords : partial.rejectedSpans;
+    const raw =
+      this.signal === 'logs' ? partial.rejectedLogRecords : this.signal === 'spans' ? partial.rejectedSpans : partial.rejectedDataPoints;
     // int64 arrives as a number (protobuf), or a decimal string (JSON).
     const count = typeof raw === 'number' ? raw : typeof raw === 'string' || typeof raw === 'bigint' ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(count) || count <= 0) return;
     this.lastRejected += count;
     this.rejected += count;
-    const what = this.signal === 'logs' ? 'cost events' : 'spans';
+    const what = this.signal === 'logs' ? 'cost events' : this.signal === 'spans' ? 'spans' : 'metric data points';
     const reason = typeof partial.errorMessage === 'string' && partial.errorMessage !== '' ? `: ${partial.errorMessage}` : '';
     notice(
       `otlp_partial_success:${this.signal}`,
@@ -80,7 +85,7 @@ export class PartialSuccessCounter {
 
 /** The OTLP/HTTP log exporter of `@opentelemetry/exporter-logs-otlp-{proto,http}`, its partial successes counted. */
 export function createLogExporter(
-  protocol: OtlpProtocol,
+  protocol: Exclude<OtlpProtocol, 'grpc'>,
   config: OtlpHttpExporterConfig,
   partial: PartialSuccessCounter,
 ): LogRecordExporter {
@@ -94,7 +99,11 @@ export function createLogExporter(
 }
 
 /** The OTLP/HTTP trace exporter of `@opentelemetry/exporter-trace-otlp-{proto,http}`, its partial successes counted. */
-export function createTraceExporter(protocol: OtlpProtocol, config: OtlpHttpExporterConfig, partial: PartialSuccessCounter): SpanExporter {
+export function createTraceExporter(
+  protocol: Exclude<OtlpProtocol, 'grpc'>,
+  config: OtlpHttpExporterConfig,
+  partial: PartialSuccessCounter,
+): SpanExporter {
   const json = protocol === 'http/json';
   const options = convertLegacyHttpOptions(config, 'TRACES', 'v1/traces', {
     'Content-Type': json ? 'application/json' : 'application/x-protobuf',
@@ -102,4 +111,18 @@ export function createTraceExporter(protocol: OtlpProtocol, config: OtlpHttpExpo
   const serializer = partial.observe<ReadableSpan[], unknown>(json ? JsonTraceSerializer : ProtobufTraceSerializer);
   const delegate = createOtlpHttpExportDelegate(options, serializer, 'otlp_http_span_exporter', TraceExporterMetricsHelper, undefined);
   return new OTLPExporterBase(delegate);
+}
+
+/** The export delegate of `@opentelemetry/exporter-metrics-otlp-{proto,http}`, its partial successes counted. */
+export function createMetricDelegate(
+  protocol: Exclude<OtlpProtocol, 'grpc'>,
+  config: OtlpHttpExporterConfig,
+  partial: PartialSuccessCounter,
+): IOtlpExportDelegate<ResourceMetrics> {
+  const json = protocol === 'http/json';
+  const options = convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', {
+    'Content-Type': json ? 'application/json' : 'application/x-protobuf',
+  });
+  const serializer = partial.observe<ResourceMetrics, unknown>(json ? JsonMetricsSerializer : ProtobufMetricsSerializer);
+  return createOtlpHttpExportDelegate(options, serializer, 'otlp_http_metric_exporter', MetricsExporterMetricsHelper, undefined);
 }

@@ -5,6 +5,7 @@ import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-lo
 import type { CostEvent, EventExporter } from '@costspan/sdk';
 import { AttemptCounter } from './attempt-counter.js';
 import { costEventToLogRecord } from './cost-event-log-record.js';
+import { createGrpcLogExporter, isRetryableGrpcError } from './otlp-grpc-exporters.js';
 import { createLogExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
 
@@ -29,7 +30,7 @@ export interface OtlpLogEventExporterOptions extends OtlpConnectionOptions {
   serviceName?: string;
   /**
    * The OTLP log exporter to send through, for tests or custom transports.
-   * Default: `@opentelemetry/exporter-logs-otlp-proto` (or `-http` for `http/json`).
+   * Default: `@opentelemetry/exporter-logs-otlp-proto` (`-http` for `http/json`, `-grpc` for `grpc`).
    */
   logRecordExporter?: LogRecordExporter;
 }
@@ -38,7 +39,7 @@ export interface OtlpLogEventExporterOptions extends OtlpConnectionOptions {
 export interface OtlpLogEventExporterStats {
   /** Cost events the collector accepted. */
   exported: number;
-  /** Requests sent again after a retryable failure (429, 502, 503, 504, network error, timeout). */
+  /** Requests sent again after a retryable failure (429, 502, 503, 504, a retryable gRPC code, network error, timeout). */
   retried: number;
   /** Cost events given up on: not retryable (e.g. 400, 500), retries exhausted, shut down, or rejected. */
   failed: number;
@@ -72,9 +73,9 @@ const ASYNC_RESOURCE_WAIT_MILLIS = 5000;
  * record per event; see {@link costEventToLogRecord}), for a
  * `CostSpanProcessor`'s `exporters`.
  *
- * Retries: the OpenTelemetry OTLP exporter underneath retries 429/502/503/504
+ * Retries: over HTTP the OpenTelemetry OTLP exporter underneath retries 429/502/503/504
  * and network errors within one export (`timeoutMillis`), honouring
- * `Retry-After`. On top of that this exporter retries the whole batch with
+ * `Retry-After`. On top of that (and over gRPC, for UNAVAILABLE and the other retryable codes) this exporter retries the whole batch with
  * exponential backoff until `retryTimeoutMillis`, so a collector that is down
  * for a while still gets every event; past that the batch counts as failed and
  * is reported through `diag`. 400 and 500 are not retried. While a batch is
@@ -120,17 +121,33 @@ export class OtlpLogEventExporter implements EventExporter {
     if (options.logRecordExporter !== undefined) {
       this.exporter = options.logRecordExporter;
     } else {
-      const url = signalUrl(options.endpoint, 'v1/logs');
-      const config = {
+      const url = signalUrl(options.endpoint, 'v1/logs', this.protocol);
+      const common = {
         ...(url === undefined ? {} : { url }),
-        headers: this.attempts.headersFactory(options.headers),
         ...(options.timeoutMillis === undefined ? {} : { timeoutMillis: options.timeoutMillis }),
-        ...(options.compression === undefined ? {} : { compression: options.compression as never }),
         // Batches come one at a time from the cost event pipeline; a second slot serves forceFlush races.
         concurrencyLimit: 2,
       };
-      // The OpenTelemetry OTLP/HTTP log exporter, built from its parts so partial successes are counted.
-      this.exporter = createLogExporter(this.protocol, config, this.partialSuccess);
+      // The OpenTelemetry OTLP log exporters, built from their parts so partial successes are counted.
+      this.exporter =
+        this.protocol === 'grpc'
+          ? createGrpcLogExporter(
+              {
+                ...common,
+                headers: { ...options.headers },
+                ...(options.compression === undefined ? {} : { compression: options.compression }),
+              },
+              this.partialSuccess,
+            )
+          : createLogExporter(
+              this.protocol,
+              {
+                ...common,
+                headers: this.attempts.headersFactory(options.headers),
+                ...(options.compression === undefined ? {} : { compression: options.compression as never }),
+              },
+              this.partialSuccess,
+            );
     }
   }
 
@@ -338,11 +355,12 @@ function noop(): void {}
 
 /**
  * True for failures worth retrying, as the OTLP specification lists them:
- * 429/502/503/504, network errors, timeouts. The OpenTelemetry exporter hands
+ * 429/502/503/504, the retryable gRPC codes (UNAVAILABLE, ...), network errors, timeouts. The OpenTelemetry exporter hands
  * these back (after its own retries) as errors of the shapes checked here.
  */
 function isRetryable(error: Error | undefined): boolean {
   if (error === undefined) return true;
+  if (isRetryableGrpcError(error)) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return RETRYABLE_NETWORK_CODES.has(code);
   if (typeof code === 'number') return RETRYABLE_STATUS.has(code);

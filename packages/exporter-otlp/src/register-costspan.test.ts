@@ -106,7 +106,7 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     await costspan.shutdown();
 
     expect(new Set(collector.requests.map((request) => `${request.path} ${request.contentType}`))).toEqual(
-      new Set(['/v1/traces application/json', '/v1/logs application/json']),
+      new Set(['/v1/traces application/json', '/v1/logs application/json', '/v1/metrics application/json']),
     );
     for (const request of collector.requests) expect(request.headers).toMatchObject({ 'x-api-key': 'secret', 'x-tenant': 'acme' });
     expect(collector.spans[0]?.resource['service.name']).toBe('from-env');
@@ -114,12 +114,14 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     expect(collector.logs).toHaveLength(5);
   });
 
-  it('honours the signal-specific OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and _LOGS_ENDPOINT, and protobuf by default', async () => {
+  it('honours the signal-specific OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT, and protobuf by default', async () => {
     const traces = await receiver();
     const logs = await receiver();
+    const metrics = await receiver();
     vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://127.0.0.1:9');
     vi.stubEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', `${traces.url}/v1/traces`);
     vi.stubEnv('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', `${logs.url}/v1/logs`);
+    vi.stubEnv('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', `${metrics.url}/v1/metrics`);
     const costspan = track(registerCostspan({ flushOnExit: false }));
     await agent(costspan.tracer, 3);
     await costspan.shutdown();
@@ -128,6 +130,8 @@ describe('registerCostspan: spans and cost events to a collector', () => {
     expect(traces.logs).toHaveLength(0);
     expect(logs.logs).toHaveLength(5);
     expect(logs.requests[0]?.contentType).toBe('application/x-protobuf');
+    expect(metrics.requests.map((request) => `${request.path} ${request.contentType}`)).toEqual(['/v1/metrics application/x-protobuf']);
+    expect([...traces.requests, ...logs.requests].some((request) => request.path === '/v1/metrics')).toBe(false);
   });
 
   it('createCostspanOtlp adds to a provider you own, beside your processors, and sets no global', async () => {

@@ -1,15 +1,16 @@
-import { context, diag, propagation, trace } from '@opentelemetry/api';
+import { context, diag, propagation, trace, type MeterProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BindOnceFuture, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, type BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CostSpanProcessor, createCostTracer, type CostSpanProcessorOptions, type CostTracer } from '@costspan/sdk';
-import { AttemptCounter } from './attempt-counter.js';
-import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
-import { createTraceExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
+import { resolveResource, type OtlpConnectionOptions } from './otlp-config.js';
+import type { RetryingExportDelegate } from './otlp-grpc-exporters.js';
 import { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
+import { CostspanMetrics, type CostspanMetricsOptions, type CostspanMetricsStats } from './otlp-metrics.js';
 import { SetupSpanProcessor, type SpanProcessorOwner } from './setup-span-processor.js';
-import { CountingSpanExporter, SpanQueueObserver } from './span-counters.js';
+import { SpanQueueObserver, type CountingSpanExporter } from './span-counters.js';
+import { createSpanExport, environmentNumber, positive, type SpanQueueOptions } from './span-export.js';
 
 /** Options of {@link createCostspanOtlp} and {@link registerCostspan}. */
 export interface CostspanOtlpOptions extends OtlpConnectionOptions {
@@ -30,7 +31,18 @@ export interface CostspanOtlpOptions extends OtlpConnectionOptions {
    * Limits of the span batch processor. Defaults: queue 16384 spans (drops
    * counted in `stats().spans.dropped`), batches of 512, every 1000 ms.
    */
-  spanQueue?: { maxQueueSize?: number; maxExportBatchSize?: number; scheduledDelayMillis?: number; exportTimeoutMillis?: number };
+  spanQueue?: SpanQueueOptions;
+  /**
+   * Cost metrics (per-call cost histogram, cost and token counters, budget gauges) through a
+   * `MeterProvider` this setup makes: exported over OTLP by default, or as a Prometheus scrape
+   * endpoint, as `OTEL_METRICS_EXPORTER` says (see {@link CostspanMetricsOptions}). `false`: none.
+   */
+  metrics?: CostspanMetricsOptions | false;
+  /**
+   * Your own `MeterProvider` (e.g. `NodeSDK`'s) to record cost metrics into instead: the setup
+   * makes none, ignores `metrics`, and flushes (never shuts down) yours with its own flush and shutdown.
+   */
+  meterProvider?: MeterProvider;
   /** How long a batch of cost events is retried while the collector is unreachable. Default 25000 ms. */
   retryTimeoutMillis?: number;
   /** Default bound of `forceFlush` and `shutdown`, and of the flush at process exit. Default 10000 ms. */
@@ -70,6 +82,8 @@ export interface CostspanOtlpStats {
     /** Requests sent again after a retryable failure. */
     retried: number;
   };
+  /** OTLP metric exports, in data points. */
+  metrics: CostspanMetricsStats;
   spans: {
     /** Spans the collector accepted. */
     exported: number;
@@ -106,6 +120,11 @@ export interface CostspanOtlp {
   readonly costProcessor: CostSpanProcessor;
   /** The exporter sending cost events as OTLP log records. */
   readonly logExporter: OtlpLogEventExporter;
+  /**
+   * The `MeterProvider` cost metrics are recorded into: yours (`meterProvider`), the one this
+   * setup made, or undefined when metrics are off. Flushed and shut down with the setup.
+   */
+  readonly meterProvider: MeterProvider | undefined;
   /** Counters of spans and cost events. */
   stats(): CostspanOtlpStats;
   /** Exports everything pending; resolves within the timeout with the counters. Never rejects. */
@@ -129,11 +148,12 @@ const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp'
 
 /**
  * Makes the span processors that send spans and cost events to an
- * OpenTelemetry Collector over OTLP/HTTP, for a provider you own (e.g.
- * `NodeSDK`). Sets no globals. Environment: `OTEL_EXPORTER_OTLP_ENDPOINT`,
- * `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`,
- * `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` default, `http/json`),
- * `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_SERVICE_NAME`; options win over them.
+ * OpenTelemetry Collector over OTLP, for a provider you own (e.g. `NodeSDK`),
+ * and a `MeterProvider` exporting cost metrics. Sets no globals. Environment:
+ * `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT`,
+ * `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` default,
+ * `http/json`, `grpc`) and its per-signal variants, `OTEL_EXPORTER_OTLP_TIMEOUT`,
+ * `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_SERVICE_NAME`; options win over them.
  *
  * @example
  * ```ts
@@ -183,8 +203,11 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
   readonly spanProcessors: SpanProcessor[];
   readonly costProcessor: CostSpanProcessor;
   readonly logExporter: OtlpLogEventExporter;
+  readonly meterProvider: MeterProvider | undefined;
+  private readonly metrics: CostspanMetrics;
   private readonly spanExporter: CountingSpanExporter | undefined;
   private readonly spanProcessor: BatchSpanProcessor | undefined;
+  private readonly spanRetries: RetryingExportDelegate<unknown> | undefined;
   private readonly spanQueue = new SpanQueueObserver();
   private readonly shutdownTimeoutMillis: number;
   private readonly shutdownProviders: (() => Promise<void>) | undefined;
@@ -211,42 +234,25 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
     // An absent or undefined `priceSource` is left out, so the processor's own default (the built-in
     // price table) applies; `null`, the processor's opt-out, passes through as given.
     const { priceSource, ...costs } = options.costs ?? {};
+    // Yours when given (here or as the processor's own option), else one made for the setup.
+    const ownMeterProvider = options.meterProvider ?? costs.meterProvider;
+    this.metrics = new CostspanMetrics({ metrics: options.metrics, meterProvider: ownMeterProvider, connection: options, resource });
+    this.meterProvider = this.metrics.meterProvider;
     // The pipeline must wait for the exporter's own retries, or it would count a batch failed that is later delivered.
     const exportTimeoutMillis = Math.max(costs.exportTimeoutMillis ?? 0, retryTimeoutMillis + exportTimeout(options.timeoutMillis) + 5000);
     this.costProcessor = new CostSpanProcessor({
       ...costs,
       ...(priceSource === undefined ? {} : { priceSource }),
+      ...(this.meterProvider === undefined ? {} : { meterProvider: this.meterProvider }),
       exporters: [this.logExporter, ...(costs.exporters ?? [])],
       exportTimeoutMillis,
     });
     const spanProcessors: SpanProcessor[] = [new SetupSpanProcessor(this.costProcessor, this)];
     if (options.exportSpans !== false) {
-      const attempts = new AttemptCounter();
-      const url = signalUrl(options.endpoint, 'v1/traces');
-      const config = {
-        ...(url === undefined ? {} : { url }),
-        headers: attempts.headersFactory(options.headers),
-        ...(options.timeoutMillis === undefined ? {} : { timeoutMillis: options.timeoutMillis }),
-        ...(options.compression === undefined ? {} : { compression: options.compression as never }),
-      };
-      // The OpenTelemetry OTLP/HTTP trace exporter, built from its parts so partial successes are counted.
-      const partialSuccess = new PartialSuccessCounter('spans');
-      const exporter: SpanExporter = createTraceExporter(resolveProtocol('TRACES', options.protocol), config, partialSuccess);
-      this.spanExporter = new CountingSpanExporter(exporter, attempts, partialSuccess);
-      const queue = options.spanQueue ?? {};
-      const maxQueueSize = positive(queue.maxQueueSize ?? environmentNumber('OTEL_BSP_MAX_QUEUE_SIZE'), 16_384);
-      const bufferConfig = {
-        maxQueueSize,
-        maxExportBatchSize: Math.min(
-          maxQueueSize,
-          positive(queue.maxExportBatchSize ?? environmentNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 512),
-        ),
-        scheduledDelayMillis: positive(queue.scheduledDelayMillis ?? environmentNumber('OTEL_BSP_SCHEDULE_DELAY'), 1000),
-        exportTimeoutMillis: positive(queue.exportTimeoutMillis ?? environmentNumber('OTEL_BSP_EXPORT_TIMEOUT'), 30_000),
-        // Self-observability hook of sdk-trace 2.12+ (not in the BufferConfig type yet): counts queue-full drops.
-        selfObsMeterProvider: this.spanQueue,
-      };
-      this.spanProcessor = new BatchSpanProcessor(this.spanExporter, bufferConfig);
+      const spans = createSpanExport(options, options.spanQueue ?? {}, this.spanQueue);
+      this.spanExporter = spans.exporter;
+      this.spanProcessor = spans.processor;
+      this.spanRetries = spans.grpcRetries;
       spanProcessors.push(new SetupSpanProcessor(this.spanProcessor, this));
     }
     this.spanProcessors = spanProcessors;
@@ -271,6 +277,7 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
         retried: events.retried,
         rejected: events.rejected,
       },
+      metrics: this.metrics.stats(),
       spans: {
         exported: this.spanExporter?.exported ?? 0,
         failed: this.spanExporter?.failed ?? 0,
@@ -284,7 +291,11 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
 
   async forceFlush(options: FlushOptions = {}): Promise<CostspanOtlpStats> {
     const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
-    await this.bounded('flush', timeoutMillis, () => settleAll([this.costProcessor.forceFlush(), this.spanProcessor?.forceFlush()]));
+    await this.bounded('flush', timeoutMillis, async () => {
+      await settleAll([this.costProcessor.forceFlush(), this.spanProcessor?.forceFlush()]);
+      // After the cost processor: the calls it has just priced are in the metrics.
+      await settleAll([this.metrics.forceFlush()]);
+    });
     return this.stats();
   }
 
@@ -322,6 +333,8 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
       settleAll([this.costProcessor.shutdown(), this.spanProcessor?.shutdown()]),
     );
     await this.processorsShutDown;
+    // After the cost processor, so its last calls are in the final collection; within what is left of the bound.
+    await this.bounded('metrics shutdown', Math.max(deadline - Date.now(), 100), () => settleAll([this.metrics.shutdown()]));
     const shutdownProviders = this.shutdownProviders;
     if (shutdownProviders !== undefined) {
       await this.bounded('provider shutdown', Math.max(deadline - Date.now(), 100), () => settleAll([shutdownProviders()]));
@@ -346,6 +359,8 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
     if (late) {
       this.logExporter.stopRetrying();
       this.spanExporter?.abort();
+      this.spanRetries?.abort();
+      this.metrics.abort();
       const stats = this.stats();
       logger.warn(
         `${what} timed out after ${timeoutMillis} ms; still unsent: ${stats.events.pending} cost events, ${stats.spans.pending} spans (they are counted as failed when their export ends)`,
@@ -371,16 +386,7 @@ async function settleAll(work: (Promise<unknown> | undefined)[]): Promise<void> 
   }
 }
 
-function environmentNumber(name: string): number | undefined {
-  const value = Number(process.env[name]);
-  return process.env[name] === undefined || !Number.isFinite(value) ? undefined : value;
-}
-
 function exportTimeout(timeoutMillis: number | undefined): number {
   if (timeoutMillis !== undefined) return timeoutMillis;
   return positive(environmentNumber('OTEL_EXPORTER_OTLP_LOGS_TIMEOUT') ?? environmentNumber('OTEL_EXPORTER_OTLP_TIMEOUT'), 10_000);
-}
-
-function positive(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
 }

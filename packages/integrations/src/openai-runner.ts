@@ -78,7 +78,18 @@ export function trackOpenAIRunnerWith(runner: OpenAIRunnerLike, step: Step, give
       reportRecordingError(error);
     }
   };
-  listen('chatCompletion', (completion: OpenAIResponseLike) => record(completion));
+  // A streamed round's usage chunk, until the round's completion is recorded: a stream cut after its usage
+  // chunk never completes, but the provider reported (and billed) the call, so it is recorded from the chunk.
+  let usageChunk: OpenAIResponseLike | undefined;
+  if (streamed) {
+    listen('chunk', (chunk: OpenAIResponseLike) => {
+      if (typeof chunk === 'object' && chunk !== null && chunk.usage) usageChunk = chunk;
+    });
+  }
+  listen('chatCompletion', (completion: OpenAIResponseLike) => {
+    usageChunk = undefined;
+    record(completion);
+  });
   for (const event of FINAL_RESPONSE_EVENTS) listen(event, (item: { response?: OpenAIResponseLike }) => record(item?.response));
   listen('response.created', (item: { response?: OpenAIResponseLike }) => {
     if (typeof item?.response?.model === 'string') lastModel = item.response.model;
@@ -86,6 +97,11 @@ export function trackOpenAIRunnerWith(runner: OpenAIRunnerLike, step: Step, give
   listen('end', () => {
     try {
       const failed = runner.errored === true || runner.aborted === true;
+      if (failed && usageChunk !== undefined) {
+        record({ ...usageChunk, model: usageChunk.model ?? lastModel });
+        usageChunk = undefined;
+        return;
+      }
       // A helper that ended without any response (a Responses stream without `response.completed`) lost its usage too.
       if (recorded > 0 && !(failed && requestUnderWay(runner))) return;
       const model = options.model ?? defaults.requestModel ?? (lastModel === undefined ? undefined : openAIRequestModel(lastModel));

@@ -55,6 +55,7 @@ describe('recordAnthropicUsage', () => {
           provider: 'anthropic',
           responseModel: 'claude-sonnet-4-20250514',
           usage: { input: 14200, output: 450, cacheRead: 10000, cacheWrite: 3000, cacheWrite1h: 2000 },
+          serviceTier: 'standard',
         });
       }),
     );

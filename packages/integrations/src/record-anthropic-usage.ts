@@ -56,6 +56,7 @@ export function observeAnthropicMessage(message: AnthropicMessageLike): Observed
     usage: raw === undefined ? undefined : anthropicUsage(raw),
     providerCost: undefined,
     attributes,
+    serviceTier: typeof raw?.service_tier === 'string' ? raw.service_tier : undefined,
   };
 }
 

@@ -27,6 +27,8 @@ export interface GeminiUsageLike {
 export interface GeminiResponseLike {
   modelVersion?: string | null;
   usageMetadata?: GeminiUsageLike | null;
+  /** A candidate with a `finishReason` marks the last chunk of a stream, whose usage is final. */
+  candidates?: ReadonlyArray<{ finishReason?: string | null } | null> | null;
 }
 
 /** `gen_ai.provider.name` of the Gemini API in the OpenTelemetry conventions. */
@@ -100,16 +102,24 @@ export function trackGeminiStream<Stream extends AsyncIterable<GeminiResponseLik
 ): Stream {
   const defaults: CallDefaults = { provider: PROVIDER, source: 'gemini_stream' };
   let last: GeminiResponseLike | undefined;
+  let final = false;
   let model: string | undefined;
   observeIteration(
     stream,
     (chunk) => {
       if (chunk === null || typeof chunk !== 'object') return;
       if (typeof chunk.modelVersion === 'string' && chunk.modelVersion !== '') model = chunk.modelVersion;
-      if (chunk.usageMetadata) last = chunk;
+      if (chunk.usageMetadata) {
+        last = chunk;
+        const candidates: unknown = chunk.candidates;
+        final =
+          Array.isArray(candidates) &&
+          (candidates as ReadonlyArray<{ finishReason?: unknown } | null>).some((candidate) => typeof candidate?.finishReason === 'string');
+      }
     },
     (completed) => {
-      if (last === undefined || !completed) {
+      // Usage counts of earlier chunks are partial; the finishing chunk's are the call's, even if the stream is cut after it.
+      if (last === undefined || (!completed && !final)) {
         markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {
           model: options.model ?? model,
           provider: options.provider ?? PROVIDER,

@@ -32,6 +32,7 @@ describe('recordOpenAIUsage', () => {
           provider: 'openai',
           responseModel: 'gpt-4o-2024-08-06',
           usage: { input: 2006, output: 300, cacheRead: 1920 },
+          serviceTier: 'default',
         });
       }),
     );
@@ -48,6 +49,7 @@ describe('recordOpenAIUsage', () => {
       pricing_date: '2026-03-04',
     });
     expect(token?.payload.model).toEqual({ name: 'gpt-4o', response_model: 'gpt-4o-2024-08-06', system: 'openai' });
+    expect(token?.payload.service_tier).toBe('default');
     const span = harness.span('answer');
     expect(span.attributes['openai.response.service_tier']).toBe('default');
     expect(span.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(1920);

@@ -79,6 +79,7 @@ export function observeOpenAIResponse(response: OpenAIResponseLike): ObservedCal
     usage: raw === undefined ? undefined : openAIUsage(raw),
     providerCost: raw === undefined ? undefined : totalCost(usdAmount(raw.cost)),
     attributes,
+    serviceTier: typeof response.service_tier === 'string' ? response.service_tier : undefined,
   };
 }
 

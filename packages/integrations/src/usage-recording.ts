@@ -71,7 +71,12 @@ export interface ObservedCall {
   providerCost: CostInput | undefined;
   /** Extra span attributes, e.g. the service tier. */
   attributes: Record<string, AttributeValue>;
+  /** The service tier that served the call, as the response reports it (`default`, `flex`, `priority`, `standard`, ...). */
+  serviceTier?: string | undefined;
 }
+
+/** A tier name the SDK accepts (a short word); anything else a response says is left out, never thrown. */
+const SERVICE_TIER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Records one observed call on `step`, or marks the step when the call has no
@@ -103,6 +108,7 @@ export function recordObservedCall(
   const call: RecordUsageInput = { model, usage: observed.usage };
   if (provider !== undefined) call.provider = provider;
   if (observed.responseModel !== undefined) call.responseModel = observed.responseModel;
+  if (observed.serviceTier !== undefined && SERVICE_TIER.test(observed.serviceTier)) call.serviceTier = observed.serviceTier;
   if (options.cost !== undefined) {
     call.cost = options.cost;
     call.costSource = 'caller';

@@ -4,6 +4,7 @@ import { GenAiPriceSource, type PriceMultiplier } from './genai-price-source.js'
 import { canonicalProvider, nameCandidates } from './model-name.js';
 import type { PriceRequest, PriceResult, PriceSource, UnpricedCall } from './price-source.js';
 import { priceResolved, requestKey, unpriced, type ResolvedModel } from './rate-card.js';
+import { compileServiceTierMultipliers, servedTier, tierFactor, withTier, type ServiceTierMultipliers } from './service-tier.js';
 
 /** Options of {@link CompositePriceSource}. */
 export interface CompositePriceSourceOptions {
@@ -80,6 +81,14 @@ export interface DefaultPriceSourceOptions {
   customPrices?: readonly CustomModelPrice[];
   /** Discounts on table prices (negotiated, batch, flex); see {@link PriceMultiplier}. */
   multipliers?: readonly PriceMultiplier[];
+  /**
+   * Factors by the service tier that served a call (`PriceRequest.serviceTier`), applied to
+   * custom and table prices alike, e.g. `{ flex: 0.5, priority: 2 }`. Default
+   * {@link DEFAULT_SERVICE_TIER_MULTIPLIERS} (`flex` and `batch` at half price); `{}` prices
+   * every tier at the standard rates. A tier without a factor is priced at the standard rates
+   * and the result says so (`serviceTierApplied: false`).
+   */
+  serviceTierMultipliers?: ServiceTierMultipliers;
   /** Called once per (provider, model) nothing could price; see {@link CompositePriceSourceOptions}. */
   onUnknownModel?: UnknownModelHandler;
   /** Maximum number of memoised (provider, model) resolutions per source. Default 2048. */
@@ -87,6 +96,8 @@ export interface DefaultPriceSourceOptions {
   /** `data_source` label for table prices; see {@link GenAiPriceSourceOptions}. */
   dataSource?: string;
 }
+
+const NO_TIER_PRICE: UnpricedCall = unpriced('unknown_model', 'no custom price registered for this service tier');
 
 /**
  * What a (provider, model) name resolves to across both sources: the entries to try in order
@@ -116,6 +127,7 @@ export class DefaultPriceSource extends CompositePriceSource {
   readonly table: GenAiPriceSource;
   readonly #memo: BoundedMemo<NameResolution>;
   readonly #notifier: UnknownModelNotifier;
+  readonly #serviceTiers: ReadonlyMap<string, number | string>;
   #customRevision: number;
   #tableRevision: number;
 
@@ -123,13 +135,16 @@ export class DefaultPriceSource extends CompositePriceSource {
     const custom = new CustomPriceSource({
       ...(options.customPrices === undefined ? {} : { prices: options.customPrices }),
       ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),
+      ...(options.serviceTierMultipliers === undefined ? {} : { serviceTierMultipliers: options.serviceTierMultipliers }),
     });
     const table = new GenAiPriceSource({
       ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),
       ...(options.multipliers === undefined ? {} : { multipliers: options.multipliers }),
       ...(options.dataSource === undefined ? {} : { dataSource: options.dataSource }),
+      ...(options.serviceTierMultipliers === undefined ? {} : { serviceTierMultipliers: options.serviceTierMultipliers }),
     });
     super([custom, table]);
+    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
     this.custom = custom;
     this.table = table;
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -153,17 +168,39 @@ export class DefaultPriceSource extends CompositePriceSource {
         this.#tableRevision = this.table.revision;
       }
       const { model, provider, providerKey } = key;
+      const tier = servedTier(request);
+      if (tier !== undefined && this.custom.hasTierPrices(tier)) {
+        // Prices registered for the served tier win over the tier's factor on the standard prices.
+        const tiered = this.#memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.#resolveTier(model, provider, tier));
+        for (const entry of tiered.entries) {
+          const result = priceResolved(entry, request.usage, request.timestamp, request.multiplier);
+          if (result !== undefined) return withTier(result, true);
+        }
+      }
+      const factor = tierFactor(request, this.#serviceTiers);
+      if ('status' in factor) return factor;
       const resolution = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
       for (const entry of resolution.entries) {
         // undefined: a custom price not in force yet at this timestamp; the next entry decides.
-        const result = priceResolved(entry, request.usage, request.timestamp, request.multiplier);
-        if (result !== undefined) return result;
+        const result = priceResolved(entry, request.usage, request.timestamp, factor.factor);
+        if (result !== undefined) return withTier(result, factor.applied);
       }
       if (resolution.miss.code === 'unknown_model') this.#notifier.notify(model, provider);
       return resolution.miss;
     } catch (error) {
       return unpriced('source_error', `pricing failed: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** The custom prices registered for `tier`, most specific name first (the table has no tier prices). */
+  #resolveTier(model: string, provider: string | undefined, tier: string): NameResolution {
+    const requestProvider = canonicalProvider(provider);
+    const entries: ResolvedModel[] = [];
+    for (const candidate of nameCandidates(model, provider)) {
+      const entry = this.custom.resolveCandidate(candidate, requestProvider, tier);
+      if (entry !== undefined && !entries.some((existing) => existing.periods === entry.periods)) entries.push(entry);
+    }
+    return { entries, miss: NO_TIER_PRICE };
   }
 
   #resolve(model: string, provider: string | undefined): NameResolution {

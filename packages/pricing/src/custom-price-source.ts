@@ -14,6 +14,7 @@ import {
   type Rates,
   type ResolvedModel,
 } from './rate-card.js';
+import { compileServiceTierMultipliers, servedTier, tierFactor, withTier, type ServiceTierMultipliers } from './service-tier.js';
 
 /** Rates that replace the base rates of a {@link CustomModelPrice} for every token of a long call. */
 export interface CustomPriceTier {
@@ -71,6 +72,13 @@ export interface CustomModelPrice {
   startDate?: string | number | Date;
   /** Factor applied to every rate (negotiated, batch or flex discount). Default 1. */
   multiplier?: number | string;
+  /**
+   * The service tier these prices are for (`priority`, `flex`, ...; matched case-insensitively
+   * against `PriceRequest.serviceTier`): they price only calls served at that tier, instead of the
+   * tier's factor in `serviceTierMultipliers`; other calls use the model's other prices. Default:
+   * the standard prices.
+   */
+  serviceTier?: string;
 }
 
 /** Options of {@link CustomPriceSource}. */
@@ -81,10 +89,14 @@ export interface CustomPriceSourceOptions {
   onUnknownModel?: UnknownModelHandler;
   /** Maximum number of memoised (provider, model) lookups. Default 2048. */
   cacheSize?: number;
+  /** Factors by served service tier; see `DefaultPriceSourceOptions.serviceTierMultipliers`. */
+  serviceTierMultipliers?: ServiceTierMultipliers;
 }
 
 interface Registration {
   readonly provider: string | undefined;
+  /** Lower-cased; undefined for the standard prices. */
+  readonly serviceTier: string | undefined;
   readonly model: string;
   periods: PricePeriod[];
 }
@@ -194,12 +206,16 @@ export class CustomPriceSource implements PriceSource {
   readonly #byModel = new Map<string, Registration[]>();
   readonly #memo: BoundedMemo<ResolvedModel | UnpricedCall>;
   readonly #notifier: UnknownModelNotifier;
+  readonly #serviceTiers: ReadonlyMap<string, number | string>;
+  /** Tiers some registration has its own prices for. */
+  readonly #pricedTiers = new Set<string>();
   #revision = 0;
 
   constructor(options: CustomPriceSourceOptions = {}) {
     // Stryker disable next-line LogicalOperator: the cache size changes memory and speed only, never a price
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
     this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
     for (const price of options.prices ?? []) this.register(price);
   }
 
@@ -219,14 +235,19 @@ export class CustomPriceSource implements PriceSource {
     if (price.provider !== undefined && (typeof price.provider !== 'string' || price.provider.trim() === '')) {
       throw invalidInput('invalid_name', 'provider', price.provider, 'a non-empty provider name, or undefined');
     }
+    if (price.serviceTier !== undefined && (typeof price.serviceTier !== 'string' || price.serviceTier.trim() === '')) {
+      throw invalidInput('invalid_name', 'serviceTier', price.serviceTier, 'a non-empty service tier name, or undefined');
+    }
     const period = compileCustom(price);
     const key = price.model.trim().toLowerCase();
     const provider = canonicalProvider(price.provider);
+    const serviceTier = price.serviceTier?.trim().toLowerCase();
     const registrations = this.#byModel.get(key) ?? [];
-    let registration = registrations.find((entry) => entry.provider === provider);
+    let registration = registrations.find((entry) => entry.provider === provider && entry.serviceTier === serviceTier);
     if (registration === undefined) {
+      if (serviceTier !== undefined) this.#pricedTiers.add(serviceTier);
       // Stryker disable next-line ArrayDeclaration: a stray non-period entry has no startMs, so selectPeriod never picks it
-      registration = { provider, model: price.model.trim(), periods: [] };
+      registration = { provider, serviceTier, model: price.model.trim(), periods: [] };
       registrations.push(registration);
     }
     // Stryker disable next-line MethodExpression,ConditionalExpression: a kept duplicate sorts before the new period (stable sort) and the last one wins
@@ -269,10 +290,19 @@ export class CustomPriceSource implements PriceSource {
       const key = requestKey(request);
       if ('status' in key) return key;
       const { model, provider, providerKey } = key;
+      const tier = servedTier(request);
+      if (tier !== undefined && this.#pricedTiers.has(tier)) {
+        // The tier's own prices, when registered and in force, instead of its factor.
+        const tiered = this.#memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.#resolve(model, provider, tier));
+        const result = 'status' in tiered ? undefined : priceResolved(tiered, request.usage, request.timestamp, request.multiplier);
+        if (result !== undefined) return withTier(result, true);
+      }
       const entry = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
       if ('status' in entry) return this.#miss(request);
+      const factor = tierFactor(request, this.#serviceTiers);
+      if ('status' in factor) return factor;
       return (
-        priceResolved(entry, request.usage, request.timestamp, request.multiplier) ??
+        withTier(priceResolved(entry, request.usage, request.timestamp, factor.factor), factor.applied) ??
         unpriced('no_price_in_force', `no custom price for ${describe(model, provider)} in force at ${String(request.timestamp)}`)
       );
     } catch (error) {
@@ -287,10 +317,10 @@ export class CustomPriceSource implements PriceSource {
     return NO_CUSTOM_PRICE;
   }
 
-  #resolve(model: string, provider: string | undefined): ResolvedModel | UnpricedCall {
+  #resolve(model: string, provider: string | undefined, serviceTier?: string): ResolvedModel | UnpricedCall {
     const requestProvider = canonicalProvider(provider);
     for (const candidate of nameCandidates(model, provider)) {
-      const resolved = this.resolveCandidate(candidate, requestProvider);
+      const resolved = this.resolveCandidate(candidate, requestProvider, serviceTier);
       if (resolved !== undefined) return resolved;
     }
     return NO_CUSTOM_PRICE;
@@ -303,9 +333,9 @@ export class CustomPriceSource implements PriceSource {
    *
    * @internal
    */
-  resolveCandidate(candidate: NameCandidate, requestProvider: string | undefined): ResolvedModel | undefined {
-    const registrations = this.#byModel.get(candidate.model);
-    if (registrations === undefined) return undefined;
+  resolveCandidate(candidate: NameCandidate, requestProvider: string | undefined, serviceTier?: string): ResolvedModel | undefined {
+    const registrations = this.#byModel.get(candidate.model)?.filter((entry) => entry.serviceTier === serviceTier);
+    if (registrations === undefined || registrations.length === 0) return undefined;
     // A provider-specific registration beats a provider-less one.
     const match =
       // Stryker disable next-line ConditionalExpression: without the guard an undefined provider matches the provider-less entry, the next find's pick
@@ -324,6 +354,15 @@ export class CustomPriceSource implements PriceSource {
       // Stryker disable next-line StringLiteral: no pricing date is '' or the mutant text, so the first call builds snapshots either way
       snapshotDay: '',
     };
+  }
+
+  /**
+   * Whether some registration has its own prices for `tier` (lower-cased).
+   *
+   * @internal
+   */
+  hasTierPrices(tier: string): boolean {
+    return this.#pricedTiers.has(tier);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   type Rates,
   type ResolvedModel,
 } from './rate-card.js';
+import { compileServiceTierMultipliers, tierFactor, withTier, type ServiceTierMultipliers } from './service-tier.js';
 
 /**
  * A discount or surcharge on table prices: negotiated rates, a committed-use discount, or a
@@ -43,6 +44,8 @@ export interface GenAiPriceSourceOptions {
   cacheSize?: number;
   /** Discounts applied to table prices; see {@link PriceMultiplier}. */
   multipliers?: readonly PriceMultiplier[];
+  /** Factors by served service tier; see `DefaultPriceSourceOptions.serviceTierMultipliers`. */
+  serviceTierMultipliers?: ServiceTierMultipliers;
   /**
    * Called once per (provider, model) that this source cannot price, e.g. to `diag.warn`.
    * Leave it unset when the source is wrapped by a {@link CompositePriceSource}: set it there.
@@ -175,6 +178,7 @@ function validateMultipliers(rules: readonly PriceMultiplier[] | undefined): Pri
 export class GenAiPriceSource implements PriceSource {
   readonly #memo: BoundedMemo<MemoEntry>;
   readonly #multipliers: PriceMultiplier[];
+  readonly #serviceTiers: ReadonlyMap<string, number | string>;
   readonly #notifier: UnknownModelNotifier;
   readonly #dataSource: string;
   #revision = 0;
@@ -182,6 +186,7 @@ export class GenAiPriceSource implements PriceSource {
   constructor(options: GenAiPriceSourceOptions = {}) {
     this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
     this.#multipliers = validateMultipliers(options.multipliers);
+    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
     this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
     this.#dataSource = options.dataSource ?? PRICING_DATA_VERSION;
   }
@@ -204,9 +209,11 @@ export class GenAiPriceSource implements PriceSource {
       if (entry.code === 'unknown_model') this.#notifier.notify(model, provider);
       return entry;
     }
+    const factor = tierFactor(request, this.#serviceTiers);
+    if ('status' in factor) return factor;
     // Table selection always finds a period (the first one is the fallback, as in genai-prices).
     return (
-      priceResolved(entry, request.usage, request.timestamp, request.multiplier) ??
+      withTier(priceResolved(entry, request.usage, request.timestamp, factor.factor), factor.applied) ??
       unpriced('no_price_in_force', `no price in force for ${describe(model, provider)} at ${String(request.timestamp)}`)
     );
   }

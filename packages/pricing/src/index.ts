@@ -22,3 +22,5 @@ export { NON_OPENAI_SAFETY_FACTOR, estimateCost, estimateTokens } from './estima
 export type { CostEstimate, EstimateCostOptions, EstimateInput, EstimateMessage, EstimateTokensOptions } from './estimate.js';
 export { costFromTotal, totalCost } from './total-cost.js';
 export { PRICING_DATA_VERSION } from './pricing-data-version.js';
+export { DEFAULT_SERVICE_TIER_MULTIPLIERS } from './service-tier.js';
+export type { ServiceTierMultipliers } from './service-tier.js';

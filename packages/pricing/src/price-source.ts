@@ -36,6 +36,13 @@ export interface PriceRequest {
    * rate on top of any multiplier configured on the source. Default `1`.
    */
   multiplier?: number | string;
+  /**
+   * The service tier that served the call, as the provider reported it (OpenAI's `service_tier`:
+   * `default`, `flex`, `priority`, `scale`; Anthropic's `standard`, `priority`, `batch`). A tier
+   * with a factor in the source's `serviceTierMultipliers` scales every rate (together with
+   * `multiplier`, applied once); `default`, `standard` and `auto` are the standard rates.
+   */
+  serviceTier?: string;
 }
 
 /**
@@ -81,6 +88,11 @@ export interface PricedCall {
   /** `YYYY-MM-DD` (UTC) of `request.timestamp`. */
   pricingDate: string;
   tier: PricingTier;
+  /**
+   * Set when the request named a non-standard service tier: `true` when its factor applied,
+   * `false` when the source has none for it (the call is priced at the standard rates).
+   */
+  serviceTierApplied?: boolean;
 }
 
 /** A call the source could not price: cost 0, and the reason. */

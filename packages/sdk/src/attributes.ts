@@ -1,34 +1,75 @@
 /**
- * Span attribute names read and written by costspan. Inputs follow the
- * OpenTelemetry GenAI semantic conventions; costspan's own outputs live under
- * `llm.cost.*` and are never written under `gen_ai.usage.*` on run spans, so
- * backends that sum spans never count a cost twice.
+ * Span attribute names read and written by costspan: every OpenTelemetry convention name, with
+ * the spec version it comes from and a link (tags below), then costspan's own `llm.cost.*`.
+ * Inputs follow the OpenTelemetry GenAI semantic conventions; costspan's own outputs live under
+ * `llm.cost.*` and are never written under `gen_ai.usage.*` on run spans, so backends that sum
+ * spans never count a cost twice. Which GenAI set is emitted (released 1.45.0, or the latest
+ * experimental one under `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`) is chosen
+ * in `semconv.ts`; both are always read.
+ *
+ * Names are copied, not imported: OpenTelemetry asks instrumentations to copy incubating names
+ * rather than depend on `@opentelemetry/semantic-conventions/incubating` at run time.
+ *
+ * - [1.45.0] released `@opentelemetry/semantic-conventions` 1.45.0 (experimental attributes):
+ *   https://github.com/open-telemetry/opentelemetry-js/blob/semconv/v1.45.0/semantic-conventions/src/experimental_attributes.ts
+ * - [genai] latest experimental GenAI conventions (open-telemetry/semantic-conventions-genai, main):
+ *   https://github.com/open-telemetry/semantic-conventions-genai/blob/main/model/gen-ai/registry.yaml
+ * - [openai] OpenAI-specific GenAI attributes: https://github.com/open-telemetry/semantic-conventions-genai/blob/main/docs/gen-ai/openai.md
+ * - [cost] proposed GenAI cost attributes (not merged): https://github.com/open-telemetry/semantic-conventions-genai/pull/443
+ * - [session] session conventions 1.45.0: https://github.com/open-telemetry/semantic-conventions/blob/v1.45.0/docs/registry/attributes/session.md
  */
 export const ATTR = {
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   OPERATION_NAME: 'gen_ai.operation.name',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   AGENT_NAME: 'gen_ai.agent.name',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   AGENT_ID: 'gen_ai.agent.id',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]; replaced `gen_ai.system` in 1.37.0. */
   PROVIDER_NAME: 'gen_ai.provider.name',
-  /** Older name of `gen_ai.provider.name`, still emitted by some instrumentations. */
+  /** Up to 1.36.0, deprecated since 1.37.0 [1.45.0]; still emitted by some instrumentations. Read only. */
   SYSTEM: 'gen_ai.system',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   REQUEST_MODEL: 'gen_ai.request.model',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   RESPONSE_MODEL: 'gen_ai.response.model',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]; includes cache reads and writes. */
   USAGE_INPUT_TOKENS: 'gen_ai.usage.input_tokens',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]; includes reasoning. */
   USAGE_OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
-  /** Pre-1.27 names still emitted by some instrumentations. */
+  /** Before 1.27.0, deprecated for `gen_ai.usage.input_tokens` [1.45.0]. Read only. */
   USAGE_PROMPT_TOKENS: 'gen_ai.usage.prompt_tokens',
+  /** Before 1.27.0, deprecated for `gen_ai.usage.output_tokens` [1.45.0]. Read only. */
   USAGE_COMPLETION_TOKENS: 'gen_ai.usage.completion_tokens',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   USAGE_CACHE_READ_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
+  /** Cache writes, 1.45.0 [1.45.0]: emitted by default. */
   USAGE_CACHE_CREATION_TOKENS: 'gen_ai.usage.cache_creation.input_tokens',
+  /** Cache writes, latest experimental [genai]: emitted under the opt-in (the Anthropic SDK's instrumentation writes it too). */
+  USAGE_CACHE_WRITE_TOKENS: 'gen_ai.usage.cache_write.input_tokens',
+  /** 1.45.0 [1.45.0] and latest experimental [genai]. */
   USAGE_REASONING_TOKENS: 'gen_ai.usage.reasoning.output_tokens',
-  /** Names other instrumentations use for the same buckets, read when the convention's name is absent. */
+  /** Former name of {@link ATTR.USAGE_CACHE_WRITE_TOKENS} here, kept for callers. */
   USAGE_CACHE_WRITE_TOKENS_ANTHROPIC_SDK: 'gen_ai.usage.cache_write.input_tokens',
+  /** Names other instrumentations use for the same buckets, read when the convention's name is absent: the Anthropic SDK's. */
   USAGE_CACHE_WRITE_1H_TOKENS_ANTHROPIC_SDK: 'anthropic.usage.cache_creation.ephemeral_1h_input_tokens',
+  /** The Vercel AI SDK's telemetry. */
   USAGE_CACHE_READ_TOKENS_AI_SDK: 'ai.usage.inputTokenDetails.cacheReadTokens',
+  /** The Vercel AI SDK's telemetry. */
   USAGE_CACHE_WRITE_TOKENS_AI_SDK: 'ai.usage.inputTokenDetails.cacheWriteTokens',
+  /** The Vercel AI SDK's telemetry. */
   USAGE_REASONING_TOKENS_AI_SDK: 'ai.usage.outputTokenDetails.reasoningTokens',
+  /** The tier that served an OpenAI call (`default`, `flex`, `priority`, `scale`): 1.45.0 [1.45.0] and latest experimental [openai]. Read. */
+  OPENAI_RESPONSE_SERVICE_TIER: 'openai.response.service_tier',
+  /** Its name before 1.37.0, deprecated [1.45.0]. Read only. */
+  OPENAI_RESPONSE_SERVICE_TIER_LEGACY: 'gen_ai.openai.response.service_tier',
+  /** The tier of an Anthropic message (`standard`, `priority`, `batch`), as `@costspan/integrations` writes it. Read. */
+  ANTHROPIC_RESPONSE_SERVICE_TIER: 'anthropic.response.service_tier',
+  /** A call's cost, a double in `gen_ai.usage.cost.currency`: proposal [cost]. Written on steps, read on other spans. */
   COST_AMOUNT: 'gen_ai.usage.cost.amount',
+  /** ISO 4217 currency of the cost (costspan writes and reads `USD` only): proposal [cost]. */
   COST_CURRENCY: 'gen_ai.usage.cost.currency',
+  /** `provider` (in the response received), `local` (computed by the recorder); costspan adds `caller`, `mixed`: proposal [cost]. */
   COST_SOURCE: 'gen_ai.usage.cost.source',
 
   PRICING_STATUS: 'llm.cost.pricing.status',
@@ -37,7 +78,10 @@ export const ATTR = {
   PRINCIPAL_ORG_ID: 'llm.cost.principal.org_id',
   /** Principal tags as `key=value` strings. */
   PRINCIPAL_TAGS: 'llm.cost.principal.tags',
+  /** A run's session id, `session.id` 1.45.0 [session]; written in both sets (the GenAI opt-in does not govern it). */
   SESSION_ID: 'session.id',
+  /** A run's session id in the GenAI namespace, latest experimental [genai]: written beside `session.id` under the opt-in, read always. */
+  CONVERSATION_ID: 'gen_ai.conversation.id',
 
   /** On a step (or another instrumentation's span) whose model call ran but reported no usage. */
   USAGE_MISSING: 'llm.cost.usage.missing',

@@ -25,6 +25,10 @@ export type {
   TokenRecordedPayload,
   TokenUsageWire,
 } from './events/cost-event.js';
+export { COST_METRICS } from './metrics/cost-metrics.js';
+export type { CostMetricsOptions } from './metrics/cost-metrics.js';
+export { PRINCIPAL_METRIC_ATTRIBUTES } from './metrics/principal-cardinality.js';
+export type { PrincipalCardinalityOptions, PrincipalMetricKey } from './metrics/principal-cardinality.js';
 export { CostRecordingSampler } from './processing/cost-recording-sampler.js';
 export { CostSpanProcessor } from './processing/cost-span-processor.js';
 export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './processing/cost-span-processor.js';

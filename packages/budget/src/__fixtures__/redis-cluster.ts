@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { assertRedisServerOnPath } from './redis-server.js';
+import { assertRedisServerOnPath, spawnRedisServer } from './redis-server.js';
 
 /** One redis-server of a test cluster. */
 export interface ClusterNodeHandle {
@@ -78,30 +78,7 @@ async function startNode(port: number, dir: string): Promise<ClusterNodeHandle> 
     '--cluster-node-timeout',
     '1000',
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server (cluster) did not start on ${port}:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server (cluster) exited with code ${code}:\n${output}`));
-    });
-  });
-  child.stdout.resume();
-  child.stderr.resume();
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
+  const { child, exited } = await spawnRedisServer(args, `redis-server (cluster) on port ${port}`);
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   return {
     port,

@@ -44,17 +44,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a redis-server and resolves once it accepts connections. `args` are added to its command line (e.g. `--requirepass`). */
-export async function startRedisServer(options: { args?: readonly string[] } = {}): Promise<RedisServerHandle> {
-  assertRedisServerOnPath();
-  const port = await freePort();
-  const args = ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', ...(options.args ?? [])];
-  const child = spawn('redis-server', args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Spawns `redis-server args` and resolves once it accepts connections (within 10 s, else rejects with
+ * its output); `exited` resolves when it exits. `name` says which server in the messages.
+ */
+export async function spawnRedisServer(args: readonly string[], name: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${output}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 10_000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) {
@@ -66,7 +64,7 @@ export async function startRedisServer(options: { args?: readonly string[] } = {
     child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`redis-server exited with code ${code}:\n${output}`));
+      reject(new Error(`${name} exited with code ${code}:\n${output}`));
     });
   });
   child.stdout.resume();
@@ -75,6 +73,15 @@ export async function startRedisServer(options: { args?: readonly string[] } = {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
+  return { child, exited };
+}
+
+/** Starts a redis-server and resolves once it accepts connections. `args` are added to its command line (e.g. `--requirepass`). */
+export async function startRedisServer(options: { args?: readonly string[] } = {}): Promise<RedisServerHandle> {
+  assertRedisServerOnPath();
+  const port = await freePort();
+  const args = ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', ...(options.args ?? [])];
+  const { child, exited } = await spawnRedisServer(args, `redis-server on port ${port}`);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

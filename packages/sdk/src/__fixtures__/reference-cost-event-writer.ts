@@ -42,6 +42,7 @@ export class ReferenceCostEventWriter {
     payload.pricing_status = priced.status;
     if (priced.tier !== undefined) payload.pricing_tier = sortedTier(priced.tier);
     if (node !== undefined) payload.scope = node.scope;
+    if (call.serviceTier !== undefined) payload.service_tier = call.serviceTier;
     payload.span_id = span.spanContext().spanId;
     if (span.status.code === SpanStatusCode.ERROR) payload.status = 'error';
     payload.token_usage = toTokenUsageWire(totals);

@@ -92,6 +92,7 @@ const pricedCall: fc.Arbitrary<PricedCall> = fc
     status: fc.constantFrom<PricedCall['status']>('priced', 'unpriced', 'caller', 'provider'),
     tier,
     pricingDate: fc.option(fc.constant('2026-02-03'), { nil: undefined }),
+    serviceTier: fc.option(fc.constantFrom('flex', 'priority', 'default', 'scale', 'tier"with\\escapes'), { nil: undefined }),
   })
   .map((input) => ({
     call: {
@@ -108,6 +109,7 @@ const pricedCall: fc.Arbitrary<PricedCall> = fc
       totalTokens: input.input + input.output,
       cost: undefined,
       costSource: undefined,
+      ...(input.serviceTier === undefined ? {} : { serviceTier: input.serviceTier }),
     },
     cost: { input: input.costs[0], output: input.costs[1], reasoning: input.costs[2], cachedDiscount: input.costs[3] },
     status: input.status,

@@ -115,6 +115,13 @@ export function validateCostEvent(value: unknown): CostEvent {
         payload.model,
         'an object with a name',
       );
+      if (payload.service_tier !== undefined)
+        requireField(
+          typeof payload.service_tier === 'string' && payload.service_tier !== '',
+          'payload.service_tier',
+          payload.service_tier,
+          'a non-empty string',
+        );
       break;
     case 'llm.cost.session.recorded':
       checkMoney(payload.total_cost, 'payload.total_cost');

@@ -65,6 +65,7 @@ export class CostEventWriter {
       `,"pricing_status":"${priced.status}"` +
       (priced.tier === undefined ? '' : `,"pricing_tier":${encodeTier(priced.tier)}`) +
       (node === undefined ? '' : `,"scope":${JSON.stringify(node.scope)}`) +
+      (call.serviceTier === undefined ? '' : `,"service_tier":${JSON.stringify(call.serviceTier)}`) +
       `,"span_id":"${span.spanContext().spanId}"` +
       (span.status.code === SpanStatusCode.ERROR ? ',"status":"error"' : '') +
       `,"token_usage":${encodeCallUsage(call.usage, call.totalTokens)}}`;

@@ -59,6 +59,8 @@ export interface TokenRecordedPayload {
   status?: 'error';
   /** costspan addition: the call's duration in ms (its span's, to the microsecond). */
   latency_ms?: number;
+  /** costspan addition: the service tier that served the call, as the provider reported it (`flex`, `priority`, ...); only when reported. */
+  service_tier?: string;
   [field: string]: unknown;
 }
 

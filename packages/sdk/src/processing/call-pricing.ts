@@ -79,6 +79,7 @@ export class CallPricer {
               `no price for response model "${call.responseModel ?? ''}": its calls are priced as the requested model "${model}" (the event's pricing_tier names the entry used). If that is not what it costs, register a price for "${call.responseModel ?? ''}" (createDefaultPriceSource({ customPrices })) or give the cost with step.setCost.`,
             );
           }
+          if (result.serviceTierApplied === false) tellUnpricedTier(call);
           return { call, cost: result.cost, status: 'priced', tier: result.tier, pricingDate: result.pricingDate, pricedModel: model };
         }
       } catch (error) {
@@ -105,7 +106,17 @@ function priceRequest(call: RecordedCall, model: string, timestamp: number): Pri
     ...(call.provider === undefined ? {} : { provider: call.provider }),
     usage: call.usage,
     timestamp,
+    ...(call.serviceTier === undefined ? {} : { serviceTier: call.serviceTier }),
   };
+}
+
+/** Tells once per tier that calls served at a tier the price source has no factor for are priced at standard rates. */
+function tellUnpricedTier(call: RecordedCall): void {
+  const tier = call.serviceTier ?? '';
+  notice(
+    `service_tier_unpriced:${tier.toLowerCase()}`,
+    `calls served at service tier "${tier}" are priced at the standard rates: the price source has no factor for that tier. Their token events carry service_tier="${tier}". Give one with createDefaultPriceSource({ serviceTierMultipliers: { ${JSON.stringify(tier)}: <factor> } }) as the priceSource, or give the cost with step.setCost.`,
+  );
 }
 
 /**

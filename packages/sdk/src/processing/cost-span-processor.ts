@@ -1,4 +1,4 @@
-import { diag, type Context } from '@opentelemetry/api';
+import { diag, type Context, type MeterProvider } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { picoToUsd } from '@costspan/core';
@@ -13,6 +13,7 @@ import { addCall, addTotals, addUsageMissingCall, emptyTotals, totalCost, totals
 import { EventPipeline, type EventPipelineOptions, type EventPipelineStats } from '../export/event-pipeline.js';
 import type { CostEventListener, EventExporter } from '../export/event-exporter.js';
 import { EventSigner } from '../events/event-signer.js';
+import { CostMetrics, type CostMetricsOptions } from '../metrics/cost-metrics.js';
 import { callsOfSpan, stringAttribute } from './foreign-span-call.js';
 import { notice } from '../notice.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from '../tracing/principal.js';
@@ -55,6 +56,14 @@ export interface CostSpanProcessorOptions extends EventPipelineOptions {
    * environment variable; unsigned when neither is set.
    */
   signingKey?: string | Uint8Array;
+  /**
+   * Records cost, token and unpriced-call metrics through this provider (see the README's
+   * "Metrics"; `COST_METRICS` names them). Default: none (costspan uses no global provider;
+   * pass `metrics.getMeterProvider()` of `@opentelemetry/api` for the global one).
+   */
+  meterProvider?: MeterProvider;
+  /** Bounds on the metrics' principal attributes (allowlisted keys, distinct values per key). */
+  metrics?: CostMetricsOptions;
 }
 
 /** Counters of a {@link CostSpanProcessor}; nothing is dropped silently. */
@@ -117,6 +126,7 @@ export class CostSpanProcessor implements SpanProcessor {
   private readonly pipeline: EventPipeline;
   private readonly pricer: CallPricer;
   private readonly writer: CostEventWriter;
+  private readonly metrics: CostMetrics | undefined;
   private sawOnEnding = false;
   private lateSpans = 0;
   private duplicateCalls = 0;
@@ -137,6 +147,7 @@ export class CostSpanProcessor implements SpanProcessor {
     });
     const signer = options.signingKey !== undefined ? new EventSigner({ key: options.signingKey }) : EventSigner.fromEnvironment();
     this.writer = new CostEventWriter(this.pipeline, options.listeners ?? [], signer, configuredSource);
+    this.metrics = options.meterProvider === undefined ? undefined : new CostMetrics(options.meterProvider, options.metrics);
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -233,6 +244,7 @@ export class CostSpanProcessor implements SpanProcessor {
       for (const call of priced) {
         addCall(spanCost, call.cost, call.call.usage, call.call.totalTokens, call.status !== 'unpriced');
         const event = this.writer.tokenEvent(span, node, call);
+        this.metrics?.recordCall(span, node, call);
         if (node !== undefined) this.book(node, call, event, endMs, reservations);
       }
       if (node?.deferred !== undefined) this.resolveDeferred(node, priced.length > 0, spanCost, reservations);
@@ -318,6 +330,7 @@ export class CostSpanProcessor implements SpanProcessor {
       for (const call of held.calls) {
         addCall(stepCost, call.cost, call.call.usage, call.call.totalTokens, call.status !== 'unpriced');
         const event = this.writer.tokenEvent(held.span, held.node, call);
+        this.metrics?.recordCall(held.span, held.node, call);
         // The step's reservations settle with these calls, as they would with its own.
         this.book(held.node, call, event, endMs, reservations);
       }
@@ -362,6 +375,7 @@ export class CostSpanProcessor implements SpanProcessor {
     reservations: BudgetReservation[] | undefined,
   ): void {
     this.usageMissingCalls += 1;
+    this.metrics?.recordUsageMissing(missing);
     noticeUsageMissing(missing);
     if (node === undefined) return;
     addUsageMissingCall(node.inclusive);

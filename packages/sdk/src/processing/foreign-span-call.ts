@@ -34,6 +34,7 @@ export function callsOfSpan(span: ReadableSpan, state: StepState | undefined): R
       cost: current.cost,
       costSource: current.costSource,
       costTotalOnly: current.costTotalOnly,
+      ...(current.serviceTier === undefined ? {} : { serviceTier: current.serviceTier }),
     },
   ];
 }
@@ -53,8 +54,9 @@ export function callFromAttributes(span: ReadableSpan): RecordedCall | undefined
     output: tokenCount(output ?? 0),
     cacheRead: tokenCount(attributes[ATTR.USAGE_CACHE_READ_TOKENS] ?? attributes[ATTR.USAGE_CACHE_READ_TOKENS_AI_SDK] ?? 0),
     cacheWrite: tokenCount(
+      // Both convention sets are read whichever one costspan emits: released, then latest experimental.
       attributes[ATTR.USAGE_CACHE_CREATION_TOKENS] ??
-        attributes[ATTR.USAGE_CACHE_WRITE_TOKENS_ANTHROPIC_SDK] ??
+        attributes[ATTR.USAGE_CACHE_WRITE_TOKENS] ??
         attributes[ATTR.USAGE_CACHE_WRITE_TOKENS_AI_SDK] ??
         0,
     ),
@@ -83,16 +85,9 @@ export function callFromAttributes(span: ReadableSpan): RecordedCall | undefined
     logger.warn(`span "${span.name}" reports more tokens than can be counted exactly; its usage is ignored`);
     return undefined;
   }
-  const amount = attributes[ATTR.COST_AMOUNT];
+  const givenCost = costOfAttributes(span, attributes);
   const source = attributes[ATTR.COST_SOURCE];
-  const givenCost =
-    typeof amount === 'number' &&
-    Number.isFinite(amount) &&
-    amount >= 0 &&
-    amount <= MAX_EXACT_USD &&
-    (source === 'provider' || source === 'caller')
-      ? { input: usdToPico(amount, ATTR.COST_AMOUNT), output: 0n, reasoning: 0n, cachedDiscount: 0n }
-      : undefined;
+  const serviceTier = serviceTierOf(attributes);
   return {
     model: stringAttribute(attributes, ATTR.REQUEST_MODEL) ?? stringAttribute(attributes, ATTR.RESPONSE_MODEL) ?? 'unknown',
     provider: providerOf(attributes),
@@ -102,7 +97,40 @@ export function callFromAttributes(span: ReadableSpan): RecordedCall | undefined
     cost: givenCost,
     costSource: givenCost === undefined ? undefined : (source as 'provider' | 'caller'),
     costTotalOnly: givenCost !== undefined,
+    ...(serviceTier === undefined ? {} : { serviceTier }),
   };
+}
+
+/**
+ * The cost another instrumentation put on its span under the proposed `gen_ai.usage.cost.*`
+ * names, when costspan should book it instead of pricing the usage: a `provider` cost (present
+ * in the response: a gateway's or the provider's own figure) or a `caller` one, in USD. A
+ * `local` cost (computed by that instrumentation from its own table) or one without a source
+ * is not taken: costspan's table prices the usage, so one table prices every call. A cost in
+ * another currency cannot be booked in USD and is told once.
+ */
+function costOfAttributes(span: ReadableSpan, attributes: Attributes): RecordedCall['cost'] {
+  const amount = attributes[ATTR.COST_AMOUNT];
+  const source = attributes[ATTR.COST_SOURCE];
+  if (source !== 'provider' && source !== 'caller') return undefined;
+  const currency = attributes[ATTR.COST_CURRENCY];
+  if (currency !== undefined && (typeof currency !== 'string' || currency.toUpperCase() !== 'USD')) {
+    logger.warn(
+      `span "${span.name}" reports its cost in ${String(currency)}, not USD: the cost is ignored and the usage priced by the table`,
+    );
+    return undefined;
+  }
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0 || amount > MAX_EXACT_USD) return undefined;
+  return { input: usdToPico(amount, ATTR.COST_AMOUNT), output: 0n, reasoning: 0n, cachedDiscount: 0n };
+}
+
+/** The served tier a span names: OpenAI's (current and pre-1.37 name), else Anthropic's. */
+function serviceTierOf(attributes: Attributes): string | undefined {
+  const tier =
+    stringAttribute(attributes, ATTR.OPENAI_RESPONSE_SERVICE_TIER) ??
+    stringAttribute(attributes, ATTR.OPENAI_RESPONSE_SERVICE_TIER_LEGACY) ??
+    stringAttribute(attributes, ATTR.ANTHROPIC_RESPONSE_SERVICE_TIER);
+  return tier !== undefined && tier.length <= 64 ? tier : undefined;
 }
 
 /** Largest amount a JSON number carries exactly to the pico-dollar (2^53 - 1 pico-USD). */

@@ -9,6 +9,7 @@ import { activeScope, RUN_KEY, runInSpan, splitArguments, STEP_KEY, type Callbac
 import { runStates } from './span-state.js';
 import { Step, type StepOptions } from './step.js';
 import { validateName } from './usage-input.js';
+import { genAiEmitNames, type GenAiEmitNames } from '../semconv.js';
 import { SDK_NAME, SDK_VERSION } from '../version.js';
 
 export { AgentRun, type AgentRunOptions } from './agent-run.js';
@@ -24,6 +25,11 @@ export interface CostTracerOptions {
   principal?: Principal;
   /** Budget of every root run without its own `budget`. Default: none. */
   budget?: BudgetGate;
+  /**
+   * Which GenAI convention names to emit, as `OTEL_SEMCONV_STABILITY_OPT_IN` (default: that
+   * variable, read once here): `gen_ai_latest_experimental` emits the latest experimental names.
+   */
+  semconvStabilityOptIn?: string;
 }
 
 /**
@@ -47,8 +53,10 @@ export class CostTracer {
   private readonly nextRunId = createEventIdGenerator();
   private readonly defaultPrincipal: Principal | undefined;
   private readonly defaultBudget: BudgetGate | undefined;
+  private readonly names: GenAiEmitNames;
 
   constructor(options: CostTracerOptions = {}) {
+    this.names = genAiEmitNames(options.semconvStabilityOptIn);
     const provider = options.tracerProvider ?? trace.getTracerProvider();
     this.tracer = provider.getTracer(options.instrumentationName ?? SDK_NAME, SDK_VERSION);
     this.defaultPrincipal = options.principal === undefined ? undefined : validatePrincipal(options.principal, 'principal');
@@ -122,6 +130,8 @@ export class CostTracer {
       ...principalToAttributes(principal),
     };
     if (options.sessionId !== undefined) attributes[ATTR.SESSION_ID] = validateName(options.sessionId, 'sessionId');
+    if (options.sessionId !== undefined && this.names.conversationId !== undefined)
+      attributes[this.names.conversationId] = options.sessionId;
     const parentContext = parent === undefined ? context.active() : innermostContext(parent);
     const span = this.tracer.startSpan(`${INVOKE_AGENT} ${name}`, { kind: SpanKind.INTERNAL, attributes }, parentContext);
     const budget = options.budget ?? (parent === undefined ? this.defaultBudget : parent.budget);
@@ -147,7 +157,7 @@ export class CostTracer {
     // Nest under the innermost span inside this run (a step within a step); else directly under the run.
     const parentContext = innermostContext(run);
     const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parentContext);
-    const step = new Step(name, span, run, options.operation, parentContext);
+    const step = new Step(name, span, run, options.operation, parentContext, this.names);
     return runInSpan(span, step.context, step, fn);
   }
 }

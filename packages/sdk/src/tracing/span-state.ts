@@ -13,6 +13,8 @@ export interface RecordedCall {
   costSource: 'caller' | 'provider' | undefined;
   /** `cost` is a total only (all in `input`): split it by the table's proportions when possible. */
   costTotalOnly?: boolean;
+  /** The service tier that served the call, as the provider reported it (`flex`, `priority`, `default`, ...). */
+  serviceTier?: string | undefined;
 }
 
 /** What a step recorded, handed from the tracer to the processor through the span object. */

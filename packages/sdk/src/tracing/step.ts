@@ -3,10 +3,18 @@ import { CostspanError, formatPico, usdToPico } from '@costspan/core';
 import { estimateCost, estimateTokens, type EstimateInput, type PriceSource } from '@costspan/pricing';
 import type { AgentRun } from './agent-run.js';
 import { ATTR } from '../attributes.js';
+import { genAiEmitNames, type GenAiEmitNames } from '../semconv.js';
 import type { BudgetReservation } from '../budget-gate.js';
 import { STEP_KEY } from './run-scope.js';
 import { stepStates, type RecordedCall, type StepState } from './span-state.js';
-import { validateCost, validateName, validateTokenUsage, type CostInput, type TokenUsageInput } from './usage-input.js';
+import {
+  validateCost,
+  validateName,
+  validateServiceTier,
+  validateTokenUsage,
+  type CostInput,
+  type TokenUsageInput,
+} from './usage-input.js';
 
 /** Options of a step. */
 export interface StepOptions {
@@ -28,6 +36,13 @@ export interface RecordUsageInput {
   cost?: CostInput;
   /** Who gave `cost`: `caller` (default) or `provider` (e.g. a gateway's reported cost). */
   costSource?: 'caller' | 'provider';
+  /**
+   * The service tier that served the call, as the response reports it (OpenAI's `service_tier`:
+   * `default`, `flex`, `priority`, `scale`; Anthropic's `standard`, `priority`, `batch`). The call
+   * is priced at that tier (see `serviceTierMultipliers` of `createDefaultPriceSource`) and its
+   * token event carries it as `service_tier`.
+   */
+  serviceTier?: string;
 }
 
 /**
@@ -67,10 +82,16 @@ export class Step {
   readonly context: Context;
   private readonly state: StepState = { calls: [], current: {}, reservations: [] };
   private readonly operation: string | undefined;
+  private readonly names: GenAiEmitNames;
   private ended = false;
 
-  /** @internal */
-  constructor(name: string, span: Span, run: AgentRun, operation: string | undefined, parentContext: Context) {
+  /**
+   * @internal
+   * @param names - the GenAI names to write, chosen once by the tracer from `OTEL_SEMCONV_STABILITY_OPT_IN`
+   */
+  // eslint-disable-next-line @typescript-eslint/max-params -- internal: only the tracer constructs steps
+  constructor(name: string, span: Span, run: AgentRun, operation: string | undefined, parentContext: Context, names?: GenAiEmitNames) {
+    this.names = names ?? genAiEmitNames();
     this.name = name;
     this.span = span;
     this.run = run;
@@ -123,6 +144,18 @@ export class Step {
   }
 
   /**
+   * Sets the service tier that served the step's call (`flex`, `priority`, `default`, ...), as
+   * the response reports it: the call is priced at that tier and its token event says so.
+   *
+   * @throws CostspanError `invalid_name` naming `serviceTier`
+   */
+  setServiceTier(tier: string): this {
+    this.assertOpen();
+    this.state.current.serviceTier = validateServiceTier(tier);
+    return this;
+  }
+
+  /**
    * Records one more model call made by this step; each becomes its own
    * `llm.cost.token.recorded` event.
    *
@@ -143,6 +176,7 @@ export class Step {
       costSource: call.cost === undefined ? undefined : (call.costSource ?? 'caller'),
       costTotalOnly: cost?.totalOnly ?? false,
     };
+    if (call.serviceTier !== undefined) recorded.serviceTier = validateServiceTier(call.serviceTier, 'serviceTier');
     this.state.calls.push(recorded);
     if (this.state.current.model === undefined) {
       this.span.setAttribute(ATTR.REQUEST_MODEL, model);
@@ -225,7 +259,7 @@ export class Step {
     }
     const attributes: Attributes = { [ATTR.USAGE_INPUT_TOKENS]: input, [ATTR.USAGE_OUTPUT_TOKENS]: output };
     if (cacheRead > 0) attributes[ATTR.USAGE_CACHE_READ_TOKENS] = cacheRead;
-    if (cacheWrite > 0) attributes[ATTR.USAGE_CACHE_CREATION_TOKENS] = cacheWrite;
+    if (cacheWrite > 0) attributes[this.names.cacheWriteInputTokens] = cacheWrite;
     if (reasoning > 0) attributes[ATTR.USAGE_REASONING_TOKENS] = reasoning;
     this.span.setAttributes(attributes);
   }

@@ -145,6 +145,27 @@ export function validateCost(cost: CostInput, field = 'cost'): { cost: CostBreak
   return { cost: breakdown, totalOnly: false };
 }
 
+/** Longest service tier name accepted (providers' are short words: `flex`, `priority`, `default`). */
+const MAX_SERVICE_TIER_LENGTH = 64;
+
+/**
+ * Checks a service tier as a provider reports it (`flex`, `priority`, `default`, `scale`,
+ * `standard`, ...): a short word of letters, digits, `_`, `-` or `.`.
+ *
+ * @throws CostspanError `invalid_name` naming the field for anything else
+ */
+export function validateServiceTier(tier: unknown, field = 'serviceTier'): string {
+  if (typeof tier !== 'string' || tier.length > MAX_SERVICE_TIER_LENGTH || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(tier)) {
+    throw invalidInput(
+      'invalid_name',
+      field,
+      tier,
+      `a service tier name (letters, digits, "_", "-", "."; at most ${MAX_SERVICE_TIER_LENGTH} characters)`,
+    );
+  }
+  return tier;
+}
+
 /**
  * Checks a run, step or model name.
  *
