@@ -14,7 +14,7 @@ describe('runs and steps under a context manager', () => {
     const harness = createHarness();
     // The first run starts the probe; it settles within a tick.
     await harness.tracer.agentRun('warm-up', async (run) => {
-      await run.step('first', () => undefined);
+      await run.step('first', async () => undefined);
     });
     await tick();
 
@@ -35,7 +35,7 @@ describe('runs and steps under a context manager', () => {
       await harness.tracer.agentRun('child', async (child) => {
         await tick();
         expect(harness.tracer.activeRun()).toBe(child);
-        await harness.tracer.step('inner', (step) => {
+        await harness.tracer.step('inner', async (step) => {
           step.setCost({ inputUsd: 0.001, outputUsd: 0.002 });
         });
       });
