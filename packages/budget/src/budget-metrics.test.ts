@@ -22,7 +22,9 @@ class ManualReader extends MetricReader {
 /** A store whose reads can be made to hang, as a stalled Redis would. */
 class StallingStore extends InMemoryBudgetStore {
   mode: 'ok' | 'stalled' | 'failing' = 'ok';
+  reads = 0;
   override read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]> {
+    this.reads += 1;
     if (this.mode === 'stalled') return new Promise(() => undefined);
     if (this.mode === 'failing') return Promise.reject(new Error('store down'));
     return super.read(keys, now);
@@ -103,12 +105,14 @@ describe('budget gauges', () => {
     const store = new StallingStore();
     const { guard, reader, meterProvider, errors } = setup(store);
     await guard.settle(await guard.reserve({ principal: {}, estimatedUsd: 0.1 }), 0.25);
-    const metrics = new BudgetMetrics({ guard, meterProvider, timeoutMs: 200 });
+    const metrics = new BudgetMetrics({ guard, meterProvider, timeoutMs: 500 });
     expect((await gauges(reader))[BUDGET_METRICS.SPENT]).toEqual({ 'daily global 2026-03-04 usd': 0.25 });
     store.mode = 'stalled';
     const started = Date.now();
     expect((await gauges(reader))[BUDGET_METRICS.SPENT]).toEqual({ 'daily global 2026-03-04 usd': 0.25 });
-    expect(Date.now() - started).toBeLessThan(400); // within 2x its timeout
+    expect(Date.now() - started).toBeLessThan(1000); // within 2x its timeout
+    expect((await gauges(reader))[BUDGET_METRICS.SPENT]).toEqual({ 'daily global 2026-03-04 usd': 0.25 });
+    expect(store.reads).toBe(2); // one per collection, but the second stalled collection waited on the same read
     expect(errors).toEqual([]); // the stalled read never answered: nothing late to report
     // Closed: the guard is no longer read (its new spend does not reach the gauges).
     metrics.close();

@@ -87,6 +87,7 @@ export class BudgetMetrics {
   private readonly onError: (error: unknown) => void;
   private readonly callback = (result: BatchObservableResult): Promise<void> => this.collect(result);
   private last: Reading[] = [];
+  private inFlight: Promise<Reading[] | undefined> | undefined;
   private closed = false;
 
   /** @throws CostspanError naming the field of a bad target (`targets[i]` as `setLimit` checks it) */
@@ -123,23 +124,28 @@ export class BudgetMetrics {
       const timeout = new Promise<undefined>((resolve) => {
         timer = setTimeout(() => resolve(undefined), this.timeoutMs);
       });
-      const read = this.read().then(
-        (readings) => readings,
+      // One read at a time: a store that hangs holds one read, not one per collection.
+      const started = this.inFlight === undefined;
+      const read = (this.inFlight ??= this.read().then(
+        (readings) => {
+          this.inFlight = undefined;
+          this.last = readings;
+          return readings;
+        },
         (error: unknown) => {
+          this.inFlight = undefined;
           this.report(error);
           return undefined;
         },
-      );
+      ));
       const readings = await Promise.race([read, timeout]);
-      if (readings === undefined) {
+      if (readings === undefined && started) {
         void read.then((late) => {
           if (late !== undefined)
             this.report(
               new Error(`budget metrics: the budget store answered after ${this.timeoutMs} ms; the collection used the previous readings`),
             );
         });
-      } else {
-        this.last = readings;
       }
       for (const { attributes, status } of this.last) this.observe(result, attributes, status);
     } catch (error) {

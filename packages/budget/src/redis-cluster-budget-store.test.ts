@@ -187,6 +187,13 @@ describe('RedisClusterBudgetStore against a real 3 + 3 node Redis Cluster', () =
     await guard.reserve({ principal: frank, estimatedUsd: 1 });
   });
 
+  it('keeps history bounded in time as one node does: its list expires 30 days after the last sample', async () => {
+    const { store, keyPrefix } = clusterStore();
+    await store.addSample('research/plan', { pico: 5n, tokens: 7n, at: NOW }, 10);
+    expect(await store.readSamples('research/plan')).toEqual([{ pico: 5n, tokens: 7n, at: NOW }]);
+    expect(await store.client.pttl(`${keyPrefix}history:research/plan`)).toBeGreaterThan(29 * 86_400_000);
+  });
+
   // Last: it leaves the cluster with one master fewer.
   it('killing a master mid-run applies the failure policy within the timeout and loses no settled spend', async () => {
     const timeoutMs = 500;

@@ -16,7 +16,7 @@ import { clusterPrefix, counterKeys, groupBySlotTag } from './redis-cluster-keys
 import { ClusterConnection } from './redis-cluster-connection.js';
 import { reportBudgetError } from './report-error.js';
 import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
-import { decodeSamples, encodeSample, escapeGlob, positive } from './redis-store-shared.js';
+import { decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
 
 /** Options of {@link RedisClusterBudgetStore}. */
 export interface RedisClusterBudgetStoreOptions {
@@ -291,6 +291,8 @@ export class RedisClusterBudgetStore implements BudgetStore {
         .multi()
         .lpush(full, value)
         .ltrim(full, 0, keep - 1)
+        // As on one node: a history nobody writes to for 30 days goes (its samples would weigh nothing by then).
+        .pexpire(full, HISTORY_TTL_MS)
         .exec(),
     );
   }

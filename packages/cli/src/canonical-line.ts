@@ -1,6 +1,6 @@
 import type { CostEventType } from '@costspan/sdk';
 import { NONE, type EventRecord } from './event-record.js';
-import { equalAt, isHexAt, isTimestampAt, isUlidAt, JsonSkipper, StringCache } from './json-skip.js';
+import { copyOf, equalAt, isHexAt, isTimestampAt, isUlidAt, JsonSkipper, StringCache } from './json-skip.js';
 
 /**
  * The report's fast path: reads a canonical event line (what the SDK's encoder
@@ -63,6 +63,7 @@ const enum Field {
   AgentRunId,
   Scope,
   PricingStatus,
+  PricingTier,
   LatencyMs,
   Cost,
   TotalCost,
@@ -108,7 +109,7 @@ const KEYS: ReadonlyArray<readonly [Kind, string, Field]> = [
   [Kind.Top, 'tags', Field.Tags], [Kind.Top, 'team_id', Field.TeamId], [Kind.Top, 'timestamp', Field.Timestamp],
   [Kind.Top, 'trace_id', Field.TraceId],
   [Kind.Payload, 'agent_name', Field.AgentName], [Kind.Payload, 'agent_run_id', Field.AgentRunId], [Kind.Payload, 'scope', Field.Scope],
-  [Kind.Payload, 'pricing_status', Field.PricingStatus], [Kind.Payload, 'latency_ms', Field.LatencyMs], [Kind.Payload, 'cost', Field.Cost],
+  [Kind.Payload, 'pricing_status', Field.PricingStatus], [Kind.Payload, 'pricing_tier', Field.PricingTier], [Kind.Payload, 'latency_ms', Field.LatencyMs], [Kind.Payload, 'cost', Field.Cost],
   [Kind.Payload, 'total_cost', Field.TotalCost], [Kind.Payload, 'token_usage', Field.TokenUsage],
   [Kind.Payload, 'total_token_usage', Field.TotalTokenUsage], [Kind.Payload, 'model', Field.Model],
   [Kind.Payload, 'call_count', Field.CallCount], [Kind.Payload, 'unpriced_call_count', Field.UnpricedCallCount],
@@ -122,6 +123,8 @@ const KEYS: ReadonlyArray<readonly [Kind, string, Field]> = [
   [Kind.Usage, 'cache_creation_tokens', Field.CacheCreationTokens], [Kind.Usage, 'reasoning_tokens', Field.ReasoningTokens],
   [Kind.Model, 'name', Field.Name], [Kind.Model, 'system', Field.System],
 ];
+
+const MAX_ORDINALS = 32;
 
 // Keys by kind in open-addressing tables of 64 slots (field + 1; 0 empty), found by the hash the reader computes as it scans a key.
 const SLOTS = 64;
@@ -171,17 +174,21 @@ export class CanonicalLineReader extends JsonSkipper {
     org: new StringCache(),
     source: new StringCache(SOURCE_PATTERN),
     agent: new StringCache(),
-    run: new StringCache(),
     scope: new StringCache(),
     model: new StringCache(),
     provider: new StringCache(),
     currency: new StringCache(),
     day: new StringCache(),
-    timestamp: new StringCache(),
+    // Each event's own, usually: the last one only.
+    timestamp: new StringCache(undefined, false),
+    run: new StringCache(undefined, false),
   };
   private lastTags: Uint8Array = new Uint8Array(0);
   private lastTagKeys: readonly string[] = NONE_KEYS;
   private readonly tagKeys: string[] = [];
+  /** Per kind and ordinal, the field of the key the last line had there. */
+  private readonly expected = new Int32Array(6 * MAX_ORDINALS).fill(Field.Unknown);
+  private lastTier: Uint8Array = new Uint8Array(0);
 
   constructor(record: EventRecord) {
     super();
@@ -208,30 +215,85 @@ export class CanonicalLineReader extends JsonSkipper {
     return this.object(start, Kind.Top) === end && this.envelope === ENVELOPE && this.type !== undefined;
   }
 
-  /** An object whose keys are read (strictly increasing ASCII keys); the offset after it, or -1. */
+  /**
+   * An object whose keys are read; the offset after it, or -1. A known key may appear once
+   * (JSON.parse would keep the last of two); unknown keys are skipped, so their order and
+   * repeats change nothing read. Tags, all read, must have strictly increasing keys.
+   */
   private object(position: number, kind: Kind): number {
+    if (kind === Kind.Tags) return this.tagsObject(position);
     const bytes = this.bytes;
-    let at = position + 1;
     if (bytes[position] !== 0x7b) return -1;
-    if (kind === Kind.Tags && bytes[at] === 0x7d) return at + 1;
+    let at = position + 1;
+    const expected = this.expected;
+    let seenLow = 0;
+    let seenHigh = 0;
+    for (let ordinal = kind * MAX_ORDINALS; ; ordinal += 1) {
+      if (bytes[at] !== 0x22) return -1;
+      // The key the last line had here, usually this one: one comparison instead of a scan and a lookup.
+      let field = ordinal < (kind + 1) * MAX_ORDINALS ? (expected[ordinal] as number) : Field.Unknown;
+      let keyEnd: number;
+      const name = field === Field.Unknown ? undefined : (KEY_BYTES[field] as Uint8Array);
+      if (name !== undefined && bytes[at + 1 + name.length] === 0x22 && equalAt(bytes, at + 1, name)) {
+        keyEnd = at + 1 + name.length;
+      } else {
+        keyEnd = this.scanKey(at + 1);
+        if (keyEnd < 0) return -1;
+        field = lookupKey(kind, bytes, at + 1, keyEnd, this.keyHash);
+        if (ordinal < (kind + 1) * MAX_ORDINALS) expected[ordinal] = field;
+      }
+      if (bytes[keyEnd + 1] !== 0x3a) return -1;
+      if (field !== Field.Unknown) {
+        if (field < 32) {
+          if ((seenLow & (1 << field)) !== 0) return -1;
+          seenLow |= 1 << field;
+        } else {
+          if ((seenHigh & (1 << (field - 32))) !== 0) return -1;
+          seenHigh |= 1 << (field - 32);
+        }
+      }
+      at = this.field(kind, field as Field, keyEnd + 2);
+      if (at < 0) return -1;
+      const next = bytes[at];
+      if (next === 0x2c) at += 1;
+      else if (next === 0x7d) return at + 1;
+      else return -1;
+    }
+  }
+
+  private keyHash = 0;
+
+  /** A key from the byte after its opening quote: the offset of its closing quote (hash in `keyHash`), or -1 (escapes, non-ASCII). */
+  private scanKey(start: number): number {
+    const bytes = this.bytes;
+    let end = start;
+    let hash = 0;
+    for (;;) {
+      const byte = bytes[end] as number;
+      if (byte === 0x22) break;
+      if (byte < 0x20 || byte === 0x5c || byte >= 0x80) return -1;
+      hash = (Math.imul(hash, 31) + byte) | 0;
+      end += 1;
+    }
+    this.keyHash = hash;
+    return end;
+  }
+
+  /** Tags: every key read, strictly increasing (Object.entries order, no repeats); the offset after them, or -1. */
+  private tagsObject(position: number): number {
+    const bytes = this.bytes;
+    if (bytes[position] !== 0x7b) return -1;
+    let at = position + 1;
+    if (bytes[at] === 0x7d) return at + 1;
     let previousStart = -1;
     let previousEnd = -1;
     for (;;) {
       if (bytes[at] !== 0x22) return -1;
       const keyStart = at + 1;
-      let keyEnd = keyStart;
-      let hash = 0;
-      for (;;) {
-        const byte = bytes[keyEnd] as number;
-        if (byte === 0x22) break;
-        if (byte < 0x20 || byte === 0x5c || byte >= 0x80) return -1;
-        hash = (Math.imul(hash, 31) + byte) | 0;
-        keyEnd += 1;
-      }
-      if (bytes[keyEnd + 1] !== 0x3a) return -1;
+      const keyEnd = this.scanKey(keyStart);
+      if (keyEnd < 0 || bytes[keyEnd + 1] !== 0x3a) return -1;
       if (previousStart >= 0 && !this.keyAfter(previousStart, previousEnd, keyStart, keyEnd)) return -1;
-      const value = keyEnd + 2;
-      at = kind === Kind.Tags ? this.tag(keyStart, keyEnd, value) : this.field(kind, lookupKey(kind, bytes, keyStart, keyEnd, hash), value);
+      at = this.tag(keyStart, keyEnd, keyEnd + 2);
       if (at < 0) return -1;
       previousStart = keyStart;
       previousEnd = keyEnd;
@@ -312,6 +374,8 @@ export class CanonicalLineReader extends JsonSkipper {
         record.priced = !this.stringIs(UNPRICED);
         return after;
       }
+      case Field.PricingTier:
+        return this.tier(position);
       case Field.LatencyMs: {
         if (this.type !== TOKEN) break;
         const after = this.decimal(position);
@@ -396,8 +460,15 @@ export class CanonicalLineReader extends JsonSkipper {
 
   /** A string field through its cache; sets `after` (-1 when it is not read) and returns the value. */
   private take(position: number, cache: StringCache): string | undefined {
+    // The field's last value again (usually): its bytes were checked when it was first read.
+    const bytes = this.bytes;
+    const last = cache.lastRaw;
+    if (bytes[position] === 0x22 && bytes[position + 1 + last.length] === 0x22 && equalAt(bytes, position + 1, last)) {
+      this.after = position + 2 + last.length;
+      return cache.lastValue;
+    }
     const after = this.string(position);
-    const value = after < 0 ? undefined : cache.get(this.bytes, this.stringStart, this.stringEnd, this.stringAscii);
+    const value = after < 0 ? undefined : cache.get(bytes, this.stringStart, this.stringEnd, this.stringAscii);
     this.after = value === undefined ? -1 : after;
     return value;
   }
@@ -433,6 +504,16 @@ export class CanonicalLineReader extends JsonSkipper {
     }
   }
 
+  /** `pricing_tier`, not read: skipped, or passed by one comparison when it is the last line's (checked then). */
+  private tier(position: number): number {
+    const bytes = this.bytes;
+    const last = this.lastTier;
+    if (last.length > 0 && bytes.compare(last, 0, last.length, position, position + last.length) === 0) return position + last.length;
+    const after = this.skipValue(position, 0);
+    if (after > position && bytes[position] === 0x7b) this.lastTier = copyOf(bytes, position, after);
+    return after;
+  }
+
   private tags(position: number): number {
     const bytes = this.bytes;
     // The same tags as the last line (the usual case): their keys are known, and their bytes were checked.
@@ -445,7 +526,7 @@ export class CanonicalLineReader extends JsonSkipper {
     const after = this.object(position, Kind.Tags);
     if (after < 0) return -1;
     const keys = this.tagKeys.length === 0 ? NONE_KEYS : [...this.tagKeys];
-    this.lastTags = Uint8Array.prototype.slice.call(bytes, position, after);
+    this.lastTags = copyOf(bytes, position, after);
     this.lastTagKeys = keys;
     this.record.tagKeys = keys;
     return after;

@@ -303,6 +303,13 @@ export function isTimestampAt(bytes: Uint8Array, position: number): boolean {
   return bytes[position + 28] === 0x22;
 }
 
+/** A copy of bytes `[start, end)` (a plain Uint8Array: a Buffer's own slice would cost a Buffer's construction). */
+export function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const copy = new Uint8Array(end - start);
+  for (let index = start; index < end; index += 1) copy[index - start] = bytes[index] as number;
+  return copy;
+}
+
 /** Whether `bytes` holds `expected` at `offset`. */
 export function equalAt(bytes: Uint8Array, offset: number, expected: Uint8Array): boolean {
   for (let index = 0; index < expected.length; index += 1) if (bytes[offset + index] !== expected[index]) return false;
@@ -324,7 +331,9 @@ function isEscape(byte: number): boolean {
   );
 }
 
-const MAX_CACHED = 4096;
+// Small: values past it are new strings each time, garbage that dies young (a large table's
+// entries would live long enough to be promoted, and grow the old generation).
+const MAX_CACHED = 256;
 
 /** One value a {@link StringCache} knows: its bytes and the string they decode to. */
 interface CachedString {
@@ -339,17 +348,39 @@ interface CachedString {
  */
 export class StringCache {
   private last: CachedString = { raw: new Uint8Array(0), value: '' };
+
+  /** The bytes of the last value returned (checked as a string without escapes when first read). */
+  get lastRaw(): Uint8Array {
+    return this.last.raw;
+  }
+
+  /** The last value returned. */
+  get lastValue(): string {
+    return this.last.value;
+  }
+
   private readonly values = new Map<number, CachedString[]>();
   private size = 0;
 
-  /** @param pattern new values must match it (they are checked once, when first seen) */
-  constructor(private readonly pattern: RegExp | undefined = undefined) {}
+  /**
+   * @param pattern new values must match it (they are checked once, when first seen)
+   * @param table whether to keep a table of values beside the last one (not for values that rarely repeat)
+   */
+  constructor(
+    private readonly pattern: RegExp | undefined = undefined,
+    private readonly table = true,
+  ) {}
 
   /** The value of bytes `[start, end)` (decoded as UTF-8 unless `ascii`); undefined when it fails the pattern. */
   get(bytes: Buffer, start: number, end: number, ascii: boolean): string | undefined {
     const length = end - start;
     const last = this.last;
     if (last.raw.length === length && equalAt(bytes, start, last.raw)) return last.value;
+    if (!this.table) {
+      const value = bytes.toString(ascii ? 'latin1' : 'utf8', start, end);
+      this.last = { raw: copyOf(bytes, start, end), value };
+      return value;
+    }
     let hash = length;
     for (let index = start; index < end; index += 1) hash = (Math.imul(hash, 31) + (bytes[index] as number)) | 0;
     let bucket = this.values.get(hash);
@@ -369,7 +400,7 @@ export class StringCache {
       bucket = undefined;
     }
     // A copy: a view would keep the whole chunk alive.
-    const entry = { raw: Uint8Array.prototype.slice.call(bytes, start, end), value };
+    const entry = { raw: copyOf(bytes, start, end), value };
     if (bucket === undefined) this.values.set(hash, [entry]);
     else bucket.push(entry);
     this.size += 1;

@@ -12,12 +12,13 @@ import { parseDimensions, parseTimeBound, REPORT_FORMATS, type ReportFormat } fr
 import { DEFAULT_DIMENSIONS, ReportAggregator, type ReportDimension } from './report.js';
 import { terminalWidth } from './terminal-width.js';
 import type { VerifySummary } from './verify.js';
+import type * as Help from './help.js';
 import { CLI_VERSION } from './version.js';
 import { createWhatIfAggregator } from './what-if-command.js';
 
 // Modules a command needs only for some flags (the SDK, pricing, HTML, tables) are imported when
 // those flags are given: start-up is part of every report's time (the SDK alone takes ~0.4 s).
-const help = (): Promise<typeof import('./help.js')> => import('./help.js');
+const help = (): Promise<typeof Help> => import('./help.js');
 
 const HTML_DIMENSIONS: readonly ReportDimension[] = ['day', 'model', 'agent', 'user', 'team', 'org', 'tag'];
 

@@ -1,15 +1,15 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { CostEvent } from '@costspan/sdk';
 import { CanonicalLineReader } from './canonical-line.js';
 import { CliError } from './cli-error.js';
 import { EventIdSet } from './event-id-set.js';
 import { emptyRecord, recordFromEvent, type EventRecord } from './event-record.js';
-import { countBytes, decompressed } from './input-streams.js';
+import { countBytes, decompressed, fileChunks } from './input-streams.js';
+import type * as SlowLine from './slow-line.js';
 
 // Lines the fast path does not take are validated by the SDK, loaded on the first such line:
 // a report over canonical lines never loads it (its import costs ~0.4 s and ~28 MB).
-type SlowPath = typeof import('./slow-line.js');
+type SlowPath = typeof SlowLine;
 
 export { describeDuplicates, describeSkipped } from './scan-summary.js';
 
@@ -258,10 +258,7 @@ export class EventScanner {
 
   private async scanOne(input: string, sink: Sink, onBytes: (() => void) | undefined): Promise<void> {
     const stats = this.stats;
-    const raw: AsyncIterable<Buffer> =
-      input === '-'
-        ? ((this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>)
-        : createReadStream(input, { highWaterMark: 256 * 1024 });
+    const raw: AsyncIterable<Buffer> = input === '-' ? ((this.options.stdin ?? process.stdin) as AsyncIterable<Buffer>) : fileChunks(input);
     const counted = countBytes(raw, (count) => {
       stats.bytes += count;
       onBytes?.();
@@ -298,7 +295,8 @@ export class EventScanner {
                 pending = [];
                 pendingBytes = 0;
               } else {
-                pending.push(chunk.subarray(start));
+                // A copy: the chunk's buffer is reused for the next read.
+                pending.push(Buffer.from(chunk.subarray(start)));
                 pendingBytes += rest;
               }
             }

@@ -1,6 +1,7 @@
 import type { PicoUsd } from '@costspan/core';
 import { ratioPico } from './wire-pico.js';
 import { compareKeys } from './report-group.js';
+import { SpikeRuns } from './spike-runs.js';
 
 /** Dimensions whose days are checked for spikes; `day` is the report's own daily total. */
 export type SpikeDimension = 'day' | 'agent' | 'model' | 'user';
@@ -76,20 +77,6 @@ function split(cost: PicoUsd, pico: number): PicoUsd | undefined {
   return Number.isSafeInteger(pico) && BigInt(pico) === cost ? undefined : cost;
 }
 
-/** One run's cost on one day, with what a spike filters runs by. */
-interface RunDay {
-  cost: ExactSum;
-  agent: string | undefined;
-  user: string | undefined;
-  /** The run's first model and its cost; `models` holds every model once a run uses a second one. */
-  model: string;
-  modelCost: ExactSum;
-  models: Map<string, ExactSum> | undefined;
-}
-
-/** The runs of one day, each with its exact cost. */
-type DayRuns = Map<string, RunDay>;
-
 /** What a call tells about its run, for {@link SpikeTracker.addRun}. */
 export interface SpikeRunCall {
   runId: string | undefined;
@@ -99,8 +86,6 @@ export interface SpikeRunCall {
 }
 
 const MAX_CELLS = 200_000;
-/** Runs (per day) itemised in all; later runs are in a spike's `otherCost`, so memory stays bounded. */
-const MAX_RUNS = 200_000;
 const RUNS_SHOWN = 10;
 const NO_RUN = '(no run id)';
 const DAY_MS = 86_400_000;
@@ -150,11 +135,7 @@ export class DailyCost {
 export class SpikeTracker {
   private readonly series = new Map<SpikeDimension, Map<string, DailyCost>>();
   private readonly budgets = new Map<SpikeDimension, { cells: number; full: boolean }>();
-  private readonly days = new Map<string, DayRuns>();
-  private lastRunId: string | undefined;
-  private lastRunDay = '';
-  private lastRun: RunDay | undefined;
-  private runCount = 0;
+  private readonly runs = new SpikeRuns();
 
   constructor(readonly dimensions: readonly SpikeDimension[]) {
     for (const dimension of dimensions) {
@@ -187,28 +168,7 @@ export class SpikeTracker {
 
   /** {@link SpikeTracker.addRun} with the cost as `pico`, a safe integer, or `exact` when too large for one. */
   addRunCost(day: string, call: SpikeRunCall, pico: number, exact: PicoUsd | undefined): void {
-    const runId = call.runId ?? NO_RUN;
-    if (this.lastRun !== undefined && runId === this.lastRunId && day === this.lastRunDay) {
-      addToRun(this.lastRun, call.model, pico, exact);
-      return;
-    }
-    let dayRuns = this.days.get(day);
-    if (dayRuns === undefined) {
-      dayRuns = new Map();
-      this.days.set(day, dayRuns);
-    }
-    let run = dayRuns.get(runId);
-    if (run === undefined) {
-      this.lastRun = undefined;
-      if (this.runCount >= MAX_RUNS) return;
-      this.runCount += 1;
-      run = { cost: new ExactSum(), agent: call.agent, user: call.user, model: call.model, modelCost: new ExactSum(), models: undefined };
-      dayRuns.set(runId, run);
-    }
-    addToRun(run, call.model, pico, exact);
-    this.lastRunId = runId;
-    this.lastRunDay = day;
-    this.lastRun = run;
+    this.runs.add(day, call.runId ?? NO_RUN, call, pico, exact);
   }
 
   /** The spikes, by day then dimension then key. */
@@ -218,7 +178,7 @@ export class SpikeTracker {
       if (this.budgets.get(dimension)?.full === true) continue;
       for (const [key, series] of byKey) {
         for (const [day, cell] of series.days) {
-          const spike = check(dimension, key, day, cell.value, series.days, this.days.get(day));
+          const spike = check(dimension, key, day, cell.value, series.days, this.runs);
           if (spike !== undefined) spikes.push(spike);
         }
       }
@@ -226,35 +186,6 @@ export class SpikeTracker {
     const order = (spike: Spike): number => SPIKE_DIMENSIONS.indexOf(spike.dimension);
     spikes.sort((left, right) => compareKeys(left.day, right.day) || order(left) - order(right) || compareKeys(left.key, right.key));
     return { spikes, unchecked: SPIKE_DIMENSIONS.filter((dimension) => this.budgets.get(dimension)?.full === true) };
-  }
-}
-
-function addToRun(run: RunDay, model: string, pico: number, exact: PicoUsd | undefined): void {
-  run.cost.add(pico, exact);
-  if (run.models === undefined && model === run.model) {
-    run.modelCost.add(pico, exact);
-    return;
-  }
-  if (run.models === undefined) run.models = new Map([[run.model, run.modelCost]]);
-  let sum = run.models.get(model);
-  if (sum === undefined) {
-    sum = new ExactSum();
-    run.models.set(model, sum);
-  }
-  sum.add(pico, exact);
-}
-
-/** A run's cost for the key of a spike: all of it, or its calls to the spiking model. */
-function runCost(run: RunDay, dimension: SpikeDimension, key: string): PicoUsd | undefined {
-  switch (dimension) {
-    case 'day':
-      return run.cost.value;
-    case 'agent':
-      return run.agent === key ? run.cost.value : undefined;
-    case 'user':
-      return run.user === key ? run.cost.value : undefined;
-    case 'model':
-      return (run.models === undefined ? (run.model === key ? run.modelCost : undefined) : run.models.get(key))?.value;
   }
 }
 
@@ -268,7 +199,7 @@ function check(
   day: string,
   total: PicoUsd,
   days: Map<string, ExactSum>,
-  dayRuns: DayRuns | undefined,
+  runs: SpikeRuns,
 ): Spike | undefined {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
   const trailing: PicoUsd[] = [];
@@ -285,13 +216,9 @@ function check(
       : ratioPico((trailing[middle - 1] as PicoUsd) + (trailing[middle] as PicoUsd), 1n, 2n);
   // No norm to compare with when the median day cost nothing.
   if (median <= 0n || total <= BigInt(SPIKE_FACTOR) * median) return undefined;
-  const runs: Array<{ runId: string; cost: PicoUsd }> = [];
-  for (const [runId, run] of dayRuns ?? []) {
-    const cost = runCost(run, dimension, key);
-    if (cost !== undefined && cost > 0n) runs.push({ runId, cost });
-  }
-  runs.sort((left, right) => (left.cost === right.cost ? compareKeys(left.runId, right.runId) : left.cost > right.cost ? -1 : 1));
-  const shown = runs.slice(0, RUNS_SHOWN);
+  const dayRuns = runs.costs(day, dimension, key);
+  dayRuns.sort((left, right) => (left.cost === right.cost ? compareKeys(left.runId, right.runId) : left.cost > right.cost ? -1 : 1));
+  const shown = dayRuns.slice(0, RUNS_SHOWN);
   const listed = shown.reduce((sum, run) => sum + run.cost, 0n);
   return {
     dimension,

@@ -2,6 +2,7 @@ export { costEventToLogRecord, timestampToHrTime } from './cost-event-log-record
 export { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
 export type { OtlpLogEventExporterOptions, OtlpLogEventExporterStats } from './otlp-log-event-exporter.js';
 export type { OtlpConnectionOptions, OtlpProtocol } from './otlp-config.js';
+export type { CostspanMetricsOptions, CostspanMetricsStats, MetricsExporterName } from './otlp-metrics.js';
 export { createCostspanOtlp, registerCostspan } from './register-costspan.js';
 export type {
   CostspanOtlp,

@@ -7,6 +7,7 @@ import { COST_METRICS, type CostTracer } from '@costspan/sdk';
 import { captureDiag } from './__fixtures__/events.js';
 import { OtlpGrpcReceiver } from './__fixtures__/otlp-grpc-receiver.js';
 import { OtlpReceiver } from './__fixtures__/otlp-receiver.js';
+import { isRetryableGrpcError } from './otlp-grpc-exporters.js';
 import { registerCostspan, type RegisteredCostspan } from './register-costspan.js';
 
 const receivers: { stop(): Promise<void> }[] = [];
@@ -199,5 +200,31 @@ describe('OTLP protocol values', () => {
     expect(costspan.logExporter.protocol).toBe('http/protobuf');
     expect(collector.spans).toHaveLength(3);
     expect(collector.requests.every((request) => request.contentType === 'application/x-protobuf')).toBe(true);
+  });
+});
+
+describe('retryable gRPC codes', () => {
+  it("the OTLP specification's list: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS; nothing else, and no HTTP status", () => {
+    const withCode = (code: unknown): Error => Object.assign(new Error('export failed'), { code });
+    const retryable = [
+      status.CANCELLED,
+      status.DEADLINE_EXCEEDED,
+      status.ABORTED,
+      status.OUT_OF_RANGE,
+      status.UNAVAILABLE,
+      status.DATA_LOSS,
+    ];
+    for (const code of retryable) expect(isRetryableGrpcError(withCode(code)), String(code)).toBe(true);
+    const others = [
+      status.OK,
+      status.UNKNOWN,
+      status.INVALID_ARGUMENT,
+      status.NOT_FOUND,
+      status.PERMISSION_DENIED,
+      status.RESOURCE_EXHAUSTED,
+    ];
+    for (const code of [...others, status.UNIMPLEMENTED, status.INTERNAL, status.UNAUTHENTICATED, 503, 429, 'ECONNREFUSED'])
+      expect(isRetryableGrpcError(withCode(code)), String(code)).toBe(false);
+    expect(isRetryableGrpcError(undefined)).toBe(false);
   });
 });

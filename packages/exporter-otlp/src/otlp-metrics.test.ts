@@ -244,6 +244,34 @@ describe('which metrics the setup makes', () => {
     await yours.shutdown();
   });
 
+  it('OTEL_EXPORTER_OTLP_METRICS_HEADERS apply to the metric exports only', async () => {
+    const collector = await receiver();
+    vi.stubEnv('OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'x-metrics-key=m1');
+    const costspan = track(registerCostspan({ endpoint: collector.url, flushOnExit: false, headers: { 'x-all': 'yes' } }));
+    await knownWorkload(costspan.tracer);
+    await costspan.shutdown();
+    const metricRequests = collector.requests.filter((request) => request.path === '/v1/metrics');
+    expect(metricRequests.length).toBeGreaterThan(0);
+    for (const request of metricRequests) expect(request.headers).toMatchObject({ 'x-metrics-key': 'm1', 'x-all': 'yes' });
+    for (const request of collector.requests.filter((request) => request.path !== '/v1/metrics')) {
+      expect(request.headers['x-metrics-key']).toBeUndefined();
+      expect(request.headers['x-all']).toBe('yes');
+    }
+  });
+
+  it('a MeterProvider given as costs.meterProvider counts as yours too', async () => {
+    const collector = await receiver();
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const yours = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 600_000 })] });
+    const costspan = track(registerCostspan({ endpoint: collector.url, flushOnExit: false, costs: { meterProvider: yours } }));
+    expect(costspan.meterProvider).toBe(yours);
+    await knownWorkload(costspan.tracer);
+    await costspan.shutdown();
+    expect(exporter.getMetrics().length).toBeGreaterThan(0);
+    expect(collector.requests.some((request) => request.path === '/v1/metrics')).toBe(false);
+    await yours.shutdown();
+  });
+
   it('an unknown OTEL_METRICS_EXPORTER value is told once and skipped; otlp beside it still exports', async () => {
     const logs = captureDiag();
     const collector = await receiver();

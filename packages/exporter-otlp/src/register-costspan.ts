@@ -20,7 +20,8 @@ export interface CostspanOtlpOptions extends OtlpConnectionOptions {
   resource?: Resource;
   /**
    * Options of the {@link CostSpanProcessor}: `source`, `priceSource`, `listeners`,
-   * more `exporters` (e.g. a `JsonlEventExporter`) and the event queue limits.
+   * more `exporters` (e.g. a `JsonlEventExporter`), the event queue limits and `metrics`
+   * (the principal cardinality of the cost metrics).
    * Calls are priced from the built-in table unless `priceSource` says otherwise
    * (`null`: price nothing, only costs given by the caller or provider count).
    */

@@ -138,6 +138,9 @@ export class CostMetrics {
   private readonly maxBuffered: number;
   private readonly maxSeries: number;
   private buffered = 0;
+  /** The last call's series and what chose it: consecutive calls of one model and agent skip the key and lookup. */
+  private lastCall: { provider: string; call: RecordedCall; operation: string | undefined; series: CallSeries } | undefined;
+  private lastSpend: { provider: string; model: string; node: SpanNode | undefined; series: CountSeries } | undefined;
 
   constructor(meterProvider: MeterProvider, options: CostMetricsOptions = {}) {
     this.principals = new PrincipalCardinality(options);
@@ -231,6 +234,22 @@ export class CostMetrics {
   }
 
   private callSeries(call: RecordedCall, provider: string, operation: string | undefined): CallSeries {
+    const last = this.lastCall;
+    if (
+      last !== undefined &&
+      last.provider === provider &&
+      last.operation === operation &&
+      last.call.model === call.model &&
+      last.call.responseModel === call.responseModel
+    ) {
+      return last.series;
+    }
+    const series = this.findCallSeries(call, provider, operation);
+    this.lastCall = { provider, call, operation, series };
+    return series;
+  }
+
+  private findCallSeries(call: RecordedCall, provider: string, operation: string | undefined): CallSeries {
     const model = call.model;
     const response = call.responseModel !== undefined && call.responseModel !== model ? call.responseModel : undefined;
     const key = `${provider}\u0000${model}\u0000${response ?? ''}\u0000${operation ?? ''}`;
@@ -246,6 +265,23 @@ export class CostMetrics {
   }
 
   private spendSeries(provider: string, model: string, node: SpanNode | undefined): CountSeries {
+    const last = this.lastSpend;
+    // Steps of one run share their run and principal: the same node's run and principal, the same series.
+    if (
+      last !== undefined &&
+      last.provider === provider &&
+      last.model === model &&
+      last.node?.run === node?.run &&
+      last.node?.principal === node?.principal
+    ) {
+      return last.series;
+    }
+    const series = this.findSpendSeries(provider, model, node);
+    this.lastSpend = { provider, model, node, series };
+    return series;
+  }
+
+  private findSpendSeries(provider: string, model: string, node: SpanNode | undefined): CountSeries {
     const agent = node?.run.name;
     const principal = this.principals.of(node?.principal ?? {});
     const key = `${provider}\u0000${model}\u0000${agent ?? ''}${principal.key}`;
