@@ -231,7 +231,7 @@ export class CanonicalLineReader extends JsonSkipper {
     for (let ordinal = kind * MAX_ORDINALS; ; ordinal += 1) {
       if (bytes[at] !== 0x22) return -1;
       // The key the last line had here, usually this one: one comparison instead of a scan and a lookup.
-      let field = ordinal < (kind + 1) * MAX_ORDINALS ? (expected[ordinal] as number) : Field.Unknown;
+      let field: Field = ordinal < (kind + 1) * MAX_ORDINALS ? (expected[ordinal] as Field) : Field.Unknown;
       let keyEnd: number;
       const name = field === Field.Unknown ? undefined : (KEY_BYTES[field] as Uint8Array);
       if (name !== undefined && bytes[at + 1 + name.length] === 0x22 && equalAt(bytes, at + 1, name)) {
@@ -252,7 +252,7 @@ export class CanonicalLineReader extends JsonSkipper {
           seenHigh |= 1 << (field - 32);
         }
       }
-      at = this.field(kind, field as Field, keyEnd + 2);
+      at = this.field(kind, field, keyEnd + 2);
       if (at < 0) return -1;
       const next = bytes[at];
       if (next === 0x2c) at += 1;
