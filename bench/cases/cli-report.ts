@@ -10,7 +10,7 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createDefaultPriceSource } from '@costspan/pricing';
 import { CostSpanProcessor, InMemoryEventExporter, createCostTracer, serializeEvent } from '@costspan/sdk';
 import { createEventIdGenerator, formatEventTimestamp } from '@costspan/sdk/internal';
-import type { BenchRow } from '../src/harness.js';
+import { median, type BenchRow } from '../src/harness.js';
 
 const require = createRequire(import.meta.url);
 
@@ -143,7 +143,8 @@ function figures(entries: Array<{ model: string | null; cost: string; calls: num
  * (10k in smoke mode) against DuckDB's `read_json_auto` computing the same
  * figures (total, cost and calls by model) over the same file, each in a
  * process of its own: events/s and MB/s by wall clock (start-up included for
- * both), peak RSS, and whether every figure agrees to the pico-dollar.
+ * both), peak RSS (maxRSS of each child), medians of per-round ratios over
+ * interleaved rounds, and whether every figure agrees to the pico-dollar.
  * Targets (issue 17): throughput >= 1.0x DuckDB's, peak RSS <= 0.6x.
  */
 export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]> {
@@ -152,32 +153,38 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
     const path = join(directory, 'events.jsonl');
     const { events, bytes } = await generate(path, options.smoke ? 10_000 : 1_000_000);
     const bin = join(dirname(require.resolve('@costspan/cli')), 'bin.js');
-    // Each side runs `rounds` times, interleaved, and its fastest run counts: on a shared machine the
-    // slowest runs measure the neighbours. Smoke mode runs once, to stay quick.
-    const rounds = options.smoke ? 1 : 2;
+    // Each side runs `rounds` times, interleaved (ours, theirs, ours, ...), and the ratios are medians of
+    // the per-round ratios: on a shared machine a neighbour's load hits both sides of a round alike.
+    // Peak RSS is measured the same way for both: process.resourceUsage().maxRSS in the child itself.
+    // Smoke mode runs once, to stay quick.
+    const rounds = options.smoke ? 1 : 5;
     const runCli = (): Promise<ChildRun> =>
       runNode([bin, 'report', path, '--format', 'json', '--group-by', 'model', '--no-progress', '--stats']);
     const runDuck = (): Promise<ChildRun> =>
       runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], { cwd: dirname(require.resolve('@duckdb/node-api/package.json')) });
-    const cliRuns: ChildRun[] = [];
-    const duckRuns: ChildRun[] = [];
+    const rows: Array<{ cli: ChildRun; duck: ChildRun; cliRss: number; duckRss: number }> = [];
     for (let round = 0; round < rounds; round += 1) {
       const ours = await runCli();
       if (ours.code !== 0) throw new Error(`costspan report failed (${ours.code}): ${ours.stderr}`);
-      cliRuns.push(ours);
       const theirs = await runDuck();
       if (theirs.code !== 0) throw new Error(`DuckDB baseline failed (${theirs.code}): ${theirs.stderr}`);
-      duckRuns.push(theirs);
+      const stats = JSON.parse(/costspan stats: (.*)/.exec(ours.stderr)?.[1] ?? '{}') as { peak_rss_mb: number };
+      const baselineRss = (JSON.parse(theirs.stdout) as { peak_rss_mb: number }).peak_rss_mb;
+      rows.push({ cli: ours, duck: theirs, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
     }
-    const fastest = (runs: ChildRun[]): ChildRun => runs.reduce((best, run) => (run.seconds < best.seconds ? run : best));
-    const cli = fastest(cliRuns);
-    const duck = fastest(duckRuns);
-    const stats = JSON.parse(/costspan stats: (.*)/.exec(cli.stderr)?.[1] ?? '{}') as { peak_rss_mb: number };
+    const cli = rows.map((row) => row.cli).sort((left, right) => left.seconds - right.seconds)[Math.floor(rounds / 2)] as ChildRun;
+    const duckSeconds = median(rows.map((row) => row.duck.seconds));
+    const cliSeconds = median(rows.map((row) => row.cli.seconds));
+    const throughputRatio = median(rows.map((row) => row.duck.seconds / row.cli.seconds));
+    const rssRatio = median(rows.map((row) => row.cliRss / row.duckRss));
     const report = JSON.parse(cli.stdout) as {
       totals: { cost_usd: string; calls: number };
       breakdowns: { model: Array<{ key: string; cost_usd: string; calls: number }> };
     };
-    const baseline = JSON.parse(duck.stdout) as { rows: Array<{ model: string | null; cost: string; calls: number }>; peak_rss_mb: number };
+    const baseline = JSON.parse((rows[0] as { duck: ChildRun }).duck.stdout) as {
+      rows: Array<{ model: string | null; cost: string; calls: number }>;
+      peak_rss_mb: number;
+    };
     const ours = figures([
       { model: null, cost: report.totals.cost_usd, calls: report.totals.calls },
       ...report.breakdowns.model.map((row) => ({ model: row.key, cost: row.cost_usd, calls: row.calls })),
@@ -185,27 +192,30 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
     const mb = bytes / 1e6;
     return [
       {
-        name: `report --group-by model, ${events.toLocaleString('en-US')} events (${mb.toFixed(0)} MB): events/s`,
-        value: events / cli.seconds,
+        name: `report --group-by model, ${events.toLocaleString('en-US')} events (${mb.toFixed(0)} MB), median of ${rounds} interleaved rounds: events/s`,
+        value: events / cliSeconds,
         unit: 'events/s',
-        baseline: events / duck.seconds,
+        baseline: events / duckSeconds,
         baselineName: 'DuckDB read_json_auto',
+        ratio: throughputRatio,
         target: '>= 1.00x',
       },
       {
         name: 'report throughput',
-        value: mb / cli.seconds,
+        value: mb / cliSeconds,
         unit: 'MB/s',
-        baseline: mb / duck.seconds,
+        baseline: mb / duckSeconds,
         baselineName: 'DuckDB read_json_auto',
+        ratio: throughputRatio,
         target: '>= 1.00x',
       },
       {
-        name: 'report peak RSS',
-        value: stats.peak_rss_mb,
+        name: 'report peak RSS (maxRSS of each child)',
+        value: median(rows.map((row) => row.cliRss)),
         unit: 'MB',
-        baseline: baseline.peak_rss_mb,
+        baseline: median(rows.map((row) => row.duckRss)),
         baselineName: 'DuckDB read_json_auto',
+        ratio: rssRatio,
         target: '<= 0.60x',
       },
       {

@@ -244,7 +244,7 @@ export class CanonicalLineReader extends JsonSkipper {
       }
       if (bytes[keyEnd + 1] !== 0x3a) return -1;
       if (field !== Field.Unknown) {
-        if (field < 32) {
+        if ((field as number) < 32) {
           if ((seenLow & (1 << field)) !== 0) return -1;
           seenLow |= 1 << field;
         } else {
@@ -427,9 +427,11 @@ export class CanonicalLineReader extends JsonSkipper {
         return this.money(position, 3);
       case Field.ReasoningCostUsd:
         return this.money(position, 2);
-      case Field.Currency:
-        record.currency = this.take(position, strings.currency);
+      case Field.Currency: {
+        const currency = this.take(position, strings.currency);
+        if (this.type === TOKEN) record.currency = currency;
         return this.after;
+      }
       case Field.InputTokens:
         this.tokens |= HAS_INPUT;
         return this.count(position, 0);
@@ -508,7 +510,9 @@ export class CanonicalLineReader extends JsonSkipper {
   private tier(position: number): number {
     const bytes = this.bytes;
     const last = this.lastTier;
-    if (last.length > 0 && bytes.compare(last, 0, last.length, position, position + last.length) === 0) return position + last.length;
+    // No match can run past the line's newline (the tier's bytes hold none), only past the buffer's end.
+    const end = position + last.length;
+    if (last.length > 0 && end <= bytes.length && bytes.compare(last, 0, last.length, position, end) === 0) return end;
     const after = this.skipValue(position, 0);
     if (after > position && bytes[position] === 0x7b) this.lastTier = copyOf(bytes, position, after);
     return after;
@@ -556,6 +560,8 @@ export class CanonicalLineReader extends JsonSkipper {
   /** A token count into the record's `index`th count. */
   private count(position: number, index: number): number {
     const after = this.integer(position);
+    // A session's totals are checked, not kept.
+    if (this.type !== TOKEN) return after;
     const record = this.record;
     const value = this.number;
     if (index === 0) record.inputTokens = value;

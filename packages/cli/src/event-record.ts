@@ -126,6 +126,8 @@ export function recordFromEvent(event: CostEvent, record: EventRecord = emptyRec
   record.latencyMs = undefined;
   record.currency = undefined;
   record.priced = true;
+  record.inputTokens = record.outputTokens = record.totalTokens = 0;
+  record.cacheReadTokens = record.cacheWriteTokens = record.reasoningTokens = 0;
   if (event.event_type === 'llm.cost.token.recorded') {
     const payload = (event as CostEvent<'llm.cost.token.recorded'>).payload;
     record.model = payload.model.name;
