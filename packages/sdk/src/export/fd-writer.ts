@@ -14,25 +14,8 @@ export function writeLinesSync(fd: number, text: string, timeoutMillis: number):
   } catch (error) {
     if (!isWouldBlock(error)) throw error;
   }
-  const length = Buffer.byteLength(text);
-  if (written >= length) return;
-  const buffer = Buffer.from(text, 'utf8');
-  const deadline = Date.now() + timeoutMillis;
-  let offset = written;
-  while (offset < length) {
-    try {
-      offset += writeSync(fd, buffer, offset, length - offset);
-    } catch (error) {
-      if (!isWouldBlock(error) || Date.now() >= deadline) throw error;
-      // A short sleep, not a spin: the reader needs the CPU to empty the pipe.
-      Atomics.wait(pause, 0, 0, 2);
-    }
-  }
-}
-
-function isWouldBlock(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EAGAIN' || code === 'EWOULDBLOCK';
+  if (written >= Buffer.byteLength(text)) return;
+  writeBytesSync(fd, Buffer.from(text, 'utf8').subarray(written), timeoutMillis);
 }
 
 /** {@link writeLinesSync} for bytes already encoded. */
@@ -45,7 +28,13 @@ export function writeBytesSync(fd: number, bytes: Buffer, timeoutMillis: number)
       offset += writeSync(fd, bytes, offset, length - offset);
     } catch (error) {
       if (!isWouldBlock(error) || Date.now() >= deadline) throw error;
+      // A short sleep, not a spin: the reader needs the CPU to empty the pipe.
       Atomics.wait(pause, 0, 0, 2);
     }
   }
+}
+
+function isWouldBlock(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK';
 }
