@@ -8,14 +8,8 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createDefaultPriceSource } from '@costspan/pricing';
-import {
-  CostSpanProcessor,
-  InMemoryEventExporter,
-  createCostTracer,
-  createEventIdGenerator,
-  formatEventTimestamp,
-  serializeEvent,
-} from '@costspan/sdk';
+import { CostSpanProcessor, InMemoryEventExporter, createCostTracer, serializeEvent } from '@costspan/sdk';
+import { createEventIdGenerator, formatEventTimestamp } from '@costspan/sdk/internal';
 import { median, type BenchRow } from '../src/harness.js';
 
 const require = createRequire(import.meta.url);

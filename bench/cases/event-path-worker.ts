@@ -168,6 +168,8 @@ function makeVariant(data: EventPathWorkerData, directory: string): Variant {
         flushOnExit: false,
         spanQueue,
         costs: { source: 'bench@1.0.0' },
+        // Spans and cost events only, as Langfuse and B1 send: metrics have their own case (agent overhead).
+        metrics: false,
       });
       const provider = new BasicTracerProvider({ spanProcessors: costspan.spanProcessors });
       return {

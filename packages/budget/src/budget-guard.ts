@@ -1,11 +1,6 @@
 import { CostspanError, invalidInput, picoToUsd, type PicoUsd } from '@costspan/core';
-import {
-  validatePrincipal,
-  type BudgetGate,
-  type BudgetReservation as BudgetGateReservation,
-  type BudgetSpend,
-  type Principal,
-} from '@costspan/sdk';
+import { type BudgetGate, type BudgetReservation as BudgetGateReservation, type BudgetSpend, type Principal } from '@costspan/sdk';
+import { validatePrincipal } from '@costspan/sdk/internal';
 import { BudgetExceededError, budgetUnavailable } from './budget-exceeded-error.js';
 import type {
   BudgetCheckResult,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CostspanError, invalidInput, picoToUsd } from '@costspan/core';
-import { validatePrincipal, type BudgetReservation as BudgetGateReservation, type Principal } from '@costspan/sdk';
+import { type BudgetReservation as BudgetGateReservation, type Principal } from '@costspan/sdk';
+import { validatePrincipal } from '@costspan/sdk/internal';
 import { createDefaultPriceSource } from '@costspan/pricing';
 import { budgetUnavailable, type BudgetExceededError, type BudgetRefusedCall } from './budget-exceeded-error.js';
 import type { BudgetAlert, BudgetGuardOptions, BudgetPriceSource, BudgetReservation, BudgetReserveInput } from './budget-guard-types.js';

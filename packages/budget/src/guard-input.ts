@@ -1,6 +1,6 @@
 import { invalidInput, usdToPico } from '@costspan/core';
 import type { BudgetLimitCheck } from './budget-store.js';
-import { validateName } from '@costspan/sdk';
+import { validateName } from '@costspan/sdk/internal';
 
 // Input checks shared by BudgetGuard's methods: each names the field, never quotes more than the value.
 

@@ -1,5 +1,5 @@
 import { invalidInput } from '@costspan/core';
-import { validateName } from '@costspan/sdk';
+import { validateName } from '@costspan/sdk/internal';
 import { normalizeWindows, type BudgetWindowLimits, type ScopedEntry, type ScopeKind } from './budget-limits.js';
 import type { FullBudgetStore } from './store-features.js';
 import { type callScopes } from './applicable-limits.js';

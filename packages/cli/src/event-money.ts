@@ -1,4 +1,5 @@
-import { addCall, type CostBreakdownWire, type CostTotals, type TokenUsageWire } from '@costspan/sdk';
+import { type CostBreakdownWire, type CostTotals, type TokenUsageWire } from '@costspan/sdk';
+import { addCall } from '@costspan/sdk/internal';
 import { wireToPico } from './wire-pico.js';
 
 // Re-exported: these were here first; the report's reading path imports them from wire-pico.ts,

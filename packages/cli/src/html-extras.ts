@@ -1,5 +1,6 @@
 import type { PicoUsd } from '@costspan/core';
-import { emptyTotals, parseEventTimestamp, totalCost, type CostEvent } from '@costspan/sdk';
+import { totalCost, type CostEvent } from '@costspan/sdk';
+import { emptyTotals, parseEventTimestamp } from '@costspan/sdk/internal';
 import { addWireCall, wireToPico } from './event-money.js';
 import type { EventHandler } from './read-events.js';
 import { RunTreeBuilder, type RunTree } from './run-tree.js';

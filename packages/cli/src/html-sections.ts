@@ -1,5 +1,6 @@
 import { formatPico, formatUsd, type PicoUsd } from '@costspan/core';
-import { addTotals, emptyTotals, totalCost, type CostTotals } from '@costspan/sdk';
+import { addTotals, totalCost, type CostTotals } from '@costspan/sdk';
+import { emptyTotals } from '@costspan/sdk/internal';
 import type { HtmlExtras } from './html-extras.js';
 import { formatMoney } from './money-display.js';
 import type { Report, ReportDimension, ReportRow } from './report.js';

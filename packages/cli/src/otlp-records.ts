@@ -1,4 +1,5 @@
-import { COST_EVENT_TYPES, formatEventTimestamp } from '@costspan/sdk';
+import { COST_EVENT_TYPES } from '@costspan/sdk';
+import { formatEventTimestamp } from '@costspan/sdk/internal';
 
 /**
  * Reading the files an OpenTelemetry Collector's `file` exporter writes: one

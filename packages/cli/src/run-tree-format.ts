@@ -1,5 +1,6 @@
 import { formatPico } from '@costspan/core';
-import { addTotals, emptyTotals, totalCost, type CostTotals } from '@costspan/sdk';
+import { addTotals, totalCost, type CostTotals } from '@costspan/sdk';
+import { emptyTotals } from '@costspan/sdk/internal';
 import { formatCompact, formatDuration, formatInteger, formatMoney, plural } from './money-display.js';
 import { callWindowMs, countErrors, type RunTree, type RunTreeNode } from './run-tree.js';
 import { renderTextTable, wrapText, type TextCell, type TextColumn } from './text-table.js';

@@ -1,5 +1,6 @@
 import { formatUsd, type PicoUsd } from '@costspan/core';
-import { addTotals, emptyTotals, parseEventTimestamp, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
+import { addTotals, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
+import { emptyTotals, parseEventTimestamp } from '@costspan/sdk/internal';
 import { CliError } from './cli-error.js';
 import { addWireCall } from './event-money.js';
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSigningKey, eventSignature, parseCostEvent, type CostEvent } from '@costspan/sdk';
+import { createSigningKey, parseCostEvent, type CostEvent } from '@costspan/sdk';
+import { eventSignature } from '@costspan/sdk/internal';
 import { legacyPayloadChecksum } from '@costspan/sdk/internal';
 import { writeSdkEvents } from './__fixtures__/sdk-events.js';
 import { main } from './main.js';
@@ -56,7 +57,7 @@ describe('ChainVerifier', () => {
   });
 
   it('a payload changed with its checksum recomputed fails the signature', async () => {
-    const { payloadChecksum } = await import('@costspan/sdk');
+    const { payloadChecksum } = await import('@costspan/sdk/internal');
     const forged = [...lines];
     forged[1] = edit(lines[1] as string, (event) => {
       (event.payload as { model: { name: string } }).model.name = 'cheap-model';

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { eventSignature, payloadChecksum, signaturesEqual, wholeEventSignature, type CostEvent } from '@costspan/sdk';
+import { type CostEvent } from '@costspan/sdk';
+import { eventSignature, payloadChecksum, signaturesEqual, wholeEventSignature } from '@costspan/sdk/internal';
 import { legacyPayloadChecksum } from '@costspan/sdk/internal';
 import type { LineLocation } from './read-events.js';
 

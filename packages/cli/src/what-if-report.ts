@@ -1,6 +1,7 @@
 import type { PicoUsd } from '@costspan/core';
 import type { PriceRequest, PricedCall, PriceSource, TokenUsage } from '@costspan/pricing';
-import { emptyTotals, parseEventTimestamp, totalCost, type CostEvent } from '@costspan/sdk';
+import { totalCost, type CostEvent } from '@costspan/sdk';
+import { emptyTotals, parseEventTimestamp } from '@costspan/sdk/internal';
 import { addWireCall } from './event-money.js';
 import type { RepriceMapping, WhatIfOptions } from './what-if-options.js';
 

@@ -1,5 +1,6 @@
 import { CostspanError, usdToPico, type PicoUsd } from '@costspan/core';
-import { parseEventTimestamp, type CostEvent, type CostEventListener } from '@costspan/sdk';
+import { type CostEvent, type CostEventListener } from '@costspan/sdk';
+import { parseEventTimestamp } from '@costspan/sdk/internal';
 
 /** Totals of one group (provider, model, agent, principal) in a window. Exact pico-USD. */
 export interface LedgerGroup {

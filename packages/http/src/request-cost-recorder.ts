@@ -1,5 +1,6 @@
 import { formatPico, usdToPico, type PicoUsd } from '@costspan/core';
-import { addTotals, emptyTotals, totalCost, type CostEvent, type CostEventListener, type CostTotals } from '@costspan/sdk';
+import { addTotals, totalCost, type CostEvent, type CostEventListener, type CostTotals } from '@costspan/sdk';
+import { emptyTotals } from '@costspan/sdk/internal';
 import { notice } from '@costspan/sdk/internal';
 
 /** The cost of one HTTP request so far: what its model calls have cost until now. */

@@ -1,14 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { CostspanError } from '@costspan/core';
-import {
-  validateName,
-  validatePrincipal,
-  type AgentRun,
-  type AgentRunOptions,
-  type BudgetGate,
-  type CostTracer,
-  type Principal,
-} from '@costspan/sdk';
+import { type AgentRun, type AgentRunOptions, type BudgetGate, type CostTracer, type Principal } from '@costspan/sdk';
+import { validateName, validatePrincipal } from '@costspan/sdk/internal';
 import { notice } from '@costspan/sdk/internal';
 import { resolveRefusal, type BudgetRefusalOptions } from './budget-refusal.js';
 import type { RequestCostRecorder } from './request-cost-recorder.js';

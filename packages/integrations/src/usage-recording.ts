@@ -1,5 +1,6 @@
 import { diag, type AttributeValue } from '@opentelemetry/api';
-import { ATTR, validateTokenUsage, type CostInput, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
+import { ATTR, type CostInput, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
+import { validateTokenUsage } from '@costspan/sdk/internal';
 import { notice } from '@costspan/sdk/internal';
 
 /**

@@ -1,17 +1,6 @@
-export { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from './attributes.js';
+export { ATTR } from './attributes.js';
 export type { BudgetGate, BudgetReservation, BudgetReserveRequest, BudgetSpend, Principal } from './budget-gate.js';
-export {
-  COST_EVENT_TYPES,
-  SCHEMA_VERSION,
-  canonicalJson,
-  createEventIdGenerator,
-  formatEventTimestamp,
-  parseCostEvent,
-  parseEventTimestamp,
-  serializeEvent,
-  validateCostEvent,
-  validateSource,
-} from './events/cost-event.js';
+export { COST_EVENT_TYPES, SCHEMA_VERSION, canonicalJson, parseCostEvent, serializeEvent, validateCostEvent } from './events/cost-event.js';
 export type {
   AttributedPayload,
   AttributionType,
@@ -32,15 +21,7 @@ export type { PrincipalCardinalityOptions, PrincipalMetricKey } from './metrics/
 export { CostRecordingSampler } from './processing/cost-recording-sampler.js';
 export { CostSpanProcessor } from './processing/cost-span-processor.js';
 export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './processing/cost-span-processor.js';
-export {
-  addCall,
-  addTotals,
-  emptyTotals,
-  toCostBreakdownWire,
-  toTokenUsageWire,
-  totalCost,
-  totalsToAttributes,
-} from './processing/cost-totals.js';
+export { addTotals, totalCost } from './processing/cost-totals.js';
 export type { CostTotals } from './processing/cost-totals.js';
 export { CostTracker } from './events/cost-tracker.js';
 export type { CostGroupSummary, CostSummary } from './events/cost-tracker.js';
@@ -51,21 +32,11 @@ export type { Costspan, SetupCostspanOptions } from './setup-costspan.js';
 export { EventPipeline } from './export/event-pipeline.js';
 export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './export/event-pipeline.js';
 export type { CostEventListener, EventExporter } from './export/event-exporter.js';
-export {
-  EventSigner,
-  createSigningKey,
-  eventSignature,
-  payloadChecksum,
-  signaturesEqual,
-  spanforgeJson,
-  wholeEventSignature,
-} from './events/event-signer.js';
+export { EventSigner, createSigningKey } from './events/event-signer.js';
 export type { EventSignerOptions } from './events/event-signer.js';
 export { InMemoryEventExporter } from './export/in-memory-event-exporter.js';
 export { JsonlEventExporter } from './export/jsonl-event-exporter.js';
 export type { JsonlEventExporterOptions } from './export/jsonl-event-exporter.js';
-export { attributionTargets, validatePrincipal } from './tracing/principal.js';
-export { validateCost, validateName, validateTokenUsage } from './tracing/usage-input.js';
 export type { CostInput, TokenUsageInput } from './tracing/usage-input.js';
 export { setNoticeHandler } from './notice.js';
 export type { CostspanNotice, NoticeHandler } from './notice.js';

@@ -1,5 +1,6 @@
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { createEventIdGenerator, formatEventTimestamp, type CostEvent } from '@costspan/sdk';
+import { type CostEvent } from '@costspan/sdk';
+import { createEventIdGenerator, formatEventTimestamp } from '@costspan/sdk/internal';
 import type { ReceivedLog } from './otlp-receiver.js';
 
 const nextId = createEventIdGenerator();

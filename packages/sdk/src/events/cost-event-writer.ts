@@ -4,7 +4,15 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { PricedCall } from '../processing/call-pricing.js';
 import { ATTR } from '../attributes.js';
 import { canonicalJson, createEventIdGenerator, formatEventTimestamp, markCanonical, type CostEvent } from './cost-event.js';
-import { encodeCost, encodeEvent, encodeTier, encodeTokenUsage, envelopeFragments, type EnvelopeFragments } from './cost-event-encoder.js';
+import {
+  encodeCallUsage,
+  encodeCost,
+  encodeEvent,
+  encodeTier,
+  encodeTokenUsage,
+  envelopeFragments,
+  type EnvelopeFragments,
+} from './cost-event-encoder.js';
 import type { CostTotals } from '../processing/cost-totals.js';
 import type { EventPipeline } from '../export/event-pipeline.js';
 import type { CostEventListener } from '../export/event-exporter.js';
@@ -30,6 +38,8 @@ export class CostEventWriter {
   private readonly configuredSourceJson: string | undefined;
   private lastSource = '';
   private lastSourceJson = '""';
+  private readonly modelFragments = new Map<string, Map<string, string>>();
+  private modelFragmentCount = 0;
 
   constructor(
     private readonly pipeline: EventPipeline,
@@ -43,34 +53,49 @@ export class CostEventWriter {
   /** Emits the `llm.cost.token.recorded` event of one call. */
   tokenEvent(span: ReadableSpan, node: SpanNode | undefined, priced: PricedCall): WrittenEvent {
     const { call } = priced;
-    const usage = call.usage;
-    let payload = '{';
-    if (node !== undefined) payload += `"agent_name":${JSON.stringify(node.run.name)},"agent_run_id":${JSON.stringify(node.run.runId)},`;
-    payload += `"cost":${encodeCost(priced.cost, priced.pricingDate)},"latency_ms":${latencyMs(span)}`;
-    payload += `,"model":{"name":${JSON.stringify(call.model)}`;
-    if (call.responseModel !== undefined && call.responseModel !== call.model)
-      payload += `,"response_model":${JSON.stringify(call.responseModel)}`;
-    payload += `,"system":${JSON.stringify(call.provider ?? 'unknown')}}`;
-    const parentRun = node?.run.parent?.run;
-    if (parentRun !== undefined) payload += `,"parent_run_id":${JSON.stringify(parentRun.runId)}`;
-    payload += `,"pricing_status":"${priced.status}"`;
-    if (priced.tier !== undefined) payload += `,"pricing_tier":${encodeTier(priced.tier)}`;
-    if (node !== undefined) payload += `,"scope":${JSON.stringify(node.scope)}`;
-    if (call.serviceTier !== undefined) payload += `,"service_tier":${JSON.stringify(call.serviceTier)}`;
-    payload += `,"span_id":"${span.spanContext().spanId}"`;
-    if (span.status.code === SpanStatusCode.ERROR) payload += ',"status":"error"';
-    payload += `,"token_usage":${encodeTokenUsage({
-      inputTokens: usage.input,
-      outputTokens: usage.output,
-      totalTokens: call.totalTokens,
-      cacheReadTokens: usage.cacheRead ?? 0,
-      cacheWriteTokens: usage.cacheWrite ?? 0,
-      reasoningTokens: usage.reasoning ?? 0,
-    })}}`;
+    const run = node?.run;
+    let head = '{';
+    if (run !== undefined) {
+      head = run.tokenPayloadHead ??= `{"agent_name":${JSON.stringify(run.name)},"agent_run_id":${JSON.stringify(run.runId)},`;
+    }
+    const parentRun = run?.parent?.run;
+    const payload =
+      `${head}"cost":${encodeCost(priced.cost, priced.pricingDate)},"latency_ms":${latencyMs(span)},"model":${this.modelJson(call)}` +
+      (parentRun === undefined ? '' : `,"parent_run_id":${JSON.stringify(parentRun.runId)}`) +
+      `,"pricing_status":"${priced.status}"` +
+      (priced.tier === undefined ? '' : `,"pricing_tier":${encodeTier(priced.tier)}`) +
+      (node === undefined ? '' : `,"scope":${JSON.stringify(node.scope)}`) +
+      (call.serviceTier === undefined ? '' : `,"service_tier":${JSON.stringify(call.serviceTier)}`) +
+      `,"span_id":"${span.spanContext().spanId}"` +
+      (span.status.code === SpanStatusCode.ERROR ? ',"status":"error"' : '') +
+      `,"token_usage":${encodeCallUsage(call.usage, call.totalTokens)}}`;
     const envelope = this.envelope(span, node?.principal ?? {});
     const eventId = this.nextEventId();
     this.emit(encodeEvent(envelope, eventId, 'llm.cost.token.recorded', payload));
     return { eventId, envelope };
+  }
+
+  /** `{"name":…[,"response_model":…],"system":…}` of a call, written once per model, response model and provider. */
+  private modelJson(call: PricedCall['call']): string {
+    const provider = call.provider ?? 'unknown';
+    const responseModel = call.responseModel !== undefined && call.responseModel !== call.model ? call.responseModel : '';
+    let byProvider = this.modelFragments.get(call.model);
+    if (byProvider === undefined) {
+      byProvider = new Map();
+      this.modelFragments.set(call.model, byProvider);
+    }
+    const key = responseModel === '' ? provider : `${provider}\u0000${responseModel}`;
+    let json = byProvider.get(key);
+    if (json === undefined) {
+      const response = responseModel === '' ? '' : `,"response_model":${JSON.stringify(responseModel)}`;
+      json = `{"name":${JSON.stringify(call.model)}${response},"system":${JSON.stringify(provider)}}`;
+      // Bounded: names come from code and providers, but a runaway set of them must not grow the heap.
+      if (this.modelFragmentCount < 10_000) {
+        byProvider.set(key, json);
+        this.modelFragmentCount += 1;
+      }
+    }
+    return json;
   }
 
   /** Emits the session event of a root run, then one attributed event per principal target. */

@@ -44,3 +44,15 @@ export interface EventExporter {
 export interface CostEventListener {
   onEvent(event: CostEvent): void;
 }
+
+/**
+ * An exporter that writes UTF-8 lines (the JSONL exporter). When every exporter of a pipeline is
+ * one, the pipeline encodes each line to bytes as it arrives and hands over whole lines, each
+ * ending in a newline, `count` lines in all. Internal to costspan: the shape may change.
+ *
+ * @internal
+ */
+export interface EncodedLineExporter extends EventExporter {
+  exportEncoded(encoded: readonly Buffer[], count: number, resultCallback: (result: ExportResult) => void): void;
+  exportEncodedSync(encoded: readonly Buffer[]): ExportResult;
+}

@@ -17,57 +17,18 @@ import {
 
 export type { QueuedEvent } from './event-pipeline-support.js';
 import type { CostEvent } from '../events/cost-event.js';
-import { ACCEPTS_LINES, type EventExporter } from './event-exporter.js';
+import { ACCEPTS_LINES, type EncodedLineExporter, type EventExporter } from './event-exporter.js';
+import {
+  ArrayEventQueue,
+  EncodedLineQueue,
+  isEncodedBatch,
+  isEncodedLineExporter,
+  type EventBatch,
+  type EventQueue,
+} from './event-queue.js';
 
-/** Limits of the cost event pipeline. */
-export interface EventPipelineOptions {
-  /** Events held before new ones are dropped (and counted). Default 262144; a 100k burst fits whole. */
-  maxQueueSize?: number;
-  /** Events handed to an exporter at once. Default 2048. */
-  maxExportBatchSize?: number;
-  /** Longest an event waits before export when fewer than a batch are queued. Default 500 ms. */
-  scheduledDelayMillis?: number;
-  /** Longest one export may take before it counts as failed. Default 30000 ms. */
-  exportTimeoutMillis?: number;
-  /**
-   * Longest `forceFlush()` or `shutdown()` waits, in all (exporters that never settle included);
-   * what is left then stays counted as pending and is reported. Default: `exportTimeoutMillis`.
-   */
-  shutdownTimeoutMillis?: number;
-}
-
-/** Counters of one exporter: `queued = exported + failed + pending` for each. */
-export interface EventExporterStats {
-  /** The exporter, for messages: its class name, and its target when it has one. */
-  exporter: string;
-  /** Events it reported as written. */
-  exported: number;
-  /** Events it reported as failed, that timed out, or that could not be written at exit. */
-  failed: number;
-  /** Events queued for it or in flight to it now. */
-  pending: number;
-}
-
-/**
- * Counters of the pipeline since it started; drops and failures are never silent. With one
- * exporter, `queued = exported + failed + pending`; events refused at the door are `dropped`
- * and never queued. With several exporters `exported`, `failed` and `pending` count
- * deliveries (one per event per exporter); `exporters` has each one's counters.
- */
-export interface EventPipelineStats {
-  /** Events accepted into the queue. */
-  queued: number;
-  /** Deliveries exporters reported as written (one per event per exporter). */
-  exported: number;
-  /** Events refused because the queue was full or the pipeline was shut down. */
-  dropped: number;
-  /** Deliveries that failed, timed out, or could not be written at exit (one per event per exporter). */
-  failed: number;
-  /** Deliveries waiting in the queue or in flight (one per event per exporter). */
-  pending: number;
-  /** Counters per exporter, in the order given. */
-  exporters: EventExporterStats[];
-}
+export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './event-pipeline-types.js';
+import type { EventPipelineOptions, EventPipelineStats } from './event-pipeline-types.js';
 
 interface ExporterSlot {
   readonly exporter: EventExporter;
@@ -96,9 +57,7 @@ const EXIT_HINT = 'call `await provider.shutdown()` (or `processor.shutdown()`) 
  * exporter returns is handled and every wait is bounded.
  */
 export class EventPipeline {
-  private queue: QueuedEvent[] = [];
-  /** Index of the first waiting event in `queue`: batches are taken from the front without copying the rest. */
-  private head = 0;
+  private readonly queue: EventQueue;
   private readonly slots: readonly ExporterSlot[];
   private readonly maxQueueSize: number;
   private readonly maxExportBatchSize: number;
@@ -129,6 +88,9 @@ export class EventPipeline {
       settleInFlight: undefined,
       lastReported: undefined,
     }));
+    // Exporters that all write bytes (JSONL) get the lines encoded as they arrive; others get entries.
+    const allEncoded = this.slots.length > 0 && this.slots.every((slot) => isEncodedLineExporter(slot.exporter));
+    this.queue = allEncoded ? new EncodedLineQueue() : new ArrayEventQueue();
     this.maxQueueSize = positiveInteger(options.maxQueueSize, 262_144);
     this.maxExportBatchSize = Math.min(positiveInteger(options.maxExportBatchSize, 2048), this.maxQueueSize);
     this.scheduledDelayMillis = positiveInteger(options.scheduledDelayMillis, 500);
@@ -216,12 +178,10 @@ export class EventPipeline {
     if (this.exited) return;
     this.exited = true;
     this.clearSchedule();
-    const queued = this.queue.slice(this.head);
-    this.queue = [];
-    this.head = 0;
+    const batch = this.queue.take(Number.POSITIVE_INFINITY);
     let objects: CostEvent[] | undefined;
     for (const slot of this.slots) {
-      const events = slot.acceptsLines ? (queued as CostEvent[]) : (objects ??= toObjects(queued));
+      const events = batch.encoded ?? (slot.acceptsLines ? (batch.events as CostEvent[]) : (objects ??= toObjects(batch.events ?? [])));
       if (slot.settleInFlight !== undefined) {
         // Its callback cannot run after `exit`: the exporter says whether the batch reached its target.
         const written = attempt(() => slot.exporter.flushSync?.() === true, false);
@@ -231,20 +191,23 @@ export class EventPipeline {
             : failure(`the process exited while ${slot.inFlight} cost events were being exported; ${EXIT_HINT}`),
         );
       }
-      if (events.length === 0) continue;
-      const exportSync = slot.exporter.exportSync?.bind(slot.exporter);
+      if (batch.count === 0) continue;
+      const exportSync =
+        batch.encoded === undefined
+          ? slot.exporter.exportSync?.bind(slot.exporter, events as CostEvent[])
+          : (slot.exporter as EncodedLineExporter).exportEncodedSync.bind(slot.exporter, batch.encoded);
       const result =
         exportSync === undefined
           ? failure(
-              `the process exited with ${events.length} cost events queued for an exporter that cannot write synchronously; ${EXIT_HINT}`,
+              `the process exited with ${batch.count} cost events queued for an exporter that cannot write synchronously; ${EXIT_HINT}`,
             )
-          : attempt(() => exportSync(events), failure('exportSync threw at exit'));
-      this.account(slot, result, events.length);
+          : attempt(exportSync, failure('exportSync threw at exit'));
+      this.account(slot, result, batch.count);
     }
   }
 
   private waiting(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   private async flushWithin(keepAlive: boolean, operation: string): Promise<void> {
@@ -329,21 +292,11 @@ export class EventPipeline {
     }
   }
 
-  private takeBatch(): QueuedEvent[] {
-    const end = Math.min(this.head + this.maxExportBatchSize, this.queue.length);
-    const batch = this.queue.slice(this.head, end);
-    this.head = end;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head >= 65_536 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    return batch;
+  private takeBatch(): EventBatch {
+    return this.queue.take(this.maxExportBatchSize);
   }
 
-  private exportBatch(queued: QueuedEvent[]): Promise<void> {
+  private exportBatch(batch: EventBatch): Promise<void> {
     return new Promise<void>((resolve) => {
       let remaining = this.slots.length;
       const done = (): void => {
@@ -353,12 +306,13 @@ export class EventPipeline {
       let objects: CostEvent[] | undefined;
       for (const slot of this.slots) {
         // Lines pass as they are to exporters that declare ACCEPTS_LINES; the cast is theirs to honour.
-        this.deliver(slot, slot.acceptsLines ? (queued as CostEvent[]) : (objects ??= toObjects(queued)), done);
+        const events = batch.encoded ?? (slot.acceptsLines ? (batch.events as CostEvent[]) : (objects ??= toObjects(batch.events ?? [])));
+        this.deliver(slot, events, batch.count, done);
       }
     });
   }
 
-  private deliver(slot: ExporterSlot, events: CostEvent[], done: () => void): void {
+  private deliver(slot: ExporterSlot, events: readonly CostEvent[] | readonly Buffer[], count: number, done: () => void): void {
     let settled = false;
     const finish = (result: ExportResult | undefined): void => {
       if (settled) return;
@@ -366,15 +320,19 @@ export class EventPipeline {
       clearTimeout(timeout);
       slot.inFlight = 0;
       slot.settleInFlight = undefined;
-      this.account(slot, result ?? failure('export() reported no result'), events.length);
+      this.account(slot, result ?? failure('export() reported no result'), count);
       done();
     };
     const timeout = setTimeout(() => finish(failure(`export timed out after ${this.exportTimeoutMillis} ms`)), this.exportTimeoutMillis);
     timeout.unref();
-    slot.inFlight = events.length;
+    slot.inFlight = count;
     slot.settleInFlight = finish;
     try {
-      const returned: unknown = context.with(suppressTracing(context.active()), () => slot.exporter.export(events, finish));
+      const returned: unknown = context.with(suppressTracing(context.active()), () =>
+        isEncodedBatch(events)
+          ? (slot.exporter as EncodedLineExporter).exportEncoded(events, count, finish)
+          : slot.exporter.export(events, finish),
+      );
       // An `async export()` that rejects instead of calling back must not become an unhandledRejection in the host.
       if (isThenable(returned))
         returned.then(undefined, (error: unknown) => finish({ code: ExportResultCode.FAILED, error: asError(error, 'export() rejected') }));

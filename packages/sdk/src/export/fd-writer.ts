@@ -14,14 +14,18 @@ export function writeLinesSync(fd: number, text: string, timeoutMillis: number):
   } catch (error) {
     if (!isWouldBlock(error)) throw error;
   }
-  const length = Buffer.byteLength(text);
-  if (written >= length) return;
-  const buffer = Buffer.from(text, 'utf8');
+  if (written >= Buffer.byteLength(text)) return;
+  writeBytesSync(fd, Buffer.from(text, 'utf8').subarray(written), timeoutMillis);
+}
+
+/** {@link writeLinesSync} for bytes already encoded. */
+export function writeBytesSync(fd: number, bytes: Buffer, timeoutMillis: number): void {
+  const length = bytes.length;
   const deadline = Date.now() + timeoutMillis;
-  let offset = written;
+  let offset = 0;
   while (offset < length) {
     try {
-      offset += writeSync(fd, buffer, offset, length - offset);
+      offset += writeSync(fd, bytes, offset, length - offset);
     } catch (error) {
       if (!isWouldBlock(error) || Date.now() >= deadline) throw error;
       // A short sleep, not a spin: the reader needs the CPU to empty the pipe.

@@ -5,8 +5,8 @@ import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { CostspanError } from '@costspan/core';
 import { serializeEvent, type CostEvent } from '../events/cost-event.js';
-import { ACCEPTS_LINES, type EventExporter } from './event-exporter.js';
-import { writeLinesSync } from './fd-writer.js';
+import { ACCEPTS_LINES, type EncodedLineExporter } from './event-exporter.js';
+import { writeBytesSync, writeLinesSync } from './fd-writer.js';
 import { notice } from '../notice.js';
 import { markTold } from '../report-error.js';
 import { OnceFuture } from './settle.js';
@@ -64,7 +64,7 @@ const CHUNK_CHARACTERS = 1 << 20;
  * });
  * ```
  */
-export class JsonlEventExporter implements EventExporter {
+export class JsonlEventExporter implements EncodedLineExporter {
   private fd: number | undefined;
   private readonly stream: Writable | undefined;
   private readonly openError: Error | undefined;
@@ -121,6 +121,45 @@ export class JsonlEventExporter implements EventExporter {
       resultCallback(this.exportSync(events));
       return;
     }
+    this.writeToStream(stream, joinLines(events), resultCallback);
+  }
+
+  /**
+   * Writes lines the pipeline already encoded (whole lines, each ending in a newline). What
+   * `export` does, minus the encoding. Internal: called by costspan's `EventPipeline`.
+   *
+   * @internal
+   */
+  exportEncoded(encoded: readonly Buffer[], _count: number, resultCallback: (result: ExportResult) => void): void {
+    const stream = this.stream;
+    if (stream === undefined || this.stopped || this.streamError !== undefined) {
+      resultCallback(this.exportEncodedSync(encoded));
+      return;
+    }
+    this.writeToStream(stream, encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded), resultCallback);
+  }
+
+  /**
+   * The synchronous form of {@link JsonlEventExporter.exportEncoded}, for the exit path.
+   *
+   * @internal
+   */
+  exportEncodedSync(encoded: readonly Buffer[]): ExportResult {
+    if (this.stopped) return { code: ExportResultCode.FAILED, error: new Error('JsonlEventExporter is shut down') };
+    const stream = this.stream;
+    if (stream !== undefined) return this.streamExportSync(stream, encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded));
+    const fd = this.fd;
+    if (fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
+    try {
+      // Each part holds whole lines: a crash can leave at most an unterminated last line.
+      for (const part of encoded) writeBytesSync(fd, part, this.blockedWriteTimeoutMillis);
+      return { code: ExportResultCode.SUCCESS };
+    } catch (error) {
+      return { code: ExportResultCode.FAILED, error: error as Error };
+    }
+  }
+
+  private writeToStream(stream: Writable, data: string | Buffer, resultCallback: (result: ExportResult) => void): void {
     this.watchStream(stream);
     this.writesInFlight += 1;
     const written = (error?: Error | null): void => {
@@ -131,7 +170,7 @@ export class JsonlEventExporter implements EventExporter {
     };
     try {
       // One write per batch, counted when its callback says the bytes left the stream.
-      stream.write(joinLines(events), written);
+      stream.write(data, written);
     } catch (error) {
       written(error as Error);
     }
@@ -139,7 +178,7 @@ export class JsonlEventExporter implements EventExporter {
 
   exportSync(events: readonly CostEvent[]): ExportResult {
     if (this.stopped) return { code: ExportResultCode.FAILED, error: new Error('JsonlEventExporter is shut down') };
-    if (this.stream !== undefined) return this.streamExportSync(this.stream, events);
+    if (this.stream !== undefined) return this.streamExportSync(this.stream, joinLines(events));
     if (this.fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
     try {
       // Whole lines only in each write, up to ~1 MiB per write: a crash can leave at most an
@@ -199,7 +238,8 @@ export class JsonlEventExporter implements EventExporter {
    * (process.stdout is fd 1) when nothing is buffered in the stream, so lines cannot interleave
    * with a half-written chunk; otherwise the batch cannot be written and counts as failed.
    */
-  private streamExportSync(stream: Writable, events: readonly CostEvent[]): ExportResult {
+  /** Why a synchronous write to `stream` would be lost or torn; undefined when it can go ahead. */
+  private streamRefusal(stream: Writable): ExportResult | undefined {
     if (this.streamError !== undefined) return { code: ExportResultCode.FAILED, error: this.streamError };
     if (stream.destroyed || stream.writableEnded) return { code: ExportResultCode.FAILED, error: new Error('the stream is closed') };
     if (stream.writableLength > 0) {
@@ -208,15 +248,22 @@ export class JsonlEventExporter implements EventExporter {
         error: new Error(`the stream still holds ${stream.writableLength} unwritten bytes, which a synchronous write would tear`),
       };
     }
+    return undefined;
+  }
+
+  private streamExportSync(stream: Writable, data: string | Buffer): ExportResult {
+    const refusal = this.streamRefusal(stream);
+    if (refusal !== undefined) return refusal;
     const fd = streamFd(stream);
     try {
       if (fd !== undefined) {
-        writeLinesSync(fd, joinLines(events), this.blockedWriteTimeoutMillis);
+        if (typeof data === 'string') writeLinesSync(fd, data, this.blockedWriteTimeoutMillis);
+        else writeBytesSync(fd, data, this.blockedWriteTimeoutMillis);
         return { code: ExportResultCode.SUCCESS };
       }
       // No descriptor: the write counts only if the stream took it at once (nothing left buffered).
       this.watchStream(stream);
-      stream.write(joinLines(events));
+      stream.write(data);
       if (stream.writableLength === 0 && this.streamError === undefined) return { code: ExportResultCode.SUCCESS };
       return {
         code: ExportResultCode.FAILED,

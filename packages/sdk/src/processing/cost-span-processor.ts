@@ -265,7 +265,7 @@ export class CostSpanProcessor implements SpanProcessor {
     if (refusal !== undefined && !node.root.ended) node.root.rootRecord?.budgetRefusals.push(refusal);
 
     if (node.isRun && writable !== undefined && node.runOwn !== undefined) {
-      writable.setAttributes({ ...totalsToAttributes(OWN_PREFIX, node.runOwn), ...totalsToAttributes(INCLUSIVE_PREFIX, node.inclusive) });
+      writable.setAttributes(totalsToAttributes(INCLUSIVE_PREFIX, node.inclusive, totalsToAttributes(OWN_PREFIX, node.runOwn)));
     }
     const parent = node.parent;
     if (parent !== undefined) {

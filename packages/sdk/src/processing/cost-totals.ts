@@ -150,18 +150,20 @@ function namesOf(prefix: string): Record<TotalsField, string> {
   return names;
 }
 
-/** Span attributes for `totals` under `prefix` (`llm.cost.own.` or `llm.cost.inclusive.`). */
-export function totalsToAttributes(prefix: string, totals: CostTotals): Record<string, number> {
+/**
+ * Span attributes for `totals` under `prefix` (`llm.cost.own.` or `llm.cost.inclusive.`), added to
+ * `into` when given (both prefixes in one object, for one `setAttributes`) and returned.
+ */
+export function totalsToAttributes(prefix: string, totals: CostTotals, into: Record<string, number> = {}): Record<string, number> {
   const name = namesOf(prefix);
-  const attributes: Record<string, number> = {
-    [name.total_usd]: picoToUsd(totalCost(totals)),
-    [name.input_usd]: picoToUsd(totals.input),
-    [name.output_usd]: picoToUsd(totals.output),
-    [name.input_tokens]: totals.inputTokens,
-    [name.output_tokens]: totals.outputTokens,
-    [name.total_tokens]: totals.totalTokens,
-    [name.call_count]: totals.callCount,
-  };
+  const attributes = into;
+  attributes[name.total_usd] = picoToUsd(totalCost(totals));
+  attributes[name.input_usd] = picoToUsd(totals.input);
+  attributes[name.output_usd] = picoToUsd(totals.output);
+  attributes[name.input_tokens] = totals.inputTokens;
+  attributes[name.output_tokens] = totals.outputTokens;
+  attributes[name.total_tokens] = totals.totalTokens;
+  attributes[name.call_count] = totals.callCount;
   if (totals.reasoning !== 0n) attributes[name.reasoning_usd] = picoToUsd(totals.reasoning);
   if (totals.cachedDiscount !== 0n) attributes[name.cached_discount_usd] = picoToUsd(totals.cachedDiscount);
   if (totals.cacheReadTokens > 0) attributes[name.cache_read_tokens] = totals.cacheReadTokens;

@@ -41,6 +41,8 @@ export class SpanNode {
   targets: string[] | undefined;
   /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
   deferred: DeferredCalls[] | undefined;
+  /** On a run: the start of its calls' token-event payloads (`{"agent_name":…,"agent_run_id":…,`), written once. */
+  tokenPayloadHead: string | undefined;
 
   constructor(
     readonly spanId: string,

@@ -2,7 +2,7 @@ import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { CostspanError } from '@costspan/core';
 import type { BudgetGate, Principal } from '../budget-gate.js';
 import type { CostTracer } from './cost-tracer.js';
-import { RUN_KEY, STEP_KEY, splitArguments, type Callback } from './run-scope.js';
+import { RUN_KEY, ScopeContext, STEP_KEY, splitArguments, type Callback } from './run-scope.js';
 import type { Step, StepOptions } from './step.js';
 
 /** Options of an agent run. */
@@ -57,7 +57,7 @@ export class AgentRun {
     this.budget = init.budget;
     this.tracer = init.tracer;
     // A nested run starts outside any step of its parent.
-    this.context = init.context.setValue(RUN_KEY, this).deleteValue(STEP_KEY);
+    this.context = new ScopeContext(init.context, RUN_KEY, this, STEP_KEY);
   }
 
   /** Runs `fn` as a step of this run (a child span). The callback's value passes through. */

@@ -186,3 +186,24 @@ describe('tracer defaults', () => {
     expect(() => createCostTracer({ principal: { userId: '' } })).toThrow(expect.objectContaining({ field: 'principal.userId' }));
   });
 });
+
+describe('ScopeContext', () => {
+  it('reads, sets and deletes values as an OTel context does, hiding the key it hides', async () => {
+    const { ROOT_CONTEXT, createContextKey } = await import('@opentelemetry/api');
+    const { ScopeContext, RUN_KEY, STEP_KEY } = await import('./run-scope.js');
+    const other = createContextKey('other');
+    const base = ROOT_CONTEXT.setValue(other, 'kept').setValue(STEP_KEY, 'outer step');
+    const scope = new ScopeContext(base, RUN_KEY, 'run', STEP_KEY);
+    expect(scope.getValue(RUN_KEY)).toBe('run');
+    expect(scope.getValue(STEP_KEY)).toBeUndefined();
+    expect(scope.getValue(other)).toBe('kept');
+    const changed = scope.setValue(other, 'changed').setValue(STEP_KEY, 'inner step');
+    expect(changed.getValue(other)).toBe('changed');
+    expect(changed.getValue(STEP_KEY)).toBe('inner step');
+    expect(changed.getValue(RUN_KEY)).toBe('run');
+    expect(changed.deleteValue(RUN_KEY).getValue(RUN_KEY)).toBeUndefined();
+    // The contexts it was made from are unchanged.
+    expect(scope.getValue(other)).toBe('kept');
+    expect(base.getValue(STEP_KEY)).toBe('outer step');
+  });
+});

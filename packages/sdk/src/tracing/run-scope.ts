@@ -1,10 +1,38 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { context, createContextKey, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 import { CostspanError } from '@costspan/core';
 
 /** OpenTelemetry context keys of the run and step whose callback runs, for spans started under a context manager. */
 export const RUN_KEY: symbol = createContextKey('costspan.agent_run');
 export const STEP_KEY: symbol = createContextKey('costspan.step');
+
+/**
+ * An OTel context that adds one of costspan's keys (and hides another) to `base` in one small
+ * object: `Context.setValue` copies every entry of the context into a new map, and a run or a
+ * step would otherwise pay two or three copies on entry. Further `setValue`s chain the same way.
+ */
+export class ScopeContext implements Context {
+  constructor(
+    private readonly base: Context,
+    private readonly key: symbol,
+    private readonly value: unknown,
+    private readonly hidden: symbol | undefined,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    if (key === this.key) return this.value;
+    if (key === this.hidden) return undefined;
+    return this.base.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new ScopeContext(this, key, value, undefined);
+  }
+
+  deleteValue(key: symbol): Context {
+    return new ScopeContext(this, key, undefined, undefined);
+  }
+}
 
 /** A run or a step while its callback runs: what {@link activeScope} holds. */
 export interface Scope {
@@ -61,10 +89,41 @@ function enterContext<Subject, Result>(spanContext: Context, fn: Callback<Subjec
   return context.with(spanContext, fn, undefined, subject);
 }
 
+const PROBE_KEY: symbol = createContextKey('costspan.context_probe');
+const PROBE_CONTEXT: Context = ROOT_CONTEXT.setValue(PROBE_KEY, true);
+/** Whether the global OTel context manager was seen carrying a context across an `await`. */
+let contextPropagates = false;
+let lastProbe = Number.NEGATIVE_INFINITY;
+
 /**
- * Runs `fn(subject)` with `subject` as the active scope (one `AsyncLocalStorage.run`) and
- * `spanContext` as the active OTel context (for other instrumentations' spans under a context
- * manager), then ends the subject and the span, also when `fn` throws or its promise rejects.
+ * Checks, at most once a second until it is seen to work, whether the global context manager
+ * carries a context into a promise continuation. Once it does, runs and steps travel in the OTel
+ * context alone and costspan's own `AsyncLocalStorage` is never entered: every store a process
+ * enables is copied into every promise it creates, so a second one would tax the whole host.
+ */
+function probeContextPropagation(): void {
+  const now = Date.now();
+  if (now - lastProbe < 1000) return;
+  lastProbe = now;
+  try {
+    context
+      .with(PROBE_CONTEXT, () => Promise.resolve().then(() => context.active().getValue(PROBE_KEY) === true))
+      .then(
+        (propagates) => {
+          contextPropagates = propagates;
+        },
+        () => undefined,
+      );
+  } catch {
+    // A context manager that throws is one that does not propagate.
+  }
+}
+
+/**
+ * Runs `fn(subject)` with `spanContext` as the active OTel context (for other instrumentations'
+ * spans under a context manager) and, until the context manager is known to carry contexts across
+ * `await`, also with `subject` as the active scope (one `AsyncLocalStorage.run`); then ends the
+ * subject and the span, also when `fn` throws or its promise rejects.
  */
 export function runInSpan<Subject extends Scope, Result>(
   span: Span,
@@ -74,7 +133,12 @@ export function runInSpan<Subject extends Scope, Result>(
 ): Result {
   let result: Result;
   try {
-    result = activeScope.run(subject, enterContext<Subject, Result>, spanContext, fn, subject);
+    if (contextPropagates) {
+      result = context.with(spanContext, fn, undefined, subject);
+    } else {
+      probeContextPropagation();
+      result = activeScope.run(subject, enterContext<Subject, Result>, spanContext, fn, subject);
+    }
   } catch (error) {
     fail(span, error);
     subject.end();

@@ -5,7 +5,7 @@ import type { AgentRun } from './agent-run.js';
 import { ATTR } from '../attributes.js';
 import { genAiEmitNames, type GenAiEmitNames } from '../semconv.js';
 import type { BudgetReservation } from '../budget-gate.js';
-import { STEP_KEY } from './run-scope.js';
+import { ScopeContext, STEP_KEY } from './run-scope.js';
 import { stepStates, type RecordedCall, type StepState } from './span-state.js';
 import {
   validateCost,
@@ -96,7 +96,7 @@ export class Step {
     this.span = span;
     this.run = run;
     this.operation = operation;
-    this.context = trace.setSpan(parentContext, span).setValue(STEP_KEY, this);
+    this.context = new ScopeContext(trace.setSpan(parentContext, span), STEP_KEY, this, undefined);
     stepStates.set(span, this.state);
   }
 
