@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, parseEventTimestamp, validateCostEvent } from '@costspan/sdk';
+import { canonicalJson, validateCostEvent } from '@costspan/sdk';
+import { parseEventTimestamp } from '@costspan/sdk/internal';
 import { CanonicalLineReader } from './canonical-line.js';
 import { emptyRecord, recordFromEvent, type EventRecord } from './event-record.js';
 import { eventTimeMs } from './report.js';
