@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CostspanError, usdToPico } from '@costspan/core';
 import { CustomPriceSource, type CustomModelPrice } from './custom-price-source.js';
-import type { PriceRequest, PriceResult, PricedCall } from './price-source.js';
+import { call, pico, priced, refusal } from './__fixtures__/price-fixtures.js';
 
 // Custom price rules against hand arithmetic: prices are USD per million tokens.
 
-const pico = (usd: string): bigint => usdToPico(usd);
 const day = (text: string): number => Date.parse(`${text}T12:00:00Z`);
-
-function call(model: string, input: number, timestamp: number, extra: Partial<PriceRequest> = {}): PriceRequest {
-  return { model, usage: { input, output: 0 }, timestamp, ...extra };
-}
-
-function priced(result: PriceResult): PricedCall {
-  if (result.status !== 'priced') throw new Error(`expected a priced call, got ${result.status}: ${result.reason}`);
-  return result;
-}
-
-function refusal(run: () => unknown): CostspanError {
-  try {
-    run();
-  } catch (error) {
-    if (CostspanError.isInstance(error)) return error;
-    throw new Error(`expected a CostspanError, got ${String(error)}`, { cause: error });
-  }
-  throw new Error('expected a CostspanError, nothing was thrown');
-}
 
 describe('dated prices registered out of order', () => {
   it('prices each call at the period in force at its timestamp', () => {

@@ -5,23 +5,10 @@ import { calcPrice, findProvider } from '@pydantic/genai-prices';
 import { picoToUsd, usdToPico } from '@costspan/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GenAiPriceSource } from './genai-price-source.js';
 import { normalizeUsage } from './normalize-usage.js';
-import type { PriceResult, PricedCall, TokenUsage } from './price-source.js';
 import { PRICING_DATA_VERSION } from './pricing-data-version.js';
 import { totalCost } from './total-cost.js';
-
-const NOW = Date.parse('2026-03-04T14:32:11.042Z');
-const source = new GenAiPriceSource();
-
-function priced(result: PriceResult): PricedCall {
-  if (result.status !== 'priced') throw new Error(`expected priced, got ${result.reason}`);
-  return result;
-}
-
-function price(model: string, provider: string | undefined, usage: TokenUsage, timestamp = NOW): PricedCall {
-  return priced(source.price({ model, ...(provider === undefined ? {} : { provider }), usage, timestamp }));
-}
+import { NOW, price, priced, source } from './__fixtures__/price-fixtures.js';
 
 describe('GenAiPriceSource: agrees with genai-prices', () => {
   // Every token-priced model of the big providers, compared with genai-prices' own float result.

@@ -2,21 +2,10 @@ import { picoToUsd, usdToPico } from '@costspan/core';
 import { describe, expect, it, vi } from 'vitest';
 import { GenAiPriceSource } from './genai-price-source.js';
 
-import type { PriceResult, PricedCall, TokenUsage } from './price-source.js';
+import type { TokenUsage } from './price-source.js';
 import { PRICING_DATA_VERSION } from './pricing-data-version.js';
 import { totalCost } from './total-cost.js';
-
-const NOW = Date.parse('2026-03-04T14:32:11.042Z');
-const source = new GenAiPriceSource();
-
-function priced(result: PriceResult): PricedCall {
-  if (result.status !== 'priced') throw new Error(`expected priced, got ${result.reason}`);
-  return result;
-}
-
-function price(model: string, provider: string | undefined, usage: TokenUsage, timestamp = NOW): PricedCall {
-  return priced(source.price({ model, ...(provider === undefined ? {} : { provider }), usage, timestamp }));
-}
+import { NOW, price, priced, source } from './__fixtures__/price-fixtures.js';
 
 describe('GenAiPriceSource: published prices', () => {
   // [label, model, provider, usage, input, output, reasoning, cachedDiscount, total] in USD strings.

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { usdToPico } from '@costspan/core';
 import type { PricedCall } from './price-source.js';
 import {
   buildTier,
@@ -14,39 +13,8 @@ import {
   selectBand,
   selectPeriod,
   utcDay,
-  type PricePeriod,
-  type Rates,
-  type ResolvedModel,
 } from './rate-card.js';
-
-// Prices are USD per million tokens; every expected cost is worked out by hand beside it.
-const perMillion = (usd: string) => rate(usdToPico(usd));
-const pico = (usd: string): bigint => usdToPico(usd);
-
-function rates(
-  input: string,
-  output: string,
-  extra: Partial<Record<'cacheRead' | 'cacheWrite' | 'cacheWrite1h' | 'reasoning', string>> = {},
-): Rates {
-  return {
-    input: perMillion(input),
-    output: perMillion(output),
-    cacheRead: extra.cacheRead === undefined ? undefined : perMillion(extra.cacheRead),
-    cacheWrite: extra.cacheWrite === undefined ? undefined : perMillion(extra.cacheWrite),
-    cacheWrite1h: extra.cacheWrite1h === undefined ? undefined : perMillion(extra.cacheWrite1h),
-    reasoning: extra.reasoning === undefined ? undefined : perMillion(extra.reasoning),
-  };
-}
-
-function period(base: Rates, options: Partial<PricePeriod> = {}): PricePeriod {
-  return { startMs: Number.NEGATIVE_INFINITY, startDate: undefined, timeOfDay: undefined, base, bands: [], multiplier: 1, ...options };
-}
-
-function resolved(periods: PricePeriod[], selection: ResolvedModel['selection'] = 'custom'): ResolvedModel {
-  return { system: 'acme', model: 'acme-1', dataSource: 'custom', periods, selection, snapshots: new Map(), snapshotDay: '' };
-}
-
-const MARCH_4 = Date.UTC(2026, 2, 4, 12);
+import { MARCH_4, perMillion, period, pico, rates, resolved } from './__fixtures__/rate-card-fixtures.js';
 
 describe('bands and periods', () => {
   const base = rates('1', '2');
