@@ -1,31 +1,14 @@
 import { status } from '@grpc/grpc-js';
-import { context, diag } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetNotices } from '@costspan/sdk/internal';
+import { describe, expect, it, vi } from 'vitest';
 import { COST_METRICS, type CostTracer } from '@costspan/sdk';
 import { captureDiag } from './__fixtures__/events.js';
 import { OtlpGrpcReceiver } from './__fixtures__/otlp-grpc-receiver.js';
 import { OtlpReceiver } from './__fixtures__/otlp-receiver.js';
 import { isRetryableGrpcError } from './otlp-grpc-exporters.js';
 import { registerCostspan, type RegisteredCostspan } from './register-costspan.js';
+import { trackSetups } from './__fixtures__/setup-lifecycle.js';
 
-const receivers: { stop(): Promise<void> }[] = [];
-const setups: RegisteredCostspan[] = [];
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
-afterEach(async () => {
-  diag.disable();
-  vi.unstubAllEnvs();
-  resetNotices();
-  await Promise.all(setups.splice(0).map((setup) => setup.shutdown({ timeoutMillis: 1000 })));
-  await Promise.all(receivers.splice(0).map((receiver) => receiver.stop()));
-});
+const { receivers, setups } = trackSetups<{ stop(): Promise<void> }, RegisteredCostspan>();
 
 async function grpcReceiver(): Promise<OtlpGrpcReceiver> {
   const started = await new OtlpGrpcReceiver().start();

@@ -1,31 +1,14 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { context, diag } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { COST_METRICS, type CostTracer } from '@costspan/sdk';
-import { resetNotices } from '@costspan/sdk/internal';
 import { captureDiag } from './__fixtures__/events.js';
 import { OtlpReceiver, type ReceivedLog, type ReceivedMetric } from './__fixtures__/otlp-receiver.js';
 import { registerCostspan, type RegisteredCostspan } from './register-costspan.js';
+import { trackSetups } from './__fixtures__/setup-lifecycle.js';
 
-const receivers: OtlpReceiver[] = [];
-const setups: RegisteredCostspan[] = [];
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
-afterEach(async () => {
-  diag.disable();
-  vi.unstubAllEnvs();
-  resetNotices();
-  await Promise.all(setups.splice(0).map((setup) => setup.shutdown({ timeoutMillis: 1000 })));
-  await Promise.all(receivers.splice(0).map((receiver) => receiver.stop()));
-});
+const { receivers, setups } = trackSetups<OtlpReceiver, RegisteredCostspan>();
 
 async function receiver(): Promise<OtlpReceiver> {
   const started = await new OtlpReceiver().start(0);

@@ -1,27 +1,13 @@
-import { context, diag, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CostSpanProcessor, createCostTracer, type CostTracer } from '@costspan/sdk';
 import { captureDiag } from './__fixtures__/events.js';
 import { OtlpReceiver } from './__fixtures__/otlp-receiver.js';
 import { createCostspanOtlp, registerCostspan, type CostspanOtlp } from './register-costspan.js';
+import { trackSetups } from './__fixtures__/setup-lifecycle.js';
 
-const receivers: OtlpReceiver[] = [];
-const setups: CostspanOtlp[] = [];
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
-afterEach(async () => {
-  diag.disable();
-  vi.unstubAllEnvs();
-  await Promise.all(setups.splice(0).map((setup) => setup.shutdown({ timeoutMillis: 1000 })));
-  await Promise.all(receivers.splice(0).map((receiver) => receiver.stop()));
-});
+const { receivers, setups } = trackSetups<OtlpReceiver, CostspanOtlp>({ resetNotices: false });
 
 async function receiver(): Promise<OtlpReceiver> {
   const started = await new OtlpReceiver().start(0);
