@@ -242,7 +242,7 @@ describe('RedisClusterBudgetStore against a real 3 + 3 node Redis Cluster', () =
     outage.to = Date.now();
     const unconfirmed = (): boolean => failures.some((failure) => failure.message.includes('0 of 1 replica(s) confirmed it'));
     // Run on until the victim's tenants reserve again and a settle there met the missing replica (bounded).
-    for (let waited = 0; waited < 8000 && !(duringOutage.victimReservesAfter >= 10 && unconfirmed()); waited += 100) {
+    for (let waited = 0; waited < 20_000 && !(duringOutage.victimReservesAfter >= 10 && unconfirmed()); waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     running = false;
@@ -265,5 +265,5 @@ describe('RedisClusterBudgetStore against a real 3 + 3 node Redis Cluster', () =
       expect(spent).toBeGreaterThanOrEqual(acked.get(userId) ?? 0n); // no settled spend lost
       expect(spent).toBeLessThanOrEqual(attempted.get(userId) ?? 0n); // nothing booked twice
     }
-  }, 40_000);
+  }, 60_000);
 });
