@@ -7,6 +7,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanEx
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createDefaultPriceSource } from '@costspan/pricing';
+import { CostHistogramProducer } from '@costspan/exporter-otlp';
 import { CostSpanProcessor, JsonlEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
 import { median, timeIt, type BenchRow } from '../src/harness.js';
 
@@ -77,7 +78,7 @@ async function costspanRun(tracer: CostTracer): Promise<void> {
  */
 export async function agentOverhead(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 200 : 2000;
-  const rounds = options.smoke ? 3 : 9;
+  const rounds = options.smoke ? 3 : 11;
   const directory = mkdtempSync(join(tmpdir(), 'costspan-bench-'));
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
@@ -94,30 +95,50 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
     spanProcessors: [costProcessor, new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
   });
   const costTracer = createCostTracer({ tracerProvider: costProvider });
-  // The same, with costspan's metrics on (issue 15): a real sdk-metrics MeterProvider and reader.
-  const metricReader = new RoundMetricReader();
+  // The same, with costspan's metrics on (issue 15): a real sdk-metrics MeterProvider and reader,
+  // wired as the one-call setup wires its readers (the histograms through CostHistogramProducer).
+  const histograms = new CostHistogramProducer();
+  const metricReader = new RoundMetricReader({ metricProducers: [histograms] });
   const meterProvider = new MeterProvider({ readers: [metricReader] });
   const meteredProcessor = new CostSpanProcessor({
     source: 'bench@1.0.0',
     priceSource: createDefaultPriceSource(),
     exporters: [new JsonlEventExporter({ path: join(directory, 'events-metered.jsonl') })],
     meterProvider,
+    metrics: { histograms },
   });
   const meteredProvider = new BasicTracerProvider({
     spanProcessors: [meteredProcessor, new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
   });
   const meteredTracer = createCostTracer({ tracerProvider: meteredProvider });
+  // And with the histograms recorded through the SDK's own instruments (a MeterProvider of
+  // yours, passed without the producer): the SDK sorts and serialises the attributes per record.
+  const sdkReader = new RoundMetricReader();
+  const sdkMeterProvider = new MeterProvider({ readers: [sdkReader] });
+  const sdkMeteredProcessor = new CostSpanProcessor({
+    source: 'bench@1.0.0',
+    priceSource: createDefaultPriceSource(),
+    exporters: [new JsonlEventExporter({ path: join(directory, 'events-sdk-metered.jsonl') })],
+    meterProvider: sdkMeterProvider,
+  });
+  const sdkMeteredProvider = new BasicTracerProvider({
+    spanProcessors: [sdkMeteredProcessor, new BatchSpanProcessor(new DiscardingSpanExporter(), { maxQueueSize: 100_000 })],
+  });
+  const sdkMeteredTracer = createCostTracer({ tracerProvider: sdkMeteredProvider });
 
   // Warm up both paths (JIT, price memo).
   for (let index = 0; index < runsPerRound; index += 1) {
     await bareRun(bareTracer, index);
     await costspanRun(costTracer);
     await costspanRun(meteredTracer);
+    await costspanRun(sdkMeteredTracer);
   }
   await metricReader.collect();
+  await sdkReader.collect();
   const bare: number[] = [];
   const costspan: number[] = [];
   const metered: number[] = [];
+  const sdkMetered: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
     const pair = [
       async () =>
@@ -141,6 +162,14 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
             await metricReader.collect();
           })) / runsPerRound,
         ),
+      async () =>
+        sdkMetered.push(
+          (await timeIt(async () => {
+            for (let index = 0; index < runsPerRound; index += 1) await costspanRun(sdkMeteredTracer);
+            await sdkMeteredProcessor.forceFlush();
+            await sdkReader.collect();
+          })) / runsPerRound,
+        ),
     ];
     // Rotate the order so drift in machine load hits every variant alike.
     for (let turn = 0; turn < round % pair.length; turn += 1) pair.push(pair.shift() as () => Promise<number>);
@@ -150,12 +179,18 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
   await costProvider.shutdown();
   await meteredProvider.shutdown();
   await meterProvider.shutdown();
+  await sdkMeteredProvider.shutdown();
+  await sdkMeterProvider.shutdown();
   await bareProvider.shutdown();
   trace.disable();
   context.disable();
   rmSync(directory, { recursive: true, force: true });
   const bareMedian = median(bare) * 1000;
   const costspanMedian = median(costspan) * 1000;
+  // The ratio column: the median over rounds of the ratio within each round (drift in machine
+  // load hits both sides of a round alike), not value / baseline of the medians.
+  const perRound = (variant: number[], baseline: number[]): number =>
+    median(variant.map((value, round) => value / (baseline[round] ?? NaN)));
   return [
     {
       name: 'agent run, 10 steps (µs/run)',
@@ -163,6 +198,7 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
       unit: 'µs',
       baseline: bareMedian,
       baselineName: 'bare OTel span tree',
+      ratio: perRound(costspan, bare),
       target: '<= 1.10x',
     },
     {
@@ -171,7 +207,16 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
       unit: 'µs',
       baseline: costspanMedian,
       baselineName: 'costspan, metrics off',
+      ratio: perRound(metered, costspan),
       target: '<= 1.10x',
+    },
+    {
+      name: 'agent run, 10 steps, metrics on, histograms through the SDK instruments (µs/run)',
+      value: median(sdkMetered) * 1000,
+      unit: 'µs',
+      baseline: costspanMedian,
+      baselineName: 'costspan, metrics off',
+      ratio: perRound(sdkMetered, costspan),
     },
     { name: 'cost events lost in the run', value: stats.dropped + stats.failed, unit: 'events' },
   ];

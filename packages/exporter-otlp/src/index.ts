@@ -1,3 +1,4 @@
+export { CostHistogramProducer } from './cost-histogram-producer.js';
 export { costEventToLogRecord, timestampToHrTime } from './cost-event-log-record.js';
 export { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
 export type { OtlpLogEventExporterOptions, OtlpLogEventExporterStats } from './otlp-log-event-exporter.js';

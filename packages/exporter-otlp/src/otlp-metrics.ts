@@ -12,11 +12,13 @@ import {
   PeriodicExportingMetricReader,
   type AggregationOption,
   type IMetricReader,
+  type MetricProducer,
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { notice } from '@costspan/sdk/internal';
 import { AttemptCounter } from './attempt-counter.js';
+import { CostHistogramProducer } from './cost-histogram-producer.js';
 import { environmentValue, resolveProtocol, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
 import { createGrpcMetricDelegate, type RetryingExportDelegate } from './otlp-grpc-exporters.js';
 import { createMetricDelegate, PartialSuccessCounter } from './otlp-http-exporters.js';
@@ -108,6 +110,12 @@ function resolveTemporality(option: Temporality | undefined): Temporality {
 export class CostspanMetrics {
   /** The provider cost metrics are recorded into, or undefined when metrics are off. */
   readonly meterProvider: MeterProvider | undefined;
+  /**
+   * The producer of the per-call histograms costspan aggregates itself, given to every reader
+   * made here (for the processor's `metrics.histograms`); undefined with the user's provider or
+   * a delta OTLP reader, where the SDK's instruments record them.
+   */
+  readonly histograms: CostHistogramProducer | undefined;
   private readonly owned: SdkMeterProvider | undefined;
   private readonly exporter: CountingMetricExporter | undefined;
 
@@ -126,14 +134,17 @@ export class CostspanMetrics {
       positive(options.exportTimeoutMillis ?? environmentNumber('OTEL_METRIC_EXPORT_TIMEOUT'), 30_000),
     );
     const readers: IMetricReader[] = [];
+    const cumulative = !names.includes('otlp') || resolveTemporality(options.temporality) === 'cumulative';
+    this.histograms = cumulative ? new CostHistogramProducer() : undefined;
+    const producers = this.histograms === undefined ? [] : [this.histograms];
     for (const name of new Set(names)) {
       if (name === 'otlp') {
         this.exporter ??= new CountingMetricExporter(config.connection, options.temporality);
-        readers.push(periodic(this.exporter, intervalMillis, timeoutMillis));
+        readers.push(periodic(this.exporter, { intervalMillis, timeoutMillis, producers }));
       } else if (name === 'console') {
-        readers.push(periodic(new ConsoleMetricExporter(), intervalMillis, timeoutMillis));
+        readers.push(periodic(new ConsoleMetricExporter(), { intervalMillis, timeoutMillis, producers }));
       } else {
-        readers.push(prometheusReader(options.prometheus ?? {}));
+        readers.push(prometheusReader(options.prometheus ?? {}, producers));
       }
     }
     this.owned = new SdkMeterProvider({ resource: config.resource, readers });
@@ -183,13 +194,22 @@ function exportersFromEnvironment(): MetricsExporterName[] {
   return known;
 }
 
-function periodic(exporter: PushMetricExporter, intervalMillis: number, timeoutMillis: number): IMetricReader {
-  return new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMillis, exportTimeoutMillis: timeoutMillis });
+function periodic(
+  exporter: PushMetricExporter,
+  timing: { intervalMillis: number; timeoutMillis: number; producers: MetricProducer[] },
+): IMetricReader {
+  return new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: timing.intervalMillis,
+    exportTimeoutMillis: timing.timeoutMillis,
+    metricProducers: timing.producers,
+  });
 }
 
-function prometheusReader(options: { host?: string; port?: number; endpoint?: string }): IMetricReader {
+function prometheusReader(options: { host?: string; port?: number; endpoint?: string }, producers: MetricProducer[]): IMetricReader {
   const exporter = new PrometheusExporter(
     {
+      metricProducers: producers,
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),

@@ -245,6 +245,7 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
       ...costs,
       ...(priceSource === undefined ? {} : { priceSource }),
       ...(this.meterProvider === undefined ? {} : { meterProvider: this.meterProvider }),
+      ...(this.metrics.histograms === undefined ? {} : { metrics: { ...costs.metrics, histograms: this.metrics.histograms } }),
       exporters: [this.logExporter, ...(costs.exporters ?? [])],
       exportTimeoutMillis,
     });

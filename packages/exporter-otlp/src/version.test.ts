@@ -11,6 +11,7 @@ describe('package', () => {
 
   it('exports exactly the documented API', () => {
     expect(Object.keys(api).sort()).toEqual([
+      'CostHistogramProducer',
       'EXPORTER_NAME',
       'EXPORTER_VERSION',
       'OtlpLogEventExporter',

@@ -16,6 +16,7 @@ export type {
 } from './events/cost-event.js';
 export { COST_METRICS } from './metrics/cost-metrics.js';
 export type { CostMetricsOptions } from './metrics/cost-metrics.js';
+export type { CostHistogramLink, HistogramAccumulator, OwnHistogram } from './metrics/own-histograms.js';
 export { PRINCIPAL_METRIC_ATTRIBUTES } from './metrics/principal-cardinality.js';
 export type { PrincipalCardinalityOptions, PrincipalMetricKey } from './metrics/principal-cardinality.js';
 export { CostRecordingSampler } from './processing/cost-recording-sampler.js';

@@ -10,3 +10,4 @@ export { addCall, emptyTotals, toCostBreakdownWire, toTokenUsageWire, totalsToAt
 export { eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './events/event-signer.js';
 export { attributionTargets, validatePrincipal } from './tracing/principal.js';
 export { validateCost, validateName, validateTokenUsage } from './tracing/usage-input.js';
+export { SDK_NAME, SDK_VERSION } from './version.js';

@@ -18,57 +18,11 @@ import type { SpanNode } from '../processing/span-tree.js';
 import type { RecordedCall } from '../tracing/span-state.js';
 import { reportError } from '../report-error.js';
 import { SDK_NAME, SDK_VERSION } from '../version.js';
+import { COST_BUCKETS_USD, COST_METRICS, TOKEN_BUCKETS, TOKEN_TYPE_ATTRIBUTE } from './metric-names.js';
+import { HistogramAccumulator, type CostHistogramLink, type OwnHistogram } from './own-histograms.js';
 import { PrincipalCardinality, type PrincipalCardinalityOptions } from './principal-cardinality.js';
 
-/**
- * Names of the metrics costspan records. Prometheus renders them with `_` for `.`, and counters
- * with a `_total` suffix (`llm_cost_usd_total`); histograms as `_bucket`, `_sum`, `_count`.
- */
-export const COST_METRICS = {
-  /**
-   * Histogram of each priced call's cost in USD, by provider, model and operation. The name is a
-   * **proposal** of the GenAI semantic conventions, not yet released: open-telemetry/semantic-conventions-genai
-   * PR #443 "Add per-operation cost conventions" (https://github.com/open-telemetry/semantic-conventions-genai/pull/443),
-   * from issue #287. Unpriced calls are not recorded here (a $0 would look real): see `UNPRICED_CALLS`.
-   */
-  OPERATION_COST: 'gen_ai.client.operation.cost',
-  /**
-   * Histogram of tokens per call with `gen_ai.token.type` `input` / `output`: the GenAI conventions'
-   * metric as released (development stability; semantic-conventions 1.45, model/gen-ai/metrics.yaml,
-   * https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/#metric-gen_aiclienttokenusage).
-   * Recorded only with `metrics.tokenUsageHistogram: true`: the current draft (below) counts tokens
-   * with counters instead, and two more histogram points per call cost more than the rest together.
-   */
-  TOKEN_USAGE: 'gen_ai.client.token.usage',
-  /**
-   * Token counters of the current draft, which adds cache and reasoning breakdowns as counters:
-   * open-telemetry/semantic-conventions-genai PR #374 "Fix usage metrics to provide meaningful aggregation
-   * and break down by modality, reasoning, cache usage" (https://github.com/open-telemetry/semantic-conventions-genai/pull/374,
-   * model/gen-ai/token-metrics.yaml). Input includes cache reads and writes; output includes reasoning.
-   * The draft's `gen_ai.token.modality` is not written: costspan does not know a call's modality.
-   */
-  INPUT_TOKENS: 'gen_ai.client.inference.usage.input_tokens',
-  OUTPUT_TOKENS: 'gen_ai.client.inference.usage.output_tokens',
-  CACHE_READ_TOKENS: 'gen_ai.client.inference.usage.cache_read.input_tokens',
-  CACHE_WRITE_TOKENS: 'gen_ai.client.inference.usage.cache_write.input_tokens',
-  REASONING_TOKENS: 'gen_ai.client.inference.usage.reasoning.output_tokens',
-  /** costspan's monotonic USD counter by provider, model, agent and (bounded) principal. */
-  COST_USD: 'llm.cost.usd',
-  /** Calls with usage that could not be priced, by provider and model. */
-  UNPRICED_CALLS: 'llm.cost.calls.unpriced',
-  /** Calls that ran but reported no usage, by provider, model and reason. */
-  USAGE_MISSING_CALLS: 'llm.cost.calls.usage_missing',
-} as const;
-
-/** Attribute of `gen_ai.client.token.usage`: `input` or `output`. */
-export const TOKEN_TYPE_ATTRIBUTE = 'gen_ai.token.type';
-
-/** Bucket bounds of the cost histogram, in USD: a tenth of a cent to ten dollars per call. */
-export const COST_BUCKETS_USD: readonly number[] = [
-  0.00001, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
-/** Bucket bounds the GenAI conventions advise for `gen_ai.client.token.usage`. */
-export const TOKEN_BUCKETS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+export { COST_BUCKETS_USD, COST_METRICS, TOKEN_BUCKETS, TOKEN_TYPE_ATTRIBUTE };
 
 /** Options of costspan's metrics (`metrics` of `CostSpanProcessorOptions`). */
 export interface CostMetricsOptions extends PrincipalCardinalityOptions {
@@ -81,6 +35,15 @@ export interface CostMetricsOptions extends PrincipalCardinalityOptions {
   maxSeries?: number;
   /** Also record the released `gen_ai.client.token.usage` histogram (two points per call). Default false. */
   tokenUsageHistogram?: boolean;
+  /**
+   * Aggregate the per-call histograms in costspan and export them through this link's
+   * `MetricProducer` (e.g. `CostHistogramProducer` of `@costspan/exporter-otlp`, given to the
+   * readers as `metricProducers`) instead of recording each value through the SDK's
+   * instruments. Several times cheaper per call; cumulative temporality only, and the
+   * `MeterProvider`'s views do not apply to these two histograms. The one-call setup uses it
+   * when it makes the readers. Default: the SDK's instruments.
+   */
+  histograms?: CostHistogramLink;
 }
 
 interface PendingValue {
@@ -95,6 +58,8 @@ interface CallSeries {
   inputAttributes: Attributes;
   outputAttributes: Attributes;
   pending: PendingValue[];
+  /** With `histograms`: the cost histogram (priced calls) and the token histogram (input, output), aggregated here. */
+  own: { cost: HistogramAccumulator; input: HistogramAccumulator; output: HistogramAccumulator } | undefined;
   input: number;
   output: number;
   cacheRead: number;
@@ -122,8 +87,11 @@ const OVERFLOW_ATTRIBUTES: Attributes = { 'otel.metric.overflow': true };
  * failures go to OpenTelemetry's error handler.
  */
 export class CostMetrics {
-  private readonly costHistogram: Histogram;
+  /** The SDK's instruments, when the histograms are not aggregated here (`histograms`). */
+  private readonly costHistogram: Histogram | undefined;
   private readonly tokenHistogram: Histogram | undefined;
+  private readonly ownHistograms: boolean;
+  private readonly tokenUsage: boolean;
   private readonly counters: Record<
     'usd' | 'input' | 'output' | 'cacheRead' | 'cacheWrite' | 'reasoning' | 'unpriced' | 'usageMissing',
     ObservableCounter
@@ -144,20 +112,25 @@ export class CostMetrics {
     this.maxBuffered = positiveInteger(options.maxBufferedValues, 10_000);
     this.maxSeries = positiveInteger(options.maxSeries, 2000);
     const meter = meterProvider.getMeter(SDK_NAME, SDK_VERSION);
-    this.costHistogram = meter.createHistogram(COST_METRICS.OPERATION_COST, {
-      description: 'Cost of each priced GenAI call, in USD (a double; the exact figure is in the cost events).',
-      unit: 'USD',
-      advice: { explicitBucketBoundaries: [...COST_BUCKETS_USD] },
-    });
-    this.tokenHistogram =
-      options.tokenUsageHistogram === true
-        ? meter.createHistogram(COST_METRICS.TOKEN_USAGE, {
-            description: 'Number of input and output tokens used.',
-            unit: '{token}',
-            valueType: ValueType.INT,
-            advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
-          })
-        : undefined;
+    this.tokenUsage = options.tokenUsageHistogram === true;
+    this.ownHistograms = options.histograms !== undefined;
+    if (options.histograms !== undefined) {
+      options.histograms.attach(() => this.ownHistogramState());
+    } else {
+      this.costHistogram = meter.createHistogram(COST_METRICS.OPERATION_COST, {
+        description: COST_HISTOGRAM_DESCRIPTION,
+        unit: 'USD',
+        advice: { explicitBucketBoundaries: [...COST_BUCKETS_USD] },
+      });
+      if (this.tokenUsage) {
+        this.tokenHistogram = meter.createHistogram(COST_METRICS.TOKEN_USAGE, {
+          description: TOKEN_HISTOGRAM_DESCRIPTION,
+          unit: '{token}',
+          valueType: ValueType.INT,
+          advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
+        });
+      }
+    }
     const tokens = (name: string, description: string): ObservableCounter =>
       meter.createObservableCounter(name, { description, unit: '{token}', valueType: ValueType.INT });
     this.counters = {
@@ -202,7 +175,14 @@ export class CostMetrics {
       series.reasoning += usage.reasoning ?? 0;
       if (!isPriced) series.unpriced += 1;
       if (isPriced) this.spendSeries(provider, call.model, node).pico += pico;
-      if (isPriced || this.tokenHistogram !== undefined) {
+      const own = series.own;
+      if (own !== undefined) {
+        if (isPriced) own.cost.record(picoToUsd(pico));
+        if (this.tokenUsage) {
+          own.input.record(usage.input);
+          own.output.record(usage.output);
+        }
+      } else if (isPriced || this.tokenHistogram !== undefined) {
         const cost = isPriced ? picoToUsd(pico) : undefined;
         series.pending.push({ cost, input: usage.input, output: usage.output });
         this.buffered += 1;
@@ -256,7 +236,7 @@ export class CostMetrics {
         const attributes: Attributes = { [ATTR.PROVIDER_NAME]: provider, [ATTR.REQUEST_MODEL]: model };
         if (response !== undefined) attributes[ATTR.RESPONSE_MODEL] = response;
         if (operation !== undefined) attributes[ATTR.OPERATION_NAME] = operation;
-        return newCallSeries(overflow ?? attributes);
+        return newCallSeries(overflow ?? attributes, this.ownHistograms);
       })
     );
   }
@@ -331,9 +311,44 @@ export class CostMetrics {
     }
   }
 
+  /** With `histograms`: the histograms' cumulative state, read by the link's producer. */
+  private ownHistogramState(): readonly OwnHistogram[] {
+    const cost: HistogramAccumulator[] = [];
+    const tokens: HistogramAccumulator[] = [];
+    for (const series of this.calls.values()) {
+      const own = series.own;
+      if (own === undefined) continue;
+      if (own.cost.count > 0) cost.push(own.cost);
+      if (own.input.count > 0) tokens.push(own.input, own.output);
+    }
+    const histograms: OwnHistogram[] = [
+      {
+        name: COST_METRICS.OPERATION_COST,
+        description: COST_HISTOGRAM_DESCRIPTION,
+        unit: 'USD',
+        integer: false,
+        boundaries: COST_BUCKETS_USD,
+        series: cost,
+      },
+    ];
+    if (this.tokenUsage) {
+      histograms.push({
+        name: COST_METRICS.TOKEN_USAGE,
+        description: TOKEN_HISTOGRAM_DESCRIPTION,
+        unit: '{token}',
+        integer: true,
+        boundaries: TOKEN_BUCKETS,
+        series: tokens,
+      });
+    }
+    return histograms;
+  }
+
   private drain(): void {
     this.buffered = 0;
+    const costHistogram = this.costHistogram;
     const tokenHistogram = this.tokenHistogram;
+    if (costHistogram === undefined) return;
     for (const series of this.calls.values()) {
       const pending = series.pending;
       if (pending.length === 0) continue;
@@ -341,7 +356,7 @@ export class CostMetrics {
       for (const value of pending) {
         // No span context: sdk-metrics 2.x keeps no exemplars, and building one context per value
         // was about a tenth of the metrics' cost per call (the bench's agent-overhead case).
-        if (value.cost !== undefined) this.costHistogram.record(value.cost, series.attributes, ROOT_CONTEXT);
+        if (value.cost !== undefined) costHistogram.record(value.cost, series.attributes, ROOT_CONTEXT);
         if (tokenHistogram === undefined) continue;
         tokenHistogram.record(value.input, series.inputAttributes, ROOT_CONTEXT);
         tokenHistogram.record(value.output, series.outputAttributes, ROOT_CONTEXT);
@@ -350,12 +365,25 @@ export class CostMetrics {
   }
 }
 
-function newCallSeries(attributes: Attributes): CallSeries {
+const COST_HISTOGRAM_DESCRIPTION = 'Cost of each priced GenAI call, in USD (a double; the exact figure is in the cost events).';
+const TOKEN_HISTOGRAM_DESCRIPTION = 'Number of input and output tokens used.';
+
+function newCallSeries(attributes: Attributes, ownHistograms: boolean): CallSeries {
+  const inputAttributes = { ...attributes, [TOKEN_TYPE_ATTRIBUTE]: 'input' };
+  const outputAttributes = { ...attributes, [TOKEN_TYPE_ATTRIBUTE]: 'output' };
+  const now = Date.now();
   return {
     attributes,
-    inputAttributes: { ...attributes, [TOKEN_TYPE_ATTRIBUTE]: 'input' },
-    outputAttributes: { ...attributes, [TOKEN_TYPE_ATTRIBUTE]: 'output' },
+    inputAttributes,
+    outputAttributes,
     pending: [],
+    own: ownHistograms
+      ? {
+          cost: new HistogramAccumulator(attributes, COST_BUCKETS_USD, now),
+          input: new HistogramAccumulator(inputAttributes, TOKEN_BUCKETS, now),
+          output: new HistogramAccumulator(outputAttributes, TOKEN_BUCKETS, now),
+        }
+      : undefined,
     input: 0,
     output: 0,
     cacheRead: 0,
