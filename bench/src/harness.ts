@@ -3,13 +3,13 @@ export interface BenchRow {
   name: string;
   value: number;
   unit: string;
-  baseline?: number;
+  baseline?: number | undefined;
   /** What the baseline is, e.g. `bare OpenTelemetry`. */
-  baselineName?: string;
+  baselineName?: string | undefined;
   /** The ratio to print, when it is not `value / baseline` (e.g. a median of per-round ratios). */
-  ratio?: number;
+  ratio?: number | undefined;
   /** A target to print beside the figure, e.g. `<= 1.10x`. */
-  target?: string;
+  target?: string | undefined;
 }
 
 /** Median of a list of numbers. */

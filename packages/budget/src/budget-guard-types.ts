@@ -19,23 +19,23 @@ export interface BudgetGuardOptions {
    * A store you pass is not closed by {@link BudgetGuard.shutdown} unless
    * `closeStore` is true.
    */
-  store?: BudgetStore;
+  store?: BudgetStore | undefined;
   /** Whether {@link BudgetGuard.shutdown} closes the store. Default: true for the store the guard creates, false for one you pass. */
-  closeStore?: boolean;
+  closeStore?: boolean | undefined;
   /**
    * Upper bound of {@link BudgetGuard.flush} and of {@link BudgetGuard.shutdown}
    * (flush and store close together), in ms: past it they resolve anyway and
    * report what did not finish to `onError`. Default 30 000.
    */
-  flushTimeoutMs?: number;
+  flushTimeoutMs?: number | undefined;
   /** IANA time zone whose midnight and 1st of the month reset daily and monthly limits. Default `UTC`. */
-  timeZone?: string;
+  timeZone?: string | undefined;
   /** Clock (epoch ms). Default `Date.now`; inject one in tests. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** How long an unsettled reservation holds budget (ms). Default 300 000 (5 min). */
-  reservationTtlMs?: number;
+  reservationTtlMs?: number | undefined;
   /** How long a session counter lives after its last write (ms). Default 86 400 000 (24 h). */
-  sessionTtlMs?: number;
+  sessionTtlMs?: number | undefined;
   /**
    * How a reservation is checked against a limit. Both refuse every call once
    * spent + reserved reaches the limit (also calls without an estimate).
@@ -45,51 +45,51 @@ export interface BudgetGuardOptions {
    *   `check_before(spent >= limit)`; the last admitted call may pass the limit by
    *   its own cost.
    */
-  limitCheck?: BudgetLimitCheck;
+  limitCheck?: BudgetLimitCheck | undefined;
   /**
    * Circuit breaker: once a hard limit is found used up, calls against that limit
    * (that scope and window only) are refused locally for `cooldownMs` (default
    * 60 000), then the store is asked again (HALF_OPEN). Giving budget back in this
    * process half-opens it at once. `false` disables it.
    */
-  circuitBreaker?: { cooldownMs?: number } | false;
+  circuitBreaker?: { cooldownMs?: number } | false | undefined;
   /**
    * What to do when the store cannot be reached in time. `false` (default):
    * `reserve` rejects with a `CostspanError` of code `budget_unavailable`.
    * `true`: the call is allowed (the reservation is not backed by the store) and
    * the error goes to `onError`.
    */
-  failOpen?: boolean;
+  failOpen?: boolean | undefined;
   /**
    * Called once per window per threshold when spending crosses an alert threshold:
    * once across every process sharing the store (the first to cross claims it
    * atomically, Redis `SET NX`). May throw: errors go to `onError`.
    */
-  onAlert?: (alert: BudgetAlert) => void;
+  onAlert?: ((alert: BudgetAlert) => void) | undefined;
   /**
    * Called with every refusal of `reserve` (the same {@link BudgetExceededError} it
    * rejects with: limit, window, spent, reserved, attempted, and the run it was for).
    * May throw: errors go to `onError`.
    */
-  onRefusal?: (refusal: BudgetExceededError) => void;
+  onRefusal?: ((refusal: BudgetExceededError) => void) | undefined;
   /**
    * Prices `{ model, inputTokens, outputTokens }` estimates of `check` and `reserve`.
    * Default: `@costspan/pricing`'s default source. Any `PriceSource` fits.
    */
-  priceSource?: BudgetPriceSource;
+  priceSource?: BudgetPriceSource | undefined;
   /**
    * Estimates from history: a call reserved without an estimate (and without
    * model and tokens) reserves the decaying p95 of what the same agent (and step)
    * cost recently, kept in the store. `false` turns it off.
    */
-  history?: BudgetHistoryOptions | false;
+  history?: BudgetHistoryOptions | false | undefined;
   /**
    * Whether limits set at run time ({@link BudgetGuard.setLimit}) apply: every
    * reserve and settle reads the overrides of its scopes from the store (one more
    * round trip with Redis). `false` skips that read (setLimit still stores them, and
    * a guard with `true` applies them). Default true.
    */
-  limitOverrides?: boolean;
+  limitOverrides?: boolean | undefined;
   /**
    * Receives errors that cannot be thrown (record, release, alerts, fail-open).
    * Default: OpenTelemetry `diag`, plus a costspan notice once per kind of failure
@@ -98,7 +98,7 @@ export interface BudgetGuardOptions {
    * once per cause, what would otherwise be a costspan notice on standard error: a
    * call that could not be priced and was booked at its estimate (code `unknown_model`).
    */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 /** What the caller estimates a call will cost; any superset of the SDK's reserve request. */

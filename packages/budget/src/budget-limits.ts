@@ -14,11 +14,11 @@ export type BudgetAlertThreshold = { readonly usd: number | string } | { readonl
  */
 export interface BudgetAmount {
   /** Hard limit in USD (number or decimal string, > 0). */
-  readonly usd?: number | string;
+  readonly usd?: number | string | undefined;
   /** Hard limit in tokens (positive integer). */
-  readonly tokens?: number;
+  readonly tokens?: number | undefined;
   /** Alert thresholds, each fired once per crossing per window. */
-  readonly alertAt?: readonly BudgetAlertThreshold[];
+  readonly alertAt?: readonly BudgetAlertThreshold[] | undefined;
 }
 
 /** A sliding window: the last `windowMs` (e.g. 60 minutes), not a calendar period. */

@@ -14,10 +14,10 @@ export interface CliIo {
 
 /** The flags every command that reads events takes. */
 export interface CommonFlags {
-  strict?: boolean;
-  'max-line-bytes'?: string;
-  'no-progress'?: boolean;
-  stats?: boolean;
+  strict?: boolean | undefined;
+  'max-line-bytes'?: string | undefined;
+  'no-progress'?: boolean | undefined;
+  stats?: boolean | undefined;
 }
 
 export function positiveInteger(text: string | undefined, flag: string): number | undefined {

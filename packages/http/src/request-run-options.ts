@@ -19,17 +19,17 @@ export interface CostspanHttpOptions<Request> {
   /** The recorder registered as a listener of the tracer's `CostSpanProcessor`. */
   recorder: RequestCostRecorder;
   /** Agent run name, or a function of the request. Default `http`. */
-  name?: PerRequest<Request, string>;
+  name?: PerRequest<Request, string> | undefined;
   /** Principal of the run (user, team, org, tags), or a function of the request. Default none. */
   principal?: PerRequest<Request, Principal | undefined>;
   /** Budget charged and checked by the request's steps (e.g. a `BudgetGuard`), or a function of the request. */
   budget?: PerRequest<Request, BudgetGate | undefined>;
   /** How a refused budget is answered. Default: status 429 with a JSON body naming the limit. */
-  budgetRefusal?: BudgetRefusalOptions;
+  budgetRefusal?: BudgetRefusalOptions | undefined;
   /** Put the cost on HTTP trailers of streamed (chunked) responses. Default true. */
-  trailers?: boolean;
+  trailers?: boolean | undefined;
   /** End a streamed `text/event-stream` response with an `event: costspan-cost` carrying the cost. Default true. */
-  sseCostEvent?: boolean;
+  sseCostEvent?: boolean | undefined;
 }
 
 /** Options after validation. */

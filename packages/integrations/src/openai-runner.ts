@@ -16,10 +16,10 @@ import {
  */
 export interface OpenAIRunnerLike {
   on(event: string, listener: (...args: never[]) => void): unknown;
-  readonly errored?: boolean;
-  readonly aborted?: boolean;
+  readonly errored?: boolean | undefined;
+  readonly aborted?: boolean | undefined;
   /** `ChatCompletionRunner.messages`: the conversation so far, tool results included. */
-  readonly messages?: ReadonlyArray<{ role?: string }>;
+  readonly messages?: ReadonlyArray<{ role?: string | undefined }> | undefined;
 }
 
 const PROVIDER = 'openai';

@@ -4,14 +4,14 @@ import { recordObservedCall, tokenCount, type UsageRecordOptions } from './usage
 
 /** An AI SDK `embed()` or `embedMany()` result, structurally: its `usage.tokens`. */
 export interface AiSdkEmbedResultLike {
-  usage?: { tokens?: number | null } | null;
+  usage?: { tokens?: number | null | undefined } | null | undefined;
 }
 
 /** The AI SDK embedding model (`openai.embedding('text-embedding-3-small')`), structurally. */
 export interface AiSdkEmbeddingModelLike {
   modelId: string;
   /** The provider id, e.g. `openai.embedding`. */
-  provider?: string;
+  provider?: string | undefined;
 }
 
 /** Options of {@link recordAiSdkEmbedUsage}: the result does not name its model, so `model` is required. */

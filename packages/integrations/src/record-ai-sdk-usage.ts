@@ -47,7 +47,7 @@ export interface AiSdkStepLike {
  * `streamText`, the fields are promises that settle when the stream ends.
  */
 export interface AiSdkResultLike {
-  steps?: MaybePromise<readonly AiSdkStepLike[]>;
+  steps?: MaybePromise<readonly AiSdkStepLike[]> | undefined;
   totalUsage?: MaybePromise<AiSdkUsageLike | undefined>;
   usage?: MaybePromise<AiSdkUsageLike | undefined>;
   providerMetadata?: MaybePromise<Readonly<Record<string, unknown>> | undefined>;

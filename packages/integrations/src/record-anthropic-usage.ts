@@ -16,19 +16,20 @@ import { observeIteration } from './observe-iteration.js';
  * up into the OpenTelemetry convention.
  */
 export interface AnthropicUsageLike {
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
-  output_tokens_details?: { thinking_tokens?: number | null } | null;
-  service_tier?: string | null;
+  input_tokens?: number | null | undefined;
+  output_tokens?: number | null | undefined;
+  cache_read_input_tokens?: number | null | undefined;
+  cache_creation_input_tokens?: number | null | undefined;
+  cache_creation?:
+    { ephemeral_5m_input_tokens?: number | null | undefined; ephemeral_1h_input_tokens?: number | null | undefined } | null | undefined;
+  output_tokens_details?: { thinking_tokens?: number | null | undefined } | null | undefined;
+  service_tier?: string | null | undefined;
 }
 
 /** An Anthropic `Message`, structurally; the `@anthropic-ai/sdk` types fit it. */
 export interface AnthropicMessageLike {
-  model?: string | null;
-  usage?: AnthropicUsageLike | null;
+  model?: string | null | undefined;
+  usage?: AnthropicUsageLike | null | undefined;
 }
 
 /**
@@ -37,9 +38,9 @@ export interface AnthropicMessageLike {
  * output usage (and, from newer API versions, cumulative input counts too).
  */
 export interface AnthropicStreamEventLike {
-  type?: string;
-  message?: AnthropicMessageLike | null;
-  usage?: AnthropicUsageLike | null;
+  type?: string | undefined;
+  message?: AnthropicMessageLike | null | undefined;
+  usage?: AnthropicUsageLike | null | undefined;
 }
 
 /** As the Anthropic SDK's own spans name it. */

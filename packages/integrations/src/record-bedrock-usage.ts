@@ -13,26 +13,26 @@ import {
 /** `usage` of a Bedrock Converse response or of a ConverseStream `metadata` event, structurally. */
 export interface BedrockUsageLike {
   /** Input tokens not read from or written to the prompt cache. */
-  inputTokens?: number | null;
-  outputTokens?: number | null;
-  totalTokens?: number | null;
-  cacheReadInputTokens?: number | null;
-  cacheWriteInputTokens?: number | null;
+  inputTokens?: number | null | undefined;
+  outputTokens?: number | null | undefined;
+  totalTokens?: number | null | undefined;
+  cacheReadInputTokens?: number | null | undefined;
+  cacheWriteInputTokens?: number | null | undefined;
 }
 
 /** A `ConverseCommandOutput` of `@aws-sdk/client-bedrock-runtime`, structurally. */
 export interface BedrockConverseResponseLike {
-  usage?: BedrockUsageLike | null;
+  usage?: BedrockUsageLike | null | undefined;
 }
 
 /** One event of a ConverseStream (`messageStart`, `contentBlockDelta`, ..., `metadata`), structurally. */
 export interface BedrockStreamEventLike {
-  metadata?: { usage?: BedrockUsageLike | null } | null;
+  metadata?: { usage?: BedrockUsageLike | null | undefined } | null | undefined;
 }
 
 /** A `ConverseStreamCommandOutput`, structurally: its `stream` of events. */
 export interface BedrockConverseStreamResponseLike {
-  stream?: AsyncIterable<BedrockStreamEventLike> | null;
+  stream?: AsyncIterable<BedrockStreamEventLike> | null | undefined;
 }
 
 /** Options of the Bedrock helpers: a Converse response does not name its model, so `model` is required. */

@@ -12,23 +12,23 @@ import {
 
 /** `usageMetadata` of a `@google/genai` response, structurally. */
 export interface GeminiUsageLike {
-  promptTokenCount?: number | null;
-  candidatesTokenCount?: number | null;
-  totalTokenCount?: number | null;
+  promptTokenCount?: number | null | undefined;
+  candidatesTokenCount?: number | null | undefined;
+  totalTokenCount?: number | null | undefined;
   /** Of the prompt, tokens read from a cached content (context caching). */
-  cachedContentTokenCount?: number | null;
+  cachedContentTokenCount?: number | null | undefined;
   /** Thinking tokens: billed as output, reported beside `candidatesTokenCount`. */
-  thoughtsTokenCount?: number | null;
+  thoughtsTokenCount?: number | null | undefined;
   /** Prompt tokens of tool results (function responses, search), billed as input. */
-  toolUsePromptTokenCount?: number | null;
+  toolUsePromptTokenCount?: number | null | undefined;
 }
 
 /** A `GenerateContentResponse` of `@google/genai` (or one chunk of its stream), structurally. */
 export interface GeminiResponseLike {
-  modelVersion?: string | null;
-  usageMetadata?: GeminiUsageLike | null;
+  modelVersion?: string | null | undefined;
+  usageMetadata?: GeminiUsageLike | null | undefined;
   /** A candidate with a `finishReason` marks the last chunk of a stream, whose usage is final. */
-  candidates?: ReadonlyArray<{ finishReason?: string | null } | null> | null;
+  candidates?: ReadonlyArray<{ finishReason?: string | null } | null> | null | undefined;
 }
 
 /** `gen_ai.provider.name` of the Gemini API in the OpenTelemetry conventions. */

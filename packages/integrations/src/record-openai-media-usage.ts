@@ -23,13 +23,13 @@ type TokenDetails = { text_tokens?: number | null; image_tokens?: number | null;
 
 /** `usage` of an OpenAI image, transcription or speech response, structurally. */
 export interface MediaUsageLike {
-  type?: string;
-  seconds?: number | null;
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  input_tokens_details?: TokenDetails;
-  input_token_details?: TokenDetails;
-  output_tokens_details?: TokenDetails;
+  type?: string | undefined;
+  seconds?: number | null | undefined;
+  input_tokens?: number | null | undefined;
+  output_tokens?: number | null | undefined;
+  input_tokens_details?: TokenDetails | undefined;
+  input_token_details?: TokenDetails | undefined;
+  output_tokens_details?: TokenDetails | undefined;
 }
 
 /** The units a call is billed by, with the token counts the span carries. */

@@ -19,16 +19,16 @@ import { observeIteration } from './observe-iteration.js';
  * USD cost some OpenAI-compatible gateways report (OpenRouter's `usage.cost`).
  */
 export interface OpenAIUsageLike {
-  prompt_tokens?: number | null;
-  completion_tokens?: number | null;
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  total_tokens?: number | null;
-  prompt_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null;
-  completion_tokens_details?: { reasoning_tokens?: number | null } | null;
-  input_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null;
-  output_tokens_details?: { reasoning_tokens?: number | null } | null;
-  cost?: number | string | null;
+  prompt_tokens?: number | null | undefined;
+  completion_tokens?: number | null | undefined;
+  input_tokens?: number | null | undefined;
+  output_tokens?: number | null | undefined;
+  total_tokens?: number | null | undefined;
+  prompt_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null | undefined;
+  completion_tokens_details?: { reasoning_tokens?: number | null } | null | undefined;
+  input_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null | undefined;
+  output_tokens_details?: { reasoning_tokens?: number | null } | null | undefined;
+  cost?: number | string | null | undefined;
 }
 
 /**
@@ -37,9 +37,9 @@ export interface OpenAIUsageLike {
  * The `openai` package's own types fit it; costspan does not depend on them.
  */
 export interface OpenAIResponseLike {
-  model?: string | null;
-  usage?: OpenAIUsageLike | null;
-  service_tier?: string | null;
+  model?: string | null | undefined;
+  usage?: OpenAIUsageLike | null | undefined;
+  service_tier?: string | null | undefined;
 }
 
 /**
@@ -48,8 +48,8 @@ export interface OpenAIResponseLike {
  * Responses API stream event (usage in `response.completed`).
  */
 export interface OpenAIStreamItemLike extends OpenAIResponseLike {
-  type?: string;
-  response?: OpenAIResponseLike | null;
+  type?: string | undefined;
+  response?: OpenAIResponseLike | null | undefined;
 }
 
 /** OpenAI's dated snapshots: the alias, then `-YYYY-MM-DD` (`gpt-4o-2024-08-06` is a snapshot of `gpt-4o`). */

@@ -31,9 +31,9 @@ import { compileServiceTierMultipliers, tierFactor, withTier, type ServiceTierMu
  */
 export interface PriceMultiplier {
   /** Provider it applies to (`openai`, `aws.bedrock`, ...); any provider when omitted. */
-  provider?: string;
+  provider?: string | undefined;
   /** Model it applies to, as requested or as named in the price data; any model when omitted. */
-  model?: string;
+  model?: string | undefined;
   /** Factor applied to every rate: `0.8` for 20% off, `0.5` for batch. Finite, ≥ 0. */
   multiplier: number | string;
 }

@@ -51,15 +51,15 @@ export interface BudgetSpend {
   /** Total tokens of the call. */
   tokens: number;
   /** The reservation this spend settles, when the step made one. */
-  reservation?: BudgetReservation;
+  reservation?: BudgetReservation | undefined;
   /**
    * False when the call ran but could not be priced (unknown model, no price source) or
    * reported no usage: `usd` (and possibly `tokens`) is then a floor, and the gate books
    * the reservation's estimate instead of $0. Default true.
    */
-  priced?: boolean;
+  priced?: boolean | undefined;
   /** Model of the call, for messages about it. */
-  model?: string;
+  model?: string | undefined;
   /** When the call ended (epoch ms). */
   timestamp: number;
 }

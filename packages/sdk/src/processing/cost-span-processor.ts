@@ -25,14 +25,14 @@ import { openStepAbove, SpanNode, SpanTree } from './span-tree.js';
 /** Options of {@link CostSpanProcessor}. */
 export interface CostSpanProcessorOptions extends EventPipelineOptions {
   /** Where cost events go (through a bounded, counted queue). Default: none. */
-  exporters?: EventExporter[];
+  exporters?: EventExporter[] | undefined;
   /** Receive every cost event synchronously as it is emitted (e.g. a {@link CostTracker}). */
-  listeners?: CostEventListener[];
+  listeners?: CostEventListener[] | undefined;
   /**
    * Event `source` as `name@semver`. Default: the span resource's
    * `service.name@service.version` (`OTEL_SERVICE_NAME` sets the name), version `0.0.0` when unset.
    */
-  source?: string;
+  source?: string | undefined;
   /**
    * Prices calls that carry usage but no cost. Default: the built-in table
    * (`createDefaultPriceSource()` of `@costspan/pricing`, one shared per process), so
@@ -41,7 +41,7 @@ export interface CostSpanProcessorOptions extends EventPipelineOptions {
    * `null` to turn pricing off: then only costs given by the caller or provider count and
    * every other call is marked unpriced (and told once per model).
    */
-  priceSource?: PriceSource | null;
+  priceSource?: PriceSource | null | undefined;
   /**
    * Spans tracked at once. Past it a leaked leaf is forgotten (counted in
    * `evictedSpans`, reported through `diag`): an open span with no open children,
@@ -49,21 +49,21 @@ export interface CostSpanProcessorOptions extends EventPipelineOptions {
    * span costs about 1.2 KB of heap (the span it keeps alive included), so the default
    * of 100000 bounds this at about 120 MB.
    */
-  maxOpenSpans?: number;
+  maxOpenSpans?: number | undefined;
   /**
    * Signs every event into a tamper-evident chain (`checksum`, `signature`,
    * `prev_id`; see {@link EventSigner}). Default: the `COSTSPAN_SIGNING_KEY`
    * environment variable; unsigned when neither is set.
    */
-  signingKey?: string | Uint8Array;
+  signingKey?: string | Uint8Array | undefined;
   /**
    * Records cost, token and unpriced-call metrics through this provider (see the README's
    * "Metrics"; `COST_METRICS` names them). Default: none (costspan uses no global provider;
    * pass `metrics.getMeterProvider()` of `@opentelemetry/api` for the global one).
    */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProvider | undefined;
   /** Bounds on the metrics' principal attributes (allowlisted keys, distinct values per key). */
-  metrics?: CostMetricsOptions;
+  metrics?: CostMetricsOptions | undefined;
 }
 
 /** Counters of a {@link CostSpanProcessor}; nothing is dropped silently. */

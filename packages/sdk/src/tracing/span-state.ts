@@ -12,7 +12,7 @@ export interface RecordedCall {
   cost: CostBreakdownPico | undefined;
   costSource: 'caller' | 'provider' | undefined;
   /** `cost` is a total only (all in `input`): split it by the table's proportions when possible. */
-  costTotalOnly?: boolean;
+  costTotalOnly?: boolean | undefined;
   /** The service tier that served the call, as the provider reported it (`flex`, `priority`, `default`, ...). */
   serviceTier?: string | undefined;
 }
