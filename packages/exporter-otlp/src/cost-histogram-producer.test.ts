@@ -4,7 +4,8 @@ import { DataPointType, MeterProvider, MetricReader, type DataPoint, type Histog
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COST_METRICS, CostSpanProcessor, InMemoryEventExporter, createCostTracer, type CostMetricsOptions } from '@costspan/sdk';
-import { SDK_NAME } from '@costspan/sdk/internal';
+import { resetNotices, SDK_NAME } from '@costspan/sdk/internal';
+import { setNoticeHandler } from '@costspan/sdk';
 import { CostHistogramProducer } from './cost-histogram-producer.js';
 
 class ManualReader extends MetricReader {
@@ -96,6 +97,32 @@ describe('CostHistogramProducer: costspan aggregates its per-call histograms its
       expect(cost[0]!.value.buckets.counts.at(-1)).toBe(5);
     } finally {
       await Promise.all([sdk.shutdown(), own.shutdown()]);
+    }
+  });
+
+  it('a failing read is returned as the collection error and told once; the next collection works again', async () => {
+    const told: string[] = [];
+    setNoticeHandler((notice) => told.push(notice.message));
+    resetNotices();
+    try {
+      const producer = new CostHistogramProducer();
+      let failing = true;
+      producer.attach(() => {
+        if (failing) throw new Error('broken table');
+        return [];
+      });
+      for (let round = 0; round < 2; round += 1) {
+        const result = await producer.collect();
+        expect(result.errors.map((error) => (error as Error).message)).toEqual(['broken table']);
+        expect(result.resourceMetrics.scopeMetrics).toEqual([]);
+      }
+      expect(told).toHaveLength(1);
+      expect(told[0]).toContain('broken table');
+      failing = false;
+      expect((await producer.collect()).errors).toEqual([]);
+    } finally {
+      setNoticeHandler(undefined);
+      resetNotices();
     }
   });
 

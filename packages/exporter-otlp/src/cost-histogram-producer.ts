@@ -9,7 +9,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { CostHistogramLink, OwnHistogram } from '@costspan/sdk';
-import { SDK_NAME, SDK_VERSION } from '@costspan/sdk/internal';
+import { notice, SDK_NAME, SDK_VERSION } from '@costspan/sdk/internal';
 
 /**
  * Exports the per-call histograms costspan aggregates itself (`gen_ai.client.operation.cost`,
@@ -67,7 +67,12 @@ export class CostHistogramProducer implements MetricProducer, CostHistogramLink 
         });
       }
     } catch (error) {
+      // The reader passes collection errors to diag only: tell a person once, too.
       errors.push(error);
+      notice(
+        'cost_histograms_collect_failed',
+        `costspan's per-call histograms could not be collected (${error instanceof Error ? error.message : 'unknown error'}); they are missing from this export, the counters and the cost events are not affected.`,
+      );
     }
     return Promise.resolve({
       resourceMetrics: {
