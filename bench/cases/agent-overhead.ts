@@ -121,7 +121,8 @@ async function timeVariant(variant: CostspanVariant, runs: number): Promise<numb
 
 /**
  * Case 1: time per agent run (root + 10 async steps) with costspan (priced from the
- * registry, rolled up, events to JSONL) against bare OpenTelemetry making the same span tree.
+ * registry, rolled up, events to JSONL) against bare OpenTelemetry making the same span tree,
+ * and costspan with its metrics on against off (issue 15's target: within 10 %).
  */
 export async function agentOverhead(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 200 : 2000;
@@ -187,7 +188,8 @@ export async function agentOverhead(options: { smoke: boolean }): Promise<BenchR
       baseline: bareMedian,
       baselineName: 'bare OTel span tree',
       ratio: perRound(costspan, bare),
-      target: '<= 1.10x',
+      // No target here: issue 14 retired "<= 1.10x bare OTel" (below the floor of costspan's own
+      // span attributes); the event-path case carries the current one (JSONL <= 2.0x B0).
     },
     {
       name: 'agent run, 10 steps, metrics on (µs/run)',
