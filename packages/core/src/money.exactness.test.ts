@@ -187,3 +187,51 @@ describe('scalePico', () => {
     expect(refusal(() => scalePico(1n, Number.NaN, 'limits.fraction')).field).toBe('limits.fraction');
   });
 });
+
+describe('usdToPico of a number: the fast path for amounts under $1000 equals the decimal path', () => {
+  // The decimal path is what a string takes: usdToPico(String(x)) reads x's shortest decimal form.
+  const decimalPath = (amount: number): bigint => usdToPico(String(amount));
+
+  it('on amounts of up to 12 decimals, as prices times token counts give', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 999_999_999_999_999n }), fc.integer({ min: 0, max: 12 }), (digits, places) => {
+        const amount = Number(`${digits / 10n ** BigInt(places)}.${String(digits % 10n ** BigInt(places)).padStart(places, '0')}`);
+        expect(usdToPico(amount)).toBe(decimalPath(amount));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('on amounts exactly half a pico-dollar past 12 decimals (rounded half up, where x * 1e12 may round down)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 998 }), fc.bigInt({ min: 0n, max: 999_999_999_999n }), (whole, pico) => {
+        const amount = Number(`${whole}.${String(pico).padStart(12, '0')}5`);
+        expect(usdToPico(amount)).toBe(decimalPath(amount));
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(usdToPico(549.0714981749325)).toBe(549_071_498_174_933n);
+  });
+
+  it('on any double, mostly more than 12 decimals (rounded half up), and around the $1000 bound', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 2000, noNaN: true }), (amount) => {
+        expect(usdToPico(amount)).toBe(decimalPath(amount));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const amount of [1e-12, 5e-13, 4e-13, 1e-7, 1.35e-5, 0.0015, 0.1 + 0.2, 999.999999999999, 1000, 1000.5]) {
+      expect(usdToPico(amount)).toBe(decimalPath(amount));
+    }
+    expect(usdToPico(0.0015)).toBe(1_500_000_000n);
+    expect(usdToPico(0.1 + 0.2)).toBe(300_000_000_000n); // 0.30000000000000004: rounded at 12 places
+  });
+
+  it('refuses what the decimal path refuses', () => {
+    for (const amount of [-0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(refusal(() => usdToPico(amount)).code).toBe('invalid_cost');
+    }
+    expect(usdToPico(0)).toBe(0n);
+    expect(usdToPico(-0)).toBe(0n);
+  });
+});

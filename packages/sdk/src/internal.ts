@@ -6,7 +6,15 @@ export { notice, resetNotices } from './notice.js';
 export { legacyPayloadChecksum } from './events/event-signer.js';
 export { INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from './attributes.js';
 export { createEventIdGenerator, formatEventTimestamp, parseEventTimestamp, validateSource } from './events/cost-event.js';
-export { addCall, emptyTotals, toCostBreakdownWire, toTokenUsageWire, totalsToAttributes } from './processing/cost-totals.js';
+export {
+  addCall,
+  addWireCall,
+  addWireCost,
+  emptyTotals,
+  toCostBreakdownWire,
+  toTokenUsageWire,
+  totalsToAttributes,
+} from './processing/cost-totals.js';
 export { eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './events/event-signer.js';
 export { attributionTargets, validatePrincipal } from './tracing/principal.js';
 export { validateCost, validateName, validateTokenUsage } from './tracing/usage-input.js';

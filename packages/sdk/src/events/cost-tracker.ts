@@ -1,6 +1,6 @@
-import { picoToUsd, usdToPico, type PicoUsd } from '@costspan/core';
+import { picoToUsd, type PicoUsd } from '@costspan/core';
 import type { CostEvent } from './cost-event.js';
-import { addTotals, emptyTotals, totalCost, type CostTotals } from '../processing/cost-totals.js';
+import { addTotals, addWireCall, addWireCost, emptyTotals, totalCost, type CostTotals } from '../processing/cost-totals.js';
 import type { CostEventListener } from '../export/event-exporter.js';
 import { LatencyStats, type LatencySummary } from './latency-stats.js';
 
@@ -73,7 +73,8 @@ export class CostTracker implements CostEventListener {
   onEvent(event: CostEvent): void {
     if (event.event_type === 'llm.cost.token.recorded') {
       const payload = (event as CostEvent<'llm.cost.token.recorded'>).payload;
-      const call = eventTotals(payload.cost, payload.token_usage, payload.pricing_status === 'unpriced');
+      const call = emptyTotals();
+      addWireCall(call, payload.cost, payload.token_usage, payload.pricing_status !== 'unpriced');
       addTotals(this.totals, call);
       add(this.groups.byModel, payload.model.name, call);
       add(this.groups.byProvider, payload.model.system, call);
@@ -89,7 +90,8 @@ export class CostTracker implements CostEventListener {
       }
     } else if (event.event_type === 'llm.cost.attributed') {
       const payload = (event as CostEvent<'llm.cost.attributed'>).payload;
-      const share = eventTotals(payload.cost, undefined, false);
+      const share = emptyTotals();
+      addWireCost(share, payload.cost);
       share.callCount = payload.source_event_ids?.length ?? 0;
       add(this.groups.byPrincipal, payload.attribution_target, share);
     } else if (event.event_type === 'llm.cost.session.recorded') {
@@ -154,29 +156,6 @@ export class CostTracker implements CostEventListener {
     this.runs = 0;
     this.budgetRefusals = 0;
   }
-}
-
-function eventTotals(
-  cost: CostEvent<'llm.cost.token.recorded'>['payload']['cost'],
-  usage: CostEvent<'llm.cost.token.recorded'>['payload']['token_usage'] | undefined,
-  unpriced: boolean,
-): CostTotals {
-  const totals = emptyTotals();
-  totals.input = usdToPico(cost.input_cost_usd);
-  totals.output = usdToPico(cost.output_cost_usd);
-  totals.reasoning = cost.reasoning_cost_usd === undefined ? 0n : usdToPico(cost.reasoning_cost_usd);
-  totals.cachedDiscount = cost.cached_discount_usd === undefined ? 0n : usdToPico(cost.cached_discount_usd);
-  if (usage !== undefined) {
-    totals.inputTokens = usage.input_tokens;
-    totals.outputTokens = usage.output_tokens;
-    totals.totalTokens = usage.total_tokens;
-    totals.cacheReadTokens = usage.cached_tokens ?? 0;
-    totals.cacheWriteTokens = usage.cache_creation_tokens ?? 0;
-    totals.reasoningTokens = usage.reasoning_tokens ?? 0;
-    totals.callCount = 1;
-  }
-  if (unpriced) totals.unpricedCallCount = 1;
-  return totals;
 }
 
 function add(group: Map<string, CostTotals>, key: string, totals: CostTotals): void {

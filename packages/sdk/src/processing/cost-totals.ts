@@ -1,4 +1,4 @@
-import { picoToUsd, type PicoUsd } from '@costspan/core';
+import { picoToUsd, usdToPico, type PicoUsd } from '@costspan/core';
 import type { CostBreakdownPico, TokenUsage } from '@costspan/pricing';
 import type { CostBreakdownWire, TokenUsageWire } from '../events/cost-event.js';
 
@@ -64,6 +64,39 @@ export function addCall(target: CostTotals, cost: CostBreakdownPico, usage: Toke
   target.reasoningTokens += usage.reasoning ?? 0;
   target.callCount += 1;
   if (!priced) target.unpricedCallCount += 1;
+}
+
+/**
+ * Adds one call as a token event carries it (its wire `cost` and `token_usage`) to `target` in
+ * place, exactly: the one decoding of wire amounts into totals, shared by `CostTracker` and the
+ * CLI. A call is counted with or without usage; `priced: false` counts it unpriced.
+ *
+ * @throws CostspanError `invalid_cost` for an amount that is not a finite, non-negative number
+ */
+export function addWireCall(target: CostTotals, cost: CostBreakdownWire, usage: TokenUsageWire | undefined, priced: boolean): void {
+  addWireCost(target, cost);
+  if (usage !== undefined) {
+    target.inputTokens += usage.input_tokens;
+    target.outputTokens += usage.output_tokens;
+    target.totalTokens += usage.total_tokens;
+    target.cacheReadTokens += usage.cached_tokens ?? 0;
+    target.cacheWriteTokens += usage.cache_creation_tokens ?? 0;
+    target.reasoningTokens += usage.reasoning_tokens ?? 0;
+  }
+  target.callCount += 1;
+  if (!priced) target.unpricedCallCount += 1;
+}
+
+/**
+ * Adds a wire cost alone (an attributed share, a run's totals) to `target` in place: money, no call.
+ *
+ * @throws CostspanError `invalid_cost` for an amount that is not a finite, non-negative number
+ */
+export function addWireCost(target: CostTotals, cost: CostBreakdownWire): void {
+  target.input += usdToPico(cost.input_cost_usd, 'input_cost_usd');
+  target.output += usdToPico(cost.output_cost_usd, 'output_cost_usd');
+  if (cost.reasoning_cost_usd !== undefined) target.reasoning += usdToPico(cost.reasoning_cost_usd, 'reasoning_cost_usd');
+  if (cost.cached_discount_usd !== undefined) target.cachedDiscount += usdToPico(cost.cached_discount_usd, 'cached_discount_usd');
 }
 
 /** Adds one call that ran but reported no usage to `target` in place: counted, never priced. */
