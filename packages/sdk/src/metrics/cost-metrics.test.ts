@@ -135,6 +135,35 @@ describe('cost metrics from the priced calls', () => {
     ]);
   });
 
+  it('books consecutive runs to the right series: fresh principal objects of equal value share one, a new value or agent gets its own', async () => {
+    const { reader, harness } = setup({ metrics: { tagKeys: ['env'] } });
+    const runs: Array<[string, { userId: string; tags?: Record<string, string> }]> = [
+      ['support', { userId: 'alice', tags: { env: 'prod' } }],
+      ['support', { userId: 'alice', tags: { env: 'prod' } }], // equal value, new object: same series
+      ['support', { userId: 'alice', tags: { env: 'dev' } }], // another tag value
+      ['support', { userId: 'bob' }],
+      ['triage', { userId: 'bob' }], // another agent
+      ['support', { userId: 'alice', tags: { env: 'prod' } }], // back to the first
+    ];
+    for (const [agent, principal] of runs) {
+      harness.tracer.agentRun(agent, { principal }, (run) => {
+        run.step('answer', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 500, output: 200 })); // $0.00325
+      });
+    }
+    await harness.flush();
+    const usd = points(await collect(reader), COST_METRICS.COST_USD);
+    const value = (match: Attributes): number => find(usd, match).value;
+    expect(usd).toHaveLength(4);
+    expect(value({ 'gen_ai.agent.name': 'support', 'llm.cost.principal.user_id': 'alice', 'llm.cost.principal.tag.env': 'prod' })).toBe(
+      0.00975,
+    );
+    expect(value({ 'gen_ai.agent.name': 'support', 'llm.cost.principal.user_id': 'alice', 'llm.cost.principal.tag.env': 'dev' })).toBe(
+      0.00325,
+    );
+    expect(value({ 'gen_ai.agent.name': 'support', 'llm.cost.principal.user_id': 'bob' })).toBe(0.00325);
+    expect(value({ 'gen_ai.agent.name': 'triage', 'llm.cost.principal.user_id': 'bob' })).toBe(0.00325);
+  });
+
   it('counts each call once across collections, and when more values are held than the buffer takes', async () => {
     const { reader, harness } = setup({ metrics: { maxBufferedValues: 2 } });
     const runOnce = (count: number) =>

@@ -16,11 +16,13 @@ import { totalCost } from '../processing/cost-totals.js';
 import type { UsageMissing } from '../processing/span-outcome.js';
 import type { SpanNode } from '../processing/span-tree.js';
 import type { RecordedCall } from '../tracing/span-state.js';
+import type { Principal } from '../budget-gate.js';
+import { positiveInteger } from '../export/event-pipeline-support.js';
 import { reportError } from '../report-error.js';
 import { SDK_NAME, SDK_VERSION } from '../version.js';
 import { COST_BUCKETS_USD, COST_METRICS, TOKEN_BUCKETS, TOKEN_TYPE_ATTRIBUTE } from './metric-names.js';
 import { HistogramAccumulator, type CostHistogramLink, type OwnHistogram } from './own-histograms.js';
-import { PrincipalCardinality, type PrincipalCardinalityOptions } from './principal-cardinality.js';
+import { PrincipalCardinality, samePrincipal, type PrincipalCardinalityOptions } from './principal-cardinality.js';
 
 export { COST_BUCKETS_USD, COST_METRICS, TOKEN_BUCKETS, TOKEN_TYPE_ATTRIBUTE };
 
@@ -106,7 +108,8 @@ export class CostMetrics {
   private buffered = 0;
   /** The last call's series and what chose it: consecutive calls of one model and agent skip the key and lookup. */
   private lastCall: { provider: string; call: RecordedCall; operation: string | undefined; series: CallSeries } | undefined;
-  private lastSpend: { provider: string; model: string; node: SpanNode | undefined; series: CountSeries } | undefined;
+  private lastSpend:
+    { provider: string; model: string; agent: string | undefined; principal: Principal | undefined; series: CountSeries } | undefined;
 
   constructor(meterProvider: MeterProvider, options: CostMetricsOptions = {}) {
     this.principals = new PrincipalCardinality(options);
@@ -244,18 +247,19 @@ export class CostMetrics {
 
   private spendSeries(provider: string, model: string, node: SpanNode | undefined): CountSeries {
     const last = this.lastSpend;
-    // Steps of one run share their run and principal: the same node's run and principal, the same series.
+    // Consecutive calls of one agent for one principal (the steps of a run, and the next run of the
+    // same agent for the same user: a new principal object each run) share their series.
     if (
       last !== undefined &&
       last.provider === provider &&
       last.model === model &&
-      last.node?.run === node?.run &&
-      last.node?.principal === node?.principal
+      last.agent === node?.run.name &&
+      samePrincipal(last.principal, node?.principal)
     ) {
       return last.series;
     }
     const series = this.findSpendSeries(provider, model, node);
-    this.lastSpend = { provider, model, node, series };
+    this.lastSpend = { provider, model, agent: node?.run.name, principal: node?.principal, series };
     return series;
   }
 
@@ -392,8 +396,4 @@ function newCallSeries(attributes: Attributes, ownHistograms: boolean): CallSeri
     reasoning: 0,
     unpriced: 0,
   };
-}
-
-function positiveInteger(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : fallback;
 }

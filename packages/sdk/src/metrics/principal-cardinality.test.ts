@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from '../notice.js';
-import { OTHER_VALUE, PrincipalCardinality } from './principal-cardinality.js';
+import { OTHER_VALUE, PrincipalCardinality, samePrincipal } from './principal-cardinality.js';
 
 afterEach(() => {
   setNoticeHandler(undefined);
@@ -44,5 +44,27 @@ describe('PrincipalCardinality', () => {
     expect(cardinality.of({ userId: 'alice' }).key).toBe(alice.key);
     expect(cardinality.of({ teamId: 'alice' }).key).not.toBe(alice.key);
     expect(cardinality.of({ userId: 'alice', teamId: 'x' }).key).not.toBe(alice.key);
+  });
+});
+
+describe('samePrincipal (a run reuses the last series only for an equal principal)', () => {
+  it('compares user, team, org and tags by value, not by object', () => {
+    const alice = { userId: 'alice', teamId: 'search', tags: { env: 'prod', tier: 'gold' } };
+    expect(samePrincipal(alice, { userId: 'alice', teamId: 'search', tags: { tier: 'gold', env: 'prod' } })).toBe(true);
+    expect(samePrincipal(undefined, undefined)).toBe(true);
+    expect(samePrincipal({}, {})).toBe(true);
+    for (const other of [
+      undefined,
+      { userId: 'bob', teamId: 'search', tags: alice.tags },
+      { userId: 'alice', teamId: 'ads', tags: alice.tags },
+      { userId: 'alice', teamId: 'search', orgId: 'acme', tags: alice.tags },
+      { userId: 'alice', teamId: 'search' },
+      { userId: 'alice', teamId: 'search', tags: { env: 'prod' } },
+      { userId: 'alice', teamId: 'search', tags: { env: 'dev', tier: 'gold' } },
+      { userId: 'alice', teamId: 'search', tags: { env: 'prod', tier: 'gold', region: 'eu' } },
+    ]) {
+      expect(samePrincipal(alice, other)).toBe(false);
+      expect(samePrincipal(other, alice)).toBe(false);
+    }
   });
 });

@@ -110,3 +110,18 @@ export class PrincipalCardinality {
     return OTHER_VALUE;
   }
 }
+
+/** Equal user, team, org and tags: the same bounded attributes, so the same series. */
+export function samePrincipal(left: Principal | undefined, right: Principal | undefined): boolean {
+  if (left === right) return true;
+  if (left === undefined || right === undefined) return false;
+  if (left.userId !== right.userId || left.teamId !== right.teamId || left.orgId !== right.orgId) return false;
+  const leftTags = left.tags;
+  const rightTags = right.tags;
+  if (leftTags === rightTags) return true;
+  if (leftTags === undefined || rightTags === undefined) return false;
+  const keys = Object.keys(leftTags);
+  if (keys.length !== Object.keys(rightTags).length) return false;
+  for (const key of keys) if (leftTags[key] !== rightTags[key]) return false;
+  return true;
+}
