@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { median, type BenchRow } from '../src/harness.js';
-import type { EventPathVariant, EventPathWorkerData, RoundRequest, RoundResult } from './event-path-worker.js';
+import { interleavedRounds, VariantWorker, type RoundResult } from '../src/variant-worker.js';
+import type { EventPathVariant, EventPathWorkerData } from './event-path-worker.js';
 
 /** An OTLP/HTTP sink on 127.0.0.1 that reads each request whole and answers an empty success. */
 async function startSink(): Promise<{ server: Server; url: string }> {
@@ -17,53 +17,6 @@ async function startSink(): Promise<{ server: Server; url: string }> {
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-class VariantWorker {
-  private readonly worker: Worker;
-  private pending: ((message: unknown) => void) | undefined;
-
-  constructor(
-    readonly variant: EventPathVariant,
-    sinkUrl: string,
-  ) {
-    const data: EventPathWorkerData = { variant, sinkUrl };
-    this.worker = new Worker(new URL('./event-path-worker.js', import.meta.url), { workerData: data });
-    this.worker.on('message', (message: unknown) => {
-      const resolve = this.pending;
-      this.pending = undefined;
-      resolve?.(message);
-    });
-    this.worker.on('error', (error) => {
-      const resolve = this.pending;
-      this.pending = undefined;
-      resolve?.(error);
-    });
-  }
-
-  private next(): Promise<unknown> {
-    return new Promise((resolve) => (this.pending = resolve));
-  }
-
-  async ready(): Promise<void> {
-    const message = await this.next();
-    if (message instanceof Error) throw message;
-  }
-
-  async round(request: RoundRequest): Promise<RoundResult> {
-    const answer = this.next();
-    this.worker.postMessage(request);
-    const message = await answer;
-    if (message instanceof Error) throw message;
-    return message as RoundResult;
-  }
-
-  async stop(): Promise<void> {
-    const answer = this.next();
-    this.worker.postMessage('stop');
-    await Promise.race([answer, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    await this.worker.terminate();
-  }
 }
 
 const NAMES: Record<EventPathVariant, string> = {
@@ -85,18 +38,15 @@ export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]
   const rounds = options.smoke ? 2 : 9;
   const variants: EventPathVariant[] = ['B0', 'B1', 'C1', 'C2', 'L'];
   const sink = await startSink();
-  const workers = variants.map((variant) => new VariantWorker(variant, sink.url));
+  const script = new URL('./event-path-worker.js', import.meta.url);
+  const workers = variants.map(
+    (variant) => new VariantWorker(variant, script, { variant, sinkUrl: sink.url } satisfies EventPathWorkerData),
+  );
   const rows: BenchRow[] = [];
   try {
     await Promise.all(workers.map((worker) => worker.ready()));
     for (const concurrency of [1, 8]) {
-      const results = new Map<EventPathVariant, RoundResult[]>(variants.map((variant) => [variant, []]));
-      // Warm-up round (JIT, price memo, connections), not counted.
-      for (const worker of workers) await worker.round({ runs: runsPerRound, concurrency });
-      for (let round = 0; round < rounds; round += 1) {
-        const order = workers.map((_, index) => workers[(index + round) % workers.length] as VariantWorker);
-        for (const worker of order) results.get(worker.variant)?.push(await worker.round({ runs: runsPerRound, concurrency }));
-      }
+      const results = await interleavedRounds(workers, { runs: runsPerRound, concurrency, rounds });
       rows.push(...tableRows(results, concurrency, rounds));
     }
   } finally {
