@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { CostSpanProcessor, type CostSpanProcessorOptions } from '../processing/cost-span-processor.js';
@@ -46,4 +46,20 @@ export function createHarness(options: CostSpanProcessorOptions = {}, withContex
       return matches[0] as ReadableSpan;
     },
   };
+}
+
+/** Installs a diag logger at WARN that collects each warning's text; returns the list it fills. */
+export function captureDiagWarnings(): string[] {
+  const warnings: string[] = [];
+  diag.setLogger(
+    {
+      verbose: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (...parts: unknown[]) => warnings.push(parts.join(' ')),
+      error: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
+  return warnings;
 }

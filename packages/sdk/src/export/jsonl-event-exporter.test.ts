@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import { ExportResultCode, setGlobalErrorHandler, loggingErrorHandler, type ExportResult } from '@opentelemetry/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness } from '../__fixtures__/harness.js';
+import { captureDiagWarnings, createHarness } from '../__fixtures__/harness.js';
 import { parseCostEvent, type CostEvent } from '../events/cost-event.js';
 import { EventPipeline } from './event-pipeline.js';
 import type { EventExporter } from './event-exporter.js';
@@ -223,17 +223,7 @@ describe('JsonlEventExporter on odd targets (real files)', () => {
 
 describe('EventPipeline', () => {
   it('counts drops past its bound and reports them through diag', async () => {
-    const warnings: string[] = [];
-    diag.setLogger(
-      {
-        verbose: () => undefined,
-        debug: () => undefined,
-        info: () => undefined,
-        warn: (...parts: unknown[]) => warnings.push(parts.join(' ')),
-        error: () => undefined,
-      },
-      DiagLogLevel.WARN,
-    );
+    const warnings = captureDiagWarnings();
     const received: CostEvent[] = [];
     const exporter: EventExporter = {
       export: (events, done) => {

@@ -1,8 +1,8 @@
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { usdToPico } from '@costspan/core';
 import type { PriceSource } from '@costspan/pricing';
-import { createHarness } from '../__fixtures__/harness.js';
+import { captureDiagWarnings, createHarness } from '../__fixtures__/harness.js';
 
 afterEach(() => {
   diag.disable();
@@ -74,17 +74,7 @@ describe('pricing', () => {
   });
 
   it('an unknown model costs 0, is marked unpriced on span and event, and warns once per model', async () => {
-    const warnings: string[] = [];
-    diag.setLogger(
-      {
-        verbose: () => undefined,
-        debug: () => undefined,
-        info: () => undefined,
-        warn: (...parts: unknown[]) => warnings.push(parts.join(' ')),
-        error: () => undefined,
-      },
-      DiagLogLevel.WARN,
-    );
+    const warnings = captureDiagWarnings();
     const harness = createHarness({ priceSource: table });
     harness.tracer.agentRun('mystery', (run) => {
       for (let index = 0; index < 5; index += 1) {

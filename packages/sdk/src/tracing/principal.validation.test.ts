@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CostspanError } from '@costspan/core';
 import { attributionTargets, mergePrincipals, principalFromAttributes, principalToAttributes, validatePrincipal } from './principal.js';
-
-function refusal(run: () => unknown): CostspanError {
-  try {
-    run();
-  } catch (error) {
-    if (CostspanError.isInstance(error)) return error;
-    throw new Error(`expected a CostspanError, got ${String(error)}`, { cause: error });
-  }
-  throw new Error('expected a CostspanError, nothing was thrown');
-}
+import { refusal } from '../__fixtures__/refusal.js';
 
 /** Plain-object view (tag records have a null prototype), keeping which keys are present. */
 function plain(value: unknown): unknown {

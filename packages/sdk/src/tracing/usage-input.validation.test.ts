@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CostspanError, usdToPico } from '@costspan/core';
+import { usdToPico } from '@costspan/core';
 import { validateCost, validateName, validateTokenUsage, type CostInput, type TokenUsageInput } from './usage-input.js';
-
-function refusal(run: () => unknown): CostspanError {
-  try {
-    run();
-  } catch (error) {
-    if (CostspanError.isInstance(error)) return error;
-    throw new Error(`expected a CostspanError, got ${String(error)}`, { cause: error });
-  }
-  throw new Error('expected a CostspanError, nothing was thrown');
-}
+import { refusal } from '../__fixtures__/refusal.js';
 
 const usage = (value: unknown): TokenUsageInput => value as TokenUsageInput;
 
