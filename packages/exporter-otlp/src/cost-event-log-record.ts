@@ -8,6 +8,9 @@ import { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';
 const TRACE_ID = /^[0-9a-f]{32}$/;
 const SPAN_ID = /^[0-9a-f]{16}$/;
 // Envelope fields that have a home of their own in the log record.
+// One object for every record: OpenTelemetry's serializer groups records by scope object, so a fresh one
+// per record would give each record a ScopeLogs of its own.
+const SCOPE = { name: EXPORTER_NAME, version: EXPORTER_VERSION };
 const MAPPED_FIELDS = new Set(['event_type', 'timestamp', 'payload', 'trace_id', 'span_id']);
 
 /**
@@ -31,35 +34,46 @@ export function costEventToLogRecord(event: CostEvent, resource: Resource, obser
   }
   const traceId = event.trace_id;
   const spanId = event.span_id;
-  const linked = typeof traceId === 'string' && TRACE_ID.test(traceId) && typeof spanId === 'string' && SPAN_ID.test(spanId);
+  const linked = isLinked(traceId, spanId);
   // A span id without a trace id cannot go in the span id field; keep it as an attribute.
   if (!linked && spanId !== undefined) attributes.span_id = spanId;
   if (!linked && traceId !== undefined) attributes.trace_id = traceId;
   return {
     hrTime: timestampToHrTime(event.timestamp),
     hrTimeObserved: observed,
-    ...(linked ? { spanContext: { traceId, spanId, traceFlags: TraceFlags.SAMPLED } } : {}),
+    ...(linked ? { spanContext: { traceId: traceId as string, spanId: spanId as string, traceFlags: TraceFlags.SAMPLED } } : {}),
     severityNumber: SeverityNumber.INFO,
     severityText: 'INFO',
     body: toAnyValue(event.payload) ?? {},
     eventName: event.event_type,
     resource,
-    instrumentationScope: { name: EXPORTER_NAME, version: EXPORTER_VERSION },
+    instrumentationScope: SCOPE,
     attributes,
     droppedAttributesCount: 0,
   };
 }
 
-/** `2026-03-04T14:32:11.042817Z` as `[seconds, nanoseconds]`, exact to the microsecond. */
+/** Whether a record can carry the envelope's ids in its own trace and span id fields. */
+export function isLinked(traceId: unknown, spanId: unknown): boolean {
+  return typeof traceId === 'string' && TRACE_ID.test(traceId) && typeof spanId === 'string' && SPAN_ID.test(spanId);
+}
+
+/** `2026-03-04T14:32:11.042817Z` as `[seconds, nanoseconds]`, exact to the microsecond; now when it is not a timestamp. */
 export function timestampToHrTime(timestamp: string): HrTime {
+  return parseTimestamp(timestamp) ?? nowHrTime();
+}
+
+/** {@link timestampToHrTime}, or undefined when `timestamp` is not one. */
+export function parseTimestamp(timestamp: string): HrTime | undefined {
   const match = /^(.{19})(?:\.(\d{1,9}))?Z$/.exec(timestamp);
   const wholeMs = Date.parse(`${match?.[1] ?? timestamp}Z`);
-  if (match === null || Number.isNaN(wholeMs)) return nowHrTime();
+  if (match === null || Number.isNaN(wholeMs)) return undefined;
   const fraction = (match[2] ?? '').padEnd(9, '0');
   return [Math.floor(wholeMs / 1000), Number(fraction)];
 }
 
-function nowHrTime(): HrTime {
+/** Now, as `[seconds, nanoseconds]` to the millisecond. */
+export function nowHrTime(): HrTime {
   const ms = Date.now();
   return [Math.floor(ms / 1000), (ms % 1000) * 1_000_000];
 }

@@ -9,8 +9,10 @@ import {
   ProtobufMetricsSerializer,
   ProtobufTraceSerializer,
   TraceExporterMetricsHelper,
+  type IExporterMetricsHelper,
+  type ISerializer,
 } from '@opentelemetry/otlp-transformer';
-import type { ReadableLogRecord, LogRecordExporter } from '@opentelemetry/sdk-logs';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { PartialSuccessCounter } from './otlp-http-exporters.js';
@@ -176,12 +178,17 @@ export function createGrpcTraceExporter(
  * The log exporter of `@opentelemetry/exporter-logs-otlp-grpc`, built from its parts so partial
  * successes are counted. Not retried here: the cost event exporter retries whole batches itself.
  */
-export function createGrpcLogExporter(config: OtlpGrpcExporterConfig, partial: PartialSuccessCounter): LogRecordExporter {
+export function createGrpcLogExporter<Item = ReadableLogRecord>(
+  config: OtlpGrpcExporterConfig,
+  partial: PartialSuccessCounter,
+  serializer: ISerializer<Item[], unknown> = ProtobufLogsSerializer as unknown as ISerializer<Item[], unknown>,
+): OTLPExporterBase<Item[]> {
   const delegate = createOtlpGrpcExportDelegate(
     grpcOptions(config, 'LOGS'),
-    partial.observe<ReadableLogRecord[], unknown>(ProtobufLogsSerializer),
+    partial.observe<Item[], unknown>(serializer),
     'otlp_grpc_log_exporter',
-    LogsExporterMetricsHelper,
+    // It counts a request's items (`length`), whatever they are.
+    LogsExporterMetricsHelper as unknown as IExporterMetricsHelper<Item[]>,
     undefined,
     'LogsExportService',
     '/opentelemetry.proto.collector.logs.v1.LogsService/Export',

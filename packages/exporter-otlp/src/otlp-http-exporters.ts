@@ -1,5 +1,5 @@
 import type { SpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { OTLPExporterBase, type IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
@@ -13,6 +13,7 @@ import {
   ProtobufMetricsSerializer,
   ProtobufTraceSerializer,
   TraceExporterMetricsHelper,
+  type IExporterMetricsHelper,
   type ISerializer,
 } from '@opentelemetry/otlp-transformer';
 import { notice } from '@costspan/sdk/internal';
@@ -89,12 +90,30 @@ export function createLogExporter(
   config: OtlpHttpExporterConfig,
   partial: PartialSuccessCounter,
 ): LogRecordExporter {
-  const json = protocol === 'http/json';
+  return createLogItemExporter(protocol, config, partial, protocol === 'http/json' ? JsonLogsSerializer : ProtobufLogsSerializer);
+}
+
+/**
+ * {@link createLogExporter} for items of any kind: `serializer` turns a batch of them into an
+ * `ExportLogsServiceRequest` (costspan's own encoder takes cost events as they are).
+ */
+export function createLogItemExporter<Item>(
+  protocol: Exclude<OtlpProtocol, 'grpc'>,
+  config: OtlpHttpExporterConfig,
+  partial: PartialSuccessCounter,
+  serializer: ISerializer<Item[], unknown>,
+): OTLPExporterBase<Item[]> {
   const options = convertLegacyHttpOptions(config, 'LOGS', 'v1/logs', {
-    'Content-Type': json ? 'application/json' : 'application/x-protobuf',
+    'Content-Type': protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
   });
-  const serializer = partial.observe<ReadableLogRecord[], unknown>(json ? JsonLogsSerializer : ProtobufLogsSerializer);
-  const delegate = createOtlpHttpExportDelegate(options, serializer, 'otlp_http_log_exporter', LogsExporterMetricsHelper, undefined);
+  const delegate = createOtlpHttpExportDelegate(
+    options,
+    partial.observe<Item[], unknown>(serializer),
+    'otlp_http_log_exporter',
+    // It counts a request's items (`length`), whatever they are.
+    LogsExporterMetricsHelper as unknown as IExporterMetricsHelper<Item[]>,
+    undefined,
+  );
   return new OTLPExporterBase(delegate);
 }
 

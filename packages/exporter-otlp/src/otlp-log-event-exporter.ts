@@ -1,12 +1,13 @@
 import { diag } from '@opentelemetry/api';
 import { BindOnceFuture, ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { CostEvent, EventExporter } from '@costspan/sdk';
 import { AttemptCounter } from './attempt-counter.js';
 import { costEventToLogRecord } from './cost-event-log-record.js';
+import { CostEventProtobufEncoder, costEventSerializer } from './cost-event-protobuf.js';
 import { createGrpcLogExporter, isRetryableGrpcError } from './otlp-grpc-exporters.js';
-import { createLogExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
+import { createLogExporter, createLogItemExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
 
 /** Options of {@link OtlpLogEventExporter}. */
@@ -95,7 +96,9 @@ const ASYNC_RESOURCE_WAIT_MILLIS = 5000;
 export class OtlpLogEventExporter implements EventExporter {
   /** The encoding in use. */
   readonly protocol: OtlpProtocol;
-  private readonly exporter: LogRecordExporter;
+  // Takes what `toItems` makes of a batch: log records (http/json, a given exporter) or the events themselves.
+  private readonly exporter: ItemExporter;
+  private readonly toItems: (events: readonly CostEvent[]) => readonly unknown[];
   private readonly attempts = new AttemptCounter();
   private readonly resource: Resource;
   private readonly retryTimeoutMillis: number;
@@ -120,6 +123,7 @@ export class OtlpLogEventExporter implements EventExporter {
         : 10_000;
     if (options.logRecordExporter !== undefined) {
       this.exporter = options.logRecordExporter;
+      this.toItems = (events) => events.map((event) => costEventToLogRecord(event, this.resource));
     } else {
       const url = signalUrl(options.endpoint, 'v1/logs', this.protocol);
       const common = {
@@ -128,26 +132,32 @@ export class OtlpLogEventExporter implements EventExporter {
         // Batches come one at a time from the cost event pipeline; a second slot serves forceFlush races.
         concurrencyLimit: 2,
       };
-      // The OpenTelemetry OTLP log exporters, built from their parts so partial successes are counted.
-      this.exporter =
-        this.protocol === 'grpc'
-          ? createGrpcLogExporter(
-              {
-                ...common,
-                headers: { ...options.headers },
-                ...(options.compression === undefined ? {} : { compression: options.compression }),
-              },
-              this.partialSuccess,
-            )
-          : createLogExporter(
-              this.protocol,
-              {
-                ...common,
-                headers: this.attempts.headersFactory(options.headers),
-                ...(options.compression === undefined ? {} : { compression: options.compression as never }),
-              },
-              this.partialSuccess,
-            );
+      // The OpenTelemetry OTLP log exporters, built from their parts so partial successes are counted. Protobuf
+      // requests (HTTP and gRPC) are encoded by costspan straight from the events (cost-event-protobuf.ts).
+      const serializer = costEventSerializer(new CostEventProtobufEncoder(this.resource));
+      if (this.protocol === 'grpc') {
+        this.exporter = createGrpcLogExporter(
+          {
+            ...common,
+            headers: { ...options.headers },
+            ...(options.compression === undefined ? {} : { compression: options.compression }),
+          },
+          this.partialSuccess,
+          serializer,
+        );
+      } else {
+        const config = {
+          ...common,
+          headers: this.attempts.headersFactory(options.headers),
+          ...(options.compression === undefined ? {} : { compression: options.compression as never }),
+        };
+        this.exporter =
+          this.protocol === 'http/json'
+            ? createLogExporter(this.protocol, config, this.partialSuccess)
+            : createLogItemExporter(this.protocol, config, this.partialSuccess, serializer);
+      }
+      this.toItems =
+        this.protocol === 'http/json' ? (events) => events.map((event) => costEventToLogRecord(event, this.resource)) : (events) => events;
     }
   }
 
@@ -160,9 +170,9 @@ export class OtlpLogEventExporter implements EventExporter {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error(reason) });
       return;
     }
-    let records: ReadableLogRecord[];
+    let records: readonly unknown[];
     try {
-      records = events.map((event) => costEventToLogRecord(event, this.resource));
+      records = this.toItems(events);
     } catch (error) {
       this.counters.failed += events.length;
       resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
@@ -266,7 +276,7 @@ export class OtlpLogEventExporter implements EventExporter {
     await settleWithin(flushed, deadline - Date.now());
   }
 
-  private async deliver(records: ReadableLogRecord[]): Promise<Delivery> {
+  private async deliver(records: readonly unknown[]): Promise<Delivery> {
     if (this.resource.asyncAttributesPending === true) {
       // Detected attributes (NodeSDK's host, cloud, container detectors) settle first, as the
       // BatchSpanProcessor waits for spans: the serializer would otherwise read them unsettled and
@@ -298,11 +308,11 @@ export class OtlpLogEventExporter implements EventExporter {
     }
   }
 
-  private attempt(records: ReadableLogRecord[]): Promise<Delivery> {
+  private attempt(records: readonly unknown[]): Promise<Delivery> {
     return new Promise((resolve) => {
       try {
         // The exporter reads the response and calls back in one step: the partial success read is this export's.
-        this.attempts.export(this.exporter, records, (result) =>
+        this.attempts.export(this.exporter, records as unknown[], (result) =>
           resolve(result.code === ExportResultCode.SUCCESS ? { ...result, rejected: this.partialSuccess.take() } : result),
         );
       } catch (error) {
@@ -324,6 +334,13 @@ export class OtlpLogEventExporter implements EventExporter {
       waits.add(wake);
     });
   }
+}
+
+/** An OTLP log exporter, of log records or of cost events (costspan's own protobuf encoding). */
+interface ItemExporter {
+  export(items: never[], resultCallback: (result: ExportResult) => void): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
 }
 
 /** The result of one delivery, with the records the collector refused in a partial success. */
