@@ -218,15 +218,7 @@ export class CostEventProtobufEncoder {
     // null: an empty AnyValue.
     if (value === null) return;
     if (Array.isArray(value)) {
-      writer.byte(ARRAY_VALUE);
-      const array = writer.begin();
-      for (const item of value as unknown[]) {
-        writer.byte(VALUES);
-        const itemStart = writer.begin();
-        this.converted(writer, item);
-        writer.end(itemStart);
-      }
-      writer.end(array);
+      this.array(writer, value as unknown[], true);
       return;
     }
     writer.byte(KVLIST_VALUE);
@@ -239,6 +231,20 @@ export class CostEventProtobufEncoder {
       this.entry(writer, VALUES, key, item, true);
     }
     writer.end(list);
+  }
+
+  /** An `array_value` of `items`, each {@link converted} or written {@link raw}. */
+  private array(writer: ProtobufWriter, items: readonly unknown[], converted: boolean): void {
+    writer.byte(ARRAY_VALUE);
+    const array = writer.begin();
+    for (const item of items) {
+      writer.byte(VALUES);
+      const itemStart = writer.begin();
+      if (converted) this.converted(writer, item);
+      else this.raw(writer, item);
+      writer.end(itemStart);
+    }
+    writer.end(array);
   }
 
   /** `value` as OpenTelemetry's `writeAnyValue` writes an attribute value as it is. */
@@ -256,15 +262,7 @@ export class CostEventProtobufEncoder {
       writer.varint(value.length);
       writer.raw(value);
     } else if (Array.isArray(value)) {
-      writer.byte(ARRAY_VALUE);
-      const array = writer.begin();
-      for (const item of value as unknown[]) {
-        writer.byte(VALUES);
-        const itemStart = writer.begin();
-        this.raw(writer, item);
-        writer.end(itemStart);
-      }
-      writer.end(array);
+      this.array(writer, value as unknown[], false);
     } else if (typeof value === 'object' && value !== null) {
       writer.byte(KVLIST_VALUE);
       const list = writer.begin();
