@@ -39,18 +39,18 @@ const UNPRICED_RANK: Record<string, number> = {
  * ```
  */
 export class CompositePriceSource implements PriceSource {
-  readonly #sources: readonly PriceSource[];
-  readonly #notifier: UnknownModelNotifier;
+  private readonly sources: readonly PriceSource[];
+  private readonly notifier: UnknownModelNotifier;
 
   constructor(sources: readonly PriceSource[], options: CompositePriceSourceOptions = {}) {
-    this.#sources = [...sources];
-    this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.sources = [...sources];
+    this.notifier = new UnknownModelNotifier(options.onUnknownModel);
   }
 
   /** Prices one call with the first source that can. Never throws. */
   price(request: PriceRequest): PriceResult {
     let best: UnpricedCall | undefined;
-    for (const source of this.#sources) {
+    for (const source of this.sources) {
       let result: PriceResult;
       try {
         result = source.price(request);
@@ -68,7 +68,7 @@ export class CompositePriceSource implements PriceSource {
     if (best === undefined) return unpriced('unknown_model', 'no price source configured');
     if ((best.code ?? 'unknown_model') === 'unknown_model' && typeof request === 'object' && request !== null) {
       if (typeof request.model === 'string') {
-        this.#notifier.notify(request.model, typeof request.provider === 'string' ? request.provider : undefined);
+        this.notifier.notify(request.model, typeof request.provider === 'string' ? request.provider : undefined);
       }
     }
     return best;
@@ -125,11 +125,11 @@ export class DefaultPriceSource extends CompositePriceSource {
   readonly custom: CustomPriceSource;
   /** The genai-prices table. */
   readonly table: GenAiPriceSource;
-  readonly #memo: BoundedMemo<NameResolution>;
-  readonly #notifier: UnknownModelNotifier;
-  readonly #serviceTiers: ReadonlyMap<string, number | string>;
-  #customRevision: number;
-  #tableRevision: number;
+  private readonly memo: BoundedMemo<NameResolution>;
+  private readonly unknownModelNotifier: UnknownModelNotifier;
+  private readonly serviceTiers: ReadonlyMap<string, number | string>;
+  private customRevision: number;
+  private tableRevision: number;
 
   constructor(options: DefaultPriceSourceOptions = {}) {
     const custom = new CustomPriceSource({
@@ -144,13 +144,13 @@ export class DefaultPriceSource extends CompositePriceSource {
       ...(options.serviceTierMultipliers === undefined ? {} : { serviceTierMultipliers: options.serviceTierMultipliers }),
     });
     super([custom, table]);
-    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
+    this.serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
     this.custom = custom;
     this.table = table;
-    this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
-    this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
-    this.#customRevision = custom.revision;
-    this.#tableRevision = table.revision;
+    this.memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
+    this.unknownModelNotifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.customRevision = custom.revision;
+    this.tableRevision = table.revision;
   }
 
   /**
@@ -162,30 +162,30 @@ export class DefaultPriceSource extends CompositePriceSource {
       const key = requestKey(request);
       if ('status' in key) return key;
       // Prices registered on `custom` directly, or a `table.clearCache()`, make the memo stale.
-      if (this.custom.revision !== this.#customRevision || this.table.revision !== this.#tableRevision) {
-        this.#memo.clear();
-        this.#customRevision = this.custom.revision;
-        this.#tableRevision = this.table.revision;
+      if (this.custom.revision !== this.customRevision || this.table.revision !== this.tableRevision) {
+        this.memo.clear();
+        this.customRevision = this.custom.revision;
+        this.tableRevision = this.table.revision;
       }
       const { model, provider, providerKey } = key;
       const tier = servedTier(request);
       if (tier !== undefined && this.custom.hasTierPrices(tier)) {
         // Prices registered for the served tier win over the tier's factor on the standard prices.
-        const tiered = this.#memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.#resolveTier(model, provider, tier));
+        const tiered = this.memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.resolveTier(model, provider, tier));
         for (const entry of tiered.entries) {
           const result = priceResolved(entry, request.usage, request.timestamp, request.multiplier);
           if (result !== undefined) return withTier(result, true);
         }
       }
-      const factor = tierFactor(request, this.#serviceTiers);
+      const factor = tierFactor(request, this.serviceTiers);
       if ('status' in factor) return factor;
-      const resolution = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
+      const resolution = this.memo.getOrResolve(providerKey, model, () => this.resolve(model, provider));
       for (const entry of resolution.entries) {
         // undefined: a custom price not in force yet at this timestamp; the next entry decides.
         const result = priceResolved(entry, request.usage, request.timestamp, factor.factor);
         if (result !== undefined) return withTier(result, factor.applied);
       }
-      if (resolution.miss.code === 'unknown_model') this.#notifier.notify(model, provider);
+      if (resolution.miss.code === 'unknown_model') this.unknownModelNotifier.notify(model, provider);
       return resolution.miss;
     } catch (error) {
       return unpriced('source_error', `pricing failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -193,7 +193,7 @@ export class DefaultPriceSource extends CompositePriceSource {
   }
 
   /** The custom prices registered for `tier`, most specific name first (the table has no tier prices). */
-  #resolveTier(model: string, provider: string | undefined, tier: string): NameResolution {
+  private resolveTier(model: string, provider: string | undefined, tier: string): NameResolution {
     const requestProvider = canonicalProvider(provider);
     const entries: ResolvedModel[] = [];
     for (const candidate of nameCandidates(model, provider)) {
@@ -203,7 +203,7 @@ export class DefaultPriceSource extends CompositePriceSource {
     return { entries, miss: NO_TIER_PRICE };
   }
 
-  #resolve(model: string, provider: string | undefined): NameResolution {
+  private resolve(model: string, provider: string | undefined): NameResolution {
     const requestProvider = canonicalProvider(provider);
     const entries: ResolvedModel[] = [];
     const addCustom = (entry: ResolvedModel | undefined): void => {

@@ -203,19 +203,19 @@ function describe(model: string, provider: string | undefined): string {
  * {@link CustomPriceSource.price} never throws.
  */
 export class CustomPriceSource implements PriceSource {
-  readonly #byModel = new Map<string, Registration[]>();
-  readonly #memo: BoundedMemo<ResolvedModel | UnpricedCall>;
-  readonly #notifier: UnknownModelNotifier;
-  readonly #serviceTiers: ReadonlyMap<string, number | string>;
+  private readonly byModel = new Map<string, Registration[]>();
+  private readonly memo: BoundedMemo<ResolvedModel | UnpricedCall>;
+  private readonly notifier: UnknownModelNotifier;
+  private readonly serviceTiers: ReadonlyMap<string, number | string>;
   /** Tiers some registration has its own prices for. */
-  readonly #pricedTiers = new Set<string>();
-  #revision = 0;
+  private readonly pricedTiers = new Set<string>();
+  private revisionCount = 0;
 
   constructor(options: CustomPriceSourceOptions = {}) {
     // Stryker disable next-line LogicalOperator: the cache size changes memory and speed only, never a price
-    this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
-    this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
-    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
+    this.memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
+    this.notifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
     for (const price of options.prices ?? []) this.register(price);
   }
 
@@ -242,10 +242,10 @@ export class CustomPriceSource implements PriceSource {
     const key = price.model.trim().toLowerCase();
     const provider = canonicalProvider(price.provider);
     const serviceTier = price.serviceTier?.trim().toLowerCase();
-    const registrations = this.#byModel.get(key) ?? [];
+    const registrations = this.byModel.get(key) ?? [];
     let registration = registrations.find((entry) => entry.provider === provider && entry.serviceTier === serviceTier);
     if (registration === undefined) {
-      if (serviceTier !== undefined) this.#pricedTiers.add(serviceTier);
+      if (serviceTier !== undefined) this.pricedTiers.add(serviceTier);
       // Stryker disable next-line ArrayDeclaration: a stray non-period entry has no startMs, so selectPeriod never picks it
       registration = { provider, serviceTier, model: price.model.trim(), periods: [] };
       registrations.push(registration);
@@ -254,52 +254,52 @@ export class CustomPriceSource implements PriceSource {
     registration.periods = [...registration.periods.filter((existing) => existing.startMs !== period.startMs), period].sort(
       (left, right) => left.startMs - right.startMs,
     );
-    this.#byModel.set(key, registrations);
-    this.#memo.clear();
-    this.#revision += 1;
+    this.byModel.set(key, registrations);
+    this.memo.clear();
+    this.revisionCount += 1;
     return this;
   }
 
   /** Removes every registered price of a model (for one provider, or the provider-less one). */
   unregister(model: string, provider?: string): boolean {
     const key = model.trim().toLowerCase();
-    const registrations = this.#byModel.get(key);
+    const registrations = this.byModel.get(key);
     if (registrations === undefined) return false;
     const canonical = canonicalProvider(provider);
     const remaining = registrations.filter((entry) => entry.provider !== canonical);
     if (remaining.length === registrations.length) return false;
     // Stryker disable next-line ConditionalExpression: an empty list left behind resolves to no price, as a missing key does
-    if (remaining.length === 0) this.#byModel.delete(key);
-    else this.#byModel.set(key, remaining);
-    this.#memo.clear();
-    this.#revision += 1;
+    if (remaining.length === 0) this.byModel.delete(key);
+    else this.byModel.set(key, remaining);
+    this.memo.clear();
+    this.revisionCount += 1;
     return true;
   }
 
   /** Number of registered models (per provider). */
   get size(): number {
     let count = 0;
-    for (const registrations of this.#byModel.values()) count += registrations.length;
+    for (const registrations of this.byModel.values()) count += registrations.length;
     return count;
   }
 
   /** Prices one call from the registered prices in force at `request.timestamp`. Never throws. */
   price(request: PriceRequest): PriceResult {
-    if (this.#byModel.size === 0) return this.#miss(request);
+    if (this.byModel.size === 0) return this.miss(request);
     try {
       const key = requestKey(request);
       if ('status' in key) return key;
       const { model, provider, providerKey } = key;
       const tier = servedTier(request);
-      if (tier !== undefined && this.#pricedTiers.has(tier)) {
+      if (tier !== undefined && this.pricedTiers.has(tier)) {
         // The tier's own prices, when registered and in force, instead of its factor.
-        const tiered = this.#memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.#resolve(model, provider, tier));
+        const tiered = this.memo.getOrResolve(`${providerKey}\u0000${tier}`, model, () => this.resolve(model, provider, tier));
         const result = 'status' in tiered ? undefined : priceResolved(tiered, request.usage, request.timestamp, request.multiplier);
         if (result !== undefined) return withTier(result, true);
       }
-      const entry = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
-      if ('status' in entry) return this.#miss(request);
-      const factor = tierFactor(request, this.#serviceTiers);
+      const entry = this.memo.getOrResolve(providerKey, model, () => this.resolve(model, provider));
+      if ('status' in entry) return this.miss(request);
+      const factor = tierFactor(request, this.serviceTiers);
       if ('status' in factor) return factor;
       return (
         withTier(priceResolved(entry, request.usage, request.timestamp, factor.factor), factor.applied) ??
@@ -310,14 +310,14 @@ export class CustomPriceSource implements PriceSource {
     }
   }
 
-  #miss(request: PriceRequest): UnpricedCall {
+  private miss(request: PriceRequest): UnpricedCall {
     if (typeof request === 'object' && request !== null && typeof request.model === 'string') {
-      this.#notifier.notify(request.model, typeof request.provider === 'string' ? request.provider : undefined);
+      this.notifier.notify(request.model, typeof request.provider === 'string' ? request.provider : undefined);
     }
     return NO_CUSTOM_PRICE;
   }
 
-  #resolve(model: string, provider: string | undefined, serviceTier?: string): ResolvedModel | UnpricedCall {
+  private resolve(model: string, provider: string | undefined, serviceTier?: string): ResolvedModel | UnpricedCall {
     const requestProvider = canonicalProvider(provider);
     for (const candidate of nameCandidates(model, provider)) {
       const resolved = this.resolveCandidate(candidate, requestProvider, serviceTier);
@@ -334,7 +334,7 @@ export class CustomPriceSource implements PriceSource {
    * @internal
    */
   resolveCandidate(candidate: NameCandidate, requestProvider: string | undefined, serviceTier?: string): ResolvedModel | undefined {
-    const registrations = this.#byModel.get(candidate.model)?.filter((entry) => entry.serviceTier === serviceTier);
+    const registrations = this.byModel.get(candidate.model)?.filter((entry) => entry.serviceTier === serviceTier);
     if (registrations === undefined || registrations.length === 0) return undefined;
     // A provider-specific registration beats a provider-less one.
     const match =
@@ -362,7 +362,7 @@ export class CustomPriceSource implements PriceSource {
    * @internal
    */
   hasTierPrices(tier: string): boolean {
-    return this.#pricedTiers.has(tier);
+    return this.pricedTiers.has(tier);
   }
 
   /**
@@ -371,6 +371,6 @@ export class CustomPriceSource implements PriceSource {
    * @internal
    */
   get revision(): number {
-    return this.#revision;
+    return this.revisionCount;
   }
 }

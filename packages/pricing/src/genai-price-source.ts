@@ -176,40 +176,40 @@ function validateMultipliers(rules: readonly PriceMultiplier[] | undefined): Pri
  * ```
  */
 export class GenAiPriceSource implements PriceSource {
-  readonly #memo: BoundedMemo<MemoEntry>;
-  readonly #multipliers: PriceMultiplier[];
-  readonly #serviceTiers: ReadonlyMap<string, number | string>;
-  readonly #notifier: UnknownModelNotifier;
-  readonly #dataSource: string;
-  #revision = 0;
+  private readonly memo: BoundedMemo<MemoEntry>;
+  private readonly multipliers: PriceMultiplier[];
+  private readonly serviceTiers: ReadonlyMap<string, number | string>;
+  private readonly notifier: UnknownModelNotifier;
+  private readonly dataSource: string;
+  private revisionCount = 0;
 
   constructor(options: GenAiPriceSourceOptions = {}) {
-    this.#memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
-    this.#multipliers = validateMultipliers(options.multipliers);
-    this.#serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
-    this.#notifier = new UnknownModelNotifier(options.onUnknownModel);
-    this.#dataSource = options.dataSource ?? PRICING_DATA_VERSION;
+    this.memo = new BoundedMemo(options.cacheSize ?? DEFAULT_CACHE_SIZE);
+    this.multipliers = validateMultipliers(options.multipliers);
+    this.serviceTiers = compileServiceTierMultipliers(options.serviceTierMultipliers);
+    this.notifier = new UnknownModelNotifier(options.onUnknownModel);
+    this.dataSource = options.dataSource ?? PRICING_DATA_VERSION;
   }
 
   /** Prices one call at the prices in force at `request.timestamp`. Never throws. */
   price(request: PriceRequest): PriceResult {
     try {
-      return this.#price(request);
+      return this.priceOrThrow(request);
     } catch (error) {
       return unpriced('source_error', `pricing failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
-  #price(request: PriceRequest): PriceResult {
+  private priceOrThrow(request: PriceRequest): PriceResult {
     const key = requestKey(request);
     if ('status' in key) return key;
     const { model, provider, providerKey } = key;
-    const entry = this.#memo.getOrResolve(providerKey, model, () => this.#resolve(model, provider));
+    const entry = this.memo.getOrResolve(providerKey, model, () => this.resolve(model, provider));
     if ('status' in entry) {
-      if (entry.code === 'unknown_model') this.#notifier.notify(model, provider);
+      if (entry.code === 'unknown_model') this.notifier.notify(model, provider);
       return entry;
     }
-    const factor = tierFactor(request, this.#serviceTiers);
+    const factor = tierFactor(request, this.serviceTiers);
     if ('status' in factor) return factor;
     // Table selection always finds a period (the first one is the fallback, as in genai-prices).
     return (
@@ -220,11 +220,11 @@ export class GenAiPriceSource implements PriceSource {
 
   /** Forgets every memoised resolution (call after replacing the data with `updatePrices`). */
   clearCache(): void {
-    this.#memo.clear();
-    this.#revision += 1;
+    this.memo.clear();
+    this.revisionCount += 1;
   }
 
-  #resolve(model: string, provider: string | undefined): MemoEntry {
+  private resolve(model: string, provider: string | undefined): MemoEntry {
     for (const candidate of nameCandidates(model, provider)) {
       const resolved = this.resolveCandidate(model, provider, candidate);
       if (resolved !== undefined) return resolved;
@@ -257,14 +257,14 @@ export class GenAiPriceSource implements PriceSource {
     if (periods === undefined) {
       return unpriced(
         'no_token_prices',
-        `${describe(model, provider)} is in ${this.#dataSource} as ${found.provider.id}/${found.model.id} but has no per-token prices`,
+        `${describe(model, provider)} is in ${this.dataSource} as ${found.provider.id}/${found.model.id} but has no per-token prices`,
       );
     }
-    const multiplier = this.#multiplierFor(model, provider, found.provider.id, found.model.id);
+    const multiplier = this.multiplierFor(model, provider, found.provider.id, found.model.id);
     return {
       system: found.provider.id,
       model: found.model.id,
-      dataSource: this.#dataSource,
+      dataSource: this.dataSource,
       periods: multiplier === 1 ? periods : scalePeriods(periods, multiplier),
       selection: 'table',
       snapshots: new Map(),
@@ -278,7 +278,7 @@ export class GenAiPriceSource implements PriceSource {
    * @internal
    */
   unknown(model: string, provider: string | undefined): UnpricedCall {
-    return unpriced('unknown_model', `no price for ${describe(model, provider)} in ${this.#dataSource}; register one with register()`);
+    return unpriced('unknown_model', `no price for ${describe(model, provider)} in ${this.dataSource}; register one with register()`);
   }
 
   /**
@@ -287,13 +287,13 @@ export class GenAiPriceSource implements PriceSource {
    * @internal
    */
   get revision(): number {
-    return this.#revision;
+    return this.revisionCount;
   }
 
-  #multiplierFor(model: string, provider: string | undefined, system: string, tableModel: string): number | string {
+  private multiplierFor(model: string, provider: string | undefined, system: string, tableModel: string): number | string {
     const requested = model.trim().toLowerCase();
     const requestedProvider = canonicalProvider(provider);
-    for (const rule of this.#multipliers) {
+    for (const rule of this.multipliers) {
       if (rule.provider !== undefined && rule.provider !== system && rule.provider !== requestedProvider) continue;
       if (rule.model !== undefined && rule.model !== requested && rule.model !== tableModel) continue;
       return rule.multiplier;

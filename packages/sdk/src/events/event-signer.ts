@@ -193,11 +193,11 @@ export function createSigningKey(key: string | Uint8Array): KeyObject {
  * ```
  */
 export class EventSigner {
-  readonly #key: KeyObject;
-  #previousId = '';
+  private readonly key: KeyObject;
+  private previousId = '';
 
   constructor(options: EventSignerOptions) {
-    this.#key = createSigningKey(options.key);
+    this.key = createSigningKey(options.key);
   }
 
   /** A signer keyed by `COSTSPAN_SIGNING_KEY`, or `undefined` when it is unset or empty. */
@@ -209,8 +209,8 @@ export class EventSigner {
   /** Returns a signed copy of `event`, chained to the event signed before it. */
   sign<Event extends CostEvent>(event: Event): Event {
     const checksum = payloadChecksum(event.payload);
-    const prevId = this.#previousId;
-    const added: Record<string, string> = { checksum, signature: eventSignature(this.#key, event.event_id, checksum, prevId) };
+    const prevId = this.previousId;
+    const added: Record<string, string> = { checksum, signature: eventSignature(this.key, event.event_id, checksum, prevId) };
     if (prevId !== '') added.prev_id = prevId;
     const keys = Object.keys(event).filter((key) => !SIGNED_FIELDS.has(key));
     keys.push(...Object.keys(added), 'costspan_signature');
@@ -218,7 +218,7 @@ export class EventSigner {
     // Null prototype: an envelope key such as `__proto__` is copied as data, never as a prototype.
     const signed = Object.create(null) as Record<string, unknown>;
     for (const key of keys) if (key !== 'costspan_signature') signed[key] = Object.hasOwn(added, key) ? added[key] : event[key];
-    const wholeSignature = wholeEventSignature(this.#key, signed);
+    const wholeSignature = wholeEventSignature(this.key, signed);
     // Rebuilt in sorted order with the last field in its place, so the canonical serialiser keeps its fast path.
     const ordered: Record<string, unknown> = {};
     for (const key of keys)
@@ -228,7 +228,7 @@ export class EventSigner {
         writable: true,
         configurable: true,
       });
-    this.#previousId = event.event_id;
+    this.previousId = event.event_id;
     return ordered as Event;
   }
 
