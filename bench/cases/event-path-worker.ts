@@ -16,10 +16,11 @@ import { propagateAttributes, setLangfuseTracerProvider, startActiveObservation 
 import { createCostspanOtlp } from '@costspan/exporter-otlp';
 import { CostSpanProcessor, JsonlEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
 import { bareVariant, DiscardingSpanExporter } from '../src/bare-otel.js';
+import { floorVariant } from './event-path-floor.js';
 import { serveRounds, type BenchVariant } from '../src/variant-worker.js';
 
 /** The variants, as named in the table. */
-export type EventPathVariant = 'B0' | 'B1' | 'C1' | 'C2' | 'L';
+export type EventPathVariant = 'B0' | 'B1' | 'C1' | 'C2' | 'L' | 'F1' | 'F2';
 
 export interface EventPathWorkerData {
   variant: EventPathVariant;
@@ -52,16 +53,20 @@ const BARE_SHAPE = {
   steps: STEPS,
 };
 
+/** One root run of the workload under `tracer`. */
+function costspanAgentRun(tracer: CostTracer): Promise<void> {
+  return tracer.agentRun('agent', { principal: { userId: 'alice', teamId: 'search', orgId: 'acme' } }, async (run) => {
+    for (let step = 0; step < STEPS; step += 1) {
+      await run.step(`step-${step}`, async (current) => {
+        await Promise.resolve();
+        current.setModel('gpt-4o', 'openai').setTokenUsage({ input: INPUT_TOKENS, output: OUTPUT_TOKENS });
+      });
+    }
+  });
+}
+
 function costspanRun(tracer: CostTracer): (index: number) => Promise<void> {
-  return () =>
-    tracer.agentRun('agent', { principal: { userId: 'alice', teamId: 'search', orgId: 'acme' } }, async (run) => {
-      for (let step = 0; step < STEPS; step += 1) {
-        await run.step(`step-${step}`, async (current) => {
-          await Promise.resolve();
-          current.setModel('gpt-4o', 'openai').setTokenUsage({ input: INPUT_TOKENS, output: OUTPUT_TOKENS });
-        });
-      }
-    });
+  return () => costspanAgentRun(tracer);
 }
 
 function langfuseRun(): (index: number) => Promise<void> {
@@ -90,7 +95,7 @@ function langfuseRun(): (index: number) => Promise<void> {
     );
 }
 
-function makeVariant(data: EventPathWorkerData, directory: string): BenchVariant {
+async function makeVariant(data: EventPathWorkerData, directory: string): Promise<BenchVariant> {
   const spanQueue = { maxQueueSize: 100_000, maxExportBatchSize: 2048 };
   switch (data.variant) {
     case 'B0':
@@ -142,6 +147,9 @@ function makeVariant(data: EventPathWorkerData, directory: string): BenchVariant
         },
       };
     }
+    case 'F1':
+    case 'F2':
+      return floorVariant(data.variant, { sinkUrl: data.sinkUrl, directory, spanQueue }, costspanAgentRun);
     case 'L': {
       const processor = new LangfuseSpanProcessor({
         publicKey: 'pk-lf-bench',
@@ -160,4 +168,4 @@ function makeVariant(data: EventPathWorkerData, directory: string): BenchVariant
 const data = workerData as EventPathWorkerData;
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const directory = mkdtempSync(join(tmpdir(), `costspan-bench-${data.variant}-`));
-serveRounds(`event path ${data.variant}`, makeVariant(data, directory), () => rmSync(directory, { recursive: true, force: true }));
+serveRounds(`event path ${data.variant}`, await makeVariant(data, directory), () => rmSync(directory, { recursive: true, force: true }));

@@ -25,6 +25,8 @@ const NAMES: Record<EventPathVariant, string> = {
   C1: 'costspan + JSONL',
   C2: 'costspan + exporter-otlp (spans + cost events as OTLP logs)',
   L: 'Langfuse JS 5.11 (usage + cost on generations, OTLP)',
+  F1: "F1 floor of C1: bare OTel with costspan's span attributes, the 14 lines pre-encoded, one write per batch",
+  F2: "F2 floor of C2: bare OTel with costspan's span attributes over OTLP, the 14 events as OTLP logs",
 };
 
 /**
@@ -36,7 +38,7 @@ const NAMES: Record<EventPathVariant, string> = {
 export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 100 : 2000;
   const rounds = options.smoke ? 2 : 9;
-  const variants: EventPathVariant[] = ['B0', 'B1', 'C1', 'C2', 'L'];
+  const variants: EventPathVariant[] = ['B0', 'B1', 'C1', 'C2', 'L', 'F1', 'F2'];
   const sink = await startSink();
   const script = new URL('./event-path-worker.js', import.meta.url);
   const workers = variants.map(
@@ -66,7 +68,7 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
   const micros = (variant: EventPathVariant): number => median(of(variant).map((result) => result.microsPerRun));
   const suffix = concurrency === 1 ? '' : `, ${concurrency} runs at a time`;
   const rows: BenchRow[] = [];
-  for (const variant of ['B0', 'B1', 'C1', 'C2', 'L'] as const) {
+  for (const variant of ['B0', 'B1', 'C1', 'C2', 'L', 'F1', 'F2'] as const) {
     const value = ratio(variant, 'B0');
     rows.push({
       name: `${NAMES[variant]}: µs per run${suffix}`,
@@ -82,6 +84,11 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
   rows.push(
     { name: `costspan OTLP (C2) ÷ Langfuse JS (L)${suffix}`, value: ratio('C2', 'L'), unit: '×', target: '<= 0.6' },
     { name: `costspan OTLP (C2) ÷ bare OTel over OTLP (B1)${suffix}`, value: ratio('C2', 'B1'), unit: '×', target: '<= 1.6' },
+    // How far costspan is from what the path costs with none of its own work (see event-path-floor.ts).
+    { name: `costspan + JSONL (C1) ÷ its floor (F1)${suffix}`, value: ratio('C1', 'F1'), unit: '×' },
+    { name: `costspan OTLP (C2) ÷ its floor (F2)${suffix}`, value: ratio('C2', 'F2'), unit: '×' },
+    { name: `OTLP floor (F2) ÷ bare OTel over OTLP (B1)${suffix}`, value: ratio('F2', 'B1'), unit: '×' },
+    { name: `OTLP floor (F2) ÷ Langfuse JS (L)${suffix}`, value: ratio('F2', 'L'), unit: '×' },
     {
       name: `GC time per run, costspan + JSONL (C1)${suffix}`,
       value: median(of('C1').map((result) => result.gcMicrosPerRun)),
