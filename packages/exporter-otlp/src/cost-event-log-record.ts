@@ -66,11 +66,21 @@ export function timestampToHrTime(timestamp: string): HrTime {
 /** {@link timestampToHrTime}, or undefined when `timestamp` is not one. */
 export function parseTimestamp(timestamp: string): HrTime | undefined {
   const match = /^(.{19})(?:\.(\d{1,9}))?Z$/.exec(timestamp);
-  const wholeMs = Date.parse(`${match?.[1] ?? timestamp}Z`);
-  if (match === null || Number.isNaN(wholeMs)) return undefined;
+  if (match === null) return undefined;
+  const secondText = match[1] as string;
+  // A batch's events share their second: the date part is parsed once per second, not per event.
+  if (secondText !== lastSecondText) {
+    const wholeMs = Date.parse(`${secondText}Z`);
+    if (Number.isNaN(wholeMs)) return undefined;
+    lastSecondText = secondText;
+    lastSecond = Math.floor(wholeMs / 1000);
+  }
   const fraction = (match[2] ?? '').padEnd(9, '0');
-  return [Math.floor(wholeMs / 1000), Number(fraction)];
+  return [lastSecond, Number(fraction)];
 }
+
+let lastSecondText = '';
+let lastSecond = 0;
 
 /** Now, as `[seconds, nanoseconds]` to the millisecond. */
 export function nowHrTime(): HrTime {

@@ -342,7 +342,8 @@ export class CostSpanProcessor implements SpanProcessor {
     const root = node.root;
     const priced = call.status !== 'unpriced';
     if (!run.ended && run.runOwn !== undefined) addCall(run.runOwn, call.cost, call.call.usage, call.call.totalTokens, priced);
-    const targets = (node.targets ??= attributionTargets(node.principal));
+    // Once per run, not per step: a step's principal is its run's (track() gives children their parent's).
+    const targets = (run.targets ??= attributionTargets(run.principal));
     const record = root.rootRecord;
     if (!root.ended && record !== undefined) {
       record.models.add(call.call.model);

@@ -37,7 +37,7 @@ export class SpanNode {
   readonly root: SpanNode;
   openChildren = 0;
   ended = false;
-  /** Attribution targets of `principal`, computed on the first call. */
+  /** Runs only: attribution targets of `principal`, computed on the run's first call. */
   targets: string[] | undefined;
   /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
   deferred: DeferredCalls[] | undefined;
