@@ -125,6 +125,20 @@ const rows = (await connection.runAndReadAll(sql)).getRowObjectsJson();
 process.stdout.write(JSON.stringify({ rows: rows.map((row) => ({ model: row.model, cost: row.cost, calls: Number(row.calls) })), peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 `;
 
+// The floor of any reader that looks at every byte in JavaScript, as a validating one must: the file read
+// in 4 MiB blocks and each byte touched once (summed), one thread, nothing parsed. Peak RSS of its own process.
+const BYTE_PASS_SCRIPT = `
+import { closeSync, openSync, readSync } from 'node:fs';
+const fd = openSync(process.argv[1], 'r');
+const block = Buffer.allocUnsafe(1 << 22);
+let sum = 0;
+for (let read = readSync(fd, block, 0, block.length, null); read > 0; read = readSync(fd, block, 0, block.length, null)) {
+  for (let index = 0; index < read; index += 1) sum = (sum + block[index]) | 0;
+}
+closeSync(fd);
+process.stdout.write(JSON.stringify({ sum, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+`;
+
 /** DuckDB's DECIMAL text without trailing zeros, as costspan prints amounts. */
 function trimDecimal(text: string): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
@@ -162,7 +176,8 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
       runNode([bin, 'report', path, '--format', 'json', '--group-by', 'model', '--no-progress', '--stats']);
     const runDuck = (): Promise<ChildRun> =>
       runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], { cwd: dirname(require.resolve('@duckdb/node-api/package.json')) });
-    const rows: Array<{ cli: ChildRun; duck: ChildRun; cliRss: number; duckRss: number }> = [];
+    const runBytePass = (): Promise<ChildRun> => runNode(['--input-type=module', '-e', BYTE_PASS_SCRIPT, path]);
+    const rows: Array<{ cli: ChildRun; duck: ChildRun; floor: ChildRun; cliRss: number; duckRss: number }> = [];
     for (let round = 0; round < rounds; round += 1) {
       const ours = await runCli();
       if (ours.code !== 0) throw new Error(`costspan report failed (${ours.code}): ${ours.stderr}`);
@@ -170,7 +185,9 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
       if (theirs.code !== 0) throw new Error(`DuckDB baseline failed (${theirs.code}): ${theirs.stderr}`);
       const stats = JSON.parse(/costspan stats: (.*)/.exec(ours.stderr)?.[1] ?? '{}') as { peak_rss_mb: number };
       const baselineRss = (JSON.parse(theirs.stdout) as { peak_rss_mb: number }).peak_rss_mb;
-      rows.push({ cli: ours, duck: theirs, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
+      const floor = await runBytePass();
+      if (floor.code !== 0) throw new Error(`byte-pass floor failed (${floor.code}): ${floor.stderr}`);
+      rows.push({ cli: ours, duck: theirs, floor, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
     }
     const cli = rows.map((row) => row.cli).sort((left, right) => left.seconds - right.seconds)[Math.floor(rounds / 2)] as ChildRun;
     const duckSeconds = median(rows.map((row) => row.duck.seconds));
@@ -217,6 +234,20 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
         baselineName: 'DuckDB read_json_auto',
         ratio: rssRatio,
         target: '<= 0.60x',
+      },
+      {
+        // Context for the target: a JavaScript pass over every byte, nothing parsed, against DuckDB (both cores).
+        name: 'floor: one JavaScript pass over every byte (read, each byte touched once, one thread): MB/s',
+        value: mb / median(rows.map((row) => row.floor.seconds)),
+        unit: 'MB/s',
+        baseline: mb / duckSeconds,
+        baselineName: 'DuckDB read_json_auto',
+        ratio: median(rows.map((row) => row.duck.seconds / row.floor.seconds)),
+      },
+      {
+        name: 'report time ÷ the byte-pass floor',
+        value: median(rows.map((row) => row.cli.seconds / row.floor.seconds)),
+        unit: '×',
       },
       {
         name: 'total and cost by model equal DuckDB to the pico-dollar (1 = yes)',
