@@ -130,7 +130,7 @@ export class CostEventWriter {
   ): void {
     const payload =
       `{"agent_run_id":${JSON.stringify(root.runId)},"attribution_target":${JSON.stringify(target)},"attribution_type":"direct"` +
-      `,"cost":${encodeCost(attribution.totals)}${late ? ',"late":true' : ''},"source_event_ids":${JSON.stringify(attribution.eventIds)}}`;
+      `,"cost":${encodeCost(attribution.totals)}${late ? ',"late":true' : ''},"source_event_ids":${eventIdsJson(attribution.eventIds)}}`;
     this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.attributed', payload));
   }
 
@@ -182,6 +182,14 @@ export class CostEventWriter {
     }
     this.pipeline.emit(this.signer === undefined ? line : event);
   }
+}
+
+/**
+ * `JSON.stringify(ids)` for this writer's event ids, 3-4x faster: they come from
+ * `createEventIdGenerator`, Crockford base32, so no character needs escaping.
+ */
+function eventIdsJson(ids: readonly string[]): string {
+  return ids.length === 0 ? '[]' : `["${ids.join('","')}"]`;
 }
 
 /** The call's duration: its span's, in ms to the microsecond. */
