@@ -46,7 +46,7 @@ export class ReferenceCostEventWriter {
     payload.span_id = span.spanContext().spanId;
     if (span.status.code === SpanStatusCode.ERROR) payload.status = 'error';
     payload.token_usage = toTokenUsageWire(totals);
-    const event = this.envelope('llm.cost.token.recorded', span, span.endTime, node?.principal ?? {}, payload);
+    const event = this.envelope('llm.cost.token.recorded', span, span.endTime, node, payload);
     this.emit(event);
     return event;
   }
@@ -67,7 +67,7 @@ export class ReferenceCostEventWriter {
     if (totals.unpricedCallCount > 0) payload.unpriced_call_count = totals.unpricedCallCount;
     if (record !== undefined && record.unpricedModels.size > 0) payload.unpriced_models = [...record.unpricedModels].sort();
     if (totals.usageMissingCallCount > 0) payload.usage_missing_call_count = totals.usageMissingCallCount;
-    const session = this.envelope('llm.cost.session.recorded', span, span.endTime, root.principal, payload);
+    const session = this.envelope('llm.cost.session.recorded', span, span.endTime, root, payload);
     this.emit(session);
     for (const [target, attribution] of record?.attribution ?? []) {
       this.attributedEvent(session, root, target, attribution, false);
@@ -107,10 +107,11 @@ export class ReferenceCostEventWriter {
     type: Type,
     span: ReadableSpan,
     time: HrTime,
-    principal: Principal,
+    node: SpanNode | undefined,
     payload: CostEvent<Type>['payload'],
   ): CostEvent<Type> {
     const spanContext = span.spanContext();
+    const principal: Principal = node?.principal ?? {};
     const event = {} as CostEvent<Type>;
     if (principal.userId !== undefined) event.actor_id = principal.userId;
     event.event_id = this.nextEventId();
@@ -120,8 +121,10 @@ export class ReferenceCostEventWriter {
     if (parentSpanId !== undefined) event.parent_span_id = parentSpanId;
     event.payload = payload;
     event.schema_version = SCHEMA_VERSION;
-    const sessionId = span.attributes[ATTR.SESSION_ID];
-    if (typeof sessionId === 'string') event.session_id = sessionId;
+    // The run's session id on every event of its tree; a span outside any run keeps its own.
+    const ownSessionId = span.attributes[ATTR.SESSION_ID];
+    const sessionId = node?.sessionId ?? (typeof ownSessionId === 'string' ? ownSessionId : undefined);
+    if (sessionId !== undefined) event.session_id = sessionId;
     event.source = this.configuredSource ?? this.resourceSource.source(span.resource);
     event.span_id = spanContext.spanId;
     if (principal.tags !== undefined && Object.keys(principal.tags).length > 0) event.tags = principal.tags;

@@ -137,7 +137,15 @@ const totals: fc.Arbitrary<CostTotals> = fc
   }));
 
 /** A root run, optionally a nested run in it, and a step in the innermost run. */
-const tree = fc.record({ rootName: name, rootId: name, nestedName: fc.option(name, { nil: undefined }), stepName: name, principal });
+const tree = fc.record({
+  rootName: name,
+  rootId: name,
+  nestedName: fc.option(name, { nil: undefined }),
+  stepName: name,
+  principal,
+  rootSessionId: fc.option(name, { nil: undefined }),
+  nestedSessionId: fc.option(name, { nil: undefined }),
+});
 
 interface TreeShape {
   rootName: string;
@@ -145,6 +153,8 @@ interface TreeShape {
   nestedName: string | undefined;
   stepName: string;
   principal: Principal;
+  rootSessionId: string | undefined;
+  nestedSessionId: string | undefined;
 }
 
 function nodes(shape: TreeShape): {
@@ -152,6 +162,7 @@ function nodes(shape: TreeShape): {
   step: SpanNode;
 } {
   const root = new SpanNode('a'.repeat(16), undefined, true, shape.rootName, shape.rootId, shape.rootName, shape.principal, {});
+  root.sessionId = shape.rootSessionId;
   const run =
     shape.nestedName === undefined
       ? root
@@ -165,6 +176,7 @@ function nodes(shape: TreeShape): {
           shape.principal,
           {},
         );
+  if (run !== root) run.sessionId = shape.nestedSessionId ?? run.sessionId;
   const step = new SpanNode('c'.repeat(16), run, false, shape.stepName, run.runId, `${run.scope}/${shape.stepName}`, shape.principal, {});
   return { root, step };
 }

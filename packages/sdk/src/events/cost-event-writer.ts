@@ -69,7 +69,7 @@ export class CostEventWriter {
       `,"span_id":"${span.spanContext().spanId}"` +
       (span.status.code === SpanStatusCode.ERROR ? ',"status":"error"' : '') +
       `,"token_usage":${encodeCallUsage(call.usage, call.totalTokens)}}`;
-    const envelope = this.envelope(span, node?.principal ?? {});
+    const envelope = this.envelope(span, node);
     const eventId = this.nextEventId();
     this.emit(encodeEvent(envelope, eventId, 'llm.cost.token.recorded', payload));
     return { eventId, envelope };
@@ -113,7 +113,7 @@ export class CostEventWriter {
       payload += `,"unpriced_models":${JSON.stringify([...record.unpricedModels].sort())}`;
     if (totals.usageMissingCallCount > 0) payload += `,"usage_missing_call_count":${totals.usageMissingCallCount}`;
     payload += '}';
-    const envelope = this.envelope(span, root.principal);
+    const envelope = this.envelope(span, root);
     this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.session.recorded', payload));
     for (const [target, attribution] of record?.attribution ?? []) {
       this.attributedEvent(envelope, root, target, attribution, false);
@@ -134,13 +134,13 @@ export class CostEventWriter {
     this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.attributed', payload));
   }
 
-  private envelope(span: ReadableSpan, principal: SpanNode['principal']): EnvelopeFragments {
+  /** The envelope of `span`'s events: the principal and session id of its run when it is tracked, else its own. */
+  private envelope(span: ReadableSpan, node: SpanNode | undefined): EnvelopeFragments {
     const spanContext = span.spanContext();
-    const sessionId = span.attributes[ATTR.SESSION_ID];
     return envelopeFragments({
-      principal,
+      principal: node?.principal ?? {},
       parentSpanId: span.parentSpanContext?.spanId,
-      sessionId: typeof sessionId === 'string' ? sessionId : undefined,
+      sessionId: node?.sessionId ?? ownSessionId(span),
       sourceJson: this.configuredSourceJson ?? this.sourceJson(span),
       spanId: spanContext.spanId,
       traceId: spanContext.traceId,
@@ -182,6 +182,12 @@ export class CostEventWriter {
     }
     this.pipeline.emit(this.signer === undefined ? line : event);
   }
+}
+
+/** The span's own `session.id`, for a span outside any tracked run. */
+function ownSessionId(span: ReadableSpan): string | undefined {
+  const sessionId = span.attributes[ATTR.SESSION_ID];
+  return typeof sessionId === 'string' ? sessionId : undefined;
 }
 
 /**

@@ -94,6 +94,32 @@ describe('events and attribution', () => {
     }
   });
 
+  it("puts a run's session id on every event of its tree; a nested run's own one wins below it", async () => {
+    const harness = createHarness();
+    await harness.tracer.agentRun('chat', { principal: { userId: 'u' }, sessionId: 'chat-1' }, async (run) => {
+      run.step('answer', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 10, output: 5 }));
+      run.agentRun('helper', (helper) => helper.step('lookup', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
+      run.agentRun('side', { sessionId: 'side-7' }, (side) =>
+        side.step('draft', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0 })),
+      );
+    });
+    await harness.flush();
+    const sessionOf = (scope: string): unknown =>
+      harness.events.getEvents('llm.cost.token.recorded').find((event) => event.payload.scope === scope)?.session_id;
+    expect(sessionOf('chat/answer')).toBe('chat-1');
+    expect(sessionOf('chat/helper/lookup')).toBe('chat-1');
+    expect(sessionOf('chat/side/draft')).toBe('side-7');
+    const rest = [...harness.events.getEvents('llm.cost.session.recorded'), ...harness.events.getEvents('llm.cost.attributed')];
+    expect(rest.length).toBeGreaterThan(1);
+    for (const event of rest) expect(event.session_id).toBe('chat-1');
+    // Without a session id, no event has one.
+    const plain = createHarness();
+    plain.tracer.agentRun('plain', (run) => run.step('s', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 })));
+    await plain.flush();
+    expect(plain.events.getEvents().length).toBeGreaterThan(0);
+    for (const event of plain.events.getEvents()) expect(event).not.toHaveProperty('session_id');
+  });
+
   it('derives the source from the resource when none is given', async () => {
     const { resourceFromAttributes } = await import('@opentelemetry/resources');
     const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');

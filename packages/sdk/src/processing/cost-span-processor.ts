@@ -211,18 +211,19 @@ export class CostSpanProcessor implements SpanProcessor {
 
     const name = isRun ? (stringAttribute(attributes, ATTR.AGENT_NAME) ?? span.name) : span.name;
     const ownPrincipal = isRun ? principalFromAttributes(attributes) : undefined;
-    this.tree.add(
-      new SpanNode(
-        spanContext.spanId,
-        parent,
-        isRun,
-        name,
-        isRun ? (stringAttribute(attributes, ATTR.AGENT_ID) ?? spanContext.spanId) : (parent?.runId ?? spanContext.spanId),
-        parent === undefined ? name : `${parent.scope}/${name}`,
-        ownPrincipal === undefined ? (parent?.principal ?? {}) : mergePrincipals(parent?.principal, ownPrincipal),
-        span,
-      ),
+    const node = new SpanNode(
+      spanContext.spanId,
+      parent,
+      isRun,
+      name,
+      isRun ? (stringAttribute(attributes, ATTR.AGENT_ID) ?? spanContext.spanId) : (parent?.runId ?? spanContext.spanId),
+      parent === undefined ? name : `${parent.scope}/${name}`,
+      ownPrincipal === undefined ? (parent?.principal ?? {}) : mergePrincipals(parent?.principal, ownPrincipal),
+      span,
     );
+    // A run's own session id wins over the one it inherits; the spans below it inherit it (SpanNode).
+    if (isRun) node.sessionId = stringAttribute(attributes, ATTR.SESSION_ID) ?? node.sessionId;
+    this.tree.add(node);
   }
 
   private settle(span: ReadableSpan, writable: Span | undefined): void {

@@ -43,6 +43,12 @@ export class SpanNode {
   deferred: DeferredCalls[] | undefined;
   /** On a run: the start of its calls' token-event payloads (`{"agent_name":…,"agent_run_id":…,`), written once. */
   tokenPayloadHead: string | undefined;
+  /**
+   * The session id (`session.id`) of the nearest run that has one: set on a run by the processor,
+   * inherited by every span below it and by nested runs, as the principal is. Every event of the
+   * tree carries it as `session_id`.
+   */
+  sessionId: string | undefined;
 
   constructor(
     readonly spanId: string,
@@ -58,6 +64,7 @@ export class SpanNode {
     this.run = isRun || parent === undefined ? this : parent.run;
     this.root = parent === undefined ? this : parent.root;
     this.runOwn = isRun ? emptyTotals() : undefined;
+    this.sessionId = parent?.sessionId;
     if (this.root === this) {
       this.rootRecord = { attribution: new Map(), models: new Set(), unpricedModels: new Set(), budgetRefusals: [], tokenTally: 0 };
     }
