@@ -121,6 +121,50 @@ describe('pricing', () => {
   });
 });
 
+describe("another instrumentation's agent span with its calls' total usage", () => {
+  const usage = {
+    'gen_ai.request.model': 'gpt-4o',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.usage.input_tokens': 1000,
+    'gen_ai.usage.output_tokens': 500,
+  };
+  const agentSpan = (name: string) => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name, ...usage });
+
+  it('counts the calls below it once, not the total again', async () => {
+    const harness = createHarness();
+    const agents = harness.provider.getTracer('agents-framework');
+    await harness.tracer.agentRun('host', async () => {
+      agents.startActiveSpan('invoke_agent planner', { attributes: agentSpan('planner') }, (agent) => {
+        agents.startActiveSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', ...usage } }, (span) => span.end());
+        agent.end();
+      });
+    });
+    await harness.flush();
+    expect(harness.events.getEvents('llm.cost.token.recorded')).toHaveLength(1);
+    const session = harness.events.getEvents('llm.cost.session.recorded')[0]?.payload;
+    expect(session?.call_count).toBe(1);
+    expect(session?.total_cost.total_cost_usd).toBe(0.0075);
+    expect(harness.span('invoke_agent planner').attributes['gen_ai.usage.cost.amount']).toBeUndefined();
+    expect(harness.processor.stats().duplicateCalls).toBe(1);
+  });
+
+  it('books its usage when no call below it reported any', async () => {
+    const harness = createHarness();
+    const agents = harness.provider.getTracer('agents-framework');
+    await harness.tracer.agentRun('host', async () => {
+      agents.startActiveSpan('invoke_agent solo', { attributes: agentSpan('solo') }, (agent) => {
+        agents.startActiveSpan('execute_tool search', { attributes: { 'gen_ai.operation.name': 'execute_tool' } }, (span) => span.end());
+        agent.end();
+      });
+    });
+    await harness.flush();
+    const session = harness.events.getEvents('llm.cost.session.recorded')[0]?.payload;
+    expect(session?.call_count).toBe(1);
+    expect(session?.total_cost.total_cost_usd).toBe(0.0075);
+    expect(harness.processor.stats().duplicateCalls).toBe(0);
+  });
+});
+
 describe('other instrumentation inside a costspan step', () => {
   const anthropicSpan = {
     'gen_ai.operation.name': 'chat',
@@ -170,6 +214,39 @@ describe('other instrumentation inside a costspan step', () => {
     expect(harness.span('invoke_agent auto').attributes['llm.cost.own.total_usd']).toBe(0.0045);
     expect(harness.events.getEvents('llm.cost.attributed')[0]?.payload.cost.total_cost_usd).toBe(0.0045);
     expect(harness.processor.stats().duplicateCalls).toBe(0);
+    // The call's cost is on exactly one span: the SDK's own, which carries it.
+    const costs = harness.spans.getFinishedSpans().filter((span) => span.attributes['gen_ai.usage.cost.amount'] !== undefined);
+    expect(costs.map((span) => [span.name, span.attributes['gen_ai.usage.cost.amount']])).toEqual([['anthropic.messages.create', 0.0045]]);
+  });
+
+  it('writes the cost of an instrumentation call the step books on the step span when that call span has none', async () => {
+    const harness = createHarness();
+    const sdkTracer = harness.provider.getTracer('@anthropic-ai/sdk');
+    const { 'gen_ai.usage.cost.amount': _amount, 'gen_ai.usage.cost.source': _source, ...usageOnly } = anthropicSpan;
+    harness.tracer.agentRun('priced', (run) =>
+      run.step('call', () => {
+        sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: usageOnly }, (span) => span.end());
+        sdkTracer.startActiveSpan('anthropic.messages.create', { attributes: anthropicSpan }, (span) => span.end());
+      }),
+    );
+    await harness.flush();
+    const tokens = harness.events.getEvents('llm.cost.token.recorded');
+    expect(tokens).toHaveLength(2);
+    const tablePriced = tokens.find((event) => event.payload.pricing_status === 'priced')?.payload.cost.total_cost_usd;
+    expect(tablePriced).toBeGreaterThan(0);
+    // Each call's cost on exactly one span: the table-priced one on the step, the provider's on its own span.
+    const costs = harness.spans
+      .getFinishedSpans()
+      .filter((span) => span.attributes['gen_ai.usage.cost.amount'] !== undefined)
+      .map((span) => [span.name, span.attributes['gen_ai.usage.cost.amount']]);
+    expect(costs).toEqual([
+      ['anthropic.messages.create', 0.0045],
+      ['call', tablePriced],
+    ]);
+    expect(harness.span('call').attributes['gen_ai.usage.cost.currency']).toBe('USD');
+    expect(harness.span('call').attributes['gen_ai.usage.cost.source']).toBe('local');
+    expect(harness.span('call').attributes['llm.cost.pricing.status']).toBe('priced');
+    expect(harness.span('invoke_agent priced').attributes['llm.cost.inclusive.total_usd']).toBe(tablePriced! + 0.0045);
   });
 
   it('reads the cache and provider attributes the AI SDK and the Anthropic SDK write', async () => {

@@ -108,6 +108,45 @@ describe('roll-up', () => {
     });
   });
 
+  it("a call that ends after its nested run counts in the nearest open run's own total, so own sums to the total", async () => {
+    const harness = createHarness();
+    const otelTracer = harness.provider.getTracer('other');
+    await harness.tracer.agentRun('outer', async (run) => {
+      run.step('plan', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 }));
+      let late: ReturnType<typeof otelTracer.startSpan> | undefined;
+      run.agentRun('inner', (inner) => {
+        inner.step('draft', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0 }));
+        late = otelTracer.startSpan(
+          'background chat',
+          {
+            attributes: {
+              'gen_ai.operation.name': 'chat',
+              'gen_ai.request.model': 'gpt-4o',
+              'gen_ai.provider.name': 'openai',
+              'gen_ai.usage.input_tokens': 10,
+              'gen_ai.usage.output_tokens': 5,
+              'gen_ai.usage.cost.amount': 0.004,
+              'gen_ai.usage.cost.source': 'provider',
+            },
+          },
+          trace.setSpan(inner.context, inner.span),
+        );
+      });
+      await Promise.resolve();
+      late?.end();
+    });
+    await harness.flush();
+    const outer = harness.span('invoke_agent outer').attributes;
+    const inner = harness.span('invoke_agent inner').attributes;
+    expect(inner['llm.cost.own.total_usd']).toBe(0.002);
+    expect(outer['llm.cost.inclusive.total_usd']).toBe(0.007);
+    expect(outer['llm.cost.own.total_usd']).toBe(0.005);
+    expect(outer['llm.cost.own.call_count']).toBe(2);
+    const session = harness.events.getEvents('llm.cost.session.recorded')[0];
+    expect(session?.payload.total_cost.total_cost_usd).toBe(0.007);
+    expect(harness.processor.stats().lateSpans).toBe(1);
+  });
+
   it('a child that ends after its parent is not lost: token event plus late attribution', async () => {
     const harness = createHarness();
     const otelTracer = harness.provider.getTracer('other');

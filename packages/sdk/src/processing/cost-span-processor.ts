@@ -1,8 +1,7 @@
-import { diag, type Context, type MeterProvider } from '@opentelemetry/api';
+import { diag, type Context } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { picoToUsd } from '@costspan/core';
-import type { PriceSource } from '@costspan/pricing';
 import { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from '../attributes.js';
 import type { BudgetReservation } from '../budget-gate.js';
 import { recordSpend, releaseUnusedReservations } from './budget-booking.js';
@@ -10,85 +9,19 @@ import { CallPricer, costSource, defaultPriceSource, pricingStatus, type PricedC
 import { validateSource } from '../events/cost-event.js';
 import { CostEventWriter, type WrittenEvent } from '../events/cost-event-writer.js';
 import { addCall, addTotals, addUsageMissingCall, emptyTotals, totalCost, totalsToAttributes, type CostTotals } from './cost-totals.js';
-import { EventPipeline, type EventPipelineOptions, type EventPipelineStats } from '../export/event-pipeline.js';
-import type { CostEventListener, EventExporter } from '../export/event-exporter.js';
+import { EventPipeline } from '../export/event-pipeline.js';
 import { EventSigner } from '../events/event-signer.js';
-import { CostMetrics, type CostMetricsOptions } from '../metrics/cost-metrics.js';
+import { CostMetrics } from '../metrics/cost-metrics.js';
 import { callsOfSpan, stringAttribute } from './foreign-span-call.js';
 import { notice } from '../notice.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from '../tracing/principal.js';
 import { reportError } from '../report-error.js';
 import { budgetRefusalFromAttributes, noticeUsageMissing, usageMissingFromSpan, type UsageMissing } from './span-outcome.js';
 import { stepStates, type StepState } from '../tracing/span-state.js';
-import { openStepAbove, SpanNode, SpanTree } from './span-tree.js';
+import { openRunOwn, openStepAbove, SpanNode, SpanTree } from './span-tree.js';
 
-/** Options of {@link CostSpanProcessor}. */
-export interface CostSpanProcessorOptions extends EventPipelineOptions {
-  /** Where cost events go (through a bounded, counted queue). Default: none. */
-  exporters?: EventExporter[] | undefined;
-  /** Receive every cost event synchronously as it is emitted (e.g. a {@link CostTracker}). */
-  listeners?: CostEventListener[] | undefined;
-  /**
-   * Event `source` as `name@semver`. Default: the span resource's
-   * `service.name@service.version` (`OTEL_SERVICE_NAME` sets the name), version `0.0.0` when unset.
-   */
-  source?: string | undefined;
-  /**
-   * Prices calls that carry usage but no cost. Default: the built-in table
-   * (`createDefaultPriceSource()` of `@costspan/pricing`, one shared per process), so
-   * `new CostSpanProcessor({ exporters })` prices known models out of the box. Pass your
-   * own (e.g. `createDefaultPriceSource({ customPrices })`) to add or override prices, or
-   * `null` to turn pricing off: then only costs given by the caller or provider count and
-   * every other call is marked unpriced (and told once per model).
-   */
-  priceSource?: PriceSource | null | undefined;
-  /**
-   * Spans tracked at once. Past it a leaked leaf is forgotten (counted in
-   * `evictedSpans`, reported through `diag`): an open span with no open children,
-   * never an ancestor of an open span, so a long run keeps its roll-up. Each tracked
-   * span costs about 1.2 KB of heap (the span it keeps alive included), so the default
-   * of 100000 bounds this at about 120 MB.
-   */
-  maxOpenSpans?: number | undefined;
-  /**
-   * Signs every event into a tamper-evident chain (`checksum`, `signature`,
-   * `prev_id`; see {@link EventSigner}). Default: the `COSTSPAN_SIGNING_KEY`
-   * environment variable; unsigned when neither is set.
-   */
-  signingKey?: string | Uint8Array | undefined;
-  /**
-   * Records cost, token and unpriced-call metrics through this provider (see the README's
-   * "Metrics"; `COST_METRICS` names them). Default: none (costspan uses no global provider;
-   * pass `metrics.getMeterProvider()` of `@opentelemetry/api` for the global one).
-   */
-  meterProvider?: MeterProvider | undefined;
-  /** Bounds on the metrics' principal attributes (allowlisted keys, distinct values per key). */
-  metrics?: CostMetricsOptions | undefined;
-}
-
-/** Counters of a {@link CostSpanProcessor}; nothing is dropped silently. */
-export interface CostSpanProcessorStats extends EventPipelineStats {
-  /** Spans tracked now (open, or ended with open children). */
-  openSpans: number;
-  /** Spans forgotten because `maxOpenSpans` was reached (leaked leaves; never an ancestor of an open span). */
-  evictedSpans: number;
-  /** Spans that ended after their parent; their cost is in token and late attributed events. */
-  lateSpans: number;
-  /** Model calls that could not be priced (cost 0, marked unpriced). */
-  unpricedCalls: number;
-  /** Model calls that ran but reported no usage (`llm.cost.usage.missing` on their span). */
-  usageMissingCalls: number;
-  /**
-   * Calls refused because their tokens would take a run tree's token sum past
-   * `Number.MAX_SAFE_INTEGER`, where counts stop being exact. Not booked; told once.
-   */
-  tokenOverflowCalls: number;
-  /**
-   * Calls seen twice and counted once: another instrumentation's span inside a costspan
-   * step that recorded the same call itself.
-   */
-  duplicateCalls: number;
-}
+export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './cost-span-processor-options.js';
+import type { CostSpanProcessorOptions, CostSpanProcessorStats } from './cost-span-processor-options.js';
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/sdk' });
 
@@ -121,6 +54,13 @@ const logger = diag.createComponentLogger({ namespace: '@costspan/sdk' });
  * const tracer = createCostTracer({ tracerProvider: provider });
  * ```
  */
+/** A call of another instrumentation's span that a costspan step booked as its own. */
+interface AdoptedCall {
+  call: PricedCall;
+  /** The span already carries `gen_ai.usage.cost.amount` (its instrumentation's). */
+  spanHasCost: boolean;
+}
+
 export class CostSpanProcessor implements SpanProcessor {
   private readonly tree: SpanTree;
   private readonly pipeline: EventPipeline;
@@ -231,7 +171,7 @@ export class CostSpanProcessor implements SpanProcessor {
     const node = this.tree.get(spanContext.spanId);
     const state = stepStates.get(span);
     const reservations = state?.reservations;
-    const priced = this.admit(node, this.priceCalls(span, state));
+    const priced = this.admit(node, this.callsToBook(span, state, node));
     const endMs = hrTimeToMilliseconds(span.endTime);
     const usageMissing = usageMissingFromSpan(span, state);
 
@@ -248,14 +188,19 @@ export class CostSpanProcessor implements SpanProcessor {
         this.metrics?.recordCall(span, node, call);
         if (node !== undefined) this.book(node, call, event, endMs, reservations);
       }
-      if (node?.deferred !== undefined) this.resolveDeferred(node, priced.length > 0, spanCost, reservations);
+      const adopted = node?.deferred === undefined ? [] : this.resolveDeferred(node, priced.length > 0, spanCost, reservations);
       if (node !== undefined) addTotals(node.inclusive, spanCost);
-      if (writable !== undefined && priced.length > 0) {
+      // Calls of other instrumentation that this step booked as its own (it recorded none) have
+      // ended spans: those that carry no cost of their own get it on the step's span, so each
+      // call's cost is on exactly one span.
+      const onSpan = adopted.length === 0 ? priced : adopted.filter((held) => !held.spanHasCost).map((held) => held.call);
+      if (writable !== undefined && onSpan.length > 0) {
+        const amount = adopted.length === 0 ? totalCost(spanCost) : onSpan.reduce((sum, call) => sum + totalCost(call.cost), 0n);
         writable.setAttributes({
-          [ATTR.COST_AMOUNT]: picoToUsd(totalCost(spanCost)),
+          [ATTR.COST_AMOUNT]: picoToUsd(amount),
           [ATTR.COST_CURRENCY]: 'USD',
-          [ATTR.COST_SOURCE]: costSource(priced),
-          [ATTR.PRICING_STATUS]: pricingStatus(priced),
+          [ATTR.COST_SOURCE]: costSource(onSpan),
+          [ATTR.PRICING_STATUS]: pricingStatus(onSpan),
         });
       }
     }
@@ -311,16 +256,18 @@ export class CostSpanProcessor implements SpanProcessor {
   /**
    * At a step's end: if the step recorded calls itself, the held calls of instrumentation below
    * it are the same calls seen twice, so they are dropped (and counted); otherwise they are the
-   * step's calls and are booked now, into `stepCost`.
+   * step's calls and are booked now, into `stepCost`. Returns the calls it booked, each with
+   * whether its span carries a `gen_ai.usage.cost.amount` of its own.
    */
   private resolveDeferred(
     step: SpanNode,
     stepRecordedCalls: boolean,
     stepCost: CostTotals,
     reservations: BudgetReservation[] | undefined,
-  ): void {
+  ): AdoptedCall[] {
     const deferred = step.deferred ?? [];
     step.deferred = undefined;
+    const booked: AdoptedCall[] = [];
     for (const held of deferred) {
       if (stepRecordedCalls) {
         this.duplicateCalls += held.calls.length;
@@ -328,21 +275,25 @@ export class CostSpanProcessor implements SpanProcessor {
         continue;
       }
       const endMs = hrTimeToMilliseconds(held.span.endTime);
+      const spanHasCost = held.span.attributes[ATTR.COST_AMOUNT] !== undefined;
       for (const call of held.calls) {
         addCall(stepCost, call.cost, call.call.usage, call.call.totalTokens, call.status !== 'unpriced');
         const event = this.writer.tokenEvent(held.span, held.node, call);
         this.metrics?.recordCall(held.span, held.node, call);
         // The step's reservations settle with these calls, as they would with its own.
         this.book(held.node, call, event, endMs, reservations);
+        booked.push({ call, spanHasCost });
       }
     }
+    return booked;
   }
 
   private book(node: SpanNode, call: PricedCall, event: WrittenEvent, endMs: number, reservations: BudgetReservation[] | undefined): void {
     const run = node.run;
     const root = node.root;
     const priced = call.status !== 'unpriced';
-    if (!run.ended && run.runOwn !== undefined) addCall(run.runOwn, call.cost, call.call.usage, call.call.totalTokens, priced);
+    const own = openRunOwn(node);
+    if (own !== undefined) addCall(own, call.cost, call.call.usage, call.call.totalTokens, priced);
     // Once per run, not per step: a step's principal is its run's (track() gives children their parent's).
     const targets = (run.targets ??= attributionTargets(run.principal));
     const record = root.rootRecord;
@@ -381,9 +332,28 @@ export class CostSpanProcessor implements SpanProcessor {
     noticeUsageMissing(missing);
     if (node === undefined) return;
     addUsageMissingCall(node.inclusive);
-    if (!node.run.ended && node.run.runOwn !== undefined) addUsageMissingCall(node.run.runOwn);
+    const own = openRunOwn(node);
+    if (own !== undefined) addUsageMissingCall(own);
     const reservation = reservations?.shift();
     if (reservation !== undefined) recordSpend(node, endMs, 0n, 0, reservation, missing.model ?? 'unknown');
+  }
+
+  /**
+   * The span's calls, priced. Another instrumentation's agent span may carry its calls' total
+   * usage (the GenAI conventions allow usage on `invoke_agent` spans): when calls were booked
+   * below it, that total is those calls again, so it is dropped and counted in `duplicateCalls`;
+   * with none below, it is the only record of them and is booked.
+   */
+  private callsToBook(span: ReadableSpan, state: StepState | undefined, node: SpanNode | undefined): PricedCall[] {
+    if (node?.isRun === true && node.inclusive.callCount > 0) {
+      const aggregate = callsOfSpan(span, state).length;
+      if (aggregate > 0) {
+        this.duplicateCalls += aggregate;
+        logger.debug(`dropped the usage on agent span "${node.name}": the ${node.inclusive.callCount} call(s) below it are counted`);
+        return [];
+      }
+    }
+    return this.priceCalls(span, state);
   }
 
   private priceCalls(span: ReadableSpan, state: StepState | undefined): PricedCall[] {

@@ -149,3 +149,16 @@ export function openStepAbove(node: SpanNode): SpanNode | undefined {
   }
   return undefined;
 }
+
+/**
+ * The own totals a call of `node` counts in: its run's while that run is open; once it has ended
+ * (a late call), the nearest open run's above it, which also takes the call into its inclusive
+ * total, so that `llm.cost.own.*` summed over run spans still equals the tree's total. Undefined
+ * when the whole tree has ended.
+ */
+export function openRunOwn(node: SpanNode): CostTotals | undefined {
+  for (let run: SpanNode | undefined = node.run; run !== undefined; run = run.parent?.run) {
+    if (!run.ended) return run.runOwn;
+  }
+  return undefined;
+}
