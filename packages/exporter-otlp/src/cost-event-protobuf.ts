@@ -181,11 +181,7 @@ export class CostEventProtobufEncoder {
       if (this.keyBytes.size < 1024) this.keyBytes.set(key, bytes);
     }
     writer.raw(bytes);
-    writer.byte(VALUE);
-    const valueStart = writer.begin();
-    if (converted) this.converted(writer, value);
-    else this.raw(writer, value);
-    writer.end(valueStart);
+    this.nested(writer, VALUE, value, converted);
     writer.end(entry);
   }
 
@@ -237,14 +233,17 @@ export class CostEventProtobufEncoder {
   private array(writer: ProtobufWriter, items: readonly unknown[], converted: boolean): void {
     writer.byte(ARRAY_VALUE);
     const array = writer.begin();
-    for (const item of items) {
-      writer.byte(VALUES);
-      const itemStart = writer.begin();
-      if (converted) this.converted(writer, item);
-      else this.raw(writer, item);
-      writer.end(itemStart);
-    }
+    for (const item of items) this.nested(writer, VALUES, item, converted);
     writer.end(array);
+  }
+
+  /** `value` as a length-delimited AnyValue under field `tag`, {@link converted} or written {@link raw}. */
+  private nested(writer: ProtobufWriter, tag: number, value: unknown, converted: boolean): void {
+    writer.byte(tag);
+    const start = writer.begin();
+    if (converted) this.converted(writer, value);
+    else this.raw(writer, value);
+    writer.end(start);
   }
 
   /** `value` as OpenTelemetry's `writeAnyValue` writes an attribute value as it is. */

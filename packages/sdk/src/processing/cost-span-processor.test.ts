@@ -1,4 +1,4 @@
-import { diag, SpanStatusCode, trace } from '@opentelemetry/api';
+import { diag, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CostspanError } from '@costspan/core';
 import type { PriceSource } from '@costspan/pricing';
@@ -8,6 +8,21 @@ import type { AgentRun } from '../tracing/cost-tracer.js';
 afterEach(() => {
   diag.disable();
 });
+
+/** Options of a provider-costed gpt-4o call span of another instrumentation, as a background task would start it. */
+function backgroundChat(costUsd: number): { attributes: Attributes } {
+  return {
+    attributes: {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.usage.input_tokens': 10,
+      'gen_ai.usage.output_tokens': 5,
+      'gen_ai.usage.cost.amount': costUsd,
+      'gen_ai.usage.cost.source': 'provider',
+    },
+  };
+}
 
 describe('roll-up', () => {
   it('the spanforge multi-agent example: own 0.0015, inclusive 0.00525, on the span and in the session event', async () => {
@@ -116,21 +131,7 @@ describe('roll-up', () => {
       let late: ReturnType<typeof otelTracer.startSpan> | undefined;
       run.agentRun('inner', (inner) => {
         inner.step('draft', (step) => step.setCost({ inputUsd: 0.002, outputUsd: 0 }));
-        late = otelTracer.startSpan(
-          'background chat',
-          {
-            attributes: {
-              'gen_ai.operation.name': 'chat',
-              'gen_ai.request.model': 'gpt-4o',
-              'gen_ai.provider.name': 'openai',
-              'gen_ai.usage.input_tokens': 10,
-              'gen_ai.usage.output_tokens': 5,
-              'gen_ai.usage.cost.amount': 0.004,
-              'gen_ai.usage.cost.source': 'provider',
-            },
-          },
-          trace.setSpan(inner.context, inner.span),
-        );
+        late = otelTracer.startSpan('background chat', backgroundChat(0.004), trace.setSpan(inner.context, inner.span));
       });
       await Promise.resolve();
       late?.end();
@@ -153,21 +154,7 @@ describe('roll-up', () => {
     let lateSpan: ReturnType<typeof otelTracer.startSpan> | undefined;
     harness.tracer.agentRun('impatient', { principal: { teamId: 'search' } }, (run) => {
       run.step('quick', (step) => step.setCost({ inputUsd: 0.001, outputUsd: 0 }));
-      lateSpan = otelTracer.startSpan(
-        'background chat',
-        {
-          attributes: {
-            'gen_ai.operation.name': 'chat',
-            'gen_ai.request.model': 'gpt-4o',
-            'gen_ai.provider.name': 'openai',
-            'gen_ai.usage.input_tokens': 10,
-            'gen_ai.usage.output_tokens': 5,
-            'gen_ai.usage.cost.amount': 0.0002,
-            'gen_ai.usage.cost.source': 'provider',
-          },
-        },
-        trace.setSpan(run.context, run.span),
-      );
+      lateSpan = otelTracer.startSpan('background chat', backgroundChat(0.0002), trace.setSpan(run.context, run.span));
     });
     lateSpan?.end();
     await harness.flush();

@@ -345,20 +345,13 @@ export class CostSpanProcessor implements SpanProcessor {
    * with none below, it is the only record of them and is booked.
    */
   private callsToBook(span: ReadableSpan, state: StepState | undefined, node: SpanNode | undefined): PricedCall[] {
-    if (node?.isRun === true && node.inclusive.callCount > 0) {
-      const aggregate = callsOfSpan(span, state).length;
-      if (aggregate > 0) {
-        this.duplicateCalls += aggregate;
-        logger.debug(`dropped the usage on agent span "${node.name}": the ${node.inclusive.callCount} call(s) below it are counted`);
-        return [];
-      }
-    }
-    return this.priceCalls(span, state);
-  }
-
-  private priceCalls(span: ReadableSpan, state: StepState | undefined): PricedCall[] {
     const calls = callsOfSpan(span, state);
     if (calls.length === 0) return [];
+    if (node?.isRun === true && node.inclusive.callCount > 0) {
+      this.duplicateCalls += calls.length;
+      logger.debug(`dropped the usage on agent span "${node.name}": the ${node.inclusive.callCount} call(s) below it are counted`);
+      return [];
+    }
     const timestamp = hrTimeToMilliseconds(span.endTime);
     return calls.map((call) => this.pricer.price(call, timestamp));
   }
