@@ -12,12 +12,13 @@ import { addCall, addTotals, addUsageMissingCall, emptyTotals, totalCost, totals
 import { EventPipeline } from '../export/event-pipeline.js';
 import { EventSigner } from '../events/event-signer.js';
 import { CostMetrics } from '../metrics/cost-metrics.js';
-import { callsOfSpan, stringAttribute } from './foreign-span-call.js';
+import { callFromAttributes, stringAttribute } from './foreign-span-call.js';
 import { notice } from '../notice.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from '../tracing/principal.js';
 import { reportError } from '../report-error.js';
 import { budgetRefusalFromAttributes, noticeUsageMissing, usageMissingFromSpan, type UsageMissing } from './span-outcome.js';
 import { stepStates, type StepState } from '../tracing/span-state.js';
+import { recordedCalls } from '../tracing/step.js';
 import { openRunOwn, openStepAbove, SpanNode, SpanTree } from './span-tree.js';
 
 export type { CostSpanProcessorOptions, CostSpanProcessorStats } from './cost-span-processor-options.js';
@@ -345,7 +346,8 @@ export class CostSpanProcessor implements SpanProcessor {
    * with none below, it is the only record of them and is booked.
    */
   private callsToBook(span: ReadableSpan, state: StepState | undefined, node: SpanNode | undefined): PricedCall[] {
-    const calls = callsOfSpan(span, state);
+    const foreign = state === undefined ? callFromAttributes(span) : undefined;
+    const calls = state !== undefined ? recordedCalls(state) : foreign === undefined ? [] : [foreign];
     if (calls.length === 0) return [];
     if (node?.isRun === true && node.inclusive.callCount > 0) {
       this.duplicateCalls += calls.length;
@@ -353,6 +355,7 @@ export class CostSpanProcessor implements SpanProcessor {
       return [];
     }
     const timestamp = hrTimeToMilliseconds(span.endTime);
+    // Each priced call carries its call as recorded (`priced.call`): the token counts are not copied.
     return calls.map((call) => this.pricer.price(call, timestamp));
   }
 }

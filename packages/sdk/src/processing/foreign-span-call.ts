@@ -2,7 +2,7 @@ import { diag, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { usdToPico } from '@costspan/core';
 import { ATTR } from '../attributes.js';
-import type { RecordedCall, StepState } from '../tracing/span-state.js';
+import type { RecordedCall } from '../tracing/span-state.js';
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/sdk' });
 
@@ -10,34 +10,6 @@ const logger = diag.createComponentLogger({ namespace: '@costspan/sdk' });
 const AI_SDK_PROVIDER_METADATA = 'ai.response.providerMetadata';
 /** Larger metadata is not parsed: span processing stays cheap. */
 const MAX_METADATA_LENGTH = 65_536;
-
-/**
- * The calls a span recorded: a costspan step's (those recorded plus the one built up with
- * `setModel` / `setTokenUsage` / `setCost`), else the one another instrumentation's span
- * reports in its attributes.
- */
-export function callsOfSpan(span: ReadableSpan, state: StepState | undefined): RecordedCall[] {
-  if (state === undefined) {
-    const call = callFromAttributes(span);
-    return call === undefined ? [] : [call];
-  }
-  const current = state.current;
-  if (current.usage === undefined && current.cost === undefined) return state.calls;
-  return [
-    ...state.calls,
-    {
-      model: current.model ?? 'unknown',
-      provider: current.provider,
-      responseModel: current.responseModel,
-      usage: current.usage ?? { input: 0, output: 0 },
-      totalTokens: current.totalTokens ?? (current.usage === undefined ? 0 : current.usage.input + current.usage.output),
-      cost: current.cost,
-      costSource: current.costSource,
-      costTotalOnly: current.costTotalOnly,
-      ...(current.serviceTier === undefined ? {} : { serviceTier: current.serviceTier }),
-    },
-  ];
-}
 
 /**
  * Reads a model call from the `gen_ai.usage.*` attributes of another instrumentation's span

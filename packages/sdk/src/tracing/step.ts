@@ -288,6 +288,30 @@ interface RefusalFields {
 }
 
 /**
+ * The calls a step recorded, for the processor at the step's end: those recorded with
+ * `recordUsage`, plus the one built up with `setModel` / `setTokenUsage` / `setCost`. Token
+ * counts are handed over as `setTokenUsage` stored them.
+ */
+export function recordedCalls(state: StepState): RecordedCall[] {
+  const current = state.current;
+  if (current.usage === undefined && current.cost === undefined) return state.calls;
+  return [
+    ...state.calls,
+    {
+      model: current.model ?? 'unknown',
+      provider: current.provider,
+      responseModel: current.responseModel,
+      usage: current.usage ?? { input: 0, output: 0 },
+      totalTokens: current.totalTokens ?? (current.usage === undefined ? 0 : current.usage.input + current.usage.output),
+      cost: current.cost,
+      costSource: current.costSource,
+      costTotalOnly: current.costTotalOnly,
+      ...(current.serviceTier === undefined ? {} : { serviceTier: current.serviceTier }),
+    },
+  ];
+}
+
+/**
  * Writes a `budget_exceeded` refusal on the step span (`BudgetExceededError`'s fields, any
  * copy of `@costspan/budget`, or any gate's error with the same fields), amounts as exact
  * decimal strings: USD from pico-USD, tokens as integers. Other errors leave the span as is.
