@@ -139,7 +139,7 @@ export class CostEventWriter {
   private envelope(span: ReadableSpan, node: SpanNode | undefined): EnvelopeFragments {
     const spanContext = span.spanContext();
     return envelopeFragments({
-      principal: node?.principal ?? {},
+      principal: node === undefined ? NO_PRINCIPAL : principalOfNode(node),
       parentSpanId: span.parentSpanContext?.spanId,
       sessionId: node?.sessionId ?? ownSessionId(span),
       sourceJson: this.configuredSourceJson ?? this.sourceJson(span),
@@ -222,34 +222,42 @@ export interface EnvelopeFragments {
   readonly tail: string;
 }
 
-/** What of a principal goes on the envelope, escaped once per principal object. */
-interface PrincipalFragments {
-  head: string;
-  org: string;
-  tags: string;
-  team: string;
+/** What of a principal goes on the envelope, escaped once per run (`SpanNode.principalFragments`). */
+export interface PrincipalFragments {
+  readonly head: string;
+  readonly org: string;
+  readonly tags: string;
+  readonly team: string;
 }
 
-const principalFragments = new WeakMap<Principal, PrincipalFragments>();
+/** The envelope fragments of `principal`. */
+function principalFragmentsOf(principal: Principal): PrincipalFragments {
+  const tags = principal.tags;
+  return {
+    head: principal.userId === undefined ? '' : `"actor_id":${JSON.stringify(principal.userId)},`,
+    org: principal.orgId === undefined ? '' : `,"org_id":${JSON.stringify(principal.orgId)}`,
+    tags: tags !== undefined && Object.keys(tags).length > 0 ? `,"tags":${canonicalJson(tags)}` : '',
+    team: principal.teamId === undefined ? '' : `,"team_id":${JSON.stringify(principal.teamId)}`,
+  };
+}
 
-function fragmentsOf(principal: Principal): PrincipalFragments {
-  let fragments = principalFragments.get(principal);
-  if (fragments === undefined) {
-    const tags = principal.tags;
-    fragments = {
-      head: principal.userId === undefined ? '' : `"actor_id":${JSON.stringify(principal.userId)},`,
-      org: principal.orgId === undefined ? '' : `,"org_id":${JSON.stringify(principal.orgId)}`,
-      tags: tags !== undefined && Object.keys(tags).length > 0 ? `,"tags":${canonicalJson(tags)}` : '',
-      team: principal.teamId === undefined ? '' : `,"team_id":${JSON.stringify(principal.teamId)}`,
-    };
-    principalFragments.set(principal, fragments);
-  }
-  return fragments;
+const NO_PRINCIPAL: PrincipalFragments = principalFragmentsOf({});
+
+/**
+ * The principal fragments of a tracked span's events, kept on its run: every span of a run shares
+ * the run's principal object. Not a `WeakMap` keyed by the principal: V8's young-generation
+ * collector keeps the values of such entries alive, and each run's principal is a new object, so
+ * a run's fragments would be copied and promoted by collections long after the run ended.
+ */
+function principalOfNode(node: SpanNode): PrincipalFragments {
+  const run = node.run;
+  if (node.principal !== run.principal) return principalFragmentsOf(node.principal);
+  return (run.principalFragments ??= principalFragmentsOf(run.principal));
 }
 
 /** The envelope inputs of one span. */
 interface EnvelopeInput {
-  principal: Principal;
+  principal: PrincipalFragments;
   parentSpanId: string | undefined;
   sessionId: string | undefined;
   /** `JSON.stringify(source)`. */
@@ -262,7 +270,7 @@ interface EnvelopeInput {
 
 /** Builds the envelope fragments of a span's events. */
 function envelopeFragments(input: EnvelopeInput): EnvelopeFragments {
-  const principal = fragmentsOf(input.principal);
+  const principal = input.principal;
   const middle = input.parentSpanId === undefined ? principal.org : `${principal.org},"parent_span_id":"${input.parentSpanId}"`;
   const session = input.sessionId === undefined ? '' : `,"session_id":${JSON.stringify(input.sessionId)}`;
   const tail =

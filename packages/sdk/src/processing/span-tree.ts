@@ -2,6 +2,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Principal } from '../budget-gate.js';
 import type { PricedCall } from './call-pricing.js';
 import type { BudgetRefusalWire } from '../events/cost-event.js';
+import type { PrincipalFragments } from '../events/cost-event-writer.js';
 import { emptyTotals, type CostTotals } from './cost-totals.js';
 import { stepStates } from '../tracing/span-state.js';
 
@@ -41,6 +42,8 @@ export class SpanNode {
   targets: string[] | undefined;
   /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
   deferred: DeferredCalls[] | undefined;
+  /** On a run: its principal's envelope fragments, escaped once (the writer's). */
+  principalFragments: PrincipalFragments | undefined;
   /** On a run: the start of its calls' token-event payloads (`{"agent_name":…,"agent_run_id":…,`), written once. */
   tokenPayloadHead: string | undefined;
   /**
@@ -79,7 +82,17 @@ export class SpanNode {
  * its session event; forgetting a leaf also releases the ended chain above it.
  */
 export class SpanTree {
-  private readonly nodes = new Map<string, SpanNode>();
+  /**
+   * By span id. A null-prototype dictionary object, not a `Map`: every span is added and deleted
+   * once, and a long-lived `Map` under that churn keeps replacing its hash table, each obsolete
+   * table pointing at its successor and keeping its old entries. Once one of them has been
+   * promoted, V8's young-generation collector keeps the whole chain alive, and with it every
+   * ended span and node since the last full collection: about 0.6 MB copied per collection in the
+   * event-path benchmark, against 30 kB this way. Keys keep insertion order (span ids are never
+   * array indices), which eviction relies on.
+   */
+  private readonly nodes: Record<string, SpanNode | undefined> = Object.create(null) as Record<string, SpanNode | undefined>;
+  private count = 0;
   private evictedCount = 0;
 
   constructor(
@@ -89,7 +102,7 @@ export class SpanTree {
 
   /** Spans tracked now. */
   get size(): number {
-    return this.nodes.size;
+    return this.count;
   }
 
   /** Spans forgotten because the cap was reached. */
@@ -98,13 +111,14 @@ export class SpanTree {
   }
 
   get(spanId: string): SpanNode | undefined {
-    return this.nodes.get(spanId);
+    return this.nodes[spanId];
   }
 
   add(node: SpanNode): void {
     if (node.parent !== undefined) node.parent.openChildren += 1;
-    this.nodes.set(node.spanId, node);
-    if (this.nodes.size > this.maxOpenSpans) this.evictLeakedLeaf(node);
+    if (this.nodes[node.spanId] === undefined) this.count += 1;
+    this.nodes[node.spanId] = node;
+    if (this.count > this.maxOpenSpans) this.evictLeakedLeaf(node);
   }
 
   /** Forgets `node` and every ended ancestor left without open children. */
@@ -116,7 +130,9 @@ export class SpanTree {
   }
 
   private remove(node: SpanNode): SpanNode | undefined {
-    if (!this.nodes.delete(node.spanId)) return undefined;
+    if (this.nodes[node.spanId] === undefined) return undefined;
+    delete this.nodes[node.spanId];
+    this.count -= 1;
     const parent = node.parent;
     if (parent !== undefined) parent.openChildren -= 1;
     return parent;
@@ -126,7 +142,8 @@ export class SpanTree {
     // Oldest first; the span just started is the last resort only (it would be a leaf too).
     let fallback: SpanNode | undefined;
     let victim: SpanNode | undefined;
-    for (const node of this.nodes.values()) {
+    for (const spanId in this.nodes) {
+      const node = this.nodes[spanId] as SpanNode;
       if (node.openChildren !== 0 || node === newest) continue;
       if (!node.isRun) {
         victim = node;

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, createContextKey, ROOT_CONTEXT, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 import { CostspanError } from '@costspan/core';
+import { stepStates } from './span-state.js';
 
 /** OpenTelemetry context keys of the run and step whose callback runs, for spans started under a context manager. */
 export const RUN_KEY: symbol = createContextKey('costspan.agent_run');
@@ -120,6 +121,17 @@ function probeContextPropagation(): void {
 }
 
 /**
+ * Ends the span, then lets its step state go: every processor read it while the span ended, and
+ * an exporter's buffer (BatchSpanProcessor's) holds ended spans for a while, which through the
+ * `WeakMap` would keep each step's state alive for as long, to be traced and copied by every
+ * young-generation collection in between.
+ */
+function endSpan(span: Span): void {
+  span.end();
+  stepStates.delete(span);
+}
+
+/**
  * Runs `fn(subject)` with `spanContext` as the active OTel context (for other instrumentations'
  * spans under a context manager) and, until the context manager is known to carry contexts across
  * `await`, also with `subject` as the active scope (one `AsyncLocalStorage.run`); then ends the
@@ -142,24 +154,24 @@ export function runInSpan<Subject extends Scope, Result>(
   } catch (error) {
     fail(span, error);
     subject.end();
-    span.end();
+    endSpan(span);
     throw error;
   }
   if (!isPromiseLike(result)) {
     subject.end();
-    span.end();
+    endSpan(span);
     return result;
   }
   return Promise.resolve(result).then(
     (value) => {
       subject.end();
-      span.end();
+      endSpan(span);
       return value;
     },
     (error: unknown) => {
       fail(span, error);
       subject.end();
-      span.end();
+      endSpan(span);
       throw error;
     },
   ) as Result;
