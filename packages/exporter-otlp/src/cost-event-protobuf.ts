@@ -313,13 +313,26 @@ function number(writer: ProtobufWriter, value: number): void {
 }
 
 /**
+ * A request encoded once, when its batch is handed to the exporter, and sent as it is on every
+ * attempt: the batch's event objects are then garbage at once instead of living through the
+ * request and its retries, copied by each young-generation collection on the way.
+ */
+export class EncodedLogsRequest {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/**
  * The serializer of costspan's protobuf requests: events straight to bytes; an event the encoder
  * does not take (no event type, an unreadable timestamp) through OpenTelemetry's serializer, in a
- * second `ResourceLogs` of the same request (concatenated protobuf messages merge).
+ * second `ResourceLogs` of the same request (concatenated protobuf messages merge). A batch of one
+ * {@link EncodedLogsRequest} is its bytes.
  */
-export function costEventSerializer(encoder: CostEventProtobufEncoder): ISerializer<CostEvent[], unknown> {
+export function costEventSerializer(encoder: CostEventProtobufEncoder): ISerializer<Array<CostEvent | EncodedLogsRequest>, unknown> {
   return {
-    serializeRequest: (events) => {
+    serializeRequest: (items) => {
+      const first = items[0];
+      if (items.length === 1 && first instanceof EncodedLogsRequest) return first.bytes;
+      const events = items as CostEvent[];
       const observed = nowHrTime();
       if (events.every(isDirectlyEncodable)) return encoder.encode(events, observed);
       const direct = encoder.encode(events.filter(isDirectlyEncodable), observed);

@@ -140,6 +140,41 @@ describe('cost events as OTLP log records, on the wire', () => {
     expect(logs.text()).toMatch(/gave up on 3 cost events \(collector unreachable.*ECONNREFUSED/);
   });
 
+  it("encoded lines (the pipeline's off-heap queue) arrive as the same log records as the events themselves", async () => {
+    const collector = await receiver();
+    const events = [tokenEvent(1), tokenEvent(2), tokenEvent(3)];
+    const lines = (list: CostEvent[]): Buffer => Buffer.from(list.map((event) => `${serializeEvent(event)}\n`).join(''));
+    const viaEvents = exporter({ endpoint: collector.url });
+    expect((await send(viaEvents, events)).code).toBe(ExportResultCode.SUCCESS);
+    const fromEvents = collector.logs.splice(0);
+    const viaLines = exporter({ endpoint: collector.url });
+    // Two chunks, as the queue hands them when a batch spans its 1 MiB blocks.
+    const result = await new Promise<ExportResult>((resolve) =>
+      viaLines.exportEncoded([lines(events.slice(0, 2)), lines(events.slice(2))], 3, resolve),
+    );
+
+    expect(result.code).toBe(ExportResultCode.SUCCESS);
+    expect(collector.logs.map(eventFromLog)).toEqual(fromEvents.map(eventFromLog));
+    expect(collector.logs.map(eventFromLog).map((event) => event.event_id)).toEqual(events.map((event) => event.event_id));
+    expect(viaLines.stats()).toMatchObject({ exported: 3, failed: 0, inFlight: 0 });
+  });
+  it('a batch of encoded lines that does not parse is counted as failed, whole, and never sent', async () => {
+    const collector = await receiver();
+    const target = exporter({ endpoint: collector.url });
+    const encoded = [Buffer.from(`${serializeEvent(tokenEvent(1))}\n{"event_id":\n`)];
+    const result = await new Promise<ExportResult>((resolve) => target.exportEncoded(encoded, 2, resolve));
+
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(target.stats()).toMatchObject({ exported: 0, failed: 2 });
+    expect(collector.requests).toHaveLength(0);
+  });
+  it('exportEncodedSync at process exit counts every line as failed, without parsing them', () => {
+    const logs = captureDiag();
+    const target = exporter({ endpoint: 'http://127.0.0.1:9' });
+    expect(target.exportEncodedSync([Buffer.from('not json\n{}\n'), Buffer.from('x\n')]).code).toBe(ExportResultCode.FAILED);
+    expect(target.stats().failed).toBe(3);
+    expect(logs.text()).toContain('3 cost events unsent at process exit');
+  });
   it('a 10k burst through the event pipeline arrives exactly once, by event id, despite 503s', async () => {
     const collector = await receiver();
     collector.script = ({ index }) => (index % 3 === 0 ? { status: 503, headers: { 'retry-after': '0' } } : undefined);

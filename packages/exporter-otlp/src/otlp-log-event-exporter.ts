@@ -3,9 +3,10 @@ import { BindOnceFuture, ExportResultCode, type ExportResult } from '@openteleme
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { CostEvent, EventExporter } from '@costspan/sdk';
+import { eventsOfEncodedLines } from '@costspan/sdk/internal';
 import { AttemptCounter } from './attempt-counter.js';
 import { costEventToLogRecord } from './cost-event-log-record.js';
-import { CostEventProtobufEncoder, costEventSerializer } from './cost-event-protobuf.js';
+import { CostEventProtobufEncoder, costEventSerializer, EncodedLogsRequest } from './cost-event-protobuf.js';
 import { createGrpcLogExporter, isRetryableGrpcError } from './otlp-grpc-exporters.js';
 import { createLogExporter, createLogItemExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
@@ -157,7 +158,13 @@ export class OtlpLogEventExporter implements EventExporter {
             : createLogItemExporter(this.protocol, config, this.partialSuccess, serializer);
       }
       this.toItems =
-        this.protocol === 'http/json' ? (events) => events.map((event) => costEventToLogRecord(event, this.resource)) : (events) => events;
+        this.protocol === 'http/json'
+          ? (events) => events.map((event) => costEventToLogRecord(event, this.resource))
+          : // Encoded at once (see EncodedLogsRequest), unless the resource is still settling: `deliver` waits for it first.
+            (events) =>
+              this.resource.asyncAttributesPending === true
+                ? events
+                : [new EncodedLogsRequest(serializer.serializeRequest(events as CostEvent[]) as Uint8Array)];
     }
   }
 
@@ -178,23 +185,25 @@ export class OtlpLogEventExporter implements EventExporter {
       resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
       return;
     }
-    this.counters.inFlight += events.length;
+    // Only the count is kept past this point: the events are garbage once encoded.
+    const count = events.length;
+    this.counters.inFlight += count;
     let settle!: (result: Delivery) => void;
     const batch: InFlightBatch = {
-      size: events.length,
+      size: count,
       settle: (result) => settle(result),
       done: new Promise<void>((resolve) => {
         // Settled once: by the delivery, or by a shutdown that gave up on it (a late answer is then ignored).
         settle = (result) => {
           if (!this.inFlightWork.delete(batch)) return;
-          this.counters.inFlight -= events.length;
+          this.counters.inFlight -= count;
           if (result.code === ExportResultCode.SUCCESS) {
-            const rejected = Math.min(result.rejected ?? 0, events.length);
-            this.counters.exported += events.length - rejected;
+            const rejected = Math.min(result.rejected ?? 0, count);
+            this.counters.exported += count - rejected;
             this.counters.failed += rejected;
             this.counters.rejected += rejected;
           } else {
-            this.counters.failed += events.length;
+            this.counters.failed += count;
           }
           resolve();
           resultCallback({ code: result.code, ...(result.error === undefined ? {} : { error: result.error }) });
@@ -202,9 +211,35 @@ export class OtlpLogEventExporter implements EventExporter {
       }),
     };
     this.inFlightWork.add(batch);
-    void this.deliver(records).then(batch.settle, (error: unknown) =>
+    void this.deliver(records, count).then(batch.settle, (error: unknown) =>
       batch.settle({ code: ExportResultCode.FAILED, error: error as Error }),
     );
+  }
+
+  /**
+   * Exports a batch of encoded lines, as the cost event pipeline hands them when every exporter
+   * takes bytes: its queue then holds lines as UTF-8 outside the JavaScript heap, not as strings
+   * that each young-generation collection copies until the batch leaves. Same as `export`.
+   */
+  exportEncoded(encoded: readonly Buffer[], count: number, resultCallback: (result: ExportResult) => void): void {
+    let events: CostEvent[];
+    try {
+      events = eventsOfEncodedLines(encoded);
+    } catch (error) {
+      this.counters.failed += count;
+      resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
+      return;
+    }
+    this.export(events, resultCallback);
+  }
+
+  /** `exportSync` for encoded lines: counted as failed (no I/O at exit), nothing parsed. */
+  exportEncodedSync(encoded: readonly Buffer[]): ExportResult {
+    let lines = 0;
+    for (const chunk of encoded) for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) lines += 1;
+    this.counters.failed += lines;
+    logger.warn(`${lines} cost events unsent at process exit; call shutdown() before process.exit()`);
+    return { code: ExportResultCode.FAILED, error: new Error('OTLP export cannot run synchronously at process exit') };
   }
 
   /**
@@ -276,7 +311,7 @@ export class OtlpLogEventExporter implements EventExporter {
     await settleWithin(flushed, deadline - Date.now());
   }
 
-  private async deliver(records: readonly unknown[]): Promise<Delivery> {
+  private async deliver(records: readonly unknown[], count: number): Promise<Delivery> {
     if (this.resource.asyncAttributesPending === true) {
       // Detected attributes (NodeSDK's host, cloud, container detectors) settle first, as the
       // BatchSpanProcessor waits for spans: the serializer would otherwise read them unsettled and
@@ -296,11 +331,11 @@ export class OtlpLogEventExporter implements EventExporter {
       const delay = Math.min(backoff, MAX_BACKOFF_MILLIS) * (0.8 + Math.random() * 0.4);
       if (!retryable || Date.now() + delay >= Math.min(giveUpAt, this.retryDeadline)) {
         logger.warn(
-          `gave up on ${records.length} cost events (${retryable ? 'collector unreachable or busy past the retry timeout' : 'not retryable'}): ${describe(result.error)}`,
+          `gave up on ${count} cost events (${retryable ? 'collector unreachable or busy past the retry timeout' : 'not retryable'}): ${describe(result.error)}`,
         );
         return result;
       }
-      logger.debug(`retrying ${records.length} cost events in ${Math.round(delay)} ms: ${describe(result.error)}`);
+      logger.debug(`retrying ${count} cost events in ${Math.round(delay)} ms: ${describe(result.error)}`);
       await this.wait(delay);
       if (Date.now() >= this.retryDeadline) return result;
       this.counters.retried += 1;

@@ -18,4 +18,5 @@ export {
 export { eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './events/event-signer.js';
 export { attributionTargets, validatePrincipal } from './tracing/principal.js';
 export { validateCost, validateName, validateTokenUsage } from './tracing/usage-input.js';
+export { eventsOfEncodedLines } from './export/event-pipeline-support.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';

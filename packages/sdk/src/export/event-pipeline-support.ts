@@ -60,3 +60,22 @@ export function toObjects(queued: readonly QueuedEvent[]): CostEvent[] {
     return event;
   });
 }
+
+/**
+ * The events of a batch of encoded lines (`EncodedLineExporter.exportEncoded`): each chunk is
+ * whole UTF-8 lines ending in a newline; each line parses back to its event, keys in order.
+ */
+export function eventsOfEncodedLines(encoded: readonly Buffer[]): CostEvent[] {
+  const events: CostEvent[] = [];
+  for (const chunk of encoded) {
+    const text = chunk.toString('utf8');
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      const event = JSON.parse(text.slice(start, end)) as CostEvent;
+      markCanonical(event);
+      events.push(event);
+      start = end + 1;
+    }
+  }
+  return events;
+}

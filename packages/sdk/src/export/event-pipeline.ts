@@ -328,11 +328,8 @@ export class EventPipeline {
     slot.inFlight = count;
     slot.settleInFlight = finish;
     try {
-      const returned: unknown = context.with(suppressTracing(context.active()), () =>
-        isEncodedBatch(events)
-          ? (slot.exporter as EncodedLineExporter).exportEncoded(events, count, finish)
-          : slot.exporter.export(events, finish),
-      );
+      // The batch goes as an argument, not in a closure: `finish` must not keep it alive until the export ends.
+      const returned: unknown = context.with(suppressTracing(context.active()), exportTo, undefined, slot.exporter, events, count, finish);
       // An `async export()` that rejects instead of calling back must not become an unhandledRejection in the host.
       if (isThenable(returned))
         returned.then(undefined, (error: unknown) => finish({ code: ExportResultCode.FAILED, error: asError(error, 'export() rejected') }));
@@ -360,4 +357,14 @@ export class EventPipeline {
       );
     }
   }
+}
+
+/** Hands a batch to an exporter: encoded lines to `exportEncoded`, events to `export`. */
+function exportTo(
+  exporter: EventExporter,
+  events: readonly CostEvent[] | readonly Buffer[],
+  count: number,
+  finish: (result: ExportResult | undefined) => void,
+): unknown {
+  return isEncodedBatch(events) ? (exporter as EncodedLineExporter).exportEncoded(events, count, finish) : exporter.export(events, finish);
 }

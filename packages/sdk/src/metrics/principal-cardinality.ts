@@ -39,18 +39,25 @@ const DEFAULT_KEYS: readonly PrincipalMetricKey[] = ['user', 'team', 'org'];
 const DEFAULT_MAX_VALUES = 100;
 const NONE: BoundedPrincipal = { attributes: {}, key: '' };
 
+/** Principal objects whose bounded attributes are kept. */
+const RECENT = 16;
+
 /**
  * Maps principals to metric attributes within a fixed budget of time series: only the
  * allowlisted keys, and per key at most `maxValuesPerKey` distinct values (first come, first
- * kept); the rest share `(other)`. The result is cached per principal object (runs share theirs
- * with their steps), so the hot path is one WeakMap lookup.
+ * kept); the rest share `(other)`. The result is cached for the last few principal objects
+ * (runs share theirs with their steps, and a few runs are open at a time), so the hot path is a
+ * few identity comparisons. Not a `WeakMap`: each run's principal is a new object, and V8's
+ * young-generation collector keeps a WeakMap entry's value alive as long as the entry exists.
  */
 export class PrincipalCardinality {
   private readonly keys: readonly PrincipalMetricKey[];
   private readonly tagKeys: readonly string[];
   private readonly maxValues: number;
   private readonly seen = new Map<string, Set<string>>();
-  private readonly cache = new WeakMap<Principal, BoundedPrincipal>();
+  private readonly recentPrincipals: Array<Principal | undefined> = new Array<Principal | undefined>(RECENT).fill(undefined);
+  private readonly recentBounded: BoundedPrincipal[] = new Array<BoundedPrincipal>(RECENT).fill(NONE);
+  private nextSlot = 0;
 
   constructor(options: PrincipalCardinalityOptions = {}) {
     this.keys = (options.principalKeys ?? DEFAULT_KEYS).filter((key) => key in PRINCIPAL_METRIC_ATTRIBUTES);
@@ -61,10 +68,13 @@ export class PrincipalCardinality {
 
   /** The bounded attributes of `principal`. */
   of(principal: Principal): BoundedPrincipal {
-    const cached = this.cache.get(principal);
-    if (cached !== undefined) return cached;
+    for (let slot = 0; slot < RECENT; slot += 1) {
+      if (this.recentPrincipals[slot] === principal) return this.recentBounded[slot] as BoundedPrincipal;
+    }
     const bounded = this.bound(principal);
-    this.cache.set(principal, bounded);
+    this.recentPrincipals[this.nextSlot] = principal;
+    this.recentBounded[this.nextSlot] = bounded;
+    this.nextSlot = (this.nextSlot + 1) % RECENT;
     return bounded;
   }
 
