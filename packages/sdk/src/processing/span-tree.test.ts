@@ -71,6 +71,29 @@ describe('eviction never drops an open run', () => {
     expect(tree.size).toBe(2);
   });
 
+  it('keeps the oldest-first order through heavy churn (holes skipped, the order rebuilt)', () => {
+    const evicted: string[] = [];
+    const tree = new SpanTree(4, (victim) => evicted.push(victim.spanId));
+    const root = node('root', undefined, true);
+    tree.add(root);
+    tree.add(node('leaked-1', root));
+    // Thousands of spans come and go between the leaks: the order array rebuilds itself past 1,024 holes.
+    for (let index = 0; index < 5000; index += 1) {
+      const done = node(`done-${index}`, root);
+      tree.add(done);
+      done.ended = true;
+      tree.release(done);
+    }
+    tree.add(node('leaked-2', root));
+    tree.add(node('leaked-3', root));
+    expect(tree.size).toBe(4);
+    tree.add(node('leaked-4', root));
+    tree.add(node('leaked-5', root));
+    expect(evicted).toEqual(['leaked-1', 'leaked-2']);
+    expect(tree.size).toBe(4);
+    expect(root.openChildren).toBe(3);
+    expect(tree.get('done-4999')).toBeUndefined();
+  });
   it('forgets runs that are leaves only when no other leaf is left, never the newest span', () => {
     const evicted: string[] = [];
     const tree = new SpanTree(2, (victim) => evicted.push(victim.spanId));

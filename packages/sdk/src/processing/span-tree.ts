@@ -42,6 +42,8 @@ export class SpanNode {
   targets: string[] | undefined;
   /** costspan steps only: calls of other instrumentation's spans below, held until the step ends. */
   deferred: DeferredCalls[] | undefined;
+  /** Its place in the tree's oldest-first order (`SpanTree`'s). */
+  orderIndex = -1;
   /** On a run: its principal's envelope fragments, escaped once (the writer's). */
   principalFragments: PrincipalFragments | undefined;
   /** On a run: the start of its calls' token-event payloads (`{"agent_name":…,"agent_run_id":…,`), written once. */
@@ -88,10 +90,16 @@ export class SpanTree {
    * table pointing at its successor and keeping its old entries. Once one of them has been
    * promoted, V8's young-generation collector keeps the whole chain alive, and with it every
    * ended span and node since the last full collection: about 0.6 MB copied per collection in the
-   * event-path benchmark, against 30 kB this way. Keys keep insertion order (span ids are never
-   * array indices), which eviction relies on.
+   * event-path benchmark, against 30 kB this way.
    */
   private readonly nodes: Record<string, SpanNode | undefined> = Object.create(null) as Record<string, SpanNode | undefined>;
+  /**
+   * The tracked nodes oldest first, a hole where one left: eviction scans from the front, as a
+   * `Map` iterates (a dictionary's keys cannot be walked without listing them all). Holes at the
+   * front are skipped for good; the array is rebuilt when holes outnumber nodes.
+   */
+  private order: Array<SpanNode | undefined> = [];
+  private head = 0;
   private count = 0;
   private evictedCount = 0;
 
@@ -116,8 +124,12 @@ export class SpanTree {
 
   add(node: SpanNode): void {
     if (node.parent !== undefined) node.parent.openChildren += 1;
-    if (this.nodes[node.spanId] === undefined) this.count += 1;
+    const previous = this.nodes[node.spanId];
+    if (previous === undefined) this.count += 1;
+    else this.order[previous.orderIndex] = undefined;
     this.nodes[node.spanId] = node;
+    node.orderIndex = this.order.length;
+    this.order.push(node);
     if (this.count > this.maxOpenSpans) this.evictLeakedLeaf(node);
   }
 
@@ -130,21 +142,42 @@ export class SpanTree {
   }
 
   private remove(node: SpanNode): SpanNode | undefined {
-    if (this.nodes[node.spanId] === undefined) return undefined;
+    const tracked = this.nodes[node.spanId];
+    if (tracked === undefined) return undefined;
     delete this.nodes[node.spanId];
     this.count -= 1;
+    this.order[tracked.orderIndex] = undefined;
+    if (this.count === 0) {
+      this.order = [];
+      this.head = 0;
+    } else if (this.order.length - this.head > 2 * this.count + 1024) {
+      this.compact();
+    }
     const parent = node.parent;
     if (parent !== undefined) parent.openChildren -= 1;
     return parent;
   }
 
+  private compact(): void {
+    const kept: SpanNode[] = [];
+    for (let index = this.head; index < this.order.length; index += 1) {
+      const node = this.order[index];
+      if (node === undefined) continue;
+      node.orderIndex = kept.length;
+      kept.push(node);
+    }
+    this.order = kept;
+    this.head = 0;
+  }
+
   private evictLeakedLeaf(newest: SpanNode): void {
     // Oldest first; the span just started is the last resort only (it would be a leaf too).
+    while (this.head < this.order.length && this.order[this.head] === undefined) this.head += 1;
     let fallback: SpanNode | undefined;
     let victim: SpanNode | undefined;
-    for (const spanId in this.nodes) {
-      const node = this.nodes[spanId] as SpanNode;
-      if (node.openChildren !== 0 || node === newest) continue;
+    for (let index = this.head; index < this.order.length; index += 1) {
+      const node = this.order[index];
+      if (node === undefined || node.openChildren !== 0 || node === newest) continue;
       if (!node.isRun) {
         victim = node;
         break;
