@@ -7,7 +7,8 @@ import { eventsOfEncodedLines } from '@costspan/sdk/internal';
 import { AttemptCounter } from './attempt-counter.js';
 import { costEventToLogRecord } from './cost-event-log-record.js';
 import { CostEventProtobufEncoder, costEventSerializer, EncodedLogsRequest } from './cost-event-protobuf.js';
-import { createGrpcLogExporter, isRetryableGrpcError } from './otlp-grpc-exporters.js';
+import { createGrpcLogExporter } from './otlp-grpc-exporters.js';
+import { describeExportError, isRetryableExportError, settleWithin } from './export-retry.js';
 import { createLogExporter, createLogItemExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
 
@@ -55,17 +56,6 @@ export interface OtlpLogEventExporterStats {
 }
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp/logs' });
-const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-]);
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const FIRST_BACKOFF_MILLIS = 500;
 const MAX_BACKOFF_MILLIS = 5000;
 const ASYNC_RESOURCE_WAIT_MILLIS = 5000;
@@ -299,7 +289,7 @@ export class OtlpLogEventExporter implements EventExporter {
       for (const batch of abandoned) batch.settle({ code: ExportResultCode.FAILED, error: new Error('shutdown time is up') });
     }
     // A little time to close connections even when the flush used all of it.
-    await settleWithin(this.exporter.shutdown(), Math.max(deadline - Date.now(), 100));
+    await settleWithin(this.exporter.shutdown(), Math.max(deadline - Date.now(), 100), logger);
   }
 
   /** Waits for in-flight batches and the exporter's own flush until `deadline`; never rejects. */
@@ -308,7 +298,7 @@ export class OtlpLogEventExporter implements EventExporter {
       while (this.inFlightWork.size > 0) await Promise.all([...this.inFlightWork].map((batch) => batch.done));
       await this.exporter.forceFlush();
     })();
-    await settleWithin(flushed, deadline - Date.now());
+    await settleWithin(flushed, deadline - Date.now(), logger);
   }
 
   private async deliver(records: readonly unknown[], count: number): Promise<Delivery> {
@@ -320,6 +310,7 @@ export class OtlpLogEventExporter implements EventExporter {
       await settleWithin(
         this.resource.waitForAsyncAttributes?.() ?? Promise.resolve(),
         Math.min(ASYNC_RESOURCE_WAIT_MILLIS, this.retryDeadline - Date.now()),
+        logger,
       );
     }
     const giveUpAt = Date.now() + this.retryTimeoutMillis;
@@ -327,15 +318,15 @@ export class OtlpLogEventExporter implements EventExporter {
     for (;;) {
       const result = await this.attempt(records);
       if (result.code === ExportResultCode.SUCCESS) return result;
-      const retryable = isRetryable(result.error);
+      const retryable = isRetryableExportError(result.error);
       const delay = Math.min(backoff, MAX_BACKOFF_MILLIS) * (0.8 + Math.random() * 0.4);
       if (!retryable || Date.now() + delay >= Math.min(giveUpAt, this.retryDeadline)) {
         logger.warn(
-          `gave up on ${count} cost events (${retryable ? 'collector unreachable or busy past the retry timeout' : 'not retryable'}): ${describe(result.error)}`,
+          `gave up on ${count} cost events (${retryable ? 'collector unreachable or busy past the retry timeout' : 'not retryable'}): ${describeExportError(result.error)}`,
         );
         return result;
       }
-      logger.debug(`retrying ${count} cost events in ${Math.round(delay)} ms: ${describe(result.error)}`);
+      logger.debug(`retrying ${count} cost events in ${Math.round(delay)} ms: ${describeExportError(result.error)}`);
       await this.wait(delay);
       if (Date.now() >= this.retryDeadline) return result;
       this.counters.retried += 1;
@@ -388,41 +379,4 @@ interface InFlightBatch {
   readonly settle: (result: Delivery) => void;
   /** Resolves when settled. */
   readonly done: Promise<void>;
-}
-
-/** Waits for `work` at most `millis`; never rejects (failures are counted by the callers). */
-async function settleWithin(work: Promise<unknown>, millis: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, millis));
-  });
-  await Promise.race([
-    work.then(noop, (error: unknown) => logger.debug('flush or shutdown of the OTLP log exporter failed', error)),
-    expired,
-  ]);
-  clearTimeout(timer);
-}
-
-function noop(): void {}
-
-/**
- * True for failures worth retrying, as the OTLP specification lists them:
- * 429/502/503/504, the retryable gRPC codes (UNAVAILABLE, ...), network errors, timeouts. The OpenTelemetry exporter hands
- * these back (after its own retries) as errors of the shapes checked here.
- */
-function isRetryable(error: Error | undefined): boolean {
-  if (error === undefined) return true;
-  if (isRetryableGrpcError(error)) return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return RETRYABLE_NETWORK_CODES.has(code);
-  if (typeof code === 'number') return RETRYABLE_STATUS.has(code);
-  return /retryable|timed out|concurrent export limit/i.test(error.message);
-}
-
-function describe(error: Error | undefined): string {
-  if (error === undefined) return 'unknown error';
-  const code = (error as { code?: unknown }).code;
-  return code === undefined
-    ? error.message
-    : `${error.message} (${typeof code === 'string' || typeof code === 'number' ? String(code) : JSON.stringify(code)})`;
 }
