@@ -205,80 +205,90 @@ function referenceLines(events: readonly CostEvent[]): string[] {
   return events.map((event) => withoutIds(canonicalJson(event)));
 }
 
-function writers(source: string | undefined): { lines: string[]; writer: CostEventWriter; reference: ReferenceCostEventWriter } {
+function writers(
+  source: string | undefined,
+  encodesOnArrival: boolean,
+): { lines: string[]; writer: CostEventWriter; reference: ReferenceCostEventWriter } {
   const lines: string[] = [];
-  const pipeline = { emit: (line: string) => lines.push(line) } as unknown as EventPipeline;
+  // A pipeline that copies lines out on arrival gets them concatenated, any other one joined flat: both must be the same text.
+  const pipeline = { emit: (line: string) => lines.push(line), encodesOnArrival } as unknown as EventPipeline;
   return { lines, writer: new CostEventWriter(pipeline, [], undefined, source), reference: new ReferenceCostEventWriter(source) };
 }
 
-describe('the event encoder writes what canonical JSON of the event object says', () => {
-  it('token events, over randomized calls, spans, principals and trees', () => {
-    fc.assert(
-      fc.property(
-        tree,
-        spanInput,
-        pricedCall,
-        fc.boolean(),
-        fc.option(name, { nil: undefined }),
-        (shape, input, priced, inTree, source) => {
-          const { lines, writer, reference } = writers(source === undefined ? undefined : `${source.replace(/\W/g, '') || 'app'}@1.0.0`);
-          const { step } = nodes(shape);
-          writer.tokenEvent(span(input), inTree ? step : undefined, priced);
-          reference.tokenEvent(span(input), inTree ? step : undefined, priced);
-          expect(lines.map(withoutIds)).toEqual(referenceLines(reference.events));
-          // And each line is its own canonical form.
-          for (const line of lines) expect(canonicalJson(JSON.parse(line))).toBe(line);
-        },
-      ),
-      { numRuns: 400 },
-    );
-  });
+describe.each([{ encodesOnArrival: false }, { encodesOnArrival: true }])(
+  'the event encoder writes what canonical JSON of the event object says (lines copied out on arrival: $encodesOnArrival)',
+  ({ encodesOnArrival }) => {
+    it('token events, over randomized calls, spans, principals and trees', () => {
+      fc.assert(
+        fc.property(
+          tree,
+          spanInput,
+          pricedCall,
+          fc.boolean(),
+          fc.option(name, { nil: undefined }),
+          (shape, input, priced, inTree, source) => {
+            const { lines, writer, reference } = writers(
+              source === undefined ? undefined : `${source.replace(/\W/g, '') || 'app'}@1.0.0`,
+              encodesOnArrival,
+            );
+            const { step } = nodes(shape);
+            writer.tokenEvent(span(input), inTree ? step : undefined, priced);
+            reference.tokenEvent(span(input), inTree ? step : undefined, priced);
+            expect(lines.map(withoutIds)).toEqual(referenceLines(reference.events));
+            // And each line is its own canonical form.
+            for (const line of lines) expect(canonicalJson(JSON.parse(line))).toBe(line);
+          },
+        ),
+        { numRuns: 400 },
+      );
+    });
 
-  it('session and attributed events (late ones too), over randomized totals, models, refusals and targets', () => {
-    fc.assert(
-      fc.property(
-        tree,
-        spanInput,
-        totals,
-        fc.array(name, { maxLength: 3 }),
-        fc.array(fc.tuple(name, totals, fc.array(fc.constant('01J00000000000000000000000'), { maxLength: 3 })), { maxLength: 4 }),
-        fc.boolean(),
-        (shape, input, rootTotals, models, attribution, refused) => {
-          const { lines, writer, reference } = writers('bench@1.0.0');
-          const { root } = nodes(shape);
-          Object.assign(root.inclusive, rootTotals);
-          const record = root.rootRecord!;
-          for (const model of models) record.models.add(model);
-          for (const model of models.slice(1)) record.unpricedModels.add(model);
-          if (refused) {
-            record.budgetRefusals.push({
-              agent_run_id: root.runId,
-              step: 'answer',
-              limit_type: 'user_daily',
-              scope: 'user:alice',
-              window: '2026-03-04',
-              unit: 'usd',
-              limit: 1,
-              current: 0.75,
-              attempted: 0.5,
-            });
-          }
-          for (const [target, cost, eventIds] of attribution) record.attribution.set(target, { totals: cost, eventIds });
-          writer.sessionEvents(span(input), root);
-          reference.sessionEvents(span(input), root);
-          // A late span's attributed event, in the envelope of its token event.
-          const [late] = attribution;
-          if (late !== undefined) {
-            const written = writer.tokenEvent(span(input), root, LATE_CALL);
-            writer.attributedEvent(written.envelope, root, late[0], { totals: late[1], eventIds: [written.eventId] }, true);
-            const basis = reference.tokenEvent(span(input), root, LATE_CALL);
-            reference.attributedEvent(basis, root, late[0], { totals: late[1], eventIds: [written.eventId] }, true);
-          }
-          expect(lines.map(withoutIds)).toEqual(referenceLines(reference.events));
-          for (const line of lines) expect(canonicalJson(JSON.parse(line))).toBe(line);
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-});
+    it('session and attributed events (late ones too), over randomized totals, models, refusals and targets', () => {
+      fc.assert(
+        fc.property(
+          tree,
+          spanInput,
+          totals,
+          fc.array(name, { maxLength: 3 }),
+          fc.array(fc.tuple(name, totals, fc.array(fc.constant('01J00000000000000000000000'), { maxLength: 3 })), { maxLength: 4 }),
+          fc.boolean(),
+          (shape, input, rootTotals, models, attribution, refused) => {
+            const { lines, writer, reference } = writers('bench@1.0.0', encodesOnArrival);
+            const { root } = nodes(shape);
+            Object.assign(root.inclusive, rootTotals);
+            const record = root.rootRecord!;
+            for (const model of models) record.models.add(model);
+            for (const model of models.slice(1)) record.unpricedModels.add(model);
+            if (refused) {
+              record.budgetRefusals.push({
+                agent_run_id: root.runId,
+                step: 'answer',
+                limit_type: 'user_daily',
+                scope: 'user:alice',
+                window: '2026-03-04',
+                unit: 'usd',
+                limit: 1,
+                current: 0.75,
+                attempted: 0.5,
+              });
+            }
+            for (const [target, cost, eventIds] of attribution) record.attribution.set(target, { totals: cost, eventIds });
+            writer.sessionEvents(span(input), root);
+            reference.sessionEvents(span(input), root);
+            // A late span's attributed event, in the envelope of its token event.
+            const [late] = attribution;
+            if (late !== undefined) {
+              const written = writer.tokenEvent(span(input), root, LATE_CALL);
+              writer.attributedEvent(written.envelope, root, late[0], { totals: late[1], eventIds: [written.eventId] }, true);
+              const basis = reference.tokenEvent(span(input), root, LATE_CALL);
+              reference.attributedEvent(basis, root, late[0], { totals: late[1], eventIds: [written.eventId] }, true);
+            }
+            expect(lines.map(withoutIds)).toEqual(referenceLines(reference.events));
+            for (const line of lines) expect(canonicalJson(JSON.parse(line))).toBe(line);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  },
+);

@@ -41,6 +41,8 @@ export class CostEventWriter {
   private lastSourceJson = '""';
   private readonly modelFragments = new Map<string, Map<string, string>>();
   private modelFragmentCount = 0;
+  /** How an event's pieces become its line: see `concatenatedLine`. */
+  private readonly lineOf: typeof flatLine;
 
   constructor(
     private readonly pipeline: EventPipeline,
@@ -49,6 +51,7 @@ export class CostEventWriter {
     configuredSource: string | undefined,
   ) {
     this.configuredSourceJson = configuredSource === undefined ? undefined : JSON.stringify(configuredSource);
+    this.lineOf = pipeline.encodesOnArrival ? concatenatedLine : flatLine;
   }
 
   /** Emits the `llm.cost.token.recorded` event of one call. */
@@ -72,7 +75,7 @@ export class CostEventWriter {
       `,"token_usage":${encodeCallUsage(call.usage, call.totalTokens)}}`;
     const envelope = this.envelope(span, node);
     const eventId = this.nextEventId();
-    this.emit(encodeEvent(envelope, eventId, 'llm.cost.token.recorded', payload));
+    this.emit(this.lineOf(envelope, eventId, 'llm.cost.token.recorded', payload));
     return { eventId, envelope };
   }
 
@@ -115,7 +118,7 @@ export class CostEventWriter {
     if (totals.usageMissingCallCount > 0) payload += `,"usage_missing_call_count":${totals.usageMissingCallCount}`;
     payload += '}';
     const envelope = this.envelope(span, root);
-    this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.session.recorded', payload));
+    this.emit(this.lineOf(envelope, this.nextEventId(), 'llm.cost.session.recorded', payload));
     for (const [target, attribution] of record?.attribution ?? []) {
       this.attributedEvent(envelope, root, target, attribution, false);
     }
@@ -132,7 +135,7 @@ export class CostEventWriter {
     const payload =
       `{"agent_run_id":${JSON.stringify(root.runId)},"attribution_target":${JSON.stringify(target)},"attribution_type":"direct"` +
       `,"cost":${encodeCost(attribution.totals)}${late ? ',"late":true' : ''},"source_event_ids":${eventIdsJson(attribution.eventIds)}}`;
-    this.emit(encodeEvent(envelope, this.nextEventId(), 'llm.cost.attributed', payload));
+    this.emit(this.lineOf(envelope, this.nextEventId(), 'llm.cost.attributed', payload));
   }
 
   /** The envelope of `span`'s events: the principal and session id of its run when it is tracked, else its own. */
@@ -279,10 +282,10 @@ function envelopeFragments(input: EnvelopeInput): EnvelopeFragments {
   return { head: principal.head, middle, tail };
 }
 
-/** One event line (no newline). `payload` is the payload's canonical JSON. */
-function encodeEvent(envelope: EnvelopeFragments, eventId: string, eventType: string, payload: string): string {
+/** One event line (no newline), as one flat string. `payload` is the payload's canonical JSON. */
+function flatLine(envelope: EnvelopeFragments, eventId: string, eventType: string, payload: string): string {
   // One join: a flat string. Concatenation would leave a tree of pieces (a V8 cons string) that a
-  // queue of strings (pipelines with an OTLP or in-memory exporter) holds and the garbage collector
+  // queue of strings (pipelines with an exporter that takes events) holds and the garbage collector
   // traces until the batch parses it: the OTLP event path measured about 12 % slower that way.
   return [
     '{',
@@ -297,6 +300,27 @@ function encodeEvent(envelope: EnvelopeFragments, eventId: string, eventType: st
     payload,
     envelope.tail,
   ].join('');
+}
+
+/**
+ * The same line as {@link flatLine}, concatenated: for a pipeline that copies each line out as
+ * UTF-8 at once, whose copy flattens the pieces in the same pass (a join first would copy the
+ * line twice; about 0.25 µs an event).
+ */
+function concatenatedLine(envelope: EnvelopeFragments, eventId: string, eventType: string, payload: string): string {
+  return (
+    '{' +
+    envelope.head +
+    '"event_id":"' +
+    eventId +
+    '","event_type":"' +
+    eventType +
+    '"' +
+    envelope.middle +
+    ',"payload":' +
+    payload +
+    envelope.tail
+  );
 }
 
 /** `CostBreakdown` as canonical JSON; optional parts only when non-zero. */

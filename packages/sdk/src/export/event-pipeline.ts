@@ -102,6 +102,15 @@ export class EventPipeline {
     }
   }
 
+  /**
+   * Whether lines are copied out as UTF-8 the moment they are emitted (a queue of bytes, for
+   * exporters that all write bytes): the writer can then hand over a concatenated line, which
+   * the copy flattens once, instead of flattening it first itself.
+   */
+  get encodesOnArrival(): boolean {
+    return this.queue instanceof EncodedLineQueue;
+  }
+
   /** Queues one event (an object, or its canonical JSONL line); never throws, never blocks. */
   emit(event: QueuedEvent): void {
     if (this.slots.length === 0) return;
