@@ -7,6 +7,7 @@ import type { CostEvent } from '@costspan/sdk';
 import { costEventToLogRecord } from './cost-event-log-record.js';
 import { CostEventProtobufEncoder, costEventSerializer } from './cost-event-protobuf.js';
 import { tokenEvent } from './__fixtures__/events.js';
+import { randomEvent as event } from './__fixtures__/random-events.js';
 import { decodeRequest, logsOf } from './__fixtures__/otlp-decode.js';
 
 const OBSERVED: HrTime = [1_772_634_731, 42_817_000];
@@ -41,47 +42,6 @@ function sessionEvent(): CostEvent {
     trace_id: '0af7651916cd43dd8448eb211c80319c',
   } as unknown as CostEvent;
 }
-
-// JSON-like values with the odd corners of toAnyValue: non-finite numbers, -0, values beyond int64,
-// undefined entries, `__proto__` keys, non-ASCII and lone surrogates, strings past one byte of length.
-const leaf = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.string({ minLength: 40, maxLength: 300 }),
-  fc.boolean(),
-  fc.integer(),
-  fc.double(),
-  fc.constantFrom(0, -0, 2 ** 53, -(2 ** 63), 2 ** 63, 2 ** 64, Number.MAX_VALUE, Number.NaN, Infinity, -Infinity, 1e-12, null, undefined),
-);
-const key = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('__proto__', '0', '12', 'constructor', 'event.name', 'é✓'));
-const value = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.dictionary(key, tie('value'), { maxKeys: 6 }),
-  ),
-})).value;
-const hex = (length: number): fc.Arbitrary<string> =>
-  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: length, maxLength: length });
-const event = fc.record(
-  {
-    actor_id: fc.oneof(fc.string(), value),
-    event_id: fc.string(),
-    event_type: fc.constantFrom('llm.cost.token.recorded', 'llm.cost.session.recorded', 'llm.cost.attributed'),
-    payload: value,
-    schema_version: fc.constant('2.0'),
-    tags: fc.dictionary(key, fc.string()),
-    // Mostly ids a record links; sometimes not (kept as attributes, values as they are).
-    span_id: fc.oneof(hex(16), hex(16), fc.string(), fc.integer()),
-    trace_id: fc.oneof(hex(32), hex(32), fc.string({ maxLength: 40 })),
-    timestamp: fc
-      .date({ min: new Date('1971-01-01T00:00:00Z'), max: new Date('2400-01-01T00:00:00Z'), noInvalidDate: true })
-      .chain((date) =>
-        fc.integer({ min: 0, max: 999_999 }).map((micros) => `${date.toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}Z`),
-      ),
-  },
-  { requiredKeys: ['event_type', 'timestamp', 'payload'] },
-) as unknown as fc.Arbitrary<CostEvent>;
 
 describe('CostEventProtobufEncoder', () => {
   it('writes the bytes OpenTelemetry serializes from costEventToLogRecord', () => {

@@ -4,6 +4,38 @@ import type { CostEvent } from '@costspan/sdk';
 import { ProtobufLogsSerializer, type ISerializer } from '@opentelemetry/otlp-transformer';
 import { costEventToLogRecord, isLinked, nowHrTime, parseTimestamp } from './cost-event-log-record.js';
 import { ProtobufWriter } from './protobuf-writer.js';
+import { transcodeRecord, type RecordContext } from './canonical-line-records.js';
+import { BACKSLASH, lineCount } from './json-line-scan.js';
+import {
+  TIME_UNIX_NANO,
+  SEVERITY_INFO,
+  SEVERITY_TEXT_INFO,
+  BODY,
+  ATTRIBUTE,
+  NO_DROPPED_ATTRIBUTES,
+  FLAGS_SAMPLED,
+  TRACE_ID,
+  SPAN_ID,
+  OBSERVED_TIME_UNIX_NANO,
+  EVENT_NAME,
+  KEY,
+  VALUE,
+  STRING_VALUE,
+  BOOL_VALUE,
+  ARRAY_VALUE,
+  KVLIST_VALUE,
+  BYTES_VALUE,
+  VALUES,
+  RESOURCE_LOGS,
+  RESOURCE,
+  SCOPE_LOGS,
+  RESOURCE_ATTRIBUTE,
+  SCHEMA_URL,
+  SCOPE,
+  LOG_RECORD,
+  EMPTY_KVLIST,
+  number,
+} from './log-record-fields.js';
 import { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';
 
 /*
@@ -13,46 +45,9 @@ import { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';
  * randomized test holds the two equal), without the log record objects, the AnyValue copies of
  * each payload and the size-estimating pass in between: on the event-path bench those were about
  * a third of what sending a cost event over OTLP cost.
- *
- * Field numbers are opentelemetry-proto's (logs/v1/logs.proto, common/v1/common.proto); a tag
- * byte is `field << 3 | wire type`, wire type 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.
+ * Field numbers and tags: log-record-fields.ts.
  */
 
-// LogRecord fields.
-const TIME_UNIX_NANO = 0x09;
-const SEVERITY_INFO = [0x10, 9] as const;
-const SEVERITY_TEXT_INFO = Buffer.from([0x1a, 4, ...Buffer.from('INFO')]);
-const BODY = 0x2a;
-const ATTRIBUTE = 0x32;
-const NO_DROPPED_ATTRIBUTES = [0x38, 0] as const;
-const FLAGS_SAMPLED = 0x45;
-const TRACE_ID = 0x4a;
-const SPAN_ID = 0x52;
-const OBSERVED_TIME_UNIX_NANO = 0x59;
-const EVENT_NAME = 0x62;
-// KeyValue: key, value. AnyValue: string, bool, int, double, array, kvlist, bytes. ArrayValue and KeyValueList: values.
-const KEY = 0x0a;
-const VALUE = 0x12;
-const STRING_VALUE = 0x0a;
-const BOOL_VALUE = 0x10;
-const INT_VALUE = 0x18;
-const DOUBLE_VALUE = 0x21;
-const ARRAY_VALUE = 0x2a;
-const KVLIST_VALUE = 0x32;
-const BYTES_VALUE = 0x3a;
-const VALUES = 0x0a;
-// ExportLogsServiceRequest.resource_logs, ResourceLogs.resource / scope_logs / schema_url, ScopeLogs.scope / log_records.
-const RESOURCE_LOGS = 0x0a;
-const RESOURCE = 0x0a;
-const SCOPE_LOGS = 0x12;
-// Resource.attributes.
-const RESOURCE_ATTRIBUTE = 0x0a;
-const SCHEMA_URL = 0x1a;
-const SCOPE = 0x0a;
-const LOG_RECORD = 0x12;
-
-const MIN_INT64 = -(2 ** 63);
-const MAX_INT64 = 2 ** 63;
 // Envelope fields with a home of their own in the record (see costEventToLogRecord).
 const MAPPED_FIELDS = new Set(['event_type', 'timestamp', 'payload', 'trace_id', 'span_id']);
 
@@ -112,6 +107,75 @@ export class CostEventProtobufEncoder {
     this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / events.length));
     return writer.finish();
   }
+
+  /**
+   * The request for a batch of encoded lines (UTF-8, each ending in a newline, as the cost event
+   * pipeline queues them), the same bytes as `serializeRequest` of their parsed events: each
+   * line's record written from its bytes (canonical-line-records.ts), or, outside that subset,
+   * parsed and encoded as an event; events the encoder does not take go through OpenTelemetry's
+   * serializer as `costEventSerializer` sends them.
+   */
+  encodeLines(encoded: readonly Buffer[], observed: HrTime): Uint8Array {
+    const writer = new ProtobufWriter(Math.ceil(lineCount(encoded) * this.bytesPerEvent * 1.1) + 1024);
+    writer.byte(RESOURCE_LOGS);
+    const resourceLogs = writer.begin();
+    writer.raw(this.resourceField());
+    writer.byte(SCOPE_LOGS);
+    const scopeLogs = writer.begin();
+    writer.raw(this.scopeBytes);
+    const context: RecordContext = { writer, observed, timeOf: this.timeOf };
+    const others: CostEvent[] = [];
+    let records = 0;
+    for (const chunk of encoded) {
+      let nextEscape = chunk.indexOf(BACKSLASH);
+      for (let start = 0, end = chunk.indexOf(0x0a); end >= 0; start = end + 1, end = chunk.indexOf(0x0a, start)) {
+        if (nextEscape !== -1 && nextEscape < start) nextEscape = chunk.indexOf(BACKSLASH, start);
+        const mark = writer.pos;
+        writer.byte(LOG_RECORD);
+        const record = writer.begin();
+        if ((nextEscape === -1 || nextEscape >= end) && transcodeRecord(context, chunk, start, end)) {
+          writer.end(record);
+          records += 1;
+          continue;
+        }
+        writer.pos = mark;
+        const event = JSON.parse(chunk.toString('utf8', start, end)) as CostEvent;
+        if (!isDirectlyEncodable(event)) {
+          others.push(event);
+          continue;
+        }
+        writer.byte(LOG_RECORD);
+        const parsed = writer.begin();
+        this.record(writer, event, observed);
+        writer.end(parsed);
+        records += 1;
+      }
+    }
+    writer.end(scopeLogs);
+    const schemaUrl = this.resource.schemaUrl;
+    if (schemaUrl !== undefined && schemaUrl !== '') {
+      writer.byte(SCHEMA_URL);
+      writer.string(schemaUrl);
+    }
+    writer.end(resourceLogs);
+    if (records > 0) this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / records));
+    // As serializeRequest: no ResourceLogs at all for a batch of none the encoder takes.
+    const direct = records > 0 ? writer.finish() : new Uint8Array(0);
+    if (others.length === 0) return direct;
+    const rest = ProtobufLogsSerializer.serializeRequest(others.map((event) => costEventToLogRecord(event, this.resource, observed)));
+    return Buffer.concat([direct, rest ?? new Uint8Array(0)]);
+  }
+
+  /** `parseTimestamp`, remembering the last one: a batch's events come in runs of one timestamp. */
+  private readonly timeOf = (timestamp: string): HrTime | undefined => {
+    if (timestamp !== this.lastTimestamp) {
+      const time = parseTimestamp(timestamp);
+      if (time === undefined) return undefined;
+      this.lastTime = time;
+      this.lastTimestamp = timestamp;
+    }
+    return this.lastTime;
+  };
 
   private record(writer: ProtobufWriter, event: CostEvent, observed: HrTime): void {
     if (event.timestamp !== this.lastTimestamp) {
@@ -293,23 +357,10 @@ export class CostEventProtobufEncoder {
   }
 }
 
-const EMPTY_KVLIST = Uint8Array.from([KVLIST_VALUE, 0]);
-
 /** What `toAnyValue` turns into a value (the rest it leaves out). */
 function isConvertible(value: unknown): boolean {
   const type = typeof value;
   return type === 'string' || type === 'number' || type === 'boolean' || type === 'object';
-}
-
-/** A number as OpenTelemetry writes it: `int_value` when an integer in int64's range, else `double_value`. */
-function number(writer: ProtobufWriter, value: number): void {
-  if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
-    writer.byte(INT_VALUE);
-    writer.varint(value);
-  } else {
-    writer.byte(DOUBLE_VALUE);
-    writer.double(value);
-  }
 }
 
 /**

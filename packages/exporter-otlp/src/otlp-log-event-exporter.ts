@@ -5,7 +5,8 @@ import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { CostEvent, EventExporter } from '@costspan/sdk';
 import { eventsOfEncodedLines } from '@costspan/sdk/internal';
 import { AttemptCounter } from './attempt-counter.js';
-import { costEventToLogRecord } from './cost-event-log-record.js';
+import { lineCount } from './json-line-scan.js';
+import { costEventToLogRecord, nowHrTime } from './cost-event-log-record.js';
 import { CostEventProtobufEncoder, costEventSerializer, EncodedLogsRequest } from './cost-event-protobuf.js';
 import { createGrpcLogExporter } from './otlp-grpc-exporters.js';
 import { describeExportError, isRetryableExportError, settleWithin } from './export-retry.js';
@@ -90,6 +91,8 @@ export class OtlpLogEventExporter implements EventExporter {
   // Takes what `toItems` makes of a batch: log records (http/json, a given exporter) or the events themselves.
   private readonly exporter: ItemExporter;
   private readonly toItems: (events: readonly CostEvent[]) => readonly unknown[];
+  /** Protobuf requests of encoded lines are written from the bytes by this encoder (not with a given `logRecordExporter`). */
+  private readonly lineEncoder: CostEventProtobufEncoder | undefined;
   private readonly attempts = new AttemptCounter();
   private readonly resource: Resource;
   private readonly retryTimeoutMillis: number;
@@ -125,7 +128,9 @@ export class OtlpLogEventExporter implements EventExporter {
       };
       // The OpenTelemetry OTLP log exporters, built from their parts so partial successes are counted. Protobuf
       // requests (HTTP and gRPC) are encoded by costspan straight from the events (cost-event-protobuf.ts).
-      const serializer = costEventSerializer(new CostEventProtobufEncoder(this.resource));
+      const encoder = new CostEventProtobufEncoder(this.resource);
+      if (this.protocol !== 'http/json') this.lineEncoder = encoder;
+      const serializer = costEventSerializer(encoder);
       if (this.protocol === 'grpc') {
         this.exporter = createGrpcLogExporter(
           {
@@ -160,23 +165,45 @@ export class OtlpLogEventExporter implements EventExporter {
 
   /** Exports a batch, retrying as described above. Never throws; calls back once. */
   export(events: readonly CostEvent[], resultCallback: (result: ExportResult) => void): void {
+    this.exportWith(() => this.toItems(events), events.length, resultCallback);
+  }
+
+  /**
+   * Exports a batch of encoded lines, as the cost event pipeline hands them when every exporter
+   * takes bytes: its queue then holds lines as UTF-8 outside the JavaScript heap, not as strings
+   * that each young-generation collection copies until the batch leaves. Over protobuf the
+   * request is written from the lines' bytes, no event parsed (`encodeLines`). Same as `export`.
+   */
+  exportEncoded(encoded: readonly Buffer[], count: number, resultCallback: (result: ExportResult) => void): void {
+    const encoder = this.lineEncoder;
+    this.exportWith(
+      () =>
+        encoder !== undefined && this.resource.asyncAttributesPending !== true
+          ? [new EncodedLogsRequest(encoder.encodeLines(encoded, nowHrTime()))]
+          : this.toItems(eventsOfEncodedLines(encoded)),
+      count,
+      resultCallback,
+    );
+  }
+
+  /** Sends what `toItems` makes of a batch of `count` events, unless shut down. Never throws; calls back once. */
+  private exportWith(toItems: () => readonly unknown[], count: number, resultCallback: (result: ExportResult) => void): void {
     if (this.stopped || Date.now() >= this.retryDeadline) {
-      this.counters.failed += events.length;
+      this.counters.failed += count;
       const reason = this.stopped ? 'OtlpLogEventExporter is shut down' : 'shutdown time is up';
-      logger.warn(`${events.length} cost events not sent: ${reason}`);
+      logger.warn(`${count} cost events not sent: ${reason}`);
       resultCallback({ code: ExportResultCode.FAILED, error: new Error(reason) });
       return;
     }
     let records: readonly unknown[];
     try {
-      records = this.toItems(events);
+      records = toItems();
     } catch (error) {
-      this.counters.failed += events.length;
+      this.counters.failed += count;
       resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
       return;
     }
     // Only the count is kept past this point: the events are garbage once encoded.
-    const count = events.length;
     this.counters.inFlight += count;
     let settle!: (result: Delivery) => void;
     const batch: InFlightBatch = {
@@ -206,27 +233,9 @@ export class OtlpLogEventExporter implements EventExporter {
     );
   }
 
-  /**
-   * Exports a batch of encoded lines, as the cost event pipeline hands them when every exporter
-   * takes bytes: its queue then holds lines as UTF-8 outside the JavaScript heap, not as strings
-   * that each young-generation collection copies until the batch leaves. Same as `export`.
-   */
-  exportEncoded(encoded: readonly Buffer[], count: number, resultCallback: (result: ExportResult) => void): void {
-    let events: CostEvent[];
-    try {
-      events = eventsOfEncodedLines(encoded);
-    } catch (error) {
-      this.counters.failed += count;
-      resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
-      return;
-    }
-    this.export(events, resultCallback);
-  }
-
   /** `exportSync` for encoded lines: counted as failed (no I/O at exit), nothing parsed. */
   exportEncodedSync(encoded: readonly Buffer[]): ExportResult {
-    let lines = 0;
-    for (const chunk of encoded) for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) lines += 1;
+    const lines = lineCount(encoded);
     this.counters.failed += lines;
     logger.warn(`${lines} cost events unsent at process exit; call shutdown() before process.exit()`);
     return { code: ExportResultCode.FAILED, error: new Error('OTLP export cannot run synchronously at process exit') };

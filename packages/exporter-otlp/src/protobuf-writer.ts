@@ -106,6 +106,23 @@ export class ProtobufWriter {
     this.pos += 8;
   }
 
+  /** A length-delimited field's content taken as it is from `source[start, end)` (UTF-8 of a string already encoded). */
+  bytesOf(source: Buffer, start: number, end: number): void {
+    const length = end - start;
+    this.varint(length);
+    this.ensure(length);
+    // Short runs by hand: a call into the runtime costs more than copying a key or an id.
+    if (length <= 48) {
+      const buffer = this.buffer;
+      let pos = this.pos;
+      for (let index = start; index < end; index += 1) buffer[pos++] = source[index] as number;
+      this.pos = pos;
+      return;
+    }
+    source.copy(this.buffer, this.pos, start, end);
+    this.pos += length;
+  }
+
   /** A length-delimited string, UTF-8 (lone surrogates as U+FFFD, as `TextEncoder` writes them). */
   string(value: string): void {
     const length = value.length;
