@@ -6,20 +6,16 @@ import {
   BOOL_VALUE,
   EMPTY_KVLIST,
   EVENT_NAME,
-  FLAGS_SAMPLED,
   KEY,
   KVLIST_VALUE,
-  NO_DROPPED_ATTRIBUTES,
   number,
-  OBSERVED_TIME_UNIX_NANO,
   SEVERITY_INFO,
   SEVERITY_TEXT_INFO,
-  SPAN_ID,
   STRING_VALUE,
   TIME_UNIX_NANO,
-  TRACE_ID,
   VALUE,
   VALUES,
+  writeRecordLink,
 } from './log-record-fields.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 import {
@@ -138,18 +134,13 @@ export function transcodeRecord(context: RecordContext, line: Buffer, start: num
       if (spanId >= 0) attribute(writer, line, spanId);
       if (traceId >= 0) attribute(writer, line, traceId);
     }
-    writer.byte(NO_DROPPED_ATTRIBUTES[0]);
-    writer.byte(NO_DROPPED_ATTRIBUTES[1]);
-    if (linked) {
-      writer.byte(FLAGS_SAMPLED);
-      writer.fixed32(1);
-      writer.byte(TRACE_ID);
-      writer.hexBytes(line.toString('latin1', (valueStarts[traceId] as number) + 1, (valueEnds[traceId] as number) - 1));
-      writer.byte(SPAN_ID);
-      writer.hexBytes(line.toString('latin1', (valueStarts[spanId] as number) + 1, (valueEnds[spanId] as number) - 1));
-    }
-    writer.byte(OBSERVED_TIME_UNIX_NANO);
-    writer.hrTime(observed[0], observed[1]);
+    const link = linked
+      ? {
+          traceId: line.toString('latin1', (valueStarts[traceId] as number) + 1, (valueEnds[traceId] as number) - 1),
+          spanId: line.toString('latin1', (valueStarts[spanId] as number) + 1, (valueEnds[spanId] as number) - 1),
+        }
+      : undefined;
+    writeRecordLink(writer, link, observed);
     writer.byte(EVENT_NAME);
     writer.bytesOf(line, (valueStarts[eventType] as number) + 1, (valueEnds[eventType] as number) - 1);
     return true;

@@ -12,11 +12,6 @@ import {
   SEVERITY_TEXT_INFO,
   BODY,
   ATTRIBUTE,
-  NO_DROPPED_ATTRIBUTES,
-  FLAGS_SAMPLED,
-  TRACE_ID,
-  SPAN_ID,
-  OBSERVED_TIME_UNIX_NANO,
   EVENT_NAME,
   KEY,
   VALUE,
@@ -35,6 +30,7 @@ import {
   LOG_RECORD,
   EMPTY_KVLIST,
   number,
+  writeRecordLink,
 } from './log-record-fields.js';
 import { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';
 
@@ -50,6 +46,13 @@ import { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';
 
 // Envelope fields with a home of their own in the record (see costEventToLogRecord).
 const MAPPED_FIELDS = new Set(['event_type', 'timestamp', 'payload', 'trace_id', 'span_id']);
+
+/** A request being written: its writer and the starts of its open ResourceLogs and ScopeLogs. */
+interface OpenRequest {
+  readonly writer: ProtobufWriter;
+  readonly resourceLogs: number;
+  readonly scopeLogs: number;
+}
 
 /** Whether costspan's encoding takes the event; anything else goes through OpenTelemetry's serializer. */
 export function isDirectlyEncodable(event: CostEvent): boolean {
@@ -84,27 +87,40 @@ export class CostEventProtobufEncoder {
   /** The request for `events` (each one {@link isDirectlyEncodable}), observed at `observed`. */
   encode(events: readonly CostEvent[], observed: HrTime): Uint8Array {
     if (events.length === 0) return new Uint8Array(0);
-    const writer = new ProtobufWriter(Math.ceil(events.length * this.bytesPerEvent * 1.1) + 1024);
-    writer.byte(RESOURCE_LOGS);
-    const resourceLogs = writer.begin();
-    writer.raw(this.resourceField());
-    writer.byte(SCOPE_LOGS);
-    const scopeLogs = writer.begin();
-    writer.raw(this.scopeBytes);
+    const request = this.openRequest(events.length);
+    const writer = request.writer;
     for (const event of events) {
       writer.byte(LOG_RECORD);
       const record = writer.begin();
       this.record(writer, event, observed);
       writer.end(record);
     }
-    writer.end(scopeLogs);
+    return this.closeRequest(request, events.length);
+  }
+
+  /** A request's writer, its ResourceLogs and ScopeLogs opened, sized for `records` records. */
+  private openRequest(records: number): OpenRequest {
+    const writer = new ProtobufWriter(Math.ceil(records * this.bytesPerEvent * 1.1) + 1024);
+    writer.byte(RESOURCE_LOGS);
+    const resourceLogs = writer.begin();
+    writer.raw(this.resourceField());
+    writer.byte(SCOPE_LOGS);
+    const scopeLogs = writer.begin();
+    writer.raw(this.scopeBytes);
+    return { writer, resourceLogs, scopeLogs };
+  }
+
+  /** Closes what `openRequest` opened, after `records` records; the request's bytes. */
+  private closeRequest(request: OpenRequest, records: number): Uint8Array {
+    const writer = request.writer;
+    writer.end(request.scopeLogs);
     const schemaUrl = this.resource.schemaUrl;
     if (schemaUrl !== undefined && schemaUrl !== '') {
       writer.byte(SCHEMA_URL);
       writer.string(schemaUrl);
     }
-    writer.end(resourceLogs);
-    this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / events.length));
+    writer.end(request.resourceLogs);
+    if (records > 0) this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / records));
     return writer.finish();
   }
 
@@ -116,13 +132,8 @@ export class CostEventProtobufEncoder {
    * serializer as `costEventSerializer` sends them.
    */
   encodeLines(encoded: readonly Buffer[], observed: HrTime): Uint8Array {
-    const writer = new ProtobufWriter(Math.ceil(lineCount(encoded) * this.bytesPerEvent * 1.1) + 1024);
-    writer.byte(RESOURCE_LOGS);
-    const resourceLogs = writer.begin();
-    writer.raw(this.resourceField());
-    writer.byte(SCOPE_LOGS);
-    const scopeLogs = writer.begin();
-    writer.raw(this.scopeBytes);
+    const request = this.openRequest(lineCount(encoded));
+    const writer = request.writer;
     const context: RecordContext = { writer, observed, timeOf: this.timeOf };
     const others: CostEvent[] = [];
     let records = 0;
@@ -151,16 +162,9 @@ export class CostEventProtobufEncoder {
         records += 1;
       }
     }
-    writer.end(scopeLogs);
-    const schemaUrl = this.resource.schemaUrl;
-    if (schemaUrl !== undefined && schemaUrl !== '') {
-      writer.byte(SCHEMA_URL);
-      writer.string(schemaUrl);
-    }
-    writer.end(resourceLogs);
-    if (records > 0) this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / records));
+    const bytes = this.closeRequest(request, records);
     // As serializeRequest: no ResourceLogs at all for a batch of none the encoder takes.
-    const direct = records > 0 ? writer.finish() : new Uint8Array(0);
+    const direct = records > 0 ? bytes : new Uint8Array(0);
     if (others.length === 0) return direct;
     const rest = ProtobufLogsSerializer.serializeRequest(others.map((event) => costEventToLogRecord(event, this.resource, observed)));
     return Buffer.concat([direct, rest ?? new Uint8Array(0)]);
@@ -211,18 +215,7 @@ export class CostEventProtobufEncoder {
         if (value !== undefined) this.entry(writer, ATTRIBUTE, key, value, false);
       }
     }
-    writer.byte(NO_DROPPED_ATTRIBUTES[0]);
-    writer.byte(NO_DROPPED_ATTRIBUTES[1]);
-    if (linked) {
-      writer.byte(FLAGS_SAMPLED);
-      writer.fixed32(1);
-      writer.byte(TRACE_ID);
-      writer.hexBytes(traceId as string);
-      writer.byte(SPAN_ID);
-      writer.hexBytes(spanId as string);
-    }
-    writer.byte(OBSERVED_TIME_UNIX_NANO);
-    writer.hrTime(observed[0], observed[1]);
+    writeRecordLink(writer, linked ? { traceId: traceId as string, spanId: spanId as string } : undefined, observed);
     writer.byte(EVENT_NAME);
     writer.string(event.event_type);
   }

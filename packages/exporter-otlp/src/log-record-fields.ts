@@ -1,3 +1,4 @@
+import type { HrTime } from '@opentelemetry/api';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
 /*
@@ -54,4 +55,24 @@ export function number(writer: ProtobufWriter, value: number): void {
     writer.byte(DOUBLE_VALUE);
     writer.double(value);
   }
+}
+
+/**
+ * The fields of a LogRecord after its attributes, as OpenTelemetry writes them: no dropped
+ * attributes, the trace and span ids with the sampled flag when the record links its span (ids
+ * as lowercase hex), the observed time. The event name follows.
+ */
+export function writeRecordLink(writer: ProtobufWriter, link: { traceId: string; spanId: string } | undefined, observed: HrTime): void {
+  writer.byte(NO_DROPPED_ATTRIBUTES[0]);
+  writer.byte(NO_DROPPED_ATTRIBUTES[1]);
+  if (link !== undefined) {
+    writer.byte(FLAGS_SAMPLED);
+    writer.fixed32(1);
+    writer.byte(TRACE_ID);
+    writer.hexBytes(link.traceId);
+    writer.byte(SPAN_ID);
+    writer.hexBytes(link.spanId);
+  }
+  writer.byte(OBSERVED_TIME_UNIX_NANO);
+  writer.hrTime(observed[0], observed[1]);
 }
