@@ -110,7 +110,7 @@ export class CostEventProtobufEncoder {
     return { writer, resourceLogs, scopeLogs };
   }
 
-  /** Closes what `openRequest` opened, after `records` records; the request's bytes. */
+  /** Closes what `openRequest` opened, after `records` (at least one) records; the request's bytes. */
   private closeRequest(request: OpenRequest, records: number): Uint8Array {
     const writer = request.writer;
     writer.end(request.scopeLogs);
@@ -120,7 +120,7 @@ export class CostEventProtobufEncoder {
       writer.string(schemaUrl);
     }
     writer.end(request.resourceLogs);
-    if (records > 0) this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / records));
+    this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / records));
     return writer.finish();
   }
 
@@ -162,9 +162,8 @@ export class CostEventProtobufEncoder {
         records += 1;
       }
     }
-    const bytes = this.closeRequest(request, records);
     // As serializeRequest: no ResourceLogs at all for a batch of none the encoder takes.
-    const direct = records > 0 ? bytes : new Uint8Array(0);
+    const direct = records > 0 ? this.closeRequest(request, records) : new Uint8Array(0);
     if (others.length === 0) return direct;
     const rest = ProtobufLogsSerializer.serializeRequest(others.map((event) => costEventToLogRecord(event, this.resource, observed)));
     return Buffer.concat([direct, rest ?? new Uint8Array(0)]);
