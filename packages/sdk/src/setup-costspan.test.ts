@@ -159,6 +159,19 @@ describe('setupCostspan', () => {
     expect(notices.find((given) => given.cause === 'setup_shutdown_timeout')?.message).toContain('within 200 ms');
   });
 
+  it('bounds the processor shutdown by shutdownTimeoutMillis, so its wait cannot hold the process open longer', async () => {
+    setNoticeHandler(() => undefined);
+    const costspan = setupCostspan({
+      path: join(folder, 'events.jsonl'),
+      exporters: [new ProbeExporter(true)],
+      shutdownTimeoutMillis: 200,
+    });
+    const started = Date.now();
+    // The pipeline's bound is a timer that keeps the event loop alive: it was 30 s whatever was given here.
+    await costspan.processor.shutdown();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('refuses a path beside a stream, naming the field', () => {
     expect(() => setupCostspan({ path: join(folder, 'x.jsonl'), stream: process.stdout })).toThrow(
       expect.objectContaining({ code: 'invalid_argument', field: 'path' }),

@@ -92,7 +92,12 @@ export function setupCostspan(options: SetupCostspanOptions = {}): Costspan {
     eventsFile = typeof chosen === 'string' ? resolve(chosen) : chosen;
     jsonl = new JsonlEventExporter({ path: eventsFile, ...(stream === undefined ? {} : { stream }) });
   }
-  const processor = new CostSpanProcessor({ ...processorOptions, exporters: [jsonl, ...(exporters ?? [])] });
+  // The pipeline gets the same bound: its own wait must not hold the process open past the one given here.
+  const processor = new CostSpanProcessor({
+    ...processorOptions,
+    shutdownTimeoutMillis: timeoutMillis,
+    exporters: [jsonl, ...(exporters ?? [])],
+  });
   const provider = new BasicTracerProvider({
     spanProcessors: [processor, ...(spanProcessors ?? [])],
     ...(sampler === undefined ? {} : { sampler }),

@@ -1,10 +1,22 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { invalidInput } from '@costspan/core';
 import { markCanonical, type CostEvent } from '../events/cost-event.js';
 import type { EventExporter } from './event-exporter.js';
 import { reportError } from '../report-error.js';
 import { invokeSafely } from './settle.js';
 
 /** Small helpers of {@link EventPipeline}, kept apart so the pipeline file holds its flow only. */
+
+/** The exporters given, checked: a typed error naming the field, not a TypeError from deep inside. */
+export function checkExporters(exporters: unknown): readonly EventExporter[] {
+  if (!Array.isArray(exporters)) throw invalidInput('invalid_argument', 'exporters', exporters, 'an array of event exporters');
+  exporters.forEach((exporter: unknown, index) => {
+    if (typeof (exporter as Partial<EventExporter> | null)?.export !== 'function') {
+      throw invalidInput('invalid_argument', `exporters[${index}]`, exporter, 'an event exporter (an object with export())');
+    }
+  });
+  return exporters as EventExporter[];
+}
 
 export function flushExporter(exporter: EventExporter): Promise<void> {
   const forceFlush = exporter.forceFlush?.bind(exporter);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CostEvent } from '../events/cost-event.js';
 import { EventPipeline, type EventPipelineStats } from './event-pipeline.js';
 import type { EventExporter } from './event-exporter.js';
+import { InMemoryEventExporter } from './in-memory-event-exporter.js';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from '../notice.js';
 
 let notices: CostspanNotice[];
@@ -160,5 +161,32 @@ describe('EventPipeline: stats add up', () => {
     ]);
     expectStatsAddUp(stats);
     expect(notices.filter((given) => given.cause === 'events_lost')).toHaveLength(1);
+  });
+
+  it('after the exit drain, writes a late event at once, and a flush or shutdown then settles', async () => {
+    const exporter = new InMemoryEventExporter();
+    const pipeline = new EventPipeline([exporter]);
+    pipeline.emit(sampleEvent(1));
+    pipeline.drainSync();
+    // An event from an 'exit' listener that runs after costspan's: no timer or callback runs any more.
+    pipeline.emit(sampleEvent(2));
+    expect(exporter.getEvents().map((event) => event.payload.agent_run_id)).toEqual(['run-1', 'run-2']);
+    expect(pipeline.stats().pending).toBe(0);
+    // It waited on a drain loop that exported nothing past exit: a microtask loop, spinning forever.
+    pipeline.emit(sampleEvent(3));
+    await pipeline.forceFlush();
+    await pipeline.shutdown();
+    expectStatsAddUp(pipeline.stats());
+  });
+
+  it('refuses exporters that are not exporters with a typed error naming the field', () => {
+    const refused = (exporters: unknown, field: string): void =>
+      expect(() => new EventPipeline(exporters as EventExporter[])).toThrow(
+        expect.objectContaining({ name: 'CostspanError', code: 'invalid_argument', field }),
+      );
+    refused('file.jsonl', 'exporters');
+    refused([undefined], 'exporters[0]');
+    refused([new InMemoryEventExporter(), null], 'exporters[1]');
+    refused([{ shutdown: () => Promise.resolve() }], 'exporters[0]');
   });
 });

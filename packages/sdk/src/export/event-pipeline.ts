@@ -6,6 +6,7 @@ import { reportError, wasTold } from '../report-error.js';
 import { OnceFuture, asError, isThenable, settleWithin } from './settle.js';
 import {
   attempt,
+  checkExporters,
   exporterName,
   failure,
   flushExporter,
@@ -76,7 +77,7 @@ export class EventPipeline {
   private readonly shutdownOnce = new OnceFuture(() => this.runShutdown());
 
   constructor(exporters: readonly EventExporter[], options: EventPipelineOptions = {}) {
-    this.slots = exporters.map((exporter) => ({
+    this.slots = checkExporters(exporters).map((exporter) => ({
       exporter,
       acceptsLines: (exporter as { [ACCEPTS_LINES]?: boolean })[ACCEPTS_LINES] === true,
       name: exporterName(exporter),
@@ -130,7 +131,9 @@ export class EventPipeline {
     }
     this.queue.push(event);
     this.queued += 1;
-    if (this.waiting() >= this.maxExportBatchSize) this.scheduleNow();
+    // Past the exit drain (an event from a later 'exit' listener) nothing scheduled would run: write it now.
+    if (this.exited) this.writeQueuedSync();
+    else if (this.waiting() >= this.maxExportBatchSize) this.scheduleNow();
     else this.scheduleLater();
   }
 
@@ -187,10 +190,7 @@ export class EventPipeline {
     if (this.exited) return;
     this.exited = true;
     this.clearSchedule();
-    const batch = this.queue.take(Number.POSITIVE_INFINITY);
-    let objects: CostEvent[] | undefined;
     for (const slot of this.slots) {
-      const events = batch.encoded ?? (slot.acceptsLines ? (batch.events as CostEvent[]) : (objects ??= toObjects(batch.events ?? [])));
       if (slot.settleInFlight !== undefined) {
         // Its callback cannot run after `exit`: the exporter says whether the batch reached its target.
         const written = attempt(() => slot.exporter.flushSync?.() === true, false);
@@ -200,7 +200,17 @@ export class EventPipeline {
             : failure(`the process exited while ${slot.inFlight} cost events were being exported; ${EXIT_HINT}`),
         );
       }
-      if (batch.count === 0) continue;
+    }
+    this.writeQueuedSync();
+  }
+
+  /** At exit: writes what is queued through exporters that can write synchronously; counts the rest as failed. */
+  private writeQueuedSync(): void {
+    const batch = this.queue.take(Number.POSITIVE_INFINITY);
+    if (batch.count === 0) return;
+    let objects: CostEvent[] | undefined;
+    for (const slot of this.slots) {
+      const events = batch.encoded ?? (slot.acceptsLines ? (batch.events as CostEvent[]) : (objects ??= toObjects(batch.events ?? [])));
       const exportSync =
         batch.encoded === undefined
           ? slot.exporter.exportSync?.bind(slot.exporter, events as CostEvent[])
@@ -225,7 +235,8 @@ export class EventPipeline {
   }
 
   private async flushAll(): Promise<void> {
-    while (this.hasPending()) {
+    // Past the exit drain, the drain loop exports nothing: waiting on it would spin forever.
+    while (this.hasPending() && !this.exited) {
       this.draining ??= this.drain();
       await this.draining;
     }

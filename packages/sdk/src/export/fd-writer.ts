@@ -1,37 +1,89 @@
 import { writeSync } from 'node:fs';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
+const NEWLINE = Buffer.from('\n');
 
 /**
- * Writes `text` to `fd` synchronously and whole. A non-blocking pipe or FIFO that is full answers
- * EAGAIN: wait briefly and retry, up to `timeoutMillis`, then throw (the caller counts the batch
- * as failed). A regular file takes the whole chunk in one write.
+ * Writes whole lines to a descriptor synchronously. A non-blocking pipe or FIFO that is full
+ * answers EAGAIN: wait briefly and retry, up to `timeoutMillis`, then throw (the caller counts the
+ * batch as failed). A regular file takes the whole chunk in one write.
+ *
+ * It remembers what its failed writes left behind, for the next ones. A write that gives up
+ * part-way (a full pipe past the timeout, ENOSPC) leaves its target inside a line: the next write
+ * starts with a newline, so the torn line stays alone instead of swallowing the next batch's first
+ * event. A write that timed out on a full pipe marks the target stalled: later writes make one
+ * attempt and do not wait again until one completes, so a reader that stopped reading costs the
+ * host one timeout, not one per batch (the queue drains in one go, blocking the event loop).
  */
-export function writeLinesSync(fd: number, text: string, timeoutMillis: number): void {
-  let written = 0;
-  try {
-    written = writeSync(fd, text);
-  } catch (error) {
-    if (!isWouldBlock(error)) throw error;
-  }
-  if (written >= Buffer.byteLength(text)) return;
-  writeBytesSync(fd, Buffer.from(text, 'utf8').subarray(written), timeoutMillis);
-}
+export class FdLineWriter {
+  private midLine = false;
+  private stalled = false;
+  private readonly timeoutMillis: number;
 
-/** {@link writeLinesSync} for bytes already encoded. */
-export function writeBytesSync(fd: number, bytes: Buffer, timeoutMillis: number): void {
-  const length = bytes.length;
-  const deadline = Date.now() + timeoutMillis;
-  let offset = 0;
-  while (offset < length) {
+  constructor(timeoutMillis: number) {
+    this.timeoutMillis = timeoutMillis;
+  }
+
+  /** Writes `text` (whole lines, each ending in a newline) to `fd`, whole, or throws. */
+  writeLines(fd: number, text: string): void {
+    if (this.midLine || this.stalled) {
+      this.writeBytes(fd, Buffer.from(text, 'utf8'));
+      return;
+    }
+    let written = 0;
     try {
-      offset += writeSync(fd, bytes, offset, length - offset);
+      written = writeSync(fd, text);
     } catch (error) {
-      if (!isWouldBlock(error) || Date.now() >= deadline) throw error;
-      // A short sleep, not a spin: the reader needs the CPU to empty the pipe.
-      Atomics.wait(pause, 0, 0, 2);
+      if (!isWouldBlock(error)) throw error;
+    }
+    if (written >= Buffer.byteLength(text)) return;
+    this.writeFrom(fd, Buffer.from(text, 'utf8'), written);
+  }
+
+  /** {@link FdLineWriter.writeLines} for bytes already encoded. */
+  writeBytes(fd: number, bytes: Buffer): void {
+    this.writeFrom(fd, this.midLine ? Buffer.concat([NEWLINE, bytes]) : bytes, 0);
+  }
+
+  /**
+   * True when a failed write left the target inside a line; the caller then ends that line itself
+   * (a stream write through the descriptor's stream), and this writer counts it as ended.
+   */
+  takeMidLine(): boolean {
+    const midLine = this.midLine;
+    this.midLine = false;
+    return midLine;
+  }
+
+  private writeFrom(fd: number, bytes: Buffer, start: number): void {
+    const length = bytes.length;
+    const deadline = Date.now() + (this.stalled ? 0 : this.timeoutMillis);
+    let offset = start;
+    try {
+      while (offset < length) {
+        try {
+          offset += writeSync(fd, bytes, offset, length - offset);
+        } catch (error) {
+          if (!isWouldBlock(error)) throw error;
+          if (Date.now() >= deadline) {
+            this.stalled = true;
+            throw error;
+          }
+          // A short sleep, not a spin: the reader needs the CPU to empty the pipe.
+          Atomics.wait(pause, 0, 0, 2);
+        }
+      }
+      this.stalled = false;
+    } finally {
+      // Nothing written leaves the target as it was; otherwise it is inside a line unless a newline ended the write.
+      if (offset > 0) this.midLine = bytes[offset - 1] !== 0x0a;
     }
   }
+}
+
+/** Writes `text` to `fd` synchronously and whole, as a fresh {@link FdLineWriter} does. */
+export function writeLinesSync(fd: number, text: string, timeoutMillis: number): void {
+  new FdLineWriter(timeoutMillis).writeLines(fd, text);
 }
 
 function isWouldBlock(error: unknown): boolean {

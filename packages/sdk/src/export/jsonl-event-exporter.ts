@@ -6,7 +6,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { CostspanError } from '@costspan/core';
 import { serializeEvent, type CostEvent } from '../events/cost-event.js';
 import { ACCEPTS_LINES, type EncodedLineExporter } from './event-exporter.js';
-import { writeBytesSync, writeLinesSync } from './fd-writer.js';
+import { FdLineWriter, writeLinesSync } from './fd-writer.js';
 import { notice } from '../notice.js';
 import { markTold } from '../report-error.js';
 import { OnceFuture } from './settle.js';
@@ -37,7 +37,8 @@ export interface JsonlEventExporterOptions {
   createDirectory?: boolean;
   /**
    * Longest a synchronous write waits for a full pipe or FIFO to take data (the reader is slow)
-   * before the batch counts as failed. Default 2000 ms.
+   * before the batch counts as failed, and longest `forceFlush()` and `shutdown()` wait for a
+   * stream's writes in flight (each write's result still arrives when the stream reports it). Default 2000 ms.
    */
   blockedWriteTimeoutMillis?: number;
 }
@@ -75,6 +76,8 @@ export class JsonlEventExporter implements EncodedLineExporter {
   private writesInFlight = 0;
   private flushWaiters: (() => void)[] = [];
   private readonly shutdownOnce = new OnceFuture(() => this.close());
+  /** Synchronous writes; it remembers a target left inside a line, or stalled on a full pipe. */
+  private readonly writer: FdLineWriter;
   /** Where events go, for messages: the path or `stream`. */
   readonly target: string;
 
@@ -89,6 +92,7 @@ export class JsonlEventExporter implements EncodedLineExporter {
     }
     const timeout = options.blockedWriteTimeoutMillis;
     this.blockedWriteTimeoutMillis = timeout !== undefined && Number.isFinite(timeout) && timeout >= 0 ? timeout : 2000;
+    this.writer = new FdLineWriter(this.blockedWriteTimeoutMillis);
     const path = options.path ?? (options.stream === undefined ? process.env.COSTSPAN_EVENTS_FILE : undefined);
     if (path !== undefined && path !== '') {
       if (typeof path !== 'string') {
@@ -152,19 +156,26 @@ export class JsonlEventExporter implements EncodedLineExporter {
     if (fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
     try {
       // Each part holds whole lines: a crash can leave at most an unterminated last line.
-      for (const part of encoded) writeBytesSync(fd, part, this.blockedWriteTimeoutMillis);
+      for (const part of encoded) this.writer.writeBytes(fd, part);
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
       return { code: ExportResultCode.FAILED, error: error as Error };
     }
   }
 
-  private writeToStream(stream: Writable, data: string | Buffer, resultCallback: (result: ExportResult) => void): void {
+  private writeToStream(stream: Writable, lines: string | Buffer, resultCallback: (result: ExportResult) => void): void {
     this.watchStream(stream);
+    // A synchronous write through the stream's descriptor that stopped inside a line: end that line first.
+    const data = this.writer.takeMidLine()
+      ? Buffer.concat([Buffer.from('\n'), typeof lines === 'string' ? Buffer.from(lines) : lines])
+      : lines;
     this.writesInFlight += 1;
     const written = (error?: Error | null): void => {
       this.writesInFlight -= 1;
-      if (this.writesInFlight === 0) for (const wake of this.flushWaiters.splice(0)) wake();
+      if (this.writesInFlight === 0) {
+        for (const wake of this.flushWaiters.splice(0)) wake();
+        if (this.stopped) this.unwatchStream();
+      }
       const failure = error ?? this.streamError;
       resultCallback(failure == null ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: failure });
     };
@@ -191,14 +202,14 @@ export class JsonlEventExporter implements EncodedLineExporter {
         characters += line.length + 1;
         if (characters >= CHUNK_CHARACTERS) {
           chunk.push('');
-          writeLinesSync(this.fd, chunk.join('\n'), this.blockedWriteTimeoutMillis);
+          this.writer.writeLines(this.fd, chunk.join('\n'));
           chunk = [];
           characters = 0;
         }
       }
       if (chunk.length > 0) {
         chunk.push('');
-        writeLinesSync(this.fd, chunk.join('\n'), this.blockedWriteTimeoutMillis);
+        this.writer.writeLines(this.fd, chunk.join('\n'));
       }
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
@@ -212,9 +223,20 @@ export class JsonlEventExporter implements EncodedLineExporter {
     return this.streamError === undefined && this.stream.writableLength === 0;
   }
 
+  /** Waits for the stream's writes in flight, at most `blockedWriteTimeoutMillis` (a stream nobody reads never answers). */
   async forceFlush(): Promise<void> {
     if (this.writesInFlight === 0) return;
-    await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.flushWaiters = this.flushWaiters.filter((waiter) => waiter !== wake);
+        resolve();
+      }, this.blockedWriteTimeoutMillis);
+      this.flushWaiters.push(wake);
+    });
   }
 
   /** Flushes and closes the file. Idempotent: concurrent calls share one shutdown. */
@@ -225,7 +247,8 @@ export class JsonlEventExporter implements EncodedLineExporter {
   private async close(): Promise<void> {
     await this.forceFlush();
     this.stopped = true;
-    if (this.stream !== undefined && this.watching) this.stream.off('error', this.onStreamError);
+    // Writes still in flight (the flush gave up waiting) keep the listener until they end: their EPIPE must not crash the host.
+    if (this.writesInFlight === 0) this.unwatchStream();
     if (this.fd !== undefined) {
       const fd = this.fd;
       this.fd = undefined;
@@ -257,8 +280,8 @@ export class JsonlEventExporter implements EncodedLineExporter {
     const fd = streamFd(stream);
     try {
       if (fd !== undefined) {
-        if (typeof data === 'string') writeLinesSync(fd, data, this.blockedWriteTimeoutMillis);
-        else writeBytesSync(fd, data, this.blockedWriteTimeoutMillis);
+        if (typeof data === 'string') this.writer.writeLines(fd, data);
+        else this.writer.writeBytes(fd, data);
         return { code: ExportResultCode.SUCCESS };
       }
       // No descriptor: the write counts only if the stream took it at once (nothing left buffered).
@@ -279,6 +302,11 @@ export class JsonlEventExporter implements EncodedLineExporter {
     this.watching = true;
     // Without a listener, an EPIPE on a closed pipe is an "Unhandled 'error' event" that kills the host.
     stream.on('error', this.onStreamError);
+  }
+
+  private unwatchStream(): void {
+    if (this.stream !== undefined && this.watching) this.stream.off('error', this.onStreamError);
+    this.watching = false;
   }
 
   private readonly onStreamError = (error: Error): void => {
