@@ -13,7 +13,7 @@ import {
   type OpenAIStreamItemLike,
 } from './record-openai-usage.js';
 import { trackOpenAIRunnerWith, type OpenAIRunnerLike } from './openai-runner.js';
-import { recordObservedCall, reportRecordingError, type CallDefaults, type ObservedCall } from './usage-recording.js';
+import { markUsageMissing, recordObservedCall, reportRecordingError, type CallDefaults, type ObservedCall } from './usage-recording.js';
 
 /** Options of {@link instrumentOpenAI} and {@link instrumentAnthropic}. */
 export interface InstrumentClientOptions {
@@ -94,6 +94,9 @@ function wrapMethod(
     };
     const recordResult = (value: unknown): void => {
       try {
+        // A stream's model is named at once: one left unread (never ended, never returned) then
+        // counts as a call without usage when its step ends (the SDK's `not_recorded`), not as $0.
+        if (isAsyncIterable(value) && defaults.requestModel !== undefined) step.setModel(defaults.requestModel, defaults.provider);
         if (observer.handle !== undefined) observer.handle(value, step, defaults);
         else if (isAsyncIterable(value)) observer.track(value, step, defaults);
         else recordObservedCall(step, observer.observe(value), defaults, {});
@@ -102,14 +105,63 @@ function wrapMethod(
       }
     };
     if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
-      // A side branch on the client's own promise, registered before the caller's: it runs first, and
-      // the caller keeps the promise the client returned, with its extra methods (`withResponse()`).
-      (result as PromiseLike<unknown>).then(recordResult, () => undefined);
+      if (typeof (result as Partial<ApiPromiseLike>).asResponse === 'function') {
+        recordWhenRead(result as ApiPromiseLike, recordResult, () => {
+          try {
+            markUsageMissing(step, 'not_reported', { model: defaults.requestModel, provider: defaults.provider, source: defaults.source });
+          } catch (error) {
+            reportRecordingError(error);
+          }
+        });
+      } else {
+        // A side branch on the client's own promise, registered before the caller's: it runs first.
+        (result as PromiseLike<unknown>).then(recordResult, () => undefined);
+      }
     } else {
       recordResult(result);
     }
     return result;
   };
+}
+
+/** The SDKs' `APIPromise`: parses the body only when read (`then`, `withResponse()`), or hands it over raw (`asResponse()`). */
+type ApiPromiseLike = PromiseLike<unknown> & { asResponse: Method };
+
+const READING_METHODS = ['then', 'catch', 'finally', 'withResponse'] as const;
+
+/**
+ * Records the client's promise when the caller reads its parsed value: a side branch registered
+ * just before the caller's own, so it runs first, and the caller keeps the promise the client
+ * returned with its extra methods. Reading it eagerly would parse the body that `asResponse()`
+ * hands to the caller unread: a call read that way is marked as missing its usage instead.
+ */
+function recordWhenRead(promise: ApiPromiseLike, recordResult: (value: unknown) => void, raw: () => void): void {
+  const methods = promise as unknown as Record<string, unknown>;
+  const then = methods['then'] as Method;
+  let seen = false;
+  const read = (): void => {
+    if (seen) return;
+    seen = true;
+    then.call(promise, recordResult, () => undefined);
+  };
+  const replace = (name: string, before: () => void): void => {
+    const method = methods[name];
+    if (typeof method !== 'function') return;
+    Object.defineProperty(promise, name, {
+      value: function observed(this: unknown, ...args: unknown[]): unknown {
+        before();
+        return (method as Method).apply(this, args);
+      },
+      configurable: true,
+      writable: true,
+    });
+  };
+  for (const name of READING_METHODS) replace(name, read);
+  replace('asResponse', () => {
+    if (seen) return;
+    seen = true;
+    raw();
+  });
 }
 
 function instrument<Client extends object>(

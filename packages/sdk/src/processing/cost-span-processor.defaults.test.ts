@@ -277,3 +277,47 @@ describe('nothing looks complete when it is not', () => {
     for (const session of sessions) expect(parseCostEvent(serializeEvent(session)).payload).toEqual(session.payload);
   });
 });
+
+describe('a step that names its model and records no usage', () => {
+  it('counts the call as usage missing (not_recorded), in stats, the session event and one notice', async () => {
+    const harness = createHarness();
+    harness.tracer.agentRun('forgot', (run) => {
+      run.step('chat', (step) => void step.setModel('gpt-4o', 'openai'));
+      run.step('chat again', (step) => void step.setModel('gpt-4o', 'openai'));
+    });
+    await harness.flush();
+    expect(harness.processor.stats().usageMissingCalls).toBe(2);
+    const [session] = harness.events.getEvents('llm.cost.session.recorded');
+    expect(session?.payload.usage_missing_call_count).toBe(2);
+    // Counted as calls, without tokens or cost, as every call without usage is.
+    expect(session?.payload.call_count).toBe(2);
+    expect(harness.events.getEvents('llm.cost.token.recorded')).toEqual([]);
+    expect(notices.map((given) => given.cause)).toEqual(['usage_missing:openai:not_recorded']);
+  });
+
+  it('counts nothing missing when the usage is recorded, below it, or the step failed', async () => {
+    const harness = createHarness();
+    await harness.tracer.agentRun('fine', async (run) => {
+      run.step('recorded', (step) => void step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 10, output: 5 }));
+      await run.step('outer', async (outer) => {
+        outer.setModel('gpt-4o', 'openai');
+        run.agentRun('helper', (helper) =>
+          helper.step('inner', (inner) => void inner.setModel('gpt-4o', 'openai').setTokenUsage({ input: 10, output: 5 })),
+        );
+      });
+      await expect(
+        run.step('failed', async (step) => {
+          step.setModel('gpt-4o', 'openai');
+          await Promise.resolve();
+          throw new Error('provider down');
+        }),
+      ).rejects.toThrow('provider down');
+    });
+    await harness.flush();
+    expect(harness.processor.stats().usageMissingCalls).toBe(0);
+    const [session] = harness.events.getEvents('llm.cost.session.recorded');
+    expect(session?.payload.usage_missing_call_count).toBeUndefined();
+    expect(session?.payload.call_count).toBe(2);
+    expect(notices).toEqual([]);
+  });
+});

@@ -16,7 +16,13 @@ import { callFromAttributes, stringAttribute } from './foreign-span-call.js';
 import { notice } from '../notice.js';
 import { attributionTargets, mergePrincipals, principalFromAttributes } from '../tracing/principal.js';
 import { reportError } from '../report-error.js';
-import { budgetRefusalFromAttributes, noticeUsageMissing, usageMissingFromSpan, type UsageMissing } from './span-outcome.js';
+import {
+  budgetRefusalFromAttributes,
+  noticeUsageMissing,
+  unrecordedCallOf,
+  usageMissingFromSpan,
+  type UsageMissing,
+} from './span-outcome.js';
 import { stepStates, type StepState } from '../tracing/span-state.js';
 import { recordedCalls } from '../tracing/step.js';
 import { openRunOwn, openStepAbove, SpanNode, SpanTree } from './span-tree.js';
@@ -205,7 +211,9 @@ export class CostSpanProcessor implements SpanProcessor {
         });
       }
     }
-    if (usageMissing !== undefined) this.bookUsageMissing(node, usageMissing, endMs, reservations);
+    // After the calls above are booked: a step that named a model and booked none is a call without usage.
+    const missing = usageMissing ?? unrecordedCallOf(span, state, node);
+    if (missing !== undefined) this.bookUsageMissing(node, missing, endMs, reservations);
     releaseUnusedReservations(reservations, node);
     if (node === undefined) return;
     const refusal = budgetRefusalFromAttributes(span.attributes, node);

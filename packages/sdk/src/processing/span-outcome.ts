@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { parseUsd, picoToUsd } from '@costspan/core';
 import { ATTR } from '../attributes.js';
@@ -27,6 +27,20 @@ export function usageMissingFromSpan(span: ReadableSpan, state: StepState | unde
     // Causes are keys of once-per-cause notices: keep them to a short, known shape.
     reason: reason !== undefined && /^[a-z_]{1,40}$/.test(reason) ? reason : 'not_reported',
   };
+}
+
+/**
+ * The call of a costspan step that named its model (`setModel`) but recorded no usage, cost or
+ * call, and whose tree below recorded none either: its usage was never recorded, so it counts as
+ * missing (`not_recorded`) instead of passing as a free call. A failed step is left out: its call
+ * raised, and providers do not bill a failed call as a rule.
+ */
+export function unrecordedCallOf(span: ReadableSpan, state: StepState | undefined, node: SpanNode | undefined): UsageMissing | undefined {
+  if (state === undefined || span.status.code === SpanStatusCode.ERROR) return undefined;
+  const current = state.current;
+  if (current.model === undefined || state.calls.length > 0 || current.usage !== undefined || current.cost !== undefined) return undefined;
+  if (node !== undefined && node.inclusive.callCount > 0) return undefined;
+  return { model: current.model, provider: current.provider, reason: 'not_recorded' };
 }
 
 /**
@@ -66,7 +80,9 @@ export function noticeUsageMissing(missing: UsageMissing): void {
   const fix =
     missing.reason === 'stream_incomplete' || missing.reason === 'not_reported'
       ? 'For OpenAI streams set stream_options: { include_usage: true } (includeStreamUsage in the integrations), or record the usage with step.setTokenUsage.'
-      : 'Record the usage with step.setTokenUsage.';
+      : missing.reason === 'not_recorded'
+        ? 'A step named its model with setModel but recorded no usage: record it with step.setTokenUsage (or an integration) inside the step.'
+        : 'Record the usage with step.setTokenUsage.';
   notice(
     `usage_missing:${provider}:${missing.reason}`,
     `a call of provider "${provider}"${missing.model === undefined ? '' : ` to model "${missing.model}"`} reported no usage (${missing.reason}): it is counted in usage_missing_call_count, without tokens or cost, so totals are low. ${fix}`,
