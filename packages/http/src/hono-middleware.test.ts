@@ -52,6 +52,10 @@ async function start(harness: HttpHarness, options: Partial<Parameters<typeof co
       await stream.writeSSE({ data: '{"delta":"lo"}' });
     }),
   );
+  app.get('/one-call', async (context) => {
+    await firstCall(harness.tracer);
+    return context.text('one call');
+  });
   app.get('/expensive', async (context) => {
     await overBudgetCall(harness.tracer);
     return context.text('never');
@@ -119,6 +123,22 @@ describe('costspanHono', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
       session = await harness.session(runId).catch(() => undefined);
     }
+    expect(session?.call_count).toBe(1);
+  });
+
+  it('a HEAD request (whose body is never read) ends its run with the response', async () => {
+    const harness = createHttpHarness();
+    const origin = await start(harness);
+    const answer = await request(`${origin}/one-call`, { method: 'HEAD' });
+    await answer.body.dump();
+    const runId = String(answer.headers['x-costspan-run-id']);
+    let session: Awaited<ReturnType<HttpHarness['session']>> | undefined;
+    for (let attempt = 0; attempt < 100 && session === undefined; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      session = await harness.session(runId).catch(() => undefined);
+    }
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['x-costspan-calls']).toBe('1');
     expect(session?.call_count).toBe(1);
   });
 

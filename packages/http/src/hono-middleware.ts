@@ -71,13 +71,15 @@ function prepareResponse<Context>(options: ResolvedHttpOptions<Context>, context
   const refusal = isBudgetRefusal(context.error) ? budgetRefusalResponse(context.error, options.refusal) : undefined;
   const original = refusal === undefined ? context.res : new Response(refusal.body, { status: refusal.status, headers: refusal.headers });
   const cost = (): ReturnType<typeof options.recorder.current> => options.recorder.current(runId);
-  const eventStream = options.sseCostEvent && original.body !== null && isEventStream(original.headers.get('content-type'));
+  // A HEAD answer's body is never sent, read or cancelled (Hono answers HEAD with a GET route's headers only):
+  // waiting for its end would keep the run open for good.
+  const sent = context.req.method === 'HEAD' ? null : original.body;
+  const eventStream = options.sseCostEvent && sent !== null && isEventStream(original.headers.get('content-type'));
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const body =
-    original.body === null ? null : watchBody(original.body, eventStream ? () => sseCostEventText(cost()) : undefined, () => finish());
+  const body = sent === null ? original.body : watchBody(sent, eventStream ? () => sseCostEventText(cost()) : undefined, () => finish());
   const response = new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers });
   response.headers.set(COST_HEADERS.runId, runId);
   if (!eventStream) {
@@ -89,7 +91,7 @@ function prepareResponse<Context>(options: ResolvedHttpOptions<Context>, context
   // Hono copies the old response's headers onto a new one; start from no old response.
   context.res = undefined as unknown as Response;
   context.res = response;
-  if (body === null) finish();
+  if (sent === null) finish();
   return done;
 }
 

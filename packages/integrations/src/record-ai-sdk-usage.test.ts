@@ -101,6 +101,32 @@ describe('recordAiSdkUsage', () => {
     expect(token?.payload.cost.total_cost_usd).toBe(0.00222);
   });
 
+  it('streamText that fails at the provider: nothing is thrown that the stream did not throw; usage is missing, not $0', async () => {
+    // No fixture queued: the server answers 500. The AI SDK hands the error to onError, the text stream just ends.
+    const harness = createHarness();
+    const errors: unknown[] = [];
+    const outcome = await harness.tracer.agentRun('streamer', (run) =>
+      run.step('answer', async (step) => {
+        const result = streamText({
+          model: openai.chat('gpt-4o'),
+          prompt: 'Where?',
+          maxRetries: 0,
+          onError: ({ error }) => void errors.push(error),
+        });
+        let content = '';
+        for await (const delta of result.textStream) content += delta;
+        return { content, recorded: await recordAiSdkUsage(step, result, { model: 'gpt-4o' }) };
+      }),
+    );
+    await harness.flush();
+    expect(errors).toHaveLength(1);
+    expect(outcome).toEqual({ content: '', recorded: [] });
+    expect(harness.span('answer').attributes).toMatchObject({
+      'llm.cost.usage.missing': true,
+      'llm.cost.usage.missing_reason': 'stream_incomplete',
+    });
+  });
+
   it('AI SDK 4 and 5 shapes: providerMetadata cache and reasoning counts; Anthropic counts cache beside input', async () => {
     const harness = createHarness();
     await harness.tracer.agentRun('legacy', (run) =>

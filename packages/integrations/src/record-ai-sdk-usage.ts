@@ -1,6 +1,7 @@
 import { CostspanError, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
 import {
   buildUsage,
+  markUsageMissing,
   recordObservedCall,
   tokenCount,
   totalCost,
@@ -154,7 +155,9 @@ function aiSdkUsage(usage: AiSdkUsageLike, metadata: Record<string, unknown>, pr
  * `gen_ai.usage.cost.source = provider`.
  *
  * For `streamText`, awaiting this reads the stream to its end (the AI SDK does
- * so when `result.steps` is awaited): await it inside the step's callback.
+ * so when `result.steps` is awaited): await it inside the step's callback. A
+ * stream that failed (its promises reject) is not thrown again here: the step is
+ * marked `llm.cost.usage.missing = true` (`stream_incomplete`) and `[]` returned.
  *
  * Do not also turn on the AI SDK's `experimental_telemetry` with a tracer
  * whose provider has a `CostSpanProcessor`: its spans carry `gen_ai.usage.*`
@@ -173,17 +176,15 @@ function aiSdkUsage(usage: AiSdkUsageLike, metadata: Record<string, unknown>, pr
  * ```
  */
 export async function recordAiSdkUsage(step: Step, result: AiSdkResultLike, options: UsageRecordOptions = {}): Promise<RecordUsageInput[]> {
-  const steps = (await result.steps) ?? [];
-  const calls: AiSdkStepLike[] =
-    steps.length > 0
-      ? [...steps]
-      : [
-          {
-            usage: (await result.totalUsage) ?? (await result.usage),
-            providerMetadata: await result.providerMetadata,
-            response: await result.response,
-          },
-        ];
+  let calls: AiSdkStepLike[];
+  try {
+    calls = await resultCalls(result);
+  } catch {
+    // A `streamText` that failed (provider error, cut or aborted stream) rejects these promises, where
+    // the caller's own reading of the stream did not throw: tell the call's usage as missing instead.
+    markUsageMissing(step, 'stream_incomplete', { model: options.model, provider: options.provider, source: 'ai_sdk' });
+    return [];
+  }
   if (options.cost !== undefined && calls.length > 1) {
     throw new CostspanError({
       code: 'invalid_argument',
@@ -202,6 +203,18 @@ export async function recordAiSdkUsage(step: Step, result: AiSdkResultLike, opti
     if (entry !== undefined) recorded.push(entry);
   }
   return recorded;
+}
+
+async function resultCalls(result: AiSdkResultLike): Promise<AiSdkStepLike[]> {
+  const steps = (await result.steps) ?? [];
+  if (steps.length > 0) return [...steps];
+  return [
+    {
+      usage: (await result.totalUsage) ?? (await result.usage),
+      providerMetadata: await result.providerMetadata,
+      response: await result.response,
+    },
+  ];
 }
 
 function providerFromMetadata(metadata: Readonly<Record<string, unknown>> | undefined): string | undefined {
