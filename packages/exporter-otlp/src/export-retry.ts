@@ -1,4 +1,5 @@
 import type { DiagLogger } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { isRetryableGrpcError } from './otlp-grpc-exporters.js';
 
 // What the OTLP log exporter retries and how it waits: the specification's retryable failures,
@@ -52,4 +53,51 @@ export function describeExportError(error: Error | undefined): string {
   return code === undefined
     ? error.message
     : `${error.message} (${typeof code === 'string' || typeof code === 'number' ? String(code) : JSON.stringify(code)})`;
+}
+
+/** Slack over the export timeout before an attempt is given up on: the exporter's last retry may start just before it. */
+const ATTEMPT_SLACK_MILLIS = 1000;
+
+/**
+ * How long one attempt of the OTLP exporter underneath may take before it is given up on (and retried):
+ * its export timeout (option, `OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`, `OTEL_EXPORTER_OTLP_TIMEOUT`, 10000 ms)
+ * plus slack. The exporter's own timeout is an idle timeout: a collector trickling its answer defeats it.
+ */
+export function attemptTimeoutMillis(timeoutMillis: number | undefined, signal: 'LOGS' | 'TRACES' = 'LOGS'): number {
+  const fromEnvironment = [process.env[`OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`], process.env.OTEL_EXPORTER_OTLP_TIMEOUT]
+    .map((value) => (value === undefined || value.trim() === '' ? Number.NaN : Number(value)))
+    .find((value) => Number.isFinite(value) && value > 0);
+  const base = timeoutMillis !== undefined && Number.isFinite(timeoutMillis) && timeoutMillis > 0 ? timeoutMillis : fromEnvironment;
+  return (base ?? 10_000) + ATTEMPT_SLACK_MILLIS;
+}
+
+/**
+ * Runs one export started by `start`, answering with `handlers.onAnswer(result)` (in the callback's own step),
+ * or a retryable timeout failure when no answer came within `millis`; a later answer goes to `handlers.onLate` only.
+ */
+export function answerWithin<R>(
+  start: (callback: (result: ExportResult) => void) => void,
+  millis: number,
+  handlers: { onAnswer: (result: ExportResult) => R; onLate: () => void },
+): Promise<R | ExportResult> {
+  return new Promise((resolve) => {
+    let answered = false;
+    const timer = setTimeout(() => {
+      answered = true;
+      resolve({ code: ExportResultCode.FAILED, error: new Error(`OTLP export timed out after ${millis} ms without an answer`) });
+    }, millis);
+    // The request in flight keeps the process alive as long as it matters; this bound alone must not.
+    timer.unref();
+    const callback = (result: ExportResult): void => {
+      if (answered) return handlers.onLate();
+      answered = true;
+      clearTimeout(timer);
+      resolve(handlers.onAnswer(result));
+    };
+    try {
+      start(callback);
+    } catch (error) {
+      callback({ code: ExportResultCode.FAILED, error: error as Error });
+    }
+  });
 }

@@ -9,7 +9,7 @@ import { lineCount } from './json-line-scan.js';
 import { costEventToLogRecord, nowHrTime } from './cost-event-log-record.js';
 import { CostEventProtobufEncoder, costEventSerializer, EncodedLogsRequest } from './cost-event-protobuf.js';
 import { createGrpcLogExporter } from './otlp-grpc-exporters.js';
-import { describeExportError, isRetryableExportError, settleWithin } from './export-retry.js';
+import { answerWithin, attemptTimeoutMillis, describeExportError, isRetryableExportError, settleWithin } from './export-retry.js';
 import { createLogExporter, createLogItemExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
 import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
 
@@ -97,6 +97,7 @@ export class OtlpLogEventExporter implements EventExporter {
   private readonly resource: Resource;
   private readonly retryTimeoutMillis: number;
   private readonly shutdownTimeoutMillis: number;
+  private readonly attemptTimeoutMillis: number;
   private readonly inFlightWork = new Set<InFlightBatch>();
   private readonly waits = new Set<() => void>();
   private readonly counters = { exported: 0, retried: 0, failed: 0, rejected: 0, inFlight: 0 };
@@ -115,6 +116,7 @@ export class OtlpLogEventExporter implements EventExporter {
       options.shutdownTimeoutMillis !== undefined && Number.isFinite(options.shutdownTimeoutMillis) && options.shutdownTimeoutMillis > 0
         ? options.shutdownTimeoutMillis
         : 10_000;
+    this.attemptTimeoutMillis = attemptTimeoutMillis(options.timeoutMillis);
     if (options.logRecordExporter !== undefined) {
       this.exporter = options.logRecordExporter;
       this.toItems = (events) => events.map((event) => costEventToLogRecord(event, this.resource));
@@ -344,16 +346,17 @@ export class OtlpLogEventExporter implements EventExporter {
   }
 
   private attempt(records: readonly unknown[]): Promise<Delivery> {
-    return new Promise((resolve) => {
-      try {
-        // The exporter reads the response and calls back in one step: the partial success read is this export's.
-        this.attempts.export(this.exporter, records as unknown[], (result) =>
-          resolve(result.code === ExportResultCode.SUCCESS ? { ...result, rejected: this.partialSuccess.take() } : result),
-        );
-      } catch (error) {
-        resolve({ code: ExportResultCode.FAILED, error: error as Error });
-      }
-    });
+    // The exporter reads the response and calls back in one step: the partial success read is this export's.
+    // Bounded: a collector trickling its answer never ends the exporter's own (idle) timeout; a late answer's
+    // partial success is dropped so it is not counted against the next export.
+    return answerWithin<Delivery>(
+      (callback) => this.attempts.export(this.exporter, records as unknown[], callback),
+      this.attemptTimeoutMillis,
+      {
+        onAnswer: (result) => (result.code === ExportResultCode.SUCCESS ? { ...result, rejected: this.partialSuccess.take() } : result),
+        onLate: () => void this.partialSuccess.take(),
+      },
+    );
   }
 
   private wait(millis: number): Promise<void> {

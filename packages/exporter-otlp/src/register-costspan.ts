@@ -358,7 +358,8 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
     const late = await Promise.race([done, timedOut]);
     clearTimeout(timer);
     this.spanQueue.reportDrops();
-    if (late) {
+    // Only a shutdown gives up on what is in flight: stopping after a flush would fail every later export.
+    if (late && this.shutdownOnce.isCalled) {
       this.logExporter.stopRetrying();
       this.spanExporter?.abort();
       this.spanRetries?.abort();
@@ -367,6 +368,8 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
       logger.warn(
         `${what} timed out after ${timeoutMillis} ms; still unsent: ${stats.events.pending} cost events, ${stats.spans.pending} spans (they are counted as failed when their export ends)`,
       );
+    } else if (late) {
+      logger.warn(`${what} timed out after ${timeoutMillis} ms; export goes on in the background`);
     }
   }
 

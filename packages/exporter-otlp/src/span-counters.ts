@@ -2,6 +2,7 @@ import { createNoopMeter, diag, type Attributes, type Meter, type MeterProvider,
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type AttemptCounter } from './attempt-counter.js';
+import { notice } from '@costspan/sdk/internal';
 import type { PartialSuccessCounter } from './otlp-http-exporters.js';
 
 const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp/spans' });
@@ -30,6 +31,11 @@ export class SpanQueueObserver implements MeterProvider {
     if (this.reportTimer !== undefined) clearTimeout(this.reportTimer);
     this.reportTimer = undefined;
     if (this.droppedSinceReport === 0) return;
+    // Also told once with no diag logger installed: a lost span is never silent.
+    notice(
+      'span_queue_full',
+      `span queue full: spans were dropped (counted in stats().spans.dropped); raise spanQueue.maxQueueSize or OTEL_BSP_MAX_QUEUE_SIZE`,
+    );
     logger.warn(
       `span queue full: dropped ${this.droppedSinceReport} spans (${this.dropped} in total); raise spanQueue.maxQueueSize or OTEL_BSP_MAX_QUEUE_SIZE`,
     );
@@ -94,20 +100,38 @@ export class CountingSpanExporter implements SpanExporter {
   private readonly exporter: SpanExporter;
   private readonly maxConcurrentExports: number;
   private readonly waiting: { spans: ReadableSpan[]; resultCallback: (result: ExportResult) => void }[] = [];
+  /** Exports sent and not answered yet: each fails these at most once (timeout, abort). */
+  private readonly unanswered = new Set<(result: ExportResult) => void>();
+  private readonly attemptTimeoutMillis: number;
   private running = 0;
   private inFlight = 0;
   private aborted = false;
 
-  constructor(exporter: SpanExporter, attempts: AttemptCounter, partialSuccess?: PartialSuccessCounter, maxConcurrentExports = 8) {
+  /**
+   * @param attemptTimeoutMillis - longest one export may go unanswered before its spans count as failed: the OTLP
+   *   exporter's timeout is an idle timeout, so a collector trickling its answer would hold a slot (and its spans) for ever
+   */
+  constructor(
+    exporter: SpanExporter,
+    attempts: AttemptCounter,
+    partialSuccess?: PartialSuccessCounter,
+    maxConcurrentExports = 8,
+    attemptTimeoutMillis: number = Number.POSITIVE_INFINITY,
+  ) {
     this.exporter = exporter;
     this.attempts = attempts;
     this.partialSuccess = partialSuccess;
     this.maxConcurrentExports = maxConcurrentExports;
+    this.attemptTimeoutMillis = attemptTimeoutMillis;
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.aborted) {
       this.failed += spans.length;
+      notice(
+        'otlp_span_export_stopped',
+        `spans left unsent when the flush or shutdown time was up; counted in stats().spans.failed. Raise shutdownTimeoutMillis or check the collector`,
+      );
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('span export stopped: shutdown time is up') });
       return;
     }
@@ -117,7 +141,17 @@ export class CountingSpanExporter implements SpanExporter {
     }
     this.running += 1;
     this.inFlight += spans.length;
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (result: ExportResult): void => {
+      if (answered) {
+        // A late answer (after a timeout or an abort): already counted failed; its partial success is not the next export's.
+        if (result.code === ExportResultCode.SUCCESS) this.partialSuccess?.take();
+        return;
+      }
+      answered = true;
+      clearTimeout(timer);
+      this.unanswered.delete(finish);
       this.inFlight -= spans.length;
       if (result.code === ExportResultCode.SUCCESS) {
         // Read in the same step as the exporter's callback, so the count is this export's.
@@ -128,12 +162,28 @@ export class CountingSpanExporter implements SpanExporter {
       } else {
         this.failed += spans.length;
         logger.warn(`failed to export ${spans.length} spans (${this.failed} in total): ${result.error?.message ?? 'unknown error'}`);
+        notice(
+          'otlp_span_export_failed',
+          `spans could not be exported over OTLP (${result.error?.message ?? 'unknown error'}); counted in stats().spans.failed. Check the collector's OTLP endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)`,
+        );
       }
       this.running -= 1;
       const next = this.waiting.shift();
       if (next !== undefined) this.export(next.spans, next.resultCallback);
       resultCallback(result);
     };
+    this.unanswered.add(finish);
+    if (Number.isFinite(this.attemptTimeoutMillis)) {
+      timer = setTimeout(
+        () =>
+          finish({
+            code: ExportResultCode.FAILED,
+            error: new Error(`span export timed out after ${this.attemptTimeoutMillis} ms without an answer`),
+          }),
+        this.attemptTimeoutMillis,
+      );
+      timer.unref();
+    }
     try {
       this.attempts.export(this.exporter, spans, finish);
     } catch (error) {
@@ -148,10 +198,13 @@ export class CountingSpanExporter implements SpanExporter {
     return total;
   }
 
-  /** Fails every waiting batch and all later ones at once (counted). For bounded shutdown. */
+  /** Fails every waiting and unanswered batch and all later ones at once (counted). For bounded shutdown. */
   abort(): void {
     this.aborted = true;
     for (const batch of this.waiting.splice(0)) this.export(batch.spans, batch.resultCallback);
+    // Exports still unanswered are given up on now (a late answer is then ignored), so none stays pending.
+    const stopped = new Error('span export stopped: shutdown time is up');
+    for (const finish of [...this.unanswered]) finish({ code: ExportResultCode.FAILED, error: stopped });
   }
 
   forceFlush(): Promise<void> {

@@ -1,5 +1,6 @@
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { AttemptCounter } from './attempt-counter.js';
+import { attemptTimeoutMillis } from './export-retry.js';
 import { resolveProtocol, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
 import { createGrpcTraceExporter, type RetryingExportDelegate } from './otlp-grpc-exporters.js';
 import { createTraceExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
@@ -51,7 +52,9 @@ export function createSpanExport(options: OtlpConnectionOptions, queue: SpanQueu
       partialSuccess,
     );
   }
-  const counting = new CountingSpanExporter(exporter, attempts, partialSuccess);
+  // Over gRPC the export's own retries may start a last attempt just before their deadline: twice the bound.
+  const bound = attemptTimeoutMillis(options.timeoutMillis, 'TRACES') * (protocol === 'grpc' ? 2 : 1);
+  const counting = new CountingSpanExporter(exporter, attempts, partialSuccess, 8, bound);
   const maxQueueSize = positive(queue.maxQueueSize ?? environmentNumber('OTEL_BSP_MAX_QUEUE_SIZE'), 16_384);
   const bufferConfig = {
     maxQueueSize,
