@@ -137,7 +137,11 @@ export abstract class BudgetGuardCore {
 
   /** Validates a reserve or check input and reads what it needs: its estimate and limits (overrides included). */
   protected async prepare(request: BudgetReserveInput): Promise<Prepared> {
-    const input = typeof request === 'object' && request !== null ? request : ({} as BudgetReserveInput);
+    // A request that is not an object would otherwise reserve nothing against the global limits only, silently.
+    if (request !== undefined && (typeof request !== 'object' || request === null)) {
+      throw invalidInput('invalid_argument', 'request', request, 'a reserve request object ({ principal, estimatedUsd, … })');
+    }
+    const input: BudgetReserveInput = request ?? {};
     const principal = validatePrincipal(input.principal);
     const rootRunId = optionalId(input.rootRunId, 'rootRunId');
     const context = callContextOf(input);
@@ -245,9 +249,22 @@ export abstract class BudgetGuardCore {
     tokens: bigint,
   ): Promise<void> {
     const now = this.clock();
-    const applicable = await storeCall('settle', () => this.applicableNow(principal, rootRunId, context, now));
-    const counters: BudgetStoreCounter[] = applicable.map((limit) => limit.counter);
     const release = releaseOf(reservation, state);
+    let applicable: ApplicableLimit[];
+    try {
+      applicable = await storeCall('settle', () => this.applicableNow(principal, rootRunId, context, now));
+    } catch (error) {
+      // The reservation counts as settled here: give it back anyway rather than hold it until it lapses
+      // (the Redis stores retry a failed release once the store answers again).
+      if (release !== undefined)
+        void this.track(
+          this.store.commit({ release, now }).then(() => undefined),
+          false,
+          'release',
+        );
+      throw error;
+    }
+    const counters: BudgetStoreCounter[] = applicable.map((limit) => limit.counter);
     if (release === undefined && counters.length === 0) return;
     let crossings: BudgetStoreCrossing[];
     try {

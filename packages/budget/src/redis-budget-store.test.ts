@@ -57,6 +57,23 @@ describe('RedisBudgetStore against a real redis-server', () => {
     expect(await admin.zcard(`${keyPrefix}org_total:acme:reservations`)).toBe(0);
   });
 
+  it('gives a reservation back once Redis answers again when its settle never reached it', async () => {
+    const { guard, store } = redisGuard({ limits: { user: { daily: { usd: 1 } } }, circuitBreaker: false, onError: () => undefined });
+    const alice = { userId: 'leak-alice' };
+    const reservation = await guard.reserve({ principal: alice, estimatedUsd: 0.9 });
+    // Drop the store's connection: the settle fails before its script is sent.
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await expect(guard.settle(reservation, 0.1)).rejects.toMatchObject({ code: 'budget_unavailable' });
+    let reserved = Number.NaN;
+    for (let attempt = 0; attempt < 40 && reserved !== 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      reserved = (await guard.getBudget(alice).catch(() => undefined))?.limits[0]?.reserved ?? Number.NaN;
+    }
+    expect(reserved).toBe(0);
+    expect(store.orphanedReservations).toBe(0);
+    await guard.settle(await guard.reserve({ principal: alice, estimatedUsd: 0.9 }), 0.9);
+  });
+
   it('falls back to EVAL after the script cache is flushed', async () => {
     const { guard } = redisGuard({ limits: { global: { daily: { usd: 1 } } } });
     await guard.reserve({ estimatedUsd: 0.1 });

@@ -70,7 +70,7 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
   private closed = false;
   private readyWait: Promise<void> | undefined;
-  /** Reservations whose reserve timed out, to release once Redis answers again. */
+  /** Reservations whose reserve timed out or whose release failed, to release once Redis answers again. */
   private readonly orphans = new PendingReleases((release, now) => this.commit({ release, now }).then(() => undefined));
 
   constructor(options: RedisBudgetStoreOptions = {}) {
@@ -135,7 +135,14 @@ export class RedisBudgetStore implements BudgetStore {
       spend,
       spendCounters: spend?.counters ?? [],
     });
-    return crossingsOf(await this.run(this.keysOf(keys), args));
+    try {
+      return crossingsOf(await this.run(this.keysOf(keys), args));
+    } catch (error) {
+      // The reservation would otherwise stay held until it lapses (the guard counts it settled or released):
+      // give it back once Redis answers. A release that already ran is a no-op in the script.
+      if (release !== undefined) this.orphans.add(release, request.now, Number.POSITIVE_INFINITY);
+      throw error;
+    }
   }
 
   /** Reads counters, lapsing expired reservations first. */

@@ -187,6 +187,8 @@ export class RedisClusterBudgetStore implements BudgetStore {
     );
     const failed = results.filter((result) => result.status === 'rejected');
     if (failed.length > 0) {
+      // Give the reservation back once the masters answer (as on one node); a release that ran is a no-op.
+      if (request.release !== undefined) this.pending.add(request.release, request.now, Number.POSITIVE_INFINITY);
       const first: unknown = failed[0]!.reason;
       if (failed.length === results.length || CostspanError.isInstance(first)) throw first;
       throw new Error(
