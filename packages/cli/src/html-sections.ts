@@ -86,10 +86,22 @@ export function unpricedBanner(report: Report): string {
   if (warnings.unpricedCalls === 0 && warnings.unpricedModels.length === 0) return '';
   const models = warnings.unpricedModels
     .slice(0, 20)
-    .map((entry) => `<li><code>${escapeHtml(entry.model)}</code>: ${integer.format(entry.calls)} call${entry.calls === 1 ? '' : 's'}</li>`)
+    .map(
+      (entry) =>
+        `<li><code>${escapeHtml(entry.model)}</code>${entry.calls === 0 ? '' : `: ${integer.format(entry.calls)} call${entry.calls === 1 ? '' : 's'}`}</li>`,
+    )
     .join('');
   const more = warnings.unpricedModels.length > 20 ? `<li>and ${warnings.unpricedModels.length - 20} more models</li>` : '';
-  return `<section id="section-unpriced" class="banner" role="alert"><h2>&#9888; ${integer.format(warnings.unpricedCalls)} call${warnings.unpricedCalls === 1 ? '' : 's'} could not be priced</h2><p>They are counted at $0, so every total on this page is low. Give these models a price (<code>customPrices</code>) or check their names:</p><ul>${models}${more}</ul></section>`;
+  // Only session events named the models (their token events are elsewhere): no "0 calls".
+  const heading =
+    warnings.unpricedCalls === 0
+      ? 'Runs here had calls that could not be priced'
+      : `${integer.format(warnings.unpricedCalls)} call${warnings.unpricedCalls === 1 ? '' : 's'} could not be priced`;
+  const text =
+    warnings.unpricedCalls === 0
+      ? 'Their token events are not in this input (another file, or outside --since/--until).'
+      : 'They are counted at $0, so every total on this page is low.';
+  return `<section id="section-unpriced" class="banner" role="alert"><h2>&#9888; ${heading}</h2><p>${text} Give these models a price (<code>customPrices</code>) or check their names:</p><ul>${models}${more}</ul></section>`;
 }
 
 /** Cache savings and reasoning share, from the report's totals. */

@@ -74,6 +74,15 @@ describe('EventScanner', () => {
     expect(summary).toContain(`${path}:2: malformed JSON`);
   });
 
+  it('quotes a damaged line in the summary with its control characters escaped, never sent to the terminal', async () => {
+    const path = join(directory, 'escapes.jsonl');
+    writeFileSync(path, 'x\u001b[2J\u0007\n{"event_type":"llm.cost.token.recorded\\u001b[31m"}\n');
+    const { scanner } = await scanAll([path]);
+    const summary = describeSkipped(scanner.stats) ?? '';
+    expect([...summary].some((character) => character !== '\n' && (character.codePointAt(0) as number) < 0x20)).toBe(false);
+    expect(summary).toContain('x\\u001b[2J\\u0007');
+  });
+
   it('skips a 10 MB line as it streams by, and reads the lines after it', async () => {
     const path = join(directory, 'huge.jsonl');
     const huge = `{"event_id":"${'x'.repeat(10 * 1024 * 1024)}"}`;

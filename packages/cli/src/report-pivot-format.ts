@@ -1,7 +1,7 @@
 import { formatMoney } from './money-display.js';
 import type { ReportPivot } from './report-pivot.js';
 import type { ReportDimension, ReportRow } from './report.js';
-import { renderTextTable, textWidth, truncateMiddle, type TextColumn } from './text-table.js';
+import { displayText, renderTextTable, textWidth, truncateMiddle, type TextColumn } from './text-table.js';
 
 /** Options of the pivot's text forms. */
 export interface PivotTextOptions {
@@ -46,7 +46,7 @@ export function formatPivotTable(pivot: ReportPivot, options: PivotTextOptions =
   const width = options.width ?? 80;
   const cells = grid(pivot);
   const keyHeader = `${dimensionLabel(pivot.rows)} \\ ${dimensionLabel(pivot.columns)}`;
-  const naturalKey = Math.min(Math.max(textWidth(keyHeader), ...pivot.rowKeys.map(textWidth)), 32);
+  const naturalKey = Math.min(Math.max(textWidth(keyHeader), ...pivot.rowKeys.map((key) => textWidth(displayText(key)))), 32);
   const build = (kept: number): { columns: TextColumn[]; rows: Array<{ key: string; cells: string[] }>; width: number } => {
     // Columns are sorted by cost (days by date): the cheapest, or the earliest days, are pooled.
     const days = pivot.columns === 'day';
@@ -54,7 +54,7 @@ export function formatPivotTable(pivot: ReportPivot, options: PivotTextOptions =
     const shownKeys = days ? keys.slice(keys.length - kept) : keys.slice(0, kept);
     const pooledKeys = days ? keys.slice(0, keys.length - kept) : keys.slice(kept);
     const pooledHeader = pooledKeys.length > 0 ? [`(${pooledKeys.length} more)`] : [];
-    const shownHeaders = shownKeys.map((key) => truncateMiddle(key, HEADER_WIDTH));
+    const shownHeaders = shownKeys.map((key) => truncateMiddle(displayText(key), HEADER_WIDTH));
     const headers = ['total', ...(days ? [...pooledHeader, ...shownHeaders] : [...shownHeaders, ...pooledHeader])];
     const rows = pivot.rowKeys.map((rowKey, index) => {
       const row = cells.get(rowKey);

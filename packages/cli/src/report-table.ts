@@ -86,9 +86,10 @@ function cells(row: ReportRow, dimension: ReportDimension | undefined, options: 
 }
 
 /** Breakdowns the text formats leave out: those where no event had the dimension (only `(none)`). */
+/** True when no event has the dimension (with --top 0, every row is pooled in `rest`: not empty). */
 function isEmpty(breakdown: ReportBreakdown): boolean {
   return (
-    breakdown.rows.length === 0 || (breakdown.rows.length === 1 && breakdown.rows[0]?.key === '(none)' && breakdown.rest === undefined)
+    breakdown.rest === undefined && (breakdown.rows.length === 0 || (breakdown.rows.length === 1 && breakdown.rows[0]?.key === '(none)'))
   );
 }
 

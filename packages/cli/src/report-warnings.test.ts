@@ -187,6 +187,20 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
     expect(html).toContain('Unpriced calls (at $0)<b>3</b>');
   });
 
+  it('a run whose unpriced token events are not in the input names its models, never "0 calls could not be priced"', () => {
+    const aggregator = new ReportAggregator({ dimensions: ['model', 'agent'] });
+    aggregator.add(sessionEvent({ unpriced_call_count: 1, unpriced_models: ['mystery-model'] }));
+    const report = aggregator.result();
+    const text = formatReport(report, 'table', { inputs: ['x'] }, { width: 1000 });
+    expect(text).not.toMatch(/\b0 calls could not be priced/);
+    expect(text).toContain('WARNING: Runs here had calls that could not be priced, whose token events are not in this input');
+    expect(text).toContain('mystery-model.');
+    const html = renderHtmlReport(report, { inputs: ['x'] });
+    expect(html).not.toMatch(/\b0 calls? could not be priced/);
+    expect(html).toContain('Runs here had calls that could not be priced');
+    expect(html).toContain('<li><code>mystery-model</code></li>');
+  });
+
   it('a complete report has no warnings in any format', () => {
     const aggregator = new ReportAggregator({ dimensions: ['model', 'day', 'agent'] });
     aggregator.add(tokenEvent('gpt-4o', 0.003));

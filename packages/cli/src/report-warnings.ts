@@ -140,8 +140,12 @@ export function warningLines(warnings: ReportWarnings, options: { maxItems?: num
       .map((entry) => (entry.calls > 0 ? `${entry.model} (${plural(entry.calls, 'call')})` : entry.model));
     const more = warnings.unpricedModels.length > maxItems ? `, and ${warnings.unpricedModels.length - maxItems} more` : '';
     lines.push(
-      `${plural(warnings.unpricedCalls, 'call')} could not be priced and ${warnings.unpricedCalls === 1 ? 'is' : 'are'} counted at $0: ${models.join(', ')}${more}. ` +
-        'Totals are low: give these models a price (customPrices) or check the model names.',
+      warnings.unpricedCalls === 0
+        ? // Only session events named them (e.g. --since cut the runs' token events): no "0 calls".
+          `Runs here had calls that could not be priced, whose token events are not in this input (another file, or outside --since/--until): ${models.join(', ')}${more}. ` +
+            'Give these models a price (customPrices) or check the model names.'
+        : `${plural(warnings.unpricedCalls, 'call')} could not be priced and ${warnings.unpricedCalls === 1 ? 'is' : 'are'} counted at $0: ${models.join(', ')}${more}. ` +
+            'Totals are low: give these models a price (customPrices) or check the model names.',
     );
   }
   if (warnings.usageMissingCalls > 0) {

@@ -183,6 +183,18 @@ describe('ReportAggregator', () => {
     expect(formatReport(report, 'csv', { inputs: ['f'] }).split('\n')[2]).toMatch(/^model,"m,""quoted""",0.00525,/);
     expect(formatReport(report, 'markdown', { inputs: ['f'] })).toContain('| m,"quoted" | $0.00525 |');
   });
+
+  it('--top 0 pools every row; the breakdown is shown as that row, not "no event has it"', () => {
+    const aggregator = new ReportAggregator({ dimensions: ['model'] });
+    aggregator.add(tokenEvent({ input: 0.0015, output: 0, model: 'a' }));
+    aggregator.add(tokenEvent({ input: 0.001, output: 0, model: 'b' }));
+    const report = aggregator.result({ top: 0 });
+    for (const format of ['table', 'markdown'] as const) {
+      const text = formatReport(report, format, { inputs: ['f'] });
+      expect(text).not.toContain('Not shown');
+      expect(text).toMatch(/\(2 more\) +[│|] +\$0\.0025/);
+    }
+  });
 });
 
 describe('flags', () => {
@@ -195,5 +207,15 @@ describe('flags', () => {
     expect(parseTimeBound('2026-03', '--until')).toBe(Date.UTC(2026, 3, 1));
     expect(parseTimeBound('2026-03-01T12:00:00Z', '--since')).toBe(Date.UTC(2026, 2, 1, 12));
     expect(() => parseTimeBound('yesterday', '--since')).toThrow(/--since must be/);
+  });
+
+  it('reads a time without an offset as UTC and refuses days that do not exist', () => {
+    expect(parseTimeBound('2026-03-01T12:00:00', '--since')).toBe(Date.UTC(2026, 2, 1, 12));
+    expect(parseTimeBound('2026-03-01T12:00', '--until')).toBe(Date.UTC(2026, 2, 1, 12));
+    expect(parseTimeBound('2026-03-01T12:00:00+02:00', '--since')).toBe(Date.UTC(2026, 2, 1, 10));
+    expect(parseTimeBound('2024-02-29', '--since')).toBe(Date.UTC(2024, 1, 29));
+    for (const text of ['2026-02-30', '2026-02-29', '2026-04-31', '2026-02-30T00:00:00Z', '2026-00-10']) {
+      expect(() => parseTimeBound(text, '--since')).toThrow(/--since must be/);
+    }
   });
 });

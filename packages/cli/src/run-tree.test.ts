@@ -77,6 +77,23 @@ describe('RunTreeBuilder', () => {
     );
   });
 
+  it('a call that reported no usage is named, not reported as missing events', async () => {
+    const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
+    const { CostSpanProcessor, InMemoryEventExporter, createCostTracer } = await import('@costspan/sdk');
+    const exporter = new InMemoryEventExporter();
+    const processor = new CostSpanProcessor({ source: 'tree@1.0.0', exporters: [exporter] });
+    const tracer = createCostTracer({ tracerProvider: new BasicTracerProvider({ spanProcessors: [processor] }) });
+    tracer.agentRun('outer', { runId: 'outer-1' }, (run) => {
+      run.step('ok', (step) => step.setModel('m', 'p').setTokenUsage({ input: 10, output: 1 }).setCost({ inputUsd: 0.001, outputUsd: 0 }));
+      run.step('stream', (step) => step.setModel('m', 'p').span.setAttributes({ 'llm.cost.usage.missing': true }));
+    });
+    await processor.forceFlush();
+    const tree = build('outer-1', exporter.getEvents());
+    expect(tree.root.inclusive.callCount).toBe(1);
+    expect(tree.warnings).toEqual(['1 call reported no usage, so no tokens or cost are counted for it: the cost is low']);
+    expect(formatRunTreeText(tree)).toContain('warning: 1 call reported no usage');
+  });
+
   it('an unknown run id is a run_not_found error', () => {
     expect(() => build('no-such-run')).toThrow(expect.objectContaining({ code: 'run_not_found' }));
   });

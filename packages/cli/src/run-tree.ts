@@ -55,7 +55,8 @@ class MutableNode {
   errors = 0;
   /** Position of the first call in the input: children are listed in the order work was recorded. */
   firstSequence = Number.POSITIVE_INFINITY;
-  session: { cost: PicoUsd; calls: number } | undefined;
+  /** The root run's session event: cost, every call, and the calls that reported no usage (no token event). */
+  session: { cost: PicoUsd; calls: number; usageMissing: number } | undefined;
   attached = false;
   /** Id of the enclosing run, when the events name it (SDK events carry `parent_run_id`). */
   parentRunId: string | undefined;
@@ -181,7 +182,7 @@ export class RunTreeBuilder {
     if (typeof payload.session_duration_ms === 'number') run.durationMs = payload.session_duration_ms;
     const totals = emptyTotals();
     addWireCall(totals, payload.total_cost, payload.total_token_usage, true);
-    run.session = { cost: totalCost(totals), calls: payload.call_count };
+    run.session = { cost: totalCost(totals), calls: payload.call_count, usageMissing: payload.usage_missing_call_count ?? 0 };
   }
 
   private addAttributed(event: CostEvent<'llm.cost.attributed'>): void {
@@ -214,9 +215,20 @@ export class RunTreeBuilder {
     const root = freeze(target, warnings);
     const ancestors = target.path.slice(0, -1);
     const session = target.session;
-    if (session !== undefined && (session.cost !== totalCost(root.inclusive) || session.calls !== root.inclusive.callCount)) {
+    const calls = (count: number): string => `${count} call${count === 1 ? '' : 's'}`;
+    // Calls without usage have no token event: counted in the session's call_count, never in the tree.
+    const usageMissing = session?.usageMissing ?? 0;
+    if (usageMissing > 0) {
       warnings.push(
-        `the session event says ${session.calls} calls costing ${formatUsd(session.cost)}, but the token events found add up to ${root.inclusive.callCount} calls costing ${formatUsd(totalCost(root.inclusive))}: events are missing or were filtered out`,
+        `${calls(usageMissing)} reported no usage, so no tokens or cost are counted for ${usageMissing === 1 ? 'it' : 'them'}: the cost is low`,
+      );
+    }
+    if (
+      session !== undefined &&
+      (session.cost !== totalCost(root.inclusive) || session.calls - usageMissing !== root.inclusive.callCount)
+    ) {
+      warnings.push(
+        `the session event says ${calls(session.calls - usageMissing)}${usageMissing > 0 ? ' with usage' : ''} costing ${formatUsd(session.cost)}, but the token events found add up to ${calls(root.inclusive.callCount)} costing ${formatUsd(totalCost(root.inclusive))}: events are missing or were filtered out`,
       );
     }
     const attributions = [...this.attributions]

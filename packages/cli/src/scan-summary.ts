@@ -1,3 +1,4 @@
+import { displayText } from './display-text.js';
 import { SKIP_REASON_TEXT, type ScanStats, type SkipReason } from './scan-stats.js';
 
 // What a scan tells a person at its end (stderr lines).
@@ -13,7 +14,10 @@ export function describeSkipped(stats: ScanStats): string | undefined {
     .map((reason) => `${stats.skippedByReason[reason]} ${SKIP_REASON_TEXT[reason]}`);
   const lines = [`skipped ${stats.skipped} of ${stats.lines} lines: ${parts.join(', ')}`];
   for (const example of stats.examples) {
-    lines.push(`  ${example.file}:${example.line}: ${SKIP_REASON_TEXT[example.reason]}: ${truncate(example.detail, 160)}`);
+    // The detail quotes the damaged line: its control characters (an escape sequence) are shown, not sent to the terminal.
+    lines.push(
+      `  ${displayText(example.file)}:${example.line}: ${SKIP_REASON_TEXT[example.reason]}: ${truncate(displayText(example.detail), 160)}`,
+    );
   }
   return lines.join('\n');
 }
@@ -29,5 +33,6 @@ export function describeDuplicates(stats: ScanStats): string | undefined {
 }
 
 function truncate(text: string, length: number): string {
-  return text.length > length ? `${text.slice(0, length - 3)}...` : text;
+  const characters = [...text];
+  return characters.length > length ? `${characters.slice(0, length - 3).join('')}...` : text;
 }

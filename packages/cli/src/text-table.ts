@@ -1,3 +1,5 @@
+import { displayText, textWidth, truncateMiddle } from './display-text.js';
+
 /** A cell: one text, or a full text and a compact one used when the table does not fit. */
 export type TextCell = string | { full: string; compact: string };
 
@@ -28,31 +30,17 @@ export interface TextTableOptions {
   minKeyWidth?: number;
 }
 
-/** Display width of a text: one column per code point (box drawing, `…`, `×`, `▲` and `≥` are narrow). */
-export function textWidth(text: string): number {
-  let width = 0;
-  for (const _ of text) width += 1;
-  return width;
-}
-
-/** `text` cut to `width` columns in the middle: `support-agent/re…/search`. */
-export function truncateMiddle(text: string, width: number): string {
-  const characters = [...text];
-  if (characters.length <= width) return text;
-  if (width <= 1) return characters.slice(0, width).join('');
-  const head = Math.ceil((width - 1) / 2);
-  const tail = width - 1 - head;
-  return `${characters.slice(0, head).join('')}…${tail > 0 ? characters.slice(-tail).join('') : ''}`;
-}
+export { displayText, textWidth, truncateMiddle } from './display-text.js';
 
 /**
  * Wraps `text` at spaces into lines of at most `width` columns; continuation
  * lines start with `indent`. A word longer than a line is cut in the middle.
+ * Control characters (a newline in a tag value) are shown as escapes.
  */
 export function wrapText(text: string, width: number, indent = '  '): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
+  for (const word of displayText(text).split(' ')) {
     const prefix = lines.length === 0 ? '' : indent;
     const candidate = line === '' ? `${prefix}${word}` : `${line} ${word}`;
     if (textWidth(candidate) <= width) {
@@ -71,7 +59,7 @@ export function wrapText(text: string, width: number, indent = '  '): string[] {
 }
 
 const cellText = (cell: TextCell | undefined, compact: boolean): string =>
-  cell === undefined ? '' : typeof cell === 'string' ? cell : compact ? cell.compact : cell.full;
+  displayText(cell === undefined ? '' : typeof cell === 'string' ? cell : compact ? cell.compact : cell.full);
 
 const pad = (text: string, width: number, align: 'left' | 'right'): string => {
   const fill = ' '.repeat(Math.max(0, width - textWidth(text)));
@@ -91,10 +79,12 @@ const PHASES = [
  * A bordered table (`│ key │ a │ b │`) that fits in `width` columns: when too
  * wide, cells switch to their compact form, then columns are dropped by
  * priority while long keys are cut in the middle, in the phases described on
- * {@link TextColumn.priority}. Returns the lines, without newlines.
+ * {@link TextColumn.priority}. Control characters in keys and cells are shown as
+ * escapes. Returns the lines, without newlines.
  */
 export function renderTextTable(options: TextTableOptions): string[] {
-  const { columns, rows } = options;
+  const { columns } = options;
+  const rows = options.rows.map((row) => ({ key: displayText(row.key), cells: row.cells }));
   const naturalKey = Math.max(textWidth(options.keyHeader), ...rows.map((row) => textWidth(row.key)));
   // A column with no text in any row says nothing: left out.
   const shown = new Set(columns.map((_, index) => index).filter((index) => rows.some((row) => cellText(row.cells[index], false) !== '')));

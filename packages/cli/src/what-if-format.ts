@@ -1,4 +1,5 @@
 import { formatPico, type PicoUsd } from '@costspan/core';
+import { displayText, textWidth, truncateMiddle } from './display-text.js';
 import { formatMoney } from './money-display.js';
 import type { ReportFormat } from './report-format.js';
 import type { WhatIfReport, WhatIfRow } from './what-if-report.js';
@@ -109,16 +110,19 @@ function label(row: WhatIfRow): string {
   return row.target === undefined ? row.key : `${row.key} -> ${row.target}`;
 }
 
+/** `text` padded with spaces to `width` terminal columns. */
+function padEnd(text: string, width: number): string {
+  return `${text}${' '.repeat(Math.max(0, width - textWidth(text)))}`;
+}
+
 /** Rows with calls recorded unpriced end in ` !`: their $0 actual is not a real $0. */
 function markedLabel(row: WhatIfRow, width: number): string {
   return row.actualUnpricedCalls === 0 ? fit(label(row), width) : `${fit(label(row), width - 2)} !`;
 }
 
-/** Middle-truncates `text` to `width` characters. */
+/** Middle-truncates `text` to `width` terminal columns, control characters shown as escapes. */
 function fit(text: string, width: number): string {
-  if (text.length <= width) return text;
-  const head = Math.ceil((width - 1) / 2);
-  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`;
+  return truncateMiddle(displayText(text), width);
 }
 
 const integer = new Intl.NumberFormat('en-US');
@@ -174,7 +178,7 @@ export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[]
     );
     for (const row of breakdown.rows) {
       lines.push(
-        `${markedLabel(row, 30).padEnd(30)} ${fit(usd(row.actual), 11).padStart(11)} ${fit(usd(row.whatIf), 11).padStart(11)} ${fit(usd(row.saving), 11).padStart(11)} ${percent(savingShare(row)).padStart(6)} ${fit(integer.format(row.calls), 6).padStart(6)}`,
+        `${padEnd(markedLabel(row, 30), 30)} ${fit(usd(row.actual), 11).padStart(11)} ${fit(usd(row.whatIf), 11).padStart(11)} ${fit(usd(row.saving), 11).padStart(11)} ${percent(savingShare(row)).padStart(6)} ${fit(integer.format(row.calls), 6).padStart(6)}`,
       );
     }
   }
@@ -182,7 +186,7 @@ export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[]
 }
 
 function markdownCell(text: string): string {
-  return text.replace(/\|/g, '\\|');
+  return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
 }
 
 /** GitHub-flavoured Markdown. */
@@ -217,7 +221,9 @@ export function formatWhatIfMarkdown(report: WhatIfReport, options: WhatIfTextOp
 
 function csvCell(value: string | number): string {
   let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@]/.test(text)) text = `'${text}`;
+  // A leading = + - @ would be a formula in a spreadsheet: quote-prefixed, unless the text is an
+  // amount (a negative saving, `-0.000075`), which must stay a number.
+  if (typeof value === 'string' && /^[=+\-@]/.test(text) && !/^-\d+(\.\d+)?$/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -177,6 +177,10 @@ describe('report --reprice (what-if)', () => {
     );
     expect(lines[1]).toBe('total,total,,10,5,0,1,0.02265,0.012285,0.010365,0.4576,');
     expect(lines).toContain('model,gpt-4o,gpt-4o-mini,5,5,0,0,0.0111,0.000735,0.010365,0.9337,');
+    // A re-pricing that costs more has a negative saving: an amount, never quote-prefixed as a formula.
+    const dearer = await run(['report', eventsPath, '--reprice', 'gpt-4o-mini=gpt-4o', '--format', 'csv']);
+    const dearerLines = dearer.stdout.trim().split('\n');
+    expect(dearerLines[1]).toMatch(/^total,total,,10,1,0,1,0\.02265,[0-9.]+,-0\.[0-9]+,-0\.[0-9]+,$/);
     const markdown = await run(['report', eventsPath, '--reprice', 'gpt-4o=gpt-4o-mini', '--format', 'markdown', '--exact']);
     expect(markdown.stdout).toContain('| gpt-4o -> gpt-4o-mini | $0.0111 | $0.000735 | $0.010365 | 93.4% | 5 |');
   });
