@@ -83,7 +83,7 @@ export class CanonicalLineReader extends JsonSkipper {
     record.inputTokens = record.outputTokens = record.totalTokens = 0;
     record.cacheReadTokens = record.cacheWriteTokens = record.reasoningTokens = 0;
     record.latencyMs = undefined;
-    record.usageMissing = 0;
+    record.usageMissing = record.sessionCalls = 0;
     record.unpricedModels = record.budgetRefusals = undefined;
     this.type = undefined;
     this.envelope = 0;
@@ -232,16 +232,14 @@ export class CanonicalLineReader extends JsonSkipper {
         return this.type === SESSION ? this.object(position, Kind.Usage) : this.skipValue(position, 0);
       case Field.Model:
         return this.type === TOKEN ? this.object(position, Kind.Model) : this.skipValue(position, 0);
-      case Field.CallCount:
-        if (this.type !== SESSION) break;
-        this.required = true;
-        return this.integer(position);
       case Field.UnpricedCallCount:
         return this.type === SESSION ? this.integer(position) : this.skipValue(position, 0);
+      case Field.CallCount:
       case Field.UsageMissingCallCount: {
         if (this.type !== SESSION) break;
         const after = this.integer(position);
-        record.usageMissing = this.number;
+        if (field === Field.UsageMissingCallCount) record.usageMissing = this.number;
+        else [this.required, record.sessionCalls] = [true, this.number];
         return after;
       }
       // Refusals and unpriced model names are read the slow way (rare, and lists of objects).

@@ -60,6 +60,8 @@ export interface EventRecord {
   latencyMs: number | undefined;
   /** Session events: `usage_missing_call_count`, else 0. */
   usageMissing: number;
+  /** Session events: `call_count` (every call of the run's tree), else 0. */
+  sessionCalls: number;
   unpricedModels: readonly string[] | undefined;
   budgetRefusals: readonly BudgetRefusalWire[] | undefined;
 }
@@ -95,6 +97,7 @@ export function emptyRecord(): EventRecord {
     reasoningTokens: 0,
     latencyMs: undefined,
     usageMissing: 0,
+    sessionCalls: 0,
     unpricedModels: undefined,
     budgetRefusals: undefined,
   };
@@ -140,7 +143,7 @@ export function recordFromEvent(event: CostEvent, record: EventRecord = emptyRec
   record.input = record.output = record.reasoning = record.cachedDiscount = 0;
   record.unpricedModels = undefined;
   record.budgetRefusals = undefined;
-  record.usageMissing = 0;
+  record.usageMissing = record.sessionCalls = 0;
   record.latencyMs = undefined;
   record.currency = undefined;
   record.priced = true;
@@ -175,6 +178,7 @@ export function recordFromEvent(event: CostEvent, record: EventRecord = emptyRec
     if (event.event_type === 'llm.cost.session.recorded') {
       const session = (event as CostEvent<'llm.cost.session.recorded'>).payload;
       record.usageMissing = session.usage_missing_call_count ?? 0;
+      record.sessionCalls = session.call_count;
       record.unpricedModels = session.unpriced_models;
       record.budgetRefusals = session.budget_refusals;
     }

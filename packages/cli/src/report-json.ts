@@ -70,6 +70,8 @@ export interface ReportJson {
     unpriced_calls: number;
     unpriced_models: Array<{ model: string; calls: number }>;
     usage_missing_calls: number;
+    /** Calls the runs' session events count that have no token event in the input (their cost is missing). */
+    calls_without_token_event: number;
     budget_refusals: number;
     budget_refusals_by_limit: Array<{
       limit_type: string;
@@ -197,6 +199,7 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
       unpriced_calls: report.warnings.unpricedCalls,
       unpriced_models: report.warnings.unpricedModels.map((entry) => ({ ...entry })),
       usage_missing_calls: report.warnings.usageMissingCalls,
+      calls_without_token_event: report.warnings.callsWithoutTokenEvent,
       budget_refusals: report.warnings.budgetRefusals,
       budget_refusals_by_limit: report.warnings.refusalsByLimit.map((group) => ({
         limit_type: group.limitType,

@@ -100,6 +100,7 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
         { model: 'other-finetune', calls: 1 },
       ],
       usageMissingCalls: 2,
+      callsWithoutTokenEvent: 0,
       budgetRefusals: 2,
       refusalsByLimit: [
         {
@@ -185,6 +186,21 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
       /<tr class="incomplete"><td>my-finetune<\/td><td class="n"[^>]*>\$0(\.00)? <span class="mark"[^>]*>&#9888; 2 unpriced<\/span><\/td>/,
     );
     expect(html).toContain('Unpriced calls (at $0)<b>3</b>');
+  });
+
+  it('session events counting calls whose token events are not in the input warn, never a silent $0.00', () => {
+    const aggregator = new ReportAggregator({ dimensions: ['agent'] });
+    aggregator.add(sessionEvent({}));
+    aggregator.add(tokenEvent('gpt-4o', 0.001));
+    const report = aggregator.result();
+    expect(report.warnings.callsWithoutTokenEvent).toBe(5);
+    const text = formatReport(report, 'table', { inputs: ['x'] }, { width: 1000 });
+    expect(text).toContain("WARNING: The runs' session events count 5 more calls than this input has token events for");
+    expect(reportToJson(report, { inputs: ['x'] }).warnings.calls_without_token_event).toBe(5);
+    const complete = new ReportAggregator({ dimensions: ['agent'] });
+    complete.add(sessionEvent({ call_count: 1 }));
+    complete.add(tokenEvent('gpt-4o', 0.001));
+    expect(complete.result().warnings.callsWithoutTokenEvent).toBe(0);
   });
 
   it('a run whose unpriced token events are not in the input names its models, never "0 calls could not be priced"', () => {

@@ -29,6 +29,12 @@ export interface ReportWarnings {
   unpricedModels: Array<{ model: string; calls: number }>;
   /** Calls that ran but reported no usage (session events' `usage_missing_call_count`). */
   usageMissingCalls: number;
+  /**
+   * Calls the runs' session events count (`call_count`) beyond the calls in the report: their
+   * token events are not in the input (another file, outside --since/--until, or lost), so their
+   * cost is not in the totals.
+   */
+  callsWithoutTokenEvent: number;
   /** Steps refused by a budget (session events' `budget_refusals`). */
   budgetRefusals: number;
   /** Refusals grouped by the refusing limit, most first. */
@@ -42,6 +48,7 @@ export class WarningCollector {
   private unpricedCalls = 0;
   private usageMissingCalls = 0;
   private budgetRefusals = 0;
+  private sessionCalls = 0;
   private readonly unpricedModels = new Map<string, number>();
   private readonly refusals = new Map<string, RefusalGroup>();
 
@@ -58,9 +65,10 @@ export class WarningCollector {
       this.unpricedModels.set(model, (this.unpricedModels.get(model) ?? 0) + 1);
   }
 
-  /** A session event: calls without usage, unpriced model names and budget refusals. */
+  /** A session event: its calls, calls without usage, unpriced model names and budget refusals. */
   addSession(event: CostEvent<'llm.cost.session.recorded'>): void {
     const payload = event.payload;
+    this.addSessionCalls(payload.call_count);
     this.addRun(payload.usage_missing_call_count ?? 0, payload.unpriced_models, payload.budget_refusals);
   }
 
@@ -71,6 +79,11 @@ export class WarningCollector {
       if (!this.unpricedModels.has(model) && this.unpricedModels.size < MAX_KEYS) this.unpricedModels.set(model, 0);
     }
     for (const refusal of refusals ?? []) this.addRefusal(refusal);
+  }
+
+  /** A session event's `call_count`: held against the calls the report counts (see {@link WarningCollector.result}). */
+  addSessionCalls(calls: number): void {
+    this.sessionCalls += calls;
   }
 
   private addRefusal(refusal: BudgetRefusalWire): void {
@@ -93,8 +106,8 @@ export class WarningCollector {
     });
   }
 
-  /** The warnings so far. */
-  result(): ReportWarnings {
+  /** The warnings so far; `countedCalls`: the calls in the report's totals (token events and calls without usage). */
+  result(countedCalls: number): ReportWarnings {
     const byCount = <T>(entries: T[], count: (entry: T) => number, key: (entry: T) => string): T[] =>
       entries.sort((left, right) => count(right) - count(left) || (key(left) < key(right) ? -1 : key(left) > key(right) ? 1 : 0));
     return {
@@ -105,6 +118,7 @@ export class WarningCollector {
         (entry) => entry.model,
       ),
       usageMissingCalls: this.usageMissingCalls,
+      callsWithoutTokenEvent: Math.max(0, this.sessionCalls - countedCalls),
       budgetRefusals: this.budgetRefusals,
       refusalsByLimit: byCount(
         [...this.refusals.values()].map((group) => ({ ...group, example: { ...group.example } })),
@@ -117,7 +131,13 @@ export class WarningCollector {
 
 /** True when a report has anything to warn about. */
 export function hasWarnings(warnings: ReportWarnings): boolean {
-  return warnings.unpricedCalls > 0 || warnings.unpricedModels.length > 0 || warnings.usageMissingCalls > 0 || warnings.budgetRefusals > 0;
+  return (
+    warnings.unpricedCalls > 0 ||
+    warnings.unpricedModels.length > 0 ||
+    warnings.usageMissingCalls > 0 ||
+    warnings.callsWithoutTokenEvent > 0 ||
+    warnings.budgetRefusals > 0
+  );
 }
 
 /** A limit or amount in its unit: `$0.01` or `1,000 tokens`. */
@@ -152,6 +172,13 @@ export function warningLines(warnings: ReportWarnings, options: { maxItems?: num
     lines.push(
       `${plural(warnings.usageMissingCalls, 'call')} reported no usage, so no tokens or cost are counted for ${warnings.usageMissingCalls === 1 ? 'it' : 'them'}. ` +
         'Totals are low: ask for usage in responses (e.g. stream_options.include_usage / includeStreamUsage).',
+    );
+  }
+  if (warnings.callsWithoutTokenEvent > 0) {
+    const count = warnings.callsWithoutTokenEvent;
+    lines.push(
+      `The runs' session events count ${plural(count, 'more call')} than this input has token events for: ${count === 1 ? 'its' : 'their'} cost is not in these totals. ` +
+        'Their token events are in another file, outside --since/--until, or were lost: check the exporter (stats().dropped / failed).',
     );
   }
   if (warnings.budgetRefusals > 0) {

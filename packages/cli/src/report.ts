@@ -321,6 +321,7 @@ export class ReportAggregator {
   private addSession(record: EventRecord): void {
     this.counts.session += 1;
     this.warnings.addRun(record.usageMissing, record.unpricedModels, record.budgetRefusals);
+    this.warnings.addSessionCalls(record.sessionCalls);
     // Calls that reported no usage have no token event: the session event is where they are counted.
     const refusals = record.budgetRefusals?.length ?? 0;
     this.countRun(this.totals, record, refusals);
@@ -377,7 +378,7 @@ export class ReportAggregator {
       eventCounts: { ...this.counts },
       monthToDate: monthToDate(this.days, options.asOfMs ?? (this.last === undefined ? undefined : eventTimeMs(this.last))),
       breakdowns,
-      warnings: this.warnings.result(),
+      warnings: this.warnings.result(this.totals.totals.callCount),
     };
   }
 

@@ -29,9 +29,9 @@ async function stallingCollector(): Promise<{ url: string; recover: () => void; 
   };
 }
 
-function oneCall(costspan: RegisteredCostspan): Promise<void> {
-  return costspan.tracer.agentRun('agent', (run) =>
-    run.step('answer', (step) => step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 10, output: 5 })),
+function oneCall(costspan: RegisteredCostspan): void {
+  costspan.tracer.agentRun('agent', (run) =>
+    run.step('answer', (step) => void step.setModel('gpt-4o', 'openai').setTokenUsage({ input: 10, output: 5 })),
   );
 }
 
@@ -46,11 +46,11 @@ describe('a forceFlush that times out', () => {
     cleanups.push(collector.close);
     const costspan = registerCostspan({ endpoint: collector.url, metrics: false, flushOnExit: false, timeoutMillis: 2000 });
     cleanups.push(() => costspan.shutdown({ timeoutMillis: 1000 }));
-    await oneCall(costspan);
+    oneCall(costspan);
     const stalled = await costspan.forceFlush({ timeoutMillis: 200 });
     expect(stalled.events.exported + stalled.events.failed).toBe(0);
     collector.recover();
-    await oneCall(costspan);
+    oneCall(costspan);
     const after = await costspan.forceFlush({ timeoutMillis: 5000 });
     expect(after.events).toMatchObject({ queued: 4, exported: 4, failed: 0, pending: 0 });
     expect(after.spans).toMatchObject({ exported: 4, failed: 0, pending: 0 });
