@@ -1,10 +1,10 @@
 import { ExportResultCode, loggingErrorHandler, setGlobalErrorHandler, type ExportResult } from '@opentelemetry/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CostEvent } from '../events/cost-event.js';
 import { EventPipeline, type EventPipelineStats } from './event-pipeline.js';
 import type { EventExporter } from './event-exporter.js';
 import { InMemoryEventExporter } from './in-memory-event-exporter.js';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from '../notice.js';
+import { sampleEvent } from '../__fixtures__/sample-event.js';
 
 let notices: CostspanNotice[];
 let errors: unknown[];
@@ -21,22 +21,6 @@ afterEach(() => {
   resetNotices();
   setGlobalErrorHandler(loggingErrorHandler());
 });
-
-function sampleEvent(index: number): CostEvent {
-  return {
-    schema_version: '2.0',
-    event_id: `01HW4Z3RXVP8Q2M6T9KB${String(index).padStart(6, '0')}`,
-    event_type: 'llm.cost.session.recorded',
-    timestamp: '2026-03-04T14:32:11.042817Z',
-    source: 'test@1.0.0',
-    payload: {
-      total_cost: { input_cost_usd: 0, output_cost_usd: 0, total_cost_usd: 0 },
-      total_token_usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
-      call_count: 0,
-      agent_run_id: `run-${index}`,
-    },
-  };
-}
 
 /** queued = exported + failed + pending, for every exporter. */
 function expectStatsAddUp(stats: EventPipelineStats): void {

@@ -5,10 +5,10 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CostEvent } from '../events/cost-event.js';
 import { EventPipeline } from './event-pipeline.js';
 import { JsonlEventExporter } from './jsonl-event-exporter.js';
 import { resetNotices, setNoticeHandler } from '../notice.js';
+import { sampleEvent } from '../__fixtures__/sample-event.js';
 
 let directory: string;
 let readFd: number | undefined;
@@ -25,22 +25,6 @@ afterEach(() => {
   setNoticeHandler(undefined);
   resetNotices();
 });
-
-function sampleEvent(index: number): CostEvent {
-  return {
-    schema_version: '2.0',
-    event_id: `01HW4Z3RXVP8Q2M6T9KB${String(index).padStart(6, '0')}`,
-    event_type: 'llm.cost.session.recorded',
-    timestamp: '2026-03-04T14:32:11.042817Z',
-    source: 'test@1.0.0',
-    payload: {
-      total_cost: { input_cost_usd: 0, output_cost_usd: 0, total_cost_usd: 0 },
-      total_token_usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
-      call_count: 0,
-      agent_run_id: `run-${index}`,
-    },
-  };
-}
 
 /** Reads what the FIFO holds now, without waiting. */
 function drain(fd: number): string {

@@ -11,6 +11,7 @@ import { EventPipeline } from './event-pipeline.js';
 import type { EventExporter } from './event-exporter.js';
 import { JsonlEventExporter } from './jsonl-event-exporter.js';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from '../notice.js';
+import { sampleEvent } from '../__fixtures__/sample-event.js';
 
 let directory: string;
 
@@ -29,22 +30,6 @@ function readLines(path: string): string[] {
   const text = readFileSync(path, 'utf8');
   expect(text.endsWith('\n')).toBe(true);
   return text.slice(0, -1).split('\n');
-}
-
-function sampleEvent(index: number): CostEvent {
-  return {
-    schema_version: '2.0',
-    event_id: `01HW4Z3RXVP8Q2M6T9KB${String(index).padStart(6, '0')}`,
-    event_type: 'llm.cost.session.recorded',
-    timestamp: '2026-03-04T14:32:11.042817Z',
-    source: 'test@1.0.0',
-    payload: {
-      total_cost: { input_cost_usd: 0, output_cost_usd: 0, total_cost_usd: 0 },
-      total_token_usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
-      call_count: 0,
-      agent_run_id: `run-${index}`,
-    },
-  };
 }
 
 describe('JsonlEventExporter', () => {
