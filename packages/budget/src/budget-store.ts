@@ -48,6 +48,13 @@ export interface BudgetStoreReserveRequest {
    * nothing is left. `exhausted`: refuse only when nothing is left.
    */
   check: BudgetLimitCheck;
+  /**
+   * When the guard's call began its first store operation (epoch ms by `Date.now()`, not the
+   * guard's clock): before reserving, a call may have read its limit overrides and history. A
+   * store that bounds each operation by a timeout counts it from here, so the whole call fails
+   * (and `failOpen` admits it) within one timeout, not one per round trip. Absent: from now.
+   */
+  startedAt?: number;
 }
 
 /** Why a store refused a reservation: the first counter that did not fit. */

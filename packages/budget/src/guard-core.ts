@@ -98,6 +98,8 @@ export abstract class BudgetGuardCore {
   protected async reserveNow(request: BudgetReserveInput): Promise<BudgetReservation> {
     // After shutdown an owned store is closed (an in-memory one emptied): reserving would start over.
     if (this.shutdownOnce !== undefined) throw reserveAfterShutdown();
+    // One deadline for the call: the overrides read in prepare and the reservation share the store's timeout.
+    const startedAt = Date.now();
     const { principal, rootRunId, context, call, estimate, now, applicable } = await this.prepare(request);
     const { pico, tokens } = estimate;
     const tooLarge = perRequestRefusal(this.limits, pico, tokens, principal, estimate.outputTokens, call);
@@ -112,7 +114,7 @@ export abstract class BudgetGuardCore {
       if (applicable.length > 0) {
         const counters = applicable.map((limit) => limit.counter);
         backed = await this.reserveInStore(
-          { id, counters, pico, tokens, expiresAt, now, check: this.limitCheck },
+          { id, counters, pico, tokens, expiresAt, now, check: this.limitCheck, startedAt },
           applicable,
           principal,
           call,

@@ -263,6 +263,38 @@ describe('Redis down or hung: the failure policy applies within the timeout', ()
     }
   }, 10_000);
 
+  it('a fail-open reserve against a hung Redis fails open within one timeoutMs, its overrides read included', async () => {
+    const timeoutMs = 400;
+    const hung = await startRedisServer();
+    const store = new RedisBudgetStore({ url: hung.url, timeoutMs, onError: () => undefined });
+    const errors: unknown[] = [];
+    // A user limit: the reserve first reads the user's limit overrides (HMGET), then reserves (EVALSHA).
+    const guard = new BudgetGuard({
+      store,
+      limits: { user: { daily: { usd: 1 } } },
+      failOpen: true,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      await guard.release(await guard.reserve({ principal: { userId: 'alice' }, estimatedUsd: 0.1 }));
+      hung.signal('SIGSTOP');
+      const started = Date.now();
+      const reservation = await guard.reserve({ principal: { userId: 'alice' }, estimatedUsd: 0.1 });
+      const elapsed = Date.now() - started;
+      expect(reservation.backed).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 50);
+      expect(elapsed).toBeLessThan(1.5 * timeoutMs); // one deadline for the whole call, not one per round trip
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors).toEqual(errors.map(() => expect.objectContaining({ code: 'budget_unavailable' })));
+      // Its time used up by the overrides read, the reservation script was never sent: nothing to give back later.
+      expect(store.orphanedReservations).toBe(0);
+    } finally {
+      hung.signal('SIGCONT');
+      await store.close();
+      await hung.stop();
+    }
+  }, 10_000);
+
   it('gives back a reservation whose reserve timed out once Redis answers again, not after the reservation TTL', async () => {
     const paused = await startRedisServer();
     const store = new RedisBudgetStore({ url: paused.url, keyPrefix: 'orphan:', timeoutMs: 300, onError: () => undefined });

@@ -14,7 +14,7 @@ import { PendingReleases } from './pending-releases.js';
 import { reportBudgetError } from './report-error.js';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
 import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
-import { decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
+import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
 
 /** Options of {@link RedisBudgetStore}. */
 export interface RedisBudgetStoreOptions {
@@ -35,7 +35,10 @@ export interface RedisBudgetStoreOptions {
    * tag, e.g. `{costspan}:budget:`, so all counters of a call share a slot.
    */
   keyPrefix?: string;
-  /** Upper bound of each operation (ms), waiting for a first connection included. Default 1000. */
+  /**
+   * Upper bound of each operation (ms), waiting for a first connection included. Default 1000.
+   * A reserve counts it from the start of the guard's call (its limit overrides read included).
+   */
   timeoutMs?: number;
   /** Connect timeout of the client the store creates (ms). Default 1000. */
   connectTimeoutMs?: number;
@@ -110,8 +113,11 @@ export class RedisBudgetStore implements BudgetStore {
     let sent = false;
     let reply: unknown;
     try {
-      reply = await this.run(this.keysOf(keys), reserveArgs(request, request.counters), () => {
-        sent = true;
+      reply = await this.run(this.keysOf(keys), reserveArgs(request, request.counters), {
+        onSent: () => {
+          sent = true;
+        },
+        startedAt: request.startedAt,
       });
     } catch (error) {
       // A script sent but not answered in time may still run once Redis answers: give its
@@ -258,10 +264,17 @@ export class RedisBudgetStore implements BudgetStore {
     return redisKeys;
   }
 
-  private async run(keys: string[], args: string[], onSent?: () => void): Promise<unknown> {
+  /** Runs the script; `startedAt` counts the timeout from the start of the guard's call. */
+  private async run(
+    keys: string[],
+    args: string[],
+    { onSent, startedAt }: { onSent?: () => void; startedAt?: number | undefined } = {},
+  ): Promise<unknown> {
     if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = deadlineOf(this.timeoutMs, startedAt);
     await this.ready(deadline);
+    // The call's earlier round trips used its time: fail now rather than send a script nobody waits for.
+    if (deadline - Date.now() <= 0) throw this.noAnswer(this.timeoutMs, 'EVALSHA not sent: the call used its time before');
     const remaining = (): number => Math.max(1, deadline - Date.now());
     try {
       onSent?.();

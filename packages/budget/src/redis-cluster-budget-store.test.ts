@@ -250,7 +250,7 @@ describe('RedisClusterBudgetStore against a real 3 + 3 node Redis Cluster', () =
 
     expect(failures.length).toBeGreaterThan(0);
     expect(new Set(failures.map((failure) => failure.code))).toEqual(new Set(['budget_unavailable']));
-    // A reserve makes two bounded round trips (the scope's limit overrides, then the reservation): 2 × timeoutMs, plus slack.
+    // A reserve's overrides read and reservation share one timeoutMs; a settle's (overrides, then the commit) do not yet: 2 ×, plus slack.
     const bound = 3 * timeoutMs;
     expect(Math.max(...failures.map((failure) => failure.ms))).toBeLessThan(bound); // the policy, within the timeout
     expect(unbacked.length).toBeGreaterThan(0); // failOpen admitted calls while the master was away

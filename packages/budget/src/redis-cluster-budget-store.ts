@@ -16,7 +16,7 @@ import { clusterPrefix, counterKeys, groupBySlotTag } from './redis-cluster-keys
 import { ClusterConnection } from './redis-cluster-connection.js';
 import { reportBudgetError } from './report-error.js';
 import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
-import { decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
+import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
 
 /** Options of {@link RedisClusterBudgetStore}. */
 export interface RedisClusterBudgetStoreOptions {
@@ -35,7 +35,10 @@ export interface RedisClusterBudgetStoreOptions {
   nodes?: readonly (ClusterNode | string)[];
   /** Prefix of every key, without `{` or `}` (the store tags keys by scope). Default `costspan:budget:`. */
   keyPrefix?: string;
-  /** Upper bound of each operation (ms), waiting for the cluster and for replicas included. Default 1000. */
+  /**
+   * Upper bound of each operation (ms), waiting for the cluster and for replicas included. Default 1000.
+   * A reserve counts it from the start of the guard's call (its limit overrides read included).
+   */
   timeoutMs?: number;
   /** Connect timeout of the client the store creates (ms). Default 1000. */
   connectTimeoutMs?: number;
@@ -108,7 +111,13 @@ export class RedisClusterBudgetStore implements BudgetStore {
 
   /** Reserves per scope in parallel; on a refusal, gives the others back and resolves the first refusing counter. */
   async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
-    const deadline = this.deadline();
+    const deadline = deadlineOf(this.timeoutMs, request.startedAt);
+    // The call's earlier round trips used its time: fail now rather than send scripts nobody waits for.
+    if (deadline - Date.now() <= 0) {
+      throw new Error(
+        `redis cluster did not answer within ${Math.round(this.timeoutMs)} ms (EVALSHA not sent: the call used its time before)`,
+      );
+    }
     const groups = groupBySlotTag(request.counters.map((counter) => counter.key));
     const outcomes = await Promise.all(
       groups.map(async (group) => {
@@ -323,7 +332,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
   }
 
   private deadline(): number {
-    return Date.now() + this.timeoutMs;
+    return deadlineOf(this.timeoutMs);
   }
 
   private keysOf(keys: readonly string[]): string[] {

@@ -30,6 +30,16 @@ export function positive(value: number, field: string): number {
   return value;
 }
 
+/**
+ * The deadline (epoch ms) of an operation bounded by `timeoutMs`, counted from the start of the
+ * guard's call (`startedAt`) when it gave one. A start that is not a time, or lies ahead, counts from now.
+ */
+export function deadlineOf(timeoutMs: number, startedAt?: number): number {
+  const now = Date.now();
+  const from = typeof startedAt === 'number' && Number.isFinite(startedAt) && startedAt <= now ? startedAt : now;
+  return from + timeoutMs;
+}
+
 /** `text` with Redis glob characters escaped, for a SCAN `MATCH` that takes a key prefix literally. */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);

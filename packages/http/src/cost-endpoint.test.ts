@@ -5,8 +5,10 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BudgetGuard } from '@costspan/budget';
+import { BudgetGuard, type BudgetStore } from '@costspan/budget';
 import { CostspanError } from '@costspan/core';
+import { setNoticeHandler, type CostspanNotice } from '@costspan/sdk';
+import { resetNotices } from '@costspan/sdk/internal';
 import { createHttpHarness, listen, type HttpHarness } from './__fixtures__/http-harness.js';
 import { createCostEndpoint, type CostEndpoint } from './cost-endpoint.js';
 
@@ -72,6 +74,15 @@ async function mountAll(endpoint: CostEndpoint): Promise<string[]> {
 }
 
 describe('createCostEndpoint', () => {
+  it('refuses a budgetTimeoutMs that is not a positive number of milliseconds, naming it', () => {
+    const harness = createHttpHarness();
+    for (const budgetTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '500']) {
+      expect(() => createCostEndpoint({ ledger: harness.ledger, authorize: () => true, budgetTimeoutMs } as never)).toThrow(
+        expect.objectContaining({ name: 'CostspanError', code: 'invalid_argument', field: 'budgetTimeoutMs' }) as Error,
+      );
+    }
+  });
+
   it('refuses to mount without an authorize function', () => {
     const harness = createHttpHarness();
     expect(() => createCostEndpoint({ ledger: harness.ledger } as never)).toThrow(CostspanError);
@@ -177,5 +188,100 @@ describe('createCostEndpoint', () => {
     });
     expect((await throwing.handle({ method: 'GET', path: '/', header: () => undefined, raw: undefined })).status).toBe(500);
     expect((await throwing.handle({ method: 'POST', path: '/', header: () => undefined, raw: undefined })).status).toBe(405);
+  });
+
+  it('a budget that does not answer within budgetTimeoutMs: the costs are served with budget.error (reason timeout), told once', async () => {
+    const notices: CostspanNotice[] = [];
+    resetNotices();
+    setNoticeHandler((notice) => notices.push(notice));
+    try {
+      const harness = createHttpHarness({ now: () => NOW });
+      await seed(harness);
+      // A real guard over a store that accepted the read and never answers (a hung database).
+      const hung: BudgetStore = {
+        reserve: () => new Promise(() => undefined),
+        commit: () => new Promise(() => undefined),
+        read: () => new Promise(() => undefined),
+        close: () => Promise.resolve(),
+      };
+      const guard = new BudgetGuard({ store: hung, limits: { global: { daily: { usd: 1 } } }, onError: () => undefined });
+      const budgetTimeoutMs = 200;
+      const endpoint = createCostEndpoint({ ledger: harness.ledger, budget: guard, authorize: AUTH, budgetTimeoutMs });
+      for (const origin of await mountAll(endpoint)) {
+        const started = Date.now();
+        const answer = await request(`${origin}/admin/costs`, { headers: { authorization: 'Bearer admin' }, headersTimeout: 5000 });
+        const elapsed = Date.now() - started;
+        expect(answer.statusCode).toBe(200);
+        expect(await answer.body.json()).toMatchObject({
+          total_cost_today: '0.01725',
+          total_cost_month: '0.0205',
+          budget: { error: 'budget_unavailable', reason: 'timeout' },
+        });
+        expect(elapsed).toBeGreaterThanOrEqual(budgetTimeoutMs - 20);
+        expect(elapsed).toBeLessThan(budgetTimeoutMs + 800);
+      }
+      expect(notices.map((notice) => notice.cause)).toEqual(['http_cost_endpoint_budget:timeout']);
+      expect(notices[0]?.message).toContain('200 ms');
+    } finally {
+      setNoticeHandler(undefined);
+      resetNotices();
+    }
+  });
+
+  it('a late budget answer or failure after the timeout is ignored, and a prompt one is still served', async () => {
+    const notices: CostspanNotice[] = [];
+    resetNotices();
+    setNoticeHandler((notice) => notices.push(notice));
+    try {
+      const harness = createHttpHarness();
+      const later = (settle: () => void): Promise<never> =>
+        new Promise(() => {
+          setTimeout(settle, 150);
+        });
+      let lateAnswered = false;
+      const lateAnswer = {
+        getBudget: () =>
+          new Promise<{ circuit: string; limits: [] }>((resolve) => {
+            setTimeout(() => {
+              lateAnswered = true;
+              resolve({ circuit: 'CLOSED', limits: [] });
+            }, 150);
+          }),
+      };
+      let lateFailed = false;
+      const lateFailure = {
+        getBudget: () =>
+          new Promise<never>((_resolve, reject) => {
+            setTimeout(() => {
+              lateFailed = true;
+              reject(new CostspanError({ code: 'budget_unavailable', message: 'redis answered too late' }));
+            }, 150);
+          }),
+      };
+      const lateRequest = { method: 'GET', path: '/', header: () => undefined, raw: undefined };
+      for (const budget of [lateAnswer, lateFailure]) {
+        const endpoint = createCostEndpoint({ ledger: harness.ledger, budget, authorize: () => true, budgetTimeoutMs: 50 });
+        const answer = await endpoint.handle(lateRequest);
+        expect(JSON.parse(answer.body)).toMatchObject({ budget: { error: 'budget_unavailable', reason: 'timeout' } });
+      }
+      // A slow principal counts against the same bound.
+      const slowPrincipal = createCostEndpoint({
+        ledger: harness.ledger,
+        budget: { getBudget: () => Promise.resolve({ circuit: 'CLOSED', limits: [] }) },
+        budgetPrincipal: () => later(() => undefined),
+        authorize: () => true,
+        budgetTimeoutMs: 50,
+      });
+      expect(JSON.parse((await slowPrincipal.handle(lateRequest)).body)).toMatchObject({ budget: { reason: 'timeout' } });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect({ lateAnswered, lateFailed }).toEqual({ lateAnswered: true, lateFailed: true });
+      // The late failure is not told: only the timeout was, once.
+      expect(notices.map((notice) => notice.cause)).toEqual(['http_cost_endpoint_budget:timeout']);
+      const prompt = createCostEndpoint({ ledger: harness.ledger, budget: lateAnswer, authorize: () => true, budgetTimeoutMs: 1000 });
+      expect(JSON.parse((await prompt.handle(lateRequest)).body)).toMatchObject({ budget: { circuit: 'CLOSED', limits: [] } });
+    } finally {
+      setNoticeHandler(undefined);
+      resetNotices();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CostspanError, formatPico } from '@costspan/core';
+import { CostspanError, formatPico, invalidInput } from '@costspan/core';
 import type { Principal } from '@costspan/sdk';
 import { notice } from '@costspan/sdk/internal';
 import type { LedgerGroup, LiveCostLedger } from './live-cost-ledger.js';
@@ -42,7 +42,19 @@ export interface CostEndpointOptions {
   budget?: CostEndpointBudgetSource;
   /** Whose budget to report, e.g. the caller's org. Default `{}`: the global limits. */
   budgetPrincipal?: (request: CostEndpointRequest) => Principal | Promise<Principal>;
+  /**
+   * Longest wait (ms) for the budget part, `budgetPrincipal` and `getBudget` together. Past it the
+   * endpoint answers the costs with `"budget": { "error": "budget_unavailable", "reason": "timeout" }`
+   * (told once) and ignores the late answer. Default 3000: above a `BudgetGuard` on a Redis store's
+   * own bound (two round trips of `timeoutMs`, 1000 by default), so its own error shows when it has one.
+   */
+  budgetTimeoutMs?: number;
 }
+
+/** Default of {@link CostEndpointOptions.budgetTimeoutMs}. */
+const BUDGET_TIMEOUT_MS = 3000;
+/** `setTimeout`'s largest delay; a longer one would fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** The endpoint's answer, framework-neutral. */
 export interface CostEndpointResponse {
@@ -75,8 +87,16 @@ interface FastifyReplyLike {
  * `by_provider`, `by_model`, `by_agent`, `by_principal` (month to date) and `budget` (status per
  * limit), every amount an exact decimal string of USD (tokens as integer strings).
  *
+ * The budget part never fails or delays the answer beyond `budgetTimeoutMs`: the costs come from
+ * this process and are always served (200). When the budget cannot be read, `budget` is
+ * `{ "error": code }` instead of `{ circuit, limits }`: the failure's `CostspanError` code, else
+ * `budget_unavailable`; when it did not answer in time, `{ "error": "budget_unavailable",
+ * "reason": "timeout" }`. Each cause is told once (costspan notice).
+ *
  * @throws CostspanError `invalid_argument` (field `authorize`) without an authorize function:
  *   a cost endpoint is never open by default
+ * @throws CostspanError `invalid_argument` (field `budgetTimeoutMs`) unless it is a positive number
+ *   of milliseconds (at most 2147483647)
  * @example
  * ```ts
  * const endpoint = createCostEndpoint({ ledger, budget: guard, authorize: (request) => request.header('authorization') === `Bearer ${token}` || 'unauthenticated' });
@@ -106,6 +126,20 @@ export function createCostEndpoint(options: CostEndpointOptions): CostEndpoint {
       field: 'budget',
     });
   }
+  const budgetTimeoutMs = options.budgetTimeoutMs ?? BUDGET_TIMEOUT_MS;
+  if (
+    typeof budgetTimeoutMs !== 'number' ||
+    !Number.isFinite(budgetTimeoutMs) ||
+    budgetTimeoutMs <= 0 ||
+    budgetTimeoutMs > MAX_TIMEOUT_MS
+  ) {
+    throw invalidInput(
+      'invalid_argument',
+      'budgetTimeoutMs',
+      budgetTimeoutMs,
+      `a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}`,
+    );
+  }
   const handle = async (request: CostEndpointRequest): Promise<CostEndpointResponse> => {
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return json(405, { error: { code: 'method_not_allowed' } }, { allow: 'GET, HEAD' });
@@ -121,7 +155,7 @@ export function createCostEndpoint(options: CostEndpointOptions): CostEndpoint {
     }
     if (decision === 'unauthenticated') return json(401, { error: { code: 'unauthenticated' } }, { 'www-authenticate': 'Bearer' });
     if (decision !== true) return json(403, { error: { code: 'forbidden' } });
-    return json(200, await metrics(options, request));
+    return json(200, await metrics(options, request, budgetTimeoutMs));
   };
   return {
     handle,
@@ -149,7 +183,11 @@ export function createCostEndpoint(options: CostEndpointOptions): CostEndpoint {
   };
 }
 
-async function metrics(options: CostEndpointOptions, request: CostEndpointRequest): Promise<Record<string, unknown>> {
+async function metrics(
+  options: CostEndpointOptions,
+  request: CostEndpointRequest,
+  budgetTimeoutMs: number,
+): Promise<Record<string, unknown>> {
   const snapshot = options.ledger.snapshot();
   const body: Record<string, unknown> = {
     currency: 'USD',
@@ -166,39 +204,69 @@ async function metrics(options: CostEndpointOptions, request: CostEndpointReques
     by_agent: groups(snapshot.monthToDate.byAgent, true),
     by_principal: groups(snapshot.monthToDate.byPrincipal, false),
   };
-  if (options.budget !== undefined) body.budget = await budgetStatus(options, request);
+  if (options.budget !== undefined) body.budget = await budgetWithin(options, request, budgetTimeoutMs);
   return body;
 }
 
-async function budgetStatus(options: CostEndpointOptions, request: CostEndpointRequest): Promise<Record<string, unknown>> {
+/** The budget part, or its timeout after `timeoutMs`; a late answer or failure is dropped, untold. Never rejects. */
+async function budgetWithin(
+  options: CostEndpointOptions,
+  request: CostEndpointRequest,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+    // An endpoint waiting on a hung store must not keep the process alive.
+    timer.unref();
+  });
+  const reading = readBudget(options, request).then(
+    (status) => ({ status }),
+    (error: unknown) => ({ error }),
+  );
+  let outcome: Awaited<typeof reading> | undefined;
   try {
-    const principal = options.budgetPrincipal === undefined ? {} : await options.budgetPrincipal(request);
-    const status = await (options.budget as CostEndpointBudgetSource).getBudget(principal);
-    return {
-      circuit: status.circuit,
-      limits: status.limits.map((limit) => {
-        const amount = (value: bigint | undefined): string | null =>
-          value === undefined ? null : limit.unit === 'tokens' ? value.toString() : formatPico(value);
-        return {
-          limit_type: limit.limitType,
-          scope: limit.scope,
-          window: limit.window,
-          unit: limit.unit,
-          limit: amount(limit.exact.limit),
-          spent: amount(limit.exact.spent),
-          reserved: amount(limit.exact.reserved),
-          remaining: amount(limit.exact.remaining),
-        };
-      }),
-    };
-  } catch (error) {
-    const code = CostspanError.isInstance(error) ? error.code : 'budget_unavailable';
-    notice(
-      `http_cost_endpoint_budget:${code}`,
-      `the cost endpoint could not read the budget (${code}); it answers with budget.error until the budget store is back.`,
-    );
-    return { error: code };
+    outcome = await Promise.race([reading, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
+  if (outcome === undefined) {
+    notice(
+      'http_cost_endpoint_budget:timeout',
+      `the cost endpoint's budget did not answer within ${timeoutMs} ms; it answers with budget.error (reason timeout) meanwhile. Check the budget store, or raise budgetTimeoutMs.`,
+    );
+    return { error: 'budget_unavailable', reason: 'timeout' };
+  }
+  if ('status' in outcome) return outcome.status;
+  const code = CostspanError.isInstance(outcome.error) ? outcome.error.code : 'budget_unavailable';
+  notice(
+    `http_cost_endpoint_budget:${code}`,
+    `the cost endpoint could not read the budget (${code}); it answers with budget.error until the budget store is back.`,
+  );
+  return { error: code };
+}
+
+/** Reads and formats the budget status; rejects when the principal or the budget cannot be read. */
+async function readBudget(options: CostEndpointOptions, request: CostEndpointRequest): Promise<Record<string, unknown>> {
+  const principal = options.budgetPrincipal === undefined ? {} : await options.budgetPrincipal(request);
+  const status = await (options.budget as CostEndpointBudgetSource).getBudget(principal);
+  return {
+    circuit: status.circuit,
+    limits: status.limits.map((limit) => {
+      const amount = (value: bigint | undefined): string | null =>
+        value === undefined ? null : limit.unit === 'tokens' ? value.toString() : formatPico(value);
+      return {
+        limit_type: limit.limitType,
+        scope: limit.scope,
+        window: limit.window,
+        unit: limit.unit,
+        limit: amount(limit.exact.limit),
+        spent: amount(limit.exact.spent),
+        reserved: amount(limit.exact.reserved),
+        remaining: amount(limit.exact.remaining),
+      };
+    }),
+  };
 }
 
 /** Sorted by cost, highest first; a null-prototype object so keys from user data stay plain keys. */
