@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BasicTracerProvider, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { millisecondsOption } from '@costspan/core';
 import type { BudgetGate, Principal } from './budget-gate.js';
 import { CostSpanProcessor, type CostSpanProcessorOptions, type CostSpanProcessorStats } from './processing/cost-span-processor.js';
 import { CostTracer } from './tracing/cost-tracer.js';
@@ -29,7 +30,11 @@ export interface SetupCostspanOptions extends CostSpanProcessorOptions {
   principal?: Principal;
   /** Budget of every root run without its own (e.g. `@costspan/budget`'s `BudgetGuard`). */
   budget?: BudgetGate;
-  /** Longest `forceFlush()` and `shutdown()` wait before they resolve anyway (and say so once). Default 30000 ms. */
+  /**
+   * Longest `forceFlush()` and `shutdown()` wait before they resolve anyway (and say so once). Default
+   * 30000 ms; 1 to 2147483647, else `setupCostspan` throws a `CostspanError` naming it, as it does
+   * for every numeric option of the processor.
+   */
   shutdownTimeoutMillis?: number;
 }
 
@@ -79,7 +84,8 @@ const DEFAULT_TIMEOUT_MILLIS = 30_000;
  */
 export function setupCostspan(options: SetupCostspanOptions = {}): Costspan {
   const { path, stream, exporters, spanProcessors, sampler, principal, budget, shutdownTimeoutMillis, ...processorOptions } = options;
-  const timeoutMillis = checkTimeout(shutdownTimeoutMillis);
+  // Checked before the file is opened: bad input throws with nothing left behind.
+  const timeoutMillis = millisecondsOption(shutdownTimeoutMillis, 'shutdownTimeoutMillis', { fallback: DEFAULT_TIMEOUT_MILLIS });
   let eventsFile: string | undefined;
   let jsonl: JsonlEventExporter;
   if (stream !== undefined && path === undefined) {
@@ -93,11 +99,18 @@ export function setupCostspan(options: SetupCostspanOptions = {}): Costspan {
     jsonl = new JsonlEventExporter({ path: eventsFile, ...(stream === undefined ? {} : { stream }) });
   }
   // The pipeline gets the same bound: its own wait must not hold the process open past the one given here.
-  const processor = new CostSpanProcessor({
-    ...processorOptions,
-    shutdownTimeoutMillis: timeoutMillis,
-    exporters: [jsonl, ...(exporters ?? [])],
-  });
+  let processor: CostSpanProcessor;
+  try {
+    processor = new CostSpanProcessor({
+      ...processorOptions,
+      shutdownTimeoutMillis: timeoutMillis,
+      exporters: [jsonl, ...(exporters ?? [])],
+    });
+  } catch (error) {
+    // An option the processor refuses (a queue size, the source): close the file just opened, then throw.
+    jsonl.shutdown().catch(reportError);
+    throw error;
+  }
   const provider = new BasicTracerProvider({
     spanProcessors: [processor, ...(spanProcessors ?? [])],
     ...(sampler === undefined ? {} : { sampler }),
@@ -117,16 +130,6 @@ export function setupCostspan(options: SetupCostspanOptions = {}): Costspan {
     forceFlush: () => (shutdownPromise === undefined ? bounded(() => provider.forceFlush(), timeoutMillis, 'forceFlush') : shutdownPromise),
     shutdown: () => (shutdownPromise ??= bounded(() => provider.shutdown(), timeoutMillis, 'shutdown')),
   };
-}
-
-function checkTimeout(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_MILLIS;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    // Fall back rather than throw: a bad timeout must not stop the application from starting.
-    notice('setup_invalid_timeout', `setupCostspan: shutdownTimeoutMillis must be a finite number > 0; using ${DEFAULT_TIMEOUT_MILLIS} ms`);
-    return DEFAULT_TIMEOUT_MILLIS;
-  }
-  return value;
 }
 
 /**

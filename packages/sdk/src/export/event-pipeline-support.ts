@@ -53,10 +53,6 @@ export function sumOf(
   return total;
 }
 
-export function positiveInteger(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
-}
-
 /**
  * A queued event: its canonical JSONL line (as the processor writes them) or an event object
  * (signed events, events emitted by hand). Exporters that take lines get them as they are.

@@ -1,10 +1,14 @@
 // Options and counters of EventPipeline, apart from its flow.
 
-/** Limits of the cost event pipeline. */
+/**
+ * Limits of the cost event pipeline. Sizes are integers ≥ 1, durations milliseconds from 1 to
+ * 2147483647 (the longest timer delay); anything else (`NaN`, `Infinity`, a string, `1.5` for a
+ * size) throws a `CostspanError` (`invalid_argument`) naming the option when the pipeline is made.
+ */
 export interface EventPipelineOptions {
   /** Events held before new ones are dropped (and counted). Default 262144; a 100k burst fits whole. */
   maxQueueSize?: number;
-  /** Events handed to an exporter at once. Default 2048. */
+  /** Events handed to an exporter at once; at most `maxQueueSize`. Default 2048. */
   maxExportBatchSize?: number;
   /** Longest an event waits before export when fewer than a batch are queued. Default 500 ms. */
   scheduledDelayMillis?: number;

@@ -1,4 +1,5 @@
 import { context, diag } from '@opentelemetry/api';
+import { integerOption, millisecondsOption } from '@costspan/core';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import { notice } from '../notice.js';
 import { drainOnExit, forgetOnExit } from './pipeline-exit-hooks.js';
@@ -10,7 +11,6 @@ import {
   exporterName,
   failure,
   flushExporter,
-  positiveInteger,
   sumOf,
   toObjects,
   type QueuedEvent,
@@ -92,11 +92,16 @@ export class EventPipeline {
     // Exporters that all write bytes (JSONL) get the lines encoded as they arrive; others get entries.
     const allEncoded = this.slots.length > 0 && this.slots.every((slot) => isEncodedLineExporter(slot.exporter));
     this.queue = allEncoded ? new EncodedLineQueue() : new ArrayEventQueue();
-    this.maxQueueSize = positiveInteger(options.maxQueueSize, 262_144);
-    this.maxExportBatchSize = Math.min(positiveInteger(options.maxExportBatchSize, 2048), this.maxQueueSize);
-    this.scheduledDelayMillis = positiveInteger(options.scheduledDelayMillis, 500);
-    this.exportTimeoutMillis = positiveInteger(options.exportTimeoutMillis, 30_000);
-    this.shutdownTimeoutMillis = positiveInteger(options.shutdownTimeoutMillis, this.exportTimeoutMillis);
+    this.maxQueueSize = integerOption(options.maxQueueSize, 'maxQueueSize', { fallback: 262_144 });
+    this.maxExportBatchSize = Math.min(
+      integerOption(options.maxExportBatchSize, 'maxExportBatchSize', { fallback: 2048 }),
+      this.maxQueueSize,
+    );
+    this.scheduledDelayMillis = millisecondsOption(options.scheduledDelayMillis, 'scheduledDelayMillis', { fallback: 500 });
+    this.exportTimeoutMillis = millisecondsOption(options.exportTimeoutMillis, 'exportTimeoutMillis', { fallback: 30_000 });
+    this.shutdownTimeoutMillis = millisecondsOption(options.shutdownTimeoutMillis, 'shutdownTimeoutMillis', {
+      fallback: this.exportTimeoutMillis,
+    });
     this.reference = new WeakRef(this);
     if (exporters.length > 0) {
       drainOnExit(this.reference);

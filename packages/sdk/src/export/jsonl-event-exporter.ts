@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { CostspanError } from '@costspan/core';
+import { CostspanError, millisecondsOption } from '@costspan/core';
 import { serializeEvent, type CostEvent } from '../events/cost-event.js';
 import { ACCEPTS_LINES, type EncodedLineExporter } from './event-exporter.js';
 import { FdLineWriter, writeLinesSync } from './fd-writer.js';
@@ -38,7 +38,8 @@ export interface JsonlEventExporterOptions {
   /**
    * Longest a synchronous write waits for a full pipe or FIFO to take data (the reader is slow)
    * before the batch counts as failed, and longest `forceFlush()` and `shutdown()` wait for a
-   * stream's writes in flight (each write's result still arrives when the stream reports it). Default 2000 ms.
+   * stream's writes in flight (each write's result still arrives when the stream reports it). Default 2000 ms;
+   * 0 (do not wait) to 2147483647, else the constructor throws a `CostspanError` naming it.
    */
   blockedWriteTimeoutMillis?: number;
 }
@@ -90,8 +91,10 @@ export class JsonlEventExporter implements EncodedLineExporter {
         message: 'JsonlEventExporter takes path or stream, not both',
       });
     }
-    const timeout = options.blockedWriteTimeoutMillis;
-    this.blockedWriteTimeoutMillis = timeout !== undefined && Number.isFinite(timeout) && timeout >= 0 ? timeout : 2000;
+    this.blockedWriteTimeoutMillis = millisecondsOption(options.blockedWriteTimeoutMillis, 'blockedWriteTimeoutMillis', {
+      fallback: 2000,
+      min: 0,
+    });
     this.writer = new FdLineWriter(this.blockedWriteTimeoutMillis);
     const path = options.path ?? (options.stream === undefined ? process.env.COSTSPAN_EVENTS_FILE : undefined);
     if (path !== undefined && path !== '') {

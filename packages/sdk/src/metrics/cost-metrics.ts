@@ -8,7 +8,7 @@ import {
   type ObservableCounter,
 } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { picoToUsd } from '@costspan/core';
+import { integerOption, picoToUsd } from '@costspan/core';
 import { ATTR } from '../attributes.js';
 import { notice } from '../notice.js';
 import type { PricedCall } from '../processing/call-pricing.js';
@@ -17,7 +17,6 @@ import type { UsageMissing } from '../processing/span-outcome.js';
 import type { SpanNode } from '../processing/span-tree.js';
 import type { RecordedCall } from '../tracing/span-state.js';
 import type { Principal } from '../budget-gate.js';
-import { positiveInteger } from '../export/event-pipeline-support.js';
 import { reportError } from '../report-error.js';
 import { SDK_NAME, SDK_VERSION } from '../version.js';
 import { COST_BUCKETS_USD, COST_METRICS, TOKEN_BUCKETS, TOKEN_TYPE_ATTRIBUTE } from './metric-names.js';
@@ -30,7 +29,7 @@ export { COST_BUCKETS_USD, COST_METRICS, TOKEN_BUCKETS, TOKEN_TYPE_ATTRIBUTE };
 export interface CostMetricsOptions extends PrincipalCardinalityOptions {
   /**
    * Histogram values held between collections, at most; past it they are handed to the SDK at
-   * once. Default 10000.
+   * once. Default 10000. An integer ≥ 1, as is `maxSeries`, else the processor's constructor throws.
    */
   maxBufferedValues?: number;
   /** Time series kept per metric; further ones fold into one with `otel.metric.overflow=true`. Default 2000, as the SDK's own limit. */
@@ -113,8 +112,8 @@ export class CostMetrics {
 
   constructor(meterProvider: MeterProvider, options: CostMetricsOptions = {}) {
     this.principals = new PrincipalCardinality(options);
-    this.maxBuffered = positiveInteger(options.maxBufferedValues, 10_000);
-    this.maxSeries = positiveInteger(options.maxSeries, 2000);
+    this.maxBuffered = integerOption(options.maxBufferedValues, 'metrics.maxBufferedValues', { fallback: 10_000 });
+    this.maxSeries = integerOption(options.maxSeries, 'metrics.maxSeries', { fallback: 2000 });
     const meter = meterProvider.getMeter(SDK_NAME, SDK_VERSION);
     this.tokenUsage = options.tokenUsageHistogram === true;
     this.ownHistograms = options.histograms !== undefined;

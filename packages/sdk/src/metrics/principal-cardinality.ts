@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { integerOption } from '@costspan/core';
 import type { Principal } from '../budget-gate.js';
 import { notice } from '../notice.js';
 
@@ -24,7 +25,8 @@ export interface PrincipalCardinalityOptions {
   tagKeys?: readonly string[];
   /**
    * Distinct values kept per key (per principal field, per tag key) for the life of the
-   * process; later new values are written as `(other)`, told once per key. Default 100.
+   * process; later new values are written as `(other)`, told once per key. Default 100; an
+   * integer ≥ 0 (0 writes every value as `(other)`).
    */
   maxValuesPerKey?: number;
 }
@@ -62,8 +64,7 @@ export class PrincipalCardinality {
   constructor(options: PrincipalCardinalityOptions = {}) {
     this.keys = (options.principalKeys ?? DEFAULT_KEYS).filter((key) => key in PRINCIPAL_METRIC_ATTRIBUTES);
     this.tagKeys = [...new Set(options.tagKeys ?? [])].filter((key) => typeof key === 'string' && key !== '').sort();
-    const max = options.maxValuesPerKey;
-    this.maxValues = typeof max === 'number' && Number.isSafeInteger(max) && max >= 0 ? max : DEFAULT_MAX_VALUES;
+    this.maxValues = integerOption(options.maxValuesPerKey, 'metrics.maxValuesPerKey', { fallback: DEFAULT_MAX_VALUES, min: 0 });
   }
 
   /** The bounded attributes of `principal`. */

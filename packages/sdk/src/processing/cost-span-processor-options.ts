@@ -29,7 +29,7 @@ export interface CostSpanProcessorOptions extends EventPipelineOptions {
    * `evictedSpans`, reported through `diag`): an open span with no open children,
    * never an ancestor of an open span, so a long run keeps its roll-up. Each tracked
    * span costs about 1.2 KB of heap (the span it keeps alive included), so the default
-   * of 100000 bounds this at about 120 MB.
+   * of 100000 bounds this at about 120 MB. An integer ≥ 1, else the constructor throws.
    */
   maxOpenSpans?: number | undefined;
   /**

@@ -1,7 +1,7 @@
 import { diag, type Context } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { picoToUsd } from '@costspan/core';
+import { integerOption, picoToUsd } from '@costspan/core';
 import { ATTR, INCLUSIVE_PREFIX, INVOKE_AGENT, OWN_PREFIX } from '../attributes.js';
 import type { BudgetReservation } from '../budget-gate.js';
 import { recordSpend, releaseUnusedReservations } from './budget-booking.js';
@@ -82,9 +82,9 @@ export class CostSpanProcessor implements SpanProcessor {
 
   constructor(options: CostSpanProcessorOptions = {}) {
     const configuredSource = options.source === undefined ? undefined : validateSource(options.source);
+    const maxOpenSpans = integerOption(options.maxOpenSpans, 'maxOpenSpans', { fallback: 100_000 });
     this.pipeline = new EventPipeline(options.exporters ?? [], options);
     this.pricer = new CallPricer(options.priceSource === undefined ? defaultPriceSource() : options.priceSource);
-    const maxOpenSpans = options.maxOpenSpans !== undefined && options.maxOpenSpans > 0 ? options.maxOpenSpans : 100_000;
     this.tree = new SpanTree(maxOpenSpans, (node, evicted) => {
       if (evicted === 1 || evicted % 10_000 === 0) {
         logger.warn(
