@@ -89,3 +89,117 @@ describe('an instrumented stream the caller stops reading', () => {
     expect(harness.events.getEvents('llm.cost.session.recorded')[0]?.payload.usage_missing_call_count).toBe(1);
   });
 });
+
+describe('an abandoned stream beside other calls of its step', () => {
+  const streamed = { model: 'gpt-4o', messages, stream: true as const, stream_options: { include_usage: true } };
+  const anthropicRequest = { model: 'claude-sonnet-4-20250514', max_tokens: 1024, messages, stream: true as const };
+
+  /** The run's session payload, the token events and the processor's count of calls without usage. */
+  async function outcome(harness: ReturnType<typeof createHarness>) {
+    await harness.flush();
+    const session = harness.events.getEvents('llm.cost.session.recorded')[0]?.payload;
+    return {
+      calls: session?.call_count,
+      missing: session?.usage_missing_call_count,
+      priced: harness.events.getEvents('llm.cost.token.recorded').length,
+      stats: harness.processor.stats().usageMissingCalls,
+    };
+  }
+
+  it('OpenAI: a non-stream call, then a stream left unread: 2 calls, 1 with usage missing', async () => {
+    server.enqueue('/v1/chat/completions', 'openai-chat-completion.json', 'openai-chat-stream-with-usage.sse');
+    const harness = createHarness();
+    await harness.tracer.agentRun('mixed', (run) =>
+      run.step('answer', async (step) => {
+        const openai = instrumentOpenAI(openaiClient, { getStep: () => step });
+        await openai.chat.completions.create({ model: 'gpt-4o', messages });
+        const stream = await openai.chat.completions.create(streamed);
+        // One chunk read, then the caller walks away: no break, no return().
+        expect((await stream[Symbol.asyncIterator]().next()).done).toBe(false);
+      }),
+    );
+    expect(await outcome(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+  });
+
+  it('OpenAI: two streams, one read to its end, one left unread: 1 priced, 1 missing', async () => {
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-with-usage.sse', 'openai-chat-stream-with-usage.sse');
+    const harness = createHarness();
+    await harness.tracer.agentRun('two', (run) =>
+      run.step('answer', async (step) => {
+        const openai = instrumentOpenAI(openaiClient, { getStep: () => step });
+        const left = await openai.chat.completions.create(streamed);
+        expect((await left[Symbol.asyncIterator]().next()).done).toBe(false);
+        for await (const chunk of await openai.chat.completions.create(streamed)) void chunk;
+      }),
+    );
+    expect(await outcome(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+  });
+
+  it('OpenAI: two streams left unread count as two calls with usage missing', async () => {
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-with-usage.sse', 'openai-chat-stream-with-usage.sse');
+    const harness = createHarness();
+    await harness.tracer.agentRun('both', (run) =>
+      run.step('answer', async (step) => {
+        const openai = instrumentOpenAI(openaiClient, { getStep: () => step });
+        for (let index = 0; index < 2; index += 1) {
+          const stream = await openai.chat.completions.create(streamed);
+          expect((await stream[Symbol.asyncIterator]().next()).done).toBe(false);
+        }
+      }),
+    );
+    expect(await outcome(harness)).toEqual({ calls: 2, missing: 2, priced: 0, stats: 2 });
+  });
+
+  it('Anthropic: a non-stream call and a stream left unread, then two streams with one left: 1 missing each', async () => {
+    server.enqueue(
+      '/v1/messages',
+      'anthropic-message.json',
+      'anthropic-message-stream.sse',
+      'anthropic-message-stream.sse',
+      'anthropic-message-stream.sse',
+    );
+    const harness = createHarness();
+    await harness.tracer.agentRun('mixed', async (run) => {
+      await run.step('after a message', async (step) => {
+        const anthropic = instrumentAnthropic(anthropicClient, { getStep: () => step });
+        await anthropic.messages.create({ ...anthropicRequest, stream: false });
+        const stream = await anthropic.messages.create(anthropicRequest);
+        expect((await stream[Symbol.asyncIterator]().next()).done).toBe(false);
+      });
+      await run.step('after a stream', async (step) => {
+        const anthropic = instrumentAnthropic(anthropicClient, { getStep: () => step });
+        const left = await anthropic.messages.create(anthropicRequest);
+        expect((await left[Symbol.asyncIterator]().next()).done).toBe(false);
+        for await (const event of await anthropic.messages.create(anthropicRequest)) void event;
+      });
+    });
+    expect(await outcome(harness)).toEqual({ calls: 4, missing: 2, priced: 2, stats: 2 });
+  });
+
+  it('a stream read to its end, alone or after a call, counts nothing missing', async () => {
+    server.enqueue(
+      '/v1/chat/completions',
+      'openai-chat-stream-with-usage.sse',
+      'openai-chat-completion.json',
+      'openai-chat-stream-with-usage.sse',
+    );
+    server.enqueue('/v1/messages', 'anthropic-message-stream.sse');
+    const harness = createHarness();
+    await harness.tracer.agentRun('read', async (run) => {
+      await run.step('alone', async (step) => {
+        const openai = instrumentOpenAI(openaiClient, { getStep: () => step });
+        for await (const chunk of await openai.chat.completions.create(streamed)) void chunk;
+      });
+      await run.step('after a call', async (step) => {
+        const openai = instrumentOpenAI(openaiClient, { getStep: () => step });
+        await openai.chat.completions.create({ model: 'gpt-4o', messages });
+        for await (const chunk of await openai.chat.completions.create(streamed)) void chunk;
+      });
+      await run.step('anthropic', async (step) => {
+        const anthropic = instrumentAnthropic(anthropicClient, { getStep: () => step });
+        for await (const event of await anthropic.messages.create(anthropicRequest)) void event;
+      });
+    });
+    expect(await outcome(harness)).toEqual({ calls: 4, missing: undefined, priced: 4, stats: 0 });
+  });
+});

@@ -144,4 +144,42 @@ describe('a stream without usage is told once per cause, with the fix', () => {
     expect(notices[0]?.message).toContain('OpenAI response carried no usage');
     expect(notices[2]?.message).toContain('Read the stream to its end');
   });
+
+  it('trackOpenAIStream / trackAnthropicStream left unread beside a recorded call: counted, named by their first events, told once', async () => {
+    captureNotices();
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-with-usage.sse');
+    const harness = createHarness();
+    await harness.tracer.agentRun('left', async (run) => {
+      await run.step('openai', async (step) => {
+        recordOpenAIUsage(step, { model: 'gpt-4o', usage: { prompt_tokens: 10, completion_tokens: 5 } });
+        const stream = await client.chat.completions.create({
+          model: 'gpt-4o',
+          messages,
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        // One chunk read (it names gpt-4o-2024-08-06), then the caller walks away: no break, no return().
+        expect((await trackOpenAIStream(step, stream)[Symbol.asyncIterator]().next()).done).toBe(false);
+      });
+      await run.step('anthropic', async (step) => {
+        recordAnthropicUsage(step, { model: 'claude-sonnet-4-20250514', usage: { input_tokens: 10, output_tokens: 5 } });
+        async function* events(): AsyncGenerator<{ type: string; message?: { model: string } }> {
+          yield { type: 'message_start', message: { model: 'claude-sonnet-4-20250514' } };
+          yield { type: 'content_block_delta' };
+        }
+        await trackAnthropicStream(step, events())[Symbol.asyncIterator]().next();
+      });
+    });
+    await harness.flush();
+    const [session] = harness.events.getEvents('llm.cost.session.recorded');
+    expect(session?.payload).toMatchObject({ call_count: 4, usage_missing_call_count: 2 });
+    expect(harness.events.getEvents('llm.cost.token.recorded')).toHaveLength(2);
+    expect(notices.map((notice) => notice.cause)).toEqual([
+      'usage_missing:openai:stream_incomplete',
+      'usage_missing:anthropic:stream_incomplete',
+    ]);
+    expect(notices[0]?.message).toContain('to model "gpt-4o"');
+    expect(notices[0]?.message).toContain('Read streams to their end inside the step');
+    expect(notices[1]?.message).toContain('to model "claude-sonnet-4-20250514"');
+  });
 });

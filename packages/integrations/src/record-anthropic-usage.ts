@@ -2,6 +2,7 @@ import type { RecordUsageInput, Step, TokenUsageInput } from '@costspan/sdk';
 import {
   buildUsage,
   markUsageMissing,
+  openStreamCall,
   recordObservedCall,
   tokenCount,
   type CallDefaults,
@@ -153,12 +154,17 @@ export function trackAnthropicStreamWith(
   let model: string | undefined;
   let usage: AnthropicUsageLike | undefined;
   let sawDelta = false;
+  const open = { model: options.model ?? defaults.requestModel, provider: options.provider ?? defaults.provider };
+  const close = openStreamCall(getStep, open);
   observeIteration(
     stream,
     (event) => {
       if (event === null || typeof event !== 'object') return;
       if (event.type === 'message_start' && event.message) {
-        if (typeof event.message.model === 'string') model = event.message.model;
+        if (typeof event.message.model === 'string') {
+          model = event.message.model;
+          open.model ??= model;
+        }
         usage = { ...event.message.usage };
       } else if (event.type === 'message_delta' && event.usage) {
         sawDelta = true;
@@ -170,6 +176,7 @@ export function trackAnthropicStreamWith(
       }
     },
     (completed) => {
+      close();
       const step = getStep();
       if (step === undefined) return;
       if (usage === undefined || !sawDelta) {

@@ -2,6 +2,7 @@ import type { RecordUsageInput, Step, TokenUsageInput } from '@costspan/sdk';
 import {
   buildUsage,
   markUsageMissing,
+  openStreamCall,
   recordObservedCall,
   tokenCount,
   totalCost,
@@ -185,6 +186,8 @@ export function trackOpenAIStreamWith(
   let final: OpenAIResponseLike | undefined;
   let model: string | undefined;
   let serviceTier: string | undefined;
+  const open = { model: options.model ?? defaults.requestModel, provider: options.provider ?? defaults.provider };
+  const close = openStreamCall(getStep, open);
   observeIteration(
     stream,
     (item) => {
@@ -192,13 +195,15 @@ export function trackOpenAIStreamWith(
       if (typeof item.type === 'string' && item.response !== undefined && item.response !== null) {
         if (typeof item.response.model === 'string') model = item.response.model;
         if (FINAL_RESPONSE_EVENTS.has(item.type) && item.response.usage) final = item.response;
-        return;
+      } else {
+        if (typeof item.model === 'string' && item.model !== '') model = item.model;
+        if (typeof item.service_tier === 'string') serviceTier = item.service_tier;
+        if (item.usage) final = item;
       }
-      if (typeof item.model === 'string' && item.model !== '') model = item.model;
-      if (typeof item.service_tier === 'string') serviceTier = item.service_tier;
-      if (item.usage) final = item;
+      if (open.model === undefined && model !== undefined) open.model = openAIRequestModel(model);
     },
     (completed) => {
+      close();
       const step = getStep();
       if (step === undefined) return;
       if (final === undefined) {

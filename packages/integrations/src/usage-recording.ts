@@ -1,7 +1,6 @@
 import { diag, type AttributeValue } from '@opentelemetry/api';
 import { ATTR, type CostInput, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
-import { validateTokenUsage } from '@costspan/sdk/internal';
-import { notice } from '@costspan/sdk/internal';
+import { notice, openCall, validateTokenUsage, type OpenCall } from '@costspan/sdk/internal';
 
 /**
  * Span attribute set to `true` on a step when a model call's usage could not be
@@ -205,6 +204,22 @@ function describeSource(source: UsageSource): string {
     case 'bedrock_stream':
       return 'a Bedrock ConverseStream';
   }
+}
+
+/**
+ * Opens a streamed call on the step `getStep` returns: until the returned function is called
+ * (when the stream ends, however it ends), the call counts as one with usage missing if the step
+ * ends first, so a stream the caller stops reading is never a free call. `call.model` may be
+ * set later, once the stream names it.
+ */
+export function openStreamCall(getStep: () => Step | undefined, call: OpenCall): () => void {
+  try {
+    const step = getStep();
+    if (step !== undefined) return openCall(step, call);
+  } catch (error) {
+    reportRecordingError(error);
+  }
+  return () => undefined;
 }
 
 /** Reports a failure of automatic recording without throwing into the caller's code. */

@@ -19,6 +19,7 @@ import { reportError } from '../report-error.js';
 import {
   budgetRefusalFromAttributes,
   noticeUsageMissing,
+  openCallsOf,
   unrecordedCallOf,
   usageMissingFromSpan,
   type UsageMissing,
@@ -214,6 +215,7 @@ export class CostSpanProcessor implements SpanProcessor {
     // After the calls above are booked: a step that named a model and booked none is a call without usage.
     const missing = usageMissing ?? unrecordedCallOf(span, state, node);
     if (missing !== undefined) this.bookUsageMissing(node, missing, endMs, reservations);
+    if (state?.openCalls !== undefined) for (const open of openCallsOf(state)) this.bookUsageMissing(node, open, endMs, reservations);
     releaseUnusedReservations(reservations, node);
     if (node === undefined) return;
     const refusal = budgetRefusalFromAttributes(span.attributes, node);

@@ -39,8 +39,27 @@ export function unrecordedCallOf(span: ReadableSpan, state: StepState | undefine
   if (state === undefined || span.status.code === SpanStatusCode.ERROR) return undefined;
   const current = state.current;
   if (current.model === undefined || state.calls.length > 0 || current.usage !== undefined || current.cost !== undefined) return undefined;
+  // A call still open is the named one: it is counted as such (openCallsOf), not twice.
+  if (state.openCalls !== undefined && state.openCalls.size > 0) return undefined;
   if (node !== undefined && node.inclusive.callCount > 0) return undefined;
   return { model: current.model, provider: current.provider, reason: 'not_recorded' };
+}
+
+/**
+ * The calls a step started and never finished (`openCall` of `@costspan/sdk/internal`): a stream
+ * the caller stopped reading, never ended nor returned, whose usage never arrived. Each is one
+ * call with usage missing (`stream_incomplete`), whatever else the step recorded.
+ */
+export function openCallsOf(state: StepState): UsageMissing[] {
+  const missing: UsageMissing[] = [];
+  for (const call of state.openCalls ?? []) {
+    missing.push({
+      model: call.model ?? state.current.model,
+      provider: call.provider ?? state.current.provider,
+      reason: 'stream_incomplete',
+    });
+  }
+  return missing;
 }
 
 /**
@@ -78,11 +97,13 @@ function amount(value: unknown): number {
 export function noticeUsageMissing(missing: UsageMissing): void {
   const provider = missing.provider ?? 'unknown';
   const fix =
-    missing.reason === 'stream_incomplete' || missing.reason === 'not_reported'
-      ? 'For OpenAI streams set stream_options: { include_usage: true } (includeStreamUsage in the integrations), or record the usage with step.setTokenUsage.'
-      : missing.reason === 'not_recorded'
-        ? 'A step named its model with setModel but recorded no usage: record it with step.setTokenUsage (or an integration) inside the step.'
-        : 'Record the usage with step.setTokenUsage.';
+    missing.reason === 'stream_incomplete'
+      ? 'Read streams to their end inside the step (for OpenAI streams with stream_options: { include_usage: true }, includeStreamUsage in the integrations), or record the usage with step.setTokenUsage.'
+      : missing.reason === 'not_reported'
+        ? 'For OpenAI streams set stream_options: { include_usage: true } (includeStreamUsage in the integrations), or record the usage with step.setTokenUsage.'
+        : missing.reason === 'not_recorded'
+          ? 'A step named its model with setModel but recorded no usage: record it with step.setTokenUsage (or an integration) inside the step.'
+          : 'Record the usage with step.setTokenUsage.';
   notice(
     `usage_missing:${provider}:${missing.reason}`,
     `a call of provider "${provider}"${missing.model === undefined ? '' : ` to model "${missing.model}"`} reported no usage (${missing.reason}): it is counted in usage_missing_call_count, without tokens or cost, so totals are low. ${fix}`,

@@ -23,6 +23,15 @@ export interface StepState {
   /** The call built up by `setModel` / `setTokenUsage` / `setCost`. */
   current: Partial<RecordedCall>;
   reservations: BudgetReservation[];
+  /** Calls started and not yet finished ({@link openCall}); absent until a first one opens. */
+  openCalls?: Set<OpenCall>;
+}
+
+/** A model call a step has started and not finished: a stream being read. */
+export interface OpenCall {
+  /** Read when the step ends: may be set once the stream names its model. */
+  model: string | undefined;
+  provider: string | undefined;
 }
 
 /** What an agent run carries beyond its span attributes. */
@@ -34,3 +43,17 @@ export interface RunState {
 // and no OpenTelemetry global is needed to connect the tracer to the processor.
 export const stepStates: WeakMap<object, StepState> = new WeakMap();
 export const runStates: WeakMap<object, RunState> = new WeakMap();
+
+/**
+ * Registers `call` as started on `step` and returns the function that closes it: call that once
+ * the call's usage is recorded or marked missing, however it ended. A call still open when the
+ * step ends (a stream the caller stopped reading, never ended nor returned) is counted by the
+ * span processor as one call with usage missing (`stream_incomplete`), beside any the step
+ * recorded. Closing twice, or after the step ended, does nothing.
+ */
+export function openCall(step: { readonly span: object }, call: OpenCall): () => void {
+  const state = stepStates.get(step.span);
+  if (state === undefined) return () => undefined;
+  (state.openCalls ??= new Set()).add(call);
+  return () => void state.openCalls?.delete(call);
+}
