@@ -205,11 +205,14 @@ export class BudgetGuard extends BudgetGuardCore implements BudgetGate {
    * @throws CostspanError `budget_unavailable` when the store cannot be reached; bad input as `reserve`
    */
   async check(principal: Principal, input: Omit<BudgetReserveInput, 'principal'> = {}): Promise<BudgetCheckResult> {
+    // One deadline for the call: the overrides read in prepare and the counters' read share the store's timeout.
+    const startedAt = Date.now();
     const { principal: checked, call, estimate, now, applicable } = await this.prepare({ ...input, principal });
     const readings = await storeCall('check', () =>
       this.store.read(
         applicable.map((limit) => limit.counter.key),
         now,
+        { startedAt },
       ),
     );
     const limits = statusesOf(applicable, readings);

@@ -98,6 +98,24 @@ export interface BudgetStoreCommitRequest {
   };
   /** Current time (epoch ms). */
   now: number;
+  /**
+   * When the guard's call began its first store operation (epoch ms by `Date.now()`): a settle
+   * reads its limit overrides first. As {@link BudgetStoreReserveRequest.startedAt}: a store that
+   * bounds each operation by a timeout counts it from here. A store that gives up on a commit
+   * must still give its `release` back later (a settled reservation is no longer the guard's to
+   * release). Absent: from now.
+   */
+  startedAt?: number;
+}
+
+/** Options of {@link BudgetStore.read}. */
+export interface BudgetStoreReadOptions {
+  /**
+   * When the guard's call began its first store operation (epoch ms by `Date.now()`): as
+   * {@link BudgetStoreReserveRequest.startedAt}, a store that bounds each operation by a timeout
+   * counts it from here. Absent: from now.
+   */
+  startedAt?: number;
 }
 
 /** An alert threshold crossed by a spend (spent before < threshold ≤ spent after). */
@@ -156,7 +174,7 @@ export interface BudgetStore {
   /** Releases and/or books; resolves the alert thresholds the spend crossed. */
   commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]>;
   /** Reads counters (missing ones read as zero). */
-  read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]>;
+  read(keys: readonly string[], now: number, options?: BudgetStoreReadOptions): Promise<BudgetStoreReading[]>;
   /**
    * Sets (replaces) the limit override of `scope`, read by every process that
    * shares the store from its next operation on (never cached by the guard).

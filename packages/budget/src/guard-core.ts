@@ -230,11 +230,14 @@ export abstract class BudgetGuardCore {
     context: Pick<LimitContext, 'model' | 'agent'>,
     now: number,
   ): Promise<{ applicable: ApplicableLimit[]; readings: BudgetStoreReading[] }> {
+    // One deadline for the call: the overrides read and the counters' read share the store's timeout.
+    const startedAt = Date.now();
     const applicable = await storeCall('getBudget', () => this.applicableNow(principal, rootRunId, context, now));
     const readings = await storeCall('getBudget', () =>
       this.store.read(
         applicable.map((limit) => limit.counter.key),
         now,
+        { startedAt },
       ),
     );
     return { applicable, readings };
@@ -251,6 +254,8 @@ export abstract class BudgetGuardCore {
     tokens: bigint,
   ): Promise<void> {
     const now = this.clock();
+    // One deadline for the call: the overrides read and the commit share the store's timeout.
+    const startedAt = Date.now();
     const release = releaseOf(reservation, state);
     let applicable: ApplicableLimit[];
     try {
@@ -274,6 +279,7 @@ export abstract class BudgetGuardCore {
         ...(release === undefined ? {} : { release }),
         ...(counters.length === 0 ? {} : { spend: { counters, pico, tokens } }),
         now,
+        startedAt,
       });
     } catch (error) {
       throw CostspanError.isInstance(error) ? error : budgetUnavailable('settle', error);

@@ -35,6 +35,7 @@ export type {
   BudgetStoreCrossing,
   BudgetStoreLimit,
   BudgetStoreReading,
+  BudgetStoreReadOptions,
   BudgetStoreRefusal,
   BudgetStoreRelease,
   BudgetStoreReserveRequest,

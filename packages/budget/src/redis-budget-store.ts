@@ -6,6 +6,7 @@ import type {
   BudgetStoreCrossing,
   BudgetStoreLimit,
   BudgetStoreReading,
+  BudgetStoreReadOptions,
   BudgetStoreRefusal,
   BudgetStoreReserveRequest,
   BudgetStoreSample,
@@ -37,7 +38,8 @@ export interface RedisBudgetStoreOptions {
   keyPrefix?: string;
   /**
    * Upper bound of each operation (ms), waiting for a first connection included. Default 1000.
-   * A reserve counts it from the start of the guard's call (its limit overrides read included).
+   * A reserve, settle, check or getBudget counts it from the start of the guard's call (its limit
+   * overrides read included): the call fails, and `failOpen` applies, within one timeout.
    */
   timeoutMs?: number;
   /** Connect timeout of the client the store creates (ms). Default 1000. */
@@ -142,19 +144,22 @@ export class RedisBudgetStore implements BudgetStore {
       spendCounters: spend?.counters ?? [],
     });
     try {
-      return crossingsOf(await this.run(this.keysOf(keys), args));
+      // Sent even when the call's time is used up: a spend Redis runs once it answers again is booked,
+      // where one never sent would be lost.
+      return crossingsOf(await this.run(this.keysOf(keys), args, { startedAt: request.startedAt, sendWhenLate: true }));
     } catch (error) {
       // The reservation would otherwise stay held until it lapses (the guard counts it settled or released):
-      // give it back once Redis answers. A release that already ran is a no-op in the script.
+      // give it back once Redis answers, also when the call's time ran out before the script was sent.
+      // A release that already ran is a no-op in the script.
       if (release !== undefined) this.orphans.add(release, request.now, Number.POSITIVE_INFINITY);
       throw error;
     }
   }
 
   /** Reads counters, lapsing expired reservations first. */
-  async read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]> {
+  async read(keys: readonly string[], now: number, options: BudgetStoreReadOptions = {}): Promise<BudgetStoreReading[]> {
     if (keys.length === 0) return [];
-    return readingsOf(await this.run(this.keysOf(keys), ['read', String(now)]), keys.length);
+    return readingsOf(await this.run(this.keysOf(keys), ['read', String(now)], { startedAt: options.startedAt }), keys.length);
   }
 
   /** Sets (replaces) the override of `scope`: one field of the `limits` hash. */
@@ -268,13 +273,13 @@ export class RedisBudgetStore implements BudgetStore {
   private async run(
     keys: string[],
     args: string[],
-    { onSent, startedAt }: { onSent?: () => void; startedAt?: number | undefined } = {},
+    { onSent, startedAt, sendWhenLate = false }: { onSent?: () => void; startedAt?: number | undefined; sendWhenLate?: boolean } = {},
   ): Promise<unknown> {
     if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
     const deadline = deadlineOf(this.timeoutMs, startedAt);
     await this.ready(deadline);
     // The call's earlier round trips used its time: fail now rather than send a script nobody waits for.
-    if (deadline - Date.now() <= 0) throw this.noAnswer(this.timeoutMs, 'EVALSHA not sent: the call used its time before');
+    if (!sendWhenLate && deadline - Date.now() <= 0) throw this.noAnswer(this.timeoutMs, 'EVALSHA not sent: the call used its time before');
     const remaining = (): number => Math.max(1, deadline - Date.now());
     try {
       onSent?.();

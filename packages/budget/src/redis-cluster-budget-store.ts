@@ -6,6 +6,7 @@ import type {
   BudgetStoreCrossing,
   BudgetStoreLimit,
   BudgetStoreReading,
+  BudgetStoreReadOptions,
   BudgetStoreRefusal,
   BudgetStoreRelease,
   BudgetStoreReserveRequest,
@@ -37,7 +38,9 @@ export interface RedisClusterBudgetStoreOptions {
   keyPrefix?: string;
   /**
    * Upper bound of each operation (ms), waiting for the cluster and for replicas included. Default 1000.
-   * A reserve counts it from the start of the guard's call (its limit overrides read included).
+   * A reserve, settle, check or getBudget counts it from the start of the guard's call (its limit
+   * overrides read included), a refused reserve's give-back on its other scopes too: the call
+   * fails, and `failOpen` applies, within one timeout.
    */
   timeoutMs?: number;
   /** Connect timeout of the client the store creates (ms). Default 1000. */
@@ -113,11 +116,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
   async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
     const deadline = deadlineOf(this.timeoutMs, request.startedAt);
     // The call's earlier round trips used its time: fail now rather than send scripts nobody waits for.
-    if (deadline - Date.now() <= 0) {
-      throw new Error(
-        `redis cluster did not answer within ${Math.round(this.timeoutMs)} ms (EVALSHA not sent: the call used its time before)`,
-      );
-    }
+    if (deadline - Date.now() <= 0) throw this.timeUsedUp();
     const groups = groupBySlotTag(request.counters.map((counter) => counter.key));
     const outcomes = await Promise.all(
       groups.map(async (group) => {
@@ -139,7 +138,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
     const refusals = outcomes.flatMap((outcome) => ('refusal' in outcome && outcome.refusal !== undefined ? [outcome.refusal] : []));
     const failure = outcomes.find((outcome) => 'error' in outcome);
     if (refusals.length === 0 && failure === undefined) return undefined;
-    await this.compensate(request, outcomes);
+    await this.compensate(request, outcomes, deadline);
     refusals.sort((left, right) => left.index - right.index);
     if (refusals[0] !== undefined) return refusals[0];
     throw (failure as { error: unknown }).error;
@@ -152,6 +151,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
       | { group: { indexes: number[] }; refusal: BudgetStoreRefusal | undefined }
       | { group: { indexes: number[] }; error: unknown; sent: boolean }
     )[],
+    deadline: number,
   ): Promise<void> {
     const keysOf = (indexes: number[]): string[] => indexes.map((index) => request.counters[index]!.key);
     const held = outcomes
@@ -162,16 +162,24 @@ export class RedisClusterBudgetStore implements BudgetStore {
     // A reserve sent but not answered may still run once its master answers: give it back then.
     if (unknown.length > 0) this.pending.add(release(unknown), request.now, request.expiresAt);
     if (held.length === 0) return;
-    try {
-      await this.commit({ release: release(held), now: request.now });
-    } catch {
-      this.pending.add(release(held), request.now, request.expiresAt);
-    }
+    // Within the reserve's deadline: a give-back that fails, times out or finds the time used up is
+    // queued by commitBy (until the reservation lapses), so the refusal is not held up and nothing is lost.
+    await this.commitBy({ release: release(held), now: request.now }, deadline, request.expiresAt).catch(() => undefined);
   }
 
   /** Releases and books per scope in parallel, each spend confirmed by `waitForReplicas` replicas; resolves the alert crossings. */
   async commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]> {
-    const deadline = this.deadline();
+    return await this.commitBy(request, deadlineOf(this.timeoutMs, request.startedAt), Number.POSITIVE_INFINITY);
+  }
+
+  /** {@link commit} by `deadline`; a release that may not have run is queued, kept until `releaseExpiresAt`. */
+  private async commitBy(request: BudgetStoreCommitRequest, deadline: number, releaseExpiresAt: number): Promise<BudgetStoreCrossing[]> {
+    const requeue = (): void => {
+      if (request.release !== undefined) this.pending.add(request.release, request.now, releaseExpiresAt);
+    };
+    // Sent even when the call's earlier round trips used its time (each wait is then 1 ms): a spend that a
+    // hung master runs once it answers is booked, where one never sent would be lost. Its release is
+    // queued below as well; a release that already ran is a no-op.
     const releaseKeys = request.release?.keys ?? [];
     const spendCounters = request.spend?.counters ?? [];
     // One list for grouping: release keys first, then spend keys (positions r.. are spend indexes + r).
@@ -197,7 +205,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
     const failed = results.filter((result) => result.status === 'rejected');
     if (failed.length > 0) {
       // Give the reservation back once the masters answer (as on one node); a release that ran is a no-op.
-      if (request.release !== undefined) this.pending.add(request.release, request.now, Number.POSITIVE_INFINITY);
+      requeue();
       const first: unknown = failed[0]!.reason;
       if (failed.length === results.length || CostspanError.isInstance(first)) throw first;
       throw new Error(
@@ -209,9 +217,10 @@ export class RedisClusterBudgetStore implements BudgetStore {
   }
 
   /** Reads counters per scope in parallel. */
-  async read(keys: readonly string[], now: number): Promise<BudgetStoreReading[]> {
+  async read(keys: readonly string[], now: number, options: BudgetStoreReadOptions = {}): Promise<BudgetStoreReading[]> {
     if (keys.length === 0) return [];
-    const deadline = this.deadline();
+    const deadline = deadlineOf(this.timeoutMs, options.startedAt);
+    if (deadline - Date.now() <= 0) throw this.timeUsedUp();
     const readings: BudgetStoreReading[] = new Array<BudgetStoreReading>(keys.length);
     await Promise.all(
       groupBySlotTag(keys).map(async (group) => {
@@ -333,6 +342,12 @@ export class RedisClusterBudgetStore implements BudgetStore {
 
   private deadline(): number {
     return deadlineOf(this.timeoutMs);
+  }
+
+  private timeUsedUp(): Error {
+    return new Error(
+      `redis cluster did not answer within ${Math.round(this.timeoutMs)} ms (EVALSHA not sent: the call used its time before)`,
+    );
   }
 
   private keysOf(keys: readonly string[]): string[] {

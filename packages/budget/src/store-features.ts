@@ -31,7 +31,7 @@ export function fullStore(store: BudgetStore): FullBudgetStore {
   return {
     reserve: (request) => store.reserve(request),
     commit: (request) => store.commit(request),
-    read: (keys, now) => store.read(keys, now),
+    read: (keys, now, options) => store.read(keys, now, options),
     close: () => store.close(),
     setLimit: (scope, limits) => (store.setLimit === undefined ? unsupported('setLimit') : store.setLimit(scope, limits)),
     removeLimit: (scope) => (store.removeLimit === undefined ? unsupported('removeLimit') : store.removeLimit(scope)),

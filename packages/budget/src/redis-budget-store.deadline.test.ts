@@ -1,0 +1,141 @@
+import { Redis } from 'ioredis';
+import { usdToPico } from '@costspan/core';
+import { describe, expect, it } from 'vitest';
+import { assertRedisServerOnPath, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
+import { BudgetGuard } from './budget-guard.js';
+import { RedisBudgetStore } from './redis-budget-store.js';
+
+// Without redis-server this file fails here, at once, with the install command: no test is reported as skipped.
+assertRedisServerOnPath();
+
+const TIMEOUT_MS = 400;
+const DAY_LIMIT = { user: { daily: { usd: 1 } } };
+const alice = { userId: 'alice' };
+
+/** A fail-open guard on its own redis-server, which `run` pauses (SIGSTOP) for `during` and resumes after. */
+async function withHungRedis(
+  test: (setup: {
+    guard: BudgetGuard;
+    store: RedisBudgetStore;
+    errors: unknown[];
+    server: RedisServerHandle;
+    hang: () => void;
+    resume: () => void;
+  }) => Promise<void>,
+): Promise<void> {
+  const server = await startRedisServer();
+  const store = new RedisBudgetStore({ url: server.url, keyPrefix: 'dl:', timeoutMs: TIMEOUT_MS, onError: () => undefined });
+  const errors: unknown[] = [];
+  // A user limit: every call first reads the user's limit overrides (HMGET), then runs the script.
+  const guard = new BudgetGuard({
+    store,
+    limits: DAY_LIMIT,
+    failOpen: true,
+    circuitBreaker: false,
+    onError: (error) => errors.push(error),
+  });
+  try {
+    await guard.getBudget(alice); // connected, the script loaded
+    await test({ guard, store, errors, server, hang: () => server.signal('SIGSTOP'), resume: () => server.signal('SIGCONT') });
+  } finally {
+    server.signal('SIGCONT');
+    await store.close();
+    await server.stop();
+  }
+}
+
+async function elapsedOf(work: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const started = Date.now();
+  const error = await work().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  return { ms: Date.now() - started, error };
+}
+
+/** The user's daily counter as Redis holds it, polled until its reservations are gone (at most ~3 s). */
+async function heldOnceAnswered(server: RedisServerHandle, store: RedisBudgetStore): Promise<Record<string, unknown>> {
+  const reader = new Redis(server.url);
+  try {
+    const counter = (await reader.keys('dl:user_daily:alice:*')).find((key) => !key.endsWith(':reservations'))!;
+    let held: Record<string, unknown> = {};
+    for (let attempt = 0; attempt < 60; attempt += 1) {
+      held = {
+        rp: await reader.hget(counter, 'rp'),
+        live: await reader.zcard(`${counter}:reservations`),
+        queued: store.orphanedReservations,
+      };
+      if (held.live === 0 && held.queued === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return held;
+  } finally {
+    reader.disconnect();
+  }
+}
+
+describe('RedisBudgetStore hung: a guard call fails within one timeoutMs, its overrides read included', () => {
+  it('settle: rejects within one timeoutMs, and the reservation is given back (once) when Redis answers again', async () => {
+    await withHungRedis(async ({ guard, store, errors, server, hang, resume }) => {
+      const reservation = await guard.reserve({ principal: alice, estimatedUsd: 0.5 });
+      hang();
+      const { ms, error } = await elapsedOf(() => guard.settle(reservation, 0.2));
+      expect(error).toMatchObject({ code: 'budget_unavailable' });
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS); // overrides read (failOpen: none) and commit share one timeout
+      expect(errors).toEqual([expect.objectContaining({ code: 'budget_unavailable' })]); // the overrides read, told
+      expect(store.orphanedReservations).toBe(1); // the release waits for Redis
+      resume();
+      // Given back exactly once: nothing held, and the reserved amount is back to zero, not below it.
+      expect(await heldOnceAnswered(server, store)).toEqual({ rp: '0', live: 0, queued: 0 });
+      // The commit was sent though the call's time was used up: Redis ran it once it answered, so the spend is booked.
+      expect((await guard.getBudget(alice)).limits[0]?.exact).toMatchObject({ reserved: 0n, spent: usdToPico(0.2) });
+    });
+  }, 15_000);
+
+  it('record: its background settle ends within one timeoutMs, and the reservation is given back when Redis answers again', async () => {
+    await withHungRedis(async ({ guard, store, server, hang, resume }) => {
+      const reservation = await guard.reserve({ principal: alice, estimatedUsd: 0.5 });
+      hang();
+      const spend = {
+        principal: alice,
+        runId: 'r',
+        rootRunId: 'r',
+        agentName: 'a',
+        usd: usdToPico(0.2),
+        tokens: 1,
+        timestamp: 0,
+        reservation,
+      };
+      const { ms } = await elapsedOf(async () => {
+        guard.record(spend);
+        await guard.flush();
+      });
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+      expect(store.orphanedReservations).toBe(1);
+      resume();
+      expect(await heldOnceAnswered(server, store)).toEqual({ rp: '0', live: 0, queued: 0 });
+      expect((await guard.getBudget(alice)).limits[0]?.exact).toMatchObject({ reserved: 0n, spent: usdToPico(0.2) });
+    });
+  }, 15_000);
+
+  it('check: rejects within one timeoutMs', async () => {
+    await withHungRedis(async ({ guard, hang }) => {
+      hang();
+      const { ms, error } = await elapsedOf(() => guard.check(alice, { estimatedUsd: 0.1 }));
+      expect(error).toMatchObject({ code: 'budget_unavailable' });
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+    });
+  }, 15_000);
+
+  it('getBudget: rejects within one timeoutMs', async () => {
+    await withHungRedis(async ({ guard, hang }) => {
+      hang();
+      const { ms, error } = await elapsedOf(() => guard.getBudget(alice));
+      expect(error).toMatchObject({ code: 'budget_unavailable' });
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
+    });
+  }, 15_000);
+});
