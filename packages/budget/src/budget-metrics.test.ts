@@ -135,3 +135,33 @@ describe('budget gauges', () => {
     );
   });
 });
+
+describe('BudgetMetrics options', () => {
+  const guard = new BudgetGuard({ limits: { global: { daily: { usd: 1 } } } });
+  const meterProvider = new MeterProvider();
+  it.each([
+    ['maxTargets', 0],
+    ['maxTargets', 1.5],
+    ['maxTargets', Number.NaN],
+    ['maxTargets', '10'],
+    ['timeoutMs', 0],
+    ['timeoutMs', -1],
+    ['timeoutMs', Number.POSITIVE_INFINITY],
+    ['timeoutMs', 2 ** 31],
+    ['timeoutMs', null],
+  ])('refuses %s = %s with a CostspanError naming it (it fell back to the default before)', (field, value) => {
+    expect(() => new BudgetMetrics({ guard, meterProvider, [field]: value } as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_argument', field }),
+    );
+  });
+  it('accepts the edges: maxTargets 1, timeoutMs 1 and 2147483647, and undefined for the defaults', () => {
+    for (const options of [
+      { maxTargets: 1 },
+      { timeoutMs: 1 },
+      { timeoutMs: 2_147_483_647 },
+      { maxTargets: undefined, timeoutMs: undefined },
+    ]) {
+      expect(() => new BudgetMetrics({ guard, meterProvider, ...options }).close()).not.toThrow();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {
   type MeterProvider,
   type ObservableGauge,
 } from '@opentelemetry/api';
+import { integerOption, millisecondsOption } from '@costspan/core';
 import { notice } from '@costspan/sdk/internal';
 import type { BudgetGuard } from './budget-guard.js';
 import type { BudgetLimitStatus } from './budget-guard-types.js';
@@ -90,14 +91,17 @@ export class BudgetMetrics {
   private inFlight: Promise<Reading[] | undefined> | undefined;
   private closed = false;
 
-  /** @throws CostspanError naming the field of a bad target (`targets[i]` as `setLimit` checks it) */
+  /**
+   * @throws CostspanError naming the field of a bad target (`targets[i]` as `setLimit` checks it), a
+   *   `maxTargets` that is not an integer ≥ 1 or a `timeoutMs` that is not 1 to 2147483647 ms
+   */
   constructor(options: BudgetMetricsOptions) {
     this.guard = options.guard;
     this.targets = [{}, ...(options.targets ?? [])];
     // A bad target is a configuration error: said now, naming the field, not at every collection.
     for (const target of this.targets) targetPrincipal(target);
-    this.maxTargets = positiveInteger(options.maxTargets, 100);
-    this.timeoutMs = positiveInteger(options.timeoutMs, 2000);
+    this.maxTargets = integerOption(options.maxTargets, 'maxTargets', { fallback: 100 });
+    this.timeoutMs = millisecondsOption(options.timeoutMs, 'timeoutMs', { fallback: 2000 });
     this.onError = options.onError ?? ((error) => reportBudgetError(error, 'budget metrics'));
     this.meter = options.meterProvider.getMeter('@costspan/budget');
     const gauge = (name: string, description: string): ObservableGauge =>
@@ -206,8 +210,4 @@ export class BudgetMetrics {
       // The error sink itself failed; a metric collection must not.
     }
   }
-}
-
-function positiveInteger(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : fallback;
 }
