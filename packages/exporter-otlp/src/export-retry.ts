@@ -1,5 +1,6 @@
 import type { DiagLogger } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { environmentPositive } from './otlp-config.js';
 import { isRetryableGrpcError } from './otlp-grpc-exporters.js';
 
 // What the OTLP log exporter retries and how it waits: the specification's retryable failures,
@@ -64,11 +65,20 @@ const ATTEMPT_SLACK_MILLIS = 1000;
  * plus slack. The exporter's own timeout is an idle timeout: a collector trickling its answer defeats it.
  */
 export function attemptTimeoutMillis(timeoutMillis: number | undefined, signal: 'LOGS' | 'TRACES' = 'LOGS'): number {
-  const fromEnvironment = [process.env[`OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`], process.env.OTEL_EXPORTER_OTLP_TIMEOUT]
-    .map((value) => (value === undefined || value.trim() === '' ? Number.NaN : Number(value)))
-    .find((value) => Number.isFinite(value) && value > 0);
-  const base = timeoutMillis !== undefined && Number.isFinite(timeoutMillis) && timeoutMillis > 0 ? timeoutMillis : fromEnvironment;
-  return (base ?? 10_000) + ATTEMPT_SLACK_MILLIS;
+  return exportTimeoutMillis(timeoutMillis, signal) + ATTEMPT_SLACK_MILLIS;
+}
+
+/**
+ * The export timeout of the OTLP exporter underneath: `timeoutMillis` (checked by the public constructors with
+ * `checkedTimeoutMillis`), else `OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10000 ms.
+ */
+export function exportTimeoutMillis(timeoutMillis: number | undefined, signal: 'LOGS' | 'TRACES'): number {
+  return (
+    timeoutMillis ??
+    environmentPositive(`OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`) ??
+    environmentPositive('OTEL_EXPORTER_OTLP_TIMEOUT') ??
+    10_000
+  );
 }
 
 /**

@@ -9,8 +9,8 @@ export type {
   CostspanOtlp,
   CostspanOtlpOptions,
   CostspanOtlpStats,
-  FlushOptions,
   RegisterCostspanOptions,
   RegisteredCostspan,
 } from './register-costspan.js';
+export type { FlushOptions } from './setup-options.js';
 export { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';

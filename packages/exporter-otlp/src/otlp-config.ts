@@ -1,4 +1,5 @@
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { millisecondsOption } from '@costspan/core';
 import { notice } from '@costspan/sdk/internal';
 
 /** OTLP transports: `http/protobuf` (the OTLP default), `http/json`, or `grpc`. */
@@ -30,10 +31,23 @@ export interface OtlpConnectionOptions {
    * Longest one export may take, the exporter's own retries (HTTP 429/502/503/504,
    * the retryable gRPC codes, network errors, `Retry-After`) included. Default:
    * `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10000 ms.
+   * From 1 to 2147483647 ms (the longest timer delay); anything else makes the constructor throw a
+   * `CostspanError` (`invalid_argument`, field `timeoutMillis`).
    */
   timeoutMillis?: number;
   /** `gzip` or `none`. Default: `OTEL_EXPORTER_OTLP_COMPRESSION`, else `none`. */
   compression?: 'gzip' | 'none';
+}
+
+/**
+ * The `timeoutMillis` option, checked: undefined when not given (the exporter underneath then reads
+ * the environment), else a number of milliseconds from 1 to 2147483647.
+ *
+ * @throws CostspanError `invalid_argument` (field `timeoutMillis`) for anything else
+ */
+export function checkedTimeoutMillis(options: OtlpConnectionOptions): number | undefined {
+  const value: unknown = options.timeoutMillis;
+  return value === undefined ? undefined : millisecondsOption(value, 'timeoutMillis', { fallback: 0 });
 }
 
 /** The signal an exporter sends; names the `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variables. */
@@ -82,6 +96,15 @@ export function resolveResource(serviceName: string | undefined, resource: Resou
   const name = serviceName ?? environmentValue('OTEL_SERVICE_NAME');
   if (name !== undefined) merged = merged.merge(resourceFromAttributes({ 'service.name': name }));
   return merged;
+}
+
+/**
+ * A positive number from a variable, undefined when unset, blank or anything else: a bad variable is
+ * ignored and the default applies, as OpenTelemetry reads its own (an option is checked instead).
+ */
+export function environmentPositive(name: string): number | undefined {
+  const value = Number(environmentValue(name));
+  return Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 /** A variable's trimmed value, undefined when unset or blank. */

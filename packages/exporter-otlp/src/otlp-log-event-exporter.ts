@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { BindOnceFuture, ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
+import { millisecondsOption } from '@costspan/core';
 import type { CostEvent, EventExporter } from '@costspan/sdk';
 import { eventsOfEncodedLines } from '@costspan/sdk/internal';
 import { AttemptCounter } from './attempt-counter.js';
@@ -11,7 +12,14 @@ import { CostEventProtobufEncoder, costEventSerializer, EncodedLogsRequest } fro
 import { createGrpcLogExporter } from './otlp-grpc-exporters.js';
 import { answerWithin, attemptTimeoutMillis, describeExportError, isRetryableExportError, settleWithin } from './export-retry.js';
 import { createLogExporter, createLogItemExporter, PartialSuccessCounter } from './otlp-http-exporters.js';
-import { resolveProtocol, resolveResource, signalUrl, type OtlpConnectionOptions, type OtlpProtocol } from './otlp-config.js';
+import {
+  checkedTimeoutMillis,
+  resolveProtocol,
+  resolveResource,
+  signalUrl,
+  type OtlpConnectionOptions,
+  type OtlpProtocol,
+} from './otlp-config.js';
 
 /** Options of {@link OtlpLogEventExporter}. */
 export interface OtlpLogEventExporterOptions extends OtlpConnectionOptions {
@@ -19,13 +27,13 @@ export interface OtlpLogEventExporterOptions extends OtlpConnectionOptions {
    * How long a batch of cost events may be retried, all attempts included,
    * before it is counted as failed. Covers a collector restart. Keep it below
    * the event pipeline's `exportTimeoutMillis` (default 30000 ms; `registerCostspan`
-   * sets that for you). Default 25000 ms.
+   * sets that for you). Default 25000 ms; from 0 (no retry) to 2147483647.
    */
   retryTimeoutMillis?: number;
   /**
    * Longest `forceFlush()` or `shutdown()` may take, even when the collector is down or
    * hangs. At the end of a shutdown, batches still unsent are given up on and counted as
-   * failed. Default 10000 ms.
+   * failed. Default 10000 ms; from 1 to 2147483647.
    */
   shutdownTimeoutMillis?: number;
   /** Resource of the log records. Default: SDK defaults plus `service.name` (below). */
@@ -77,6 +85,8 @@ const ASYNC_RESOURCE_WAIT_MILLIS = 5000;
  * Delivery is at least once: a retry after a lost response can deliver a
  * record twice, so backends should deduplicate by the `event_id` attribute.
  *
+ * @throws CostspanError `invalid_argument` naming `timeoutMillis`, `retryTimeoutMillis` or
+ *   `shutdownTimeoutMillis` when it is not a number of milliseconds in its range
  * @example
  * ```ts
  * const processor = new CostSpanProcessor({
@@ -110,13 +120,9 @@ export class OtlpLogEventExporter implements EventExporter {
   constructor(options: OtlpLogEventExporterOptions = {}) {
     this.protocol = resolveProtocol('LOGS', options.protocol);
     this.resource = resolveResource(options.serviceName, options.resource);
-    this.retryTimeoutMillis =
-      options.retryTimeoutMillis !== undefined && options.retryTimeoutMillis >= 0 ? options.retryTimeoutMillis : 25_000;
-    this.shutdownTimeoutMillis =
-      options.shutdownTimeoutMillis !== undefined && Number.isFinite(options.shutdownTimeoutMillis) && options.shutdownTimeoutMillis > 0
-        ? options.shutdownTimeoutMillis
-        : 10_000;
-    this.attemptTimeoutMillis = attemptTimeoutMillis(options.timeoutMillis);
+    this.retryTimeoutMillis = millisecondsOption(options.retryTimeoutMillis, 'retryTimeoutMillis', { fallback: 25_000, min: 0 });
+    this.shutdownTimeoutMillis = millisecondsOption(options.shutdownTimeoutMillis, 'shutdownTimeoutMillis', { fallback: 10_000 });
+    this.attemptTimeoutMillis = attemptTimeoutMillis(checkedTimeoutMillis(options));
     if (options.logRecordExporter !== undefined) {
       this.exporter = options.logRecordExporter;
       this.toItems = (events) => events.map((event) => costEventToLogRecord(event, this.resource));

@@ -16,10 +16,11 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { invalidInput, millisecondsOption } from '@costspan/core';
 import { notice } from '@costspan/sdk/internal';
 import { AttemptCounter } from './attempt-counter.js';
 import { CostHistogramProducer } from './cost-histogram-producer.js';
-import { environmentValue, resolveProtocol, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
+import { environmentPositive, environmentValue, resolveProtocol, signalUrl, type OtlpConnectionOptions } from './otlp-config.js';
 import { createGrpcMetricDelegate, type RetryingExportDelegate } from './otlp-grpc-exporters.js';
 import { createMetricDelegate, PartialSuccessCounter } from './otlp-http-exporters.js';
 
@@ -36,9 +37,15 @@ export interface CostspanMetricsOptions {
    * list exports none. Default: `OTEL_METRICS_EXPORTER` (comma-separated; `none` for none), else `otlp`.
    */
   exporters?: readonly MetricsExporterName[];
-  /** How often the push readers collect and export. Default: `OTEL_METRIC_EXPORT_INTERVAL`, else 60000 ms. */
+  /**
+   * How often the push readers collect and export. Default: `OTEL_METRIC_EXPORT_INTERVAL`, else 60000 ms.
+   * From 1 to 2147483647 ms, else the setup throws a `CostspanError` naming `metrics.exportIntervalMillis`.
+   */
   exportIntervalMillis?: number;
-  /** Bound of one collection and export; at most the interval. Default: `OTEL_METRIC_EXPORT_TIMEOUT`, else 30000 ms. */
+  /**
+   * Bound of one collection and export; at most the interval. Default: `OTEL_METRIC_EXPORT_TIMEOUT`, else 30000 ms.
+   * From 1 to 2147483647 ms, else the setup throws a `CostspanError` naming `metrics.exportTimeoutMillis`.
+   */
   exportTimeoutMillis?: number;
   /**
    * Aggregation temporality of the OTLP metrics. Default:
@@ -47,7 +54,9 @@ export interface CostspanMetricsOptions {
   temporality?: 'cumulative' | 'delta' | 'lowmemory';
   /**
    * The Prometheus scrape endpoint. Defaults: host `OTEL_EXPORTER_PROMETHEUS_HOST`, else all
-   * interfaces; port `OTEL_EXPORTER_PROMETHEUS_PORT`, else 9464; path `/metrics`.
+   * interfaces; port `OTEL_EXPORTER_PROMETHEUS_PORT`, else 9464; path `/metrics`. The port is an
+   * integer from 0 (any free port) to 65535, else the setup throws a `CostspanError` naming
+   * `metrics.prometheus.port`.
    */
   prometheus?: { host?: string; port?: number; endpoint?: string };
 }
@@ -126,13 +135,19 @@ export class CostspanMetrics {
     }
     if (config.metrics === false) return;
     const options = config.metrics ?? {};
-    const names = options.exporters ?? exportersFromEnvironment();
-    if (names.length === 0) return;
-    const intervalMillis = positive(options.exportIntervalMillis ?? environmentNumber('OTEL_METRIC_EXPORT_INTERVAL'), 60_000);
+    // Checked before any reader is made (a Prometheus reader listens at once): bad input leaves nothing running.
+    const intervalMillis = millisecondsOption(options.exportIntervalMillis, 'metrics.exportIntervalMillis', {
+      fallback: environmentPositive('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000,
+    });
     const timeoutMillis = Math.min(
       intervalMillis,
-      positive(options.exportTimeoutMillis ?? environmentNumber('OTEL_METRIC_EXPORT_TIMEOUT'), 30_000),
+      millisecondsOption(options.exportTimeoutMillis, 'metrics.exportTimeoutMillis', {
+        fallback: environmentPositive('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000,
+      }),
     );
+    checkPort(options.prometheus?.port);
+    const names = options.exporters ?? exportersFromEnvironment();
+    if (names.length === 0) return;
     const readers: IMetricReader[] = [];
     const cumulative = !names.includes('otlp') || resolveTemporality(options.temporality) === 'cumulative';
     this.histograms = cumulative ? new CostHistogramProducer() : undefined;
@@ -323,11 +338,9 @@ function dataPointCount(metrics: ResourceMetrics): number {
   return total;
 }
 
-function environmentNumber(name: string): number | undefined {
-  const value = Number(process.env[name]);
-  return process.env[name] === undefined || !Number.isFinite(value) ? undefined : value;
-}
-
-function positive(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+/** A Prometheus port option: undefined (the exporter reads its variable) or an integer from 0 to 65535. */
+function checkPort(port: unknown): void {
+  if (port !== undefined && !(typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65_535)) {
+    throw invalidInput('invalid_argument', 'metrics.prometheus.port', port, 'a TCP port, an integer from 0 to 65535');
+  }
 }

@@ -10,7 +10,8 @@ import { OtlpLogEventExporter } from './otlp-log-event-exporter.js';
 import { CostspanMetrics, type CostspanMetricsOptions, type CostspanMetricsStats } from './otlp-metrics.js';
 import { SetupSpanProcessor, type SpanProcessorOwner } from './setup-span-processor.js';
 import { SpanQueueObserver, type CountingSpanExporter } from './span-counters.js';
-import { createSpanExport, environmentNumber, positive, type SpanQueueOptions } from './span-export.js';
+import { flushTimeoutMillis, setupLimits, underCosts, type FlushOptions } from './setup-options.js';
+import { createSpanExport, type SpanQueueOptions } from './span-export.js';
 
 /** Options of {@link createCostspanOtlp} and {@link registerCostspan}. */
 export interface CostspanOtlpOptions extends OtlpConnectionOptions {
@@ -44,9 +45,9 @@ export interface CostspanOtlpOptions extends OtlpConnectionOptions {
    * makes none, ignores `metrics`, and flushes (never shuts down) yours with its own flush and shutdown.
    */
   meterProvider?: MeterProvider;
-  /** How long a batch of cost events is retried while the collector is unreachable. Default 25000 ms. */
+  /** How long a batch of cost events is retried while the collector is unreachable. Default 25000 ms; 0 (no retry) to 2147483647. */
   retryTimeoutMillis?: number;
-  /** Default bound of `forceFlush` and `shutdown`, and of the flush at process exit. Default 10000 ms. */
+  /** Default bound of `forceFlush` and `shutdown`, and of the flush at process exit. Default 10000 ms; 1 to 2147483647. */
   shutdownTimeoutMillis?: number;
   /**
    * Flush and shut down when the event loop empties (`beforeExit`), and report
@@ -101,12 +102,6 @@ export interface CostspanOtlpStats {
   };
 }
 
-/** Bounds of a flush or shutdown. */
-export interface FlushOptions {
-  /** Give up waiting after this long; what is left is counted and reported. Default: `shutdownTimeoutMillis`. */
-  timeoutMillis?: number;
-}
-
 /** Span processors, exporters and counters made by {@link createCostspanOtlp}. */
 export interface CostspanOtlp {
   /**
@@ -156,6 +151,9 @@ const logger = diag.createComponentLogger({ namespace: '@costspan/exporter-otlp'
  * `http/json`, `grpc`) and its per-signal variants, `OTEL_EXPORTER_OTLP_TIMEOUT`,
  * `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_SERVICE_NAME`; options win over them.
  *
+ * @throws CostspanError `invalid_argument` naming a numeric option out of range, as the options spell it
+ *   (`retryTimeoutMillis`, `spanQueue.maxQueueSize`, `metrics.exportIntervalMillis`, `costs.maxQueueSize`, ...):
+ *   counts are integers ≥ 1, durations milliseconds from 1 (0 for `retryTimeoutMillis`) to 2147483647
  * @example
  * ```ts
  * const costspan = createCostspanOtlp({ serviceName: 'my-agent' });
@@ -222,14 +220,14 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
   private readonly exitHooks: boolean;
 
   constructor(options: CostspanOtlpOptions, shutdownProviders: (() => Promise<void>) | undefined) {
+    const limits = setupLimits(options);
     const resource = resolveResource(options.serviceName, options.resource);
-    this.shutdownTimeoutMillis = positive(options.shutdownTimeoutMillis, 10_000);
+    this.shutdownTimeoutMillis = limits.shutdownTimeoutMillis;
     this.shutdownProviders = shutdownProviders;
-    const retryTimeoutMillis = options.retryTimeoutMillis ?? 25_000;
     this.logExporter = new OtlpLogEventExporter({
       ...options,
       resource,
-      retryTimeoutMillis,
+      retryTimeoutMillis: limits.retryTimeoutMillis,
       shutdownTimeoutMillis: this.shutdownTimeoutMillis,
     });
     // An absent or undefined `priceSource` is left out, so the processor's own default (the built-in
@@ -239,19 +237,23 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
     const ownMeterProvider = options.meterProvider ?? costs.meterProvider;
     this.metrics = new CostspanMetrics({ metrics: options.metrics, meterProvider: ownMeterProvider, connection: options, resource });
     this.meterProvider = this.metrics.meterProvider;
-    // The pipeline must wait for the exporter's own retries, or it would count a batch failed that is later delivered.
-    const exportTimeoutMillis = Math.max(costs.exportTimeoutMillis ?? 0, retryTimeoutMillis + exportTimeout(options.timeoutMillis) + 5000);
-    this.costProcessor = new CostSpanProcessor({
-      ...costs,
-      ...(priceSource === undefined ? {} : { priceSource }),
-      ...(this.meterProvider === undefined ? {} : { meterProvider: this.meterProvider }),
-      ...(this.metrics.histograms === undefined ? {} : { metrics: { ...costs.metrics, histograms: this.metrics.histograms } }),
-      exporters: [this.logExporter, ...(costs.exporters ?? [])],
-      exportTimeoutMillis,
-    });
+    try {
+      this.costProcessor = new CostSpanProcessor({
+        ...costs,
+        ...(priceSource === undefined ? {} : { priceSource }),
+        ...(this.meterProvider === undefined ? {} : { meterProvider: this.meterProvider }),
+        ...(this.metrics.histograms === undefined ? {} : { metrics: { ...costs.metrics, histograms: this.metrics.histograms } }),
+        exporters: [this.logExporter, ...(costs.exporters ?? [])],
+        exportTimeoutMillis: limits.pipelineExportTimeoutMillis,
+      });
+    } catch (error) {
+      // An option the processor refuses: close what was made (a Prometheus reader listens already), then throw.
+      void settleAll([this.metrics.shutdown(), this.logExporter.shutdown()]);
+      throw underCosts(error);
+    }
     const spanProcessors: SpanProcessor[] = [new SetupSpanProcessor(this.costProcessor, this)];
-    if (options.exportSpans !== false) {
-      const spans = createSpanExport(options, options.spanQueue ?? {}, this.spanQueue);
+    if (limits.spanQueue !== undefined) {
+      const spans = createSpanExport(options, limits.spanQueue, this.spanQueue);
       this.spanExporter = spans.exporter;
       this.spanProcessor = spans.processor;
       this.spanRetries = spans.grpcRetries;
@@ -292,7 +294,7 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
   }
 
   async forceFlush(options: FlushOptions = {}): Promise<CostspanOtlpStats> {
-    const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
+    const timeoutMillis = flushTimeoutMillis(options, this.shutdownTimeoutMillis, logger);
     await this.bounded('flush', timeoutMillis, async () => {
       await settleAll([this.costProcessor.forceFlush(), this.spanProcessor?.forceFlush()]);
       // After the cost processor: the calls it has just priced are in the metrics.
@@ -325,7 +327,7 @@ class CostspanOtlpSetup implements CostspanOtlp, SpanProcessorOwner {
       process.off('beforeExit', this.onBeforeExit);
       process.off('exit', this.onExit);
     }
-    const timeoutMillis = positive(options.timeoutMillis, this.shutdownTimeoutMillis);
+    const timeoutMillis = flushTimeoutMillis(options, this.shutdownTimeoutMillis, logger);
     const deadline = Date.now() + timeoutMillis;
     // Retries end when the time is up, so the last attempts fit inside it.
     this.logExporter.stopRetrying(deadline);
@@ -389,9 +391,4 @@ async function settleAll(work: (Promise<unknown> | undefined)[]): Promise<void> 
     // Export failures are counted and reported by the exporters; this only adds detail.
     if (result.status === 'rejected') logger.debug('flush or shutdown of a processor failed', result.reason);
   }
-}
-
-function exportTimeout(timeoutMillis: number | undefined): number {
-  if (timeoutMillis !== undefined) return timeoutMillis;
-  return positive(environmentNumber('OTEL_EXPORTER_OTLP_LOGS_TIMEOUT') ?? environmentNumber('OTEL_EXPORTER_OTLP_TIMEOUT'), 10_000);
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CostspanError, formatPico, invalidInput } from '@costspan/core';
+import { CostspanError, formatPico, millisecondsOption } from '@costspan/core';
 import type { Principal } from '@costspan/sdk';
 import { notice } from '@costspan/sdk/internal';
 import type { LedgerGroup, LiveCostLedger } from './live-cost-ledger.js';
@@ -47,14 +47,13 @@ export interface CostEndpointOptions {
    * endpoint answers the costs with `"budget": { "error": "budget_unavailable", "reason": "timeout" }`
    * (told once) and ignores the late answer. Default 3000: above a `BudgetGuard` on a Redis store's
    * own bound (two round trips of `timeoutMs`, 1000 by default), so its own error shows when it has one.
+   * From 1 to 2147483647 (the longest timer delay), else `createCostEndpoint` throws.
    */
   budgetTimeoutMs?: number;
 }
 
 /** Default of {@link CostEndpointOptions.budgetTimeoutMs}. */
 const BUDGET_TIMEOUT_MS = 3000;
-/** `setTimeout`'s largest delay; a longer one would fire at once. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** The endpoint's answer, framework-neutral. */
 export interface CostEndpointResponse {
@@ -95,8 +94,8 @@ interface FastifyReplyLike {
  *
  * @throws CostspanError `invalid_argument` (field `authorize`) without an authorize function:
  *   a cost endpoint is never open by default
- * @throws CostspanError `invalid_argument` (field `budgetTimeoutMs`) unless it is a positive number
- *   of milliseconds (at most 2147483647)
+ * @throws CostspanError `invalid_argument` (field `budgetTimeoutMs`) unless it is a number of
+ *   milliseconds from 1 to 2147483647
  * @example
  * ```ts
  * const endpoint = createCostEndpoint({ ledger, budget: guard, authorize: (request) => request.header('authorization') === `Bearer ${token}` || 'unauthenticated' });
@@ -126,20 +125,7 @@ export function createCostEndpoint(options: CostEndpointOptions): CostEndpoint {
       field: 'budget',
     });
   }
-  const budgetTimeoutMs = options.budgetTimeoutMs ?? BUDGET_TIMEOUT_MS;
-  if (
-    typeof budgetTimeoutMs !== 'number' ||
-    !Number.isFinite(budgetTimeoutMs) ||
-    budgetTimeoutMs <= 0 ||
-    budgetTimeoutMs > MAX_TIMEOUT_MS
-  ) {
-    throw invalidInput(
-      'invalid_argument',
-      'budgetTimeoutMs',
-      budgetTimeoutMs,
-      `a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}`,
-    );
-  }
+  const budgetTimeoutMs = millisecondsOption(options.budgetTimeoutMs, 'budgetTimeoutMs', { fallback: BUDGET_TIMEOUT_MS });
   const handle = async (request: CostEndpointRequest): Promise<CostEndpointResponse> => {
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return json(405, { error: { code: 'method_not_allowed' } }, { allow: 'GET, HEAD' });

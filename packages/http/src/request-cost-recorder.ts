@@ -1,4 +1,4 @@
-import { formatPico, usdToPico, type PicoUsd } from '@costspan/core';
+import { formatPico, integerOption, usdToPico, type PicoUsd } from '@costspan/core';
 import { addTotals, totalCost, type CostEvent, type CostEventListener, type CostTotals } from '@costspan/sdk';
 import { emptyTotals } from '@costspan/sdk/internal';
 import { notice } from '@costspan/sdk/internal';
@@ -22,7 +22,10 @@ export interface RequestCost {
 
 /** Options of {@link RequestCostRecorder}. */
 export interface RequestCostRecorderOptions {
-  /** Requests tracked at once; past it the oldest is forgotten and told once. Default 10000. */
+  /**
+   * Requests tracked at once; past it the oldest is forgotten and told once. Default 10000; an
+   * integer ≥ 1, else the constructor throws a `CostspanError` (`invalid_argument`) naming it.
+   */
   maxOpenRequests?: number;
 }
 
@@ -41,6 +44,7 @@ interface OpenRequest {
  * adds each call's token event to the request whose agent run the call ran in, the moment the
  * call's step ends.
  *
+ * @throws CostspanError `invalid_argument` (field `maxOpenRequests`) unless it is an integer ≥ 1
  * @example
  * ```ts
  * const requestCosts = new RequestCostRecorder();
@@ -55,8 +59,7 @@ export class RequestCostRecorder implements CostEventListener {
   private eventsSeen = 0;
 
   constructor(options: RequestCostRecorderOptions = {}) {
-    const max = options.maxOpenRequests ?? 10_000;
-    this.maxOpenRequests = Number.isSafeInteger(max) && max > 0 ? max : 10_000;
+    this.maxOpenRequests = integerOption(options.maxOpenRequests, 'maxOpenRequests', { fallback: 10_000 });
   }
 
   /** @internal Starts tracking a request whose run has id `runId` in trace `traceId`. */
