@@ -150,7 +150,7 @@ describe('BudgetMetrics options', () => {
     ['timeoutMs', 2 ** 31],
     ['timeoutMs', null],
   ])('refuses %s = %s with a CostspanError naming it (it fell back to the default before)', (field, value) => {
-    expect(() => new BudgetMetrics({ guard, meterProvider, [field]: value } as never)).toThrow(
+    expect(() => new BudgetMetrics({ guard, meterProvider, [field]: value })).toThrow(
       expect.objectContaining({ code: 'invalid_argument', field }),
     );
   });

@@ -1,8 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness } from './__fixtures__/harness.js';
-import { startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setNoticeHandler } from '@costspan/sdk';
+import { callCounts, captureNotices, createHarness } from './__fixtures__/harness.js';
+import { readFixture, startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
 import { instrumentAnthropic, instrumentOpenAI } from './instrument-client.js';
 
 let server: FixtureServer;
@@ -201,5 +202,45 @@ describe('an abandoned stream beside other calls of its step', () => {
       });
     });
     expect(await outcome(harness)).toEqual({ calls: 4, missing: undefined, priced: 4, stats: 0 });
+  });
+});
+
+describe('several calls without usage in one step count one each', () => {
+  afterEach(() => setNoticeHandler(undefined));
+  const withoutUsage = (name: string): Record<string, unknown> => {
+    const body = JSON.parse(readFixture(name)) as Record<string, unknown>;
+    delete body['usage'];
+    return body;
+  };
+
+  it('OpenAI and Anthropic: two streams left with break, two responses without usage: 2 missing each, told once per cause', async () => {
+    const notices = captureNotices();
+    const bareChat = withoutUsage('openai-chat-completion.json');
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-with-usage.sse', 'openai-chat-stream-with-usage.sse', bareChat, bareChat);
+    const bareMessage = withoutUsage('anthropic-message.json');
+    server.enqueue('/v1/messages', 'anthropic-message-stream.sse', 'anthropic-message-stream.sse', bareMessage, bareMessage);
+    const harness = createHarness();
+    await harness.tracer.agentRun('missing', async (run) => {
+      await run.step('openai', async (step) => {
+        const openai = instrumentOpenAI(openaiClient, { getStep: () => step });
+        const request = { model: 'gpt-4o', messages, stream: true as const, stream_options: { include_usage: true } };
+        for (let index = 0; index < 2; index += 1) for await (const _ of await openai.chat.completions.create(request)) break;
+        for (let index = 0; index < 2; index += 1) await openai.chat.completions.create({ model: 'gpt-4o', messages });
+      });
+      await run.step('anthropic', async (step) => {
+        const anthropic = instrumentAnthropic(anthropicClient, { getStep: () => step });
+        const request = { model: 'claude-sonnet-4-20250514', max_tokens: 1024, messages };
+        for (let index = 0; index < 2; index += 1)
+          for await (const _ of await anthropic.messages.create({ ...request, stream: true })) break;
+        for (let index = 0; index < 2; index += 1) await anthropic.messages.create(request);
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 8, missing: 8, priced: 0, stats: 8 });
+    expect(notices.map((notice) => notice.cause)).toEqual([
+      'usage_missing:openai:stream_incomplete',
+      'usage_missing:openai:not_reported',
+      'usage_missing:anthropic:stream_incomplete',
+      'usage_missing:anthropic:not_reported',
+    ]);
   });
 });

@@ -94,9 +94,9 @@ function wrapMethod(
     };
     const recordResult = (value: unknown): void => {
       try {
-        // A stream's model is named at once. One left unread (never ended, never returned) counts as
-        // a call without usage when its step ends: a tracked stream as its own open call
-        // (`stream_incomplete`, beside the step's other calls), a helper's runner as `not_recorded`.
+        // A stream's model is named at once. One left unread (never ended, never returned), or a
+        // helper's runner left before its `end`, is its own open call: it counts as a call without
+        // usage when its step ends (`stream_incomplete`), beside the step's other calls.
         if (isAsyncIterable(value) && defaults.requestModel !== undefined) step.setModel(defaults.requestModel, defaults.provider);
         if (observer.handle !== undefined) observer.handle(value, step, defaults);
         else if (isAsyncIterable(value)) observer.track(value, step, defaults);

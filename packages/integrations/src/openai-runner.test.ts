@@ -1,11 +1,13 @@
 import OpenAI from 'openai';
 import type { RunnableToolFunctionWithParse } from 'openai/lib/RunnableFunction';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness } from './__fixtures__/harness.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setNoticeHandler } from '@costspan/sdk';
+import { callCounts, captureNotices, createHarness } from './__fixtures__/harness.js';
 import { RawFixture, readFixture, startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
 import { sseFixture } from './__fixtures__/sse.js';
 import { instrumentOpenAI } from './instrument-client.js';
 import { trackOpenAIRunner } from './openai-runner.js';
+import { recordOpenAIUsage } from './record-openai-usage.js';
 
 let server: FixtureServer;
 let client: OpenAI;
@@ -249,5 +251,77 @@ describe('instrumentOpenAI covers the helpers', () => {
     // The fixture server's stream has no usage chunk: the stream is marked, the three others recorded.
     expect(costs).toEqual([0.00229, 0.005615, 0.0047652]);
     expect(harness.span('all').attributes['llm.cost.usage.missing']).toBe(true);
+  });
+});
+
+describe('OpenAI helpers: each call without usage counted once, whatever else its step recorded', () => {
+  afterEach(() => setNoticeHandler(undefined));
+  const usage = { prompt_tokens: 10, completion_tokens: 5 };
+  const withUsage = { model: 'gpt-4o', messages, stream_options: { include_usage: true } };
+
+  it('a recorded call, then a helper left before its end (tracked or instrumented): 2 calls, 1 with usage missing, told once', async () => {
+    const notices = captureNotices();
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-with-usage.sse');
+    server.enqueue('/v1/responses', o4MiniResponseStream());
+    const harness = createHarness();
+    const left: Array<{ done(): Promise<void> }> = [];
+    harness.tracer.agentRun('left', (run) => {
+      run.step('tracked', (step) => {
+        recordOpenAIUsage(step, { model: 'gpt-4o', usage });
+        // Neither awaited nor read: the step ends before the helper's `end`.
+        left.push(trackOpenAIRunner(step, client.chat.completions.stream(withUsage)));
+      });
+      run.step('instrumented', (step) => {
+        recordOpenAIUsage(step, { model: 'o4-mini', usage });
+        left.push(instrumentOpenAI(client, { getStep: () => step }).responses.stream({ model: 'o4-mini', input: 'Which warehouse?' }));
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: 2, priced: 2, stats: 2 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:openai:stream_incomplete']);
+    await Promise.all(left.map((runner) => runner.done()));
+  });
+
+  it('two helpers ended early (left with break, or cut off), or two completions without usage: 2 calls with usage missing each', async () => {
+    const bare = JSON.parse(readFixture('openai-chat-completion.json')) as Record<string, unknown>;
+    delete bare['usage'];
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-without-usage.sse', 'openai-chat-stream-without-usage.sse', bare, bare);
+    server.enqueue('/v1/responses', o4MiniResponseStream('hang-up'), o4MiniResponseStream('hang-up'));
+    const harness = createHarness();
+    await harness.tracer.agentRun('missing', async (run) => {
+      await run.step('break', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          const stream = trackOpenAIRunner(step, client.chat.completions.stream({ model: 'gpt-4o', messages }));
+          for await (const _ of stream) break;
+          await stream.done().catch(() => undefined);
+        }
+      });
+      await run.step('cut-off', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          const stream = trackOpenAIRunner(step, client.responses.stream({ model: 'o4-mini', input: 'Which warehouse?' }));
+          await expect(stream.finalResponse()).rejects.toThrow();
+        }
+      });
+      await run.step('no-usage', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          await trackOpenAIRunner(step, client.chat.completions.runTools({ model: 'gpt-4o', messages, tools: [lookupOrder] })).done();
+        }
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 6, missing: 6, priced: 0, stats: 6 });
+  });
+
+  it('a helper read to its end, alone or after a call, counts nothing missing', async () => {
+    server.enqueue('/v1/chat/completions', 'openai-chat-stream-with-usage.sse', 'openai-chat-stream-with-usage.sse');
+    const harness = createHarness();
+    await harness.tracer.agentRun('read', async (run) => {
+      await run.step('alone', async (step) => {
+        await trackOpenAIRunner(step, client.chat.completions.stream(withUsage)).finalChatCompletion();
+      });
+      await run.step('after a call', async (step) => {
+        recordOpenAIUsage(step, { model: 'gpt-4o', usage });
+        await trackOpenAIRunner(step, client.chat.completions.stream(withUsage)).finalChatCompletion();
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 3, missing: undefined, priced: 3, stats: 0 });
   });
 });

@@ -2,6 +2,7 @@ import type { Step } from '@costspan/sdk';
 import { observeOpenAIResponse, openAIRequestModel, type OpenAIResponseLike } from './record-openai-usage.js';
 import {
   markUsageMissing,
+  openStreamCall,
   recordObservedCall,
   reportRecordingError,
   type CallDefaults,
@@ -40,7 +41,8 @@ function isAsyncIterable(value: unknown): boolean {
  * A stream without usage (`chat.completions.stream()` without
  * `stream_options: { include_usage: true }`) is marked `llm.cost.usage.missing` (`not_reported`),
  * and a helper that fails or is aborted while a request is under way is marked
- * `stream_incomplete`: never recorded as $0.
+ * `stream_incomplete`: never recorded as $0. A helper that has not ended when the step ends (never
+ * awaited) counts as one call without usage (`stream_incomplete`), beside the step's other calls.
  *
  * @example
  * ```ts
@@ -61,21 +63,31 @@ export function trackOpenAIRunnerWith(runner: OpenAIRunnerLike, step: Step, give
   const defaults: CallDefaults = { ...given, source: streamed ? 'openai_stream' : 'openai' };
   let recorded = 0;
   let lastModel: string | undefined;
+  // Open until the helper's `end`: one left before it (never awaited, never ended) counts as a call
+  // without usage when the step ends, beside the calls the step recorded.
+  const open = { model: options.model ?? given.requestModel, provider: options.provider ?? given.provider };
+  const close = openStreamCall(() => step, open);
+  const named = (model: string): void => {
+    lastModel = model;
+    open.model ??= openAIRequestModel(model) || model;
+  };
   const record = (response: OpenAIResponseLike | undefined): void => {
     try {
       if (response === undefined || response === null || typeof response !== 'object') return;
       recorded += 1;
-      if (typeof response.model === 'string') lastModel = response.model;
+      if (typeof response.model === 'string') named(response.model);
       recordObservedCall(step, observeOpenAIResponse(response), defaults, options);
     } catch (error) {
       reportRecordingError(error);
     }
   };
-  const listen = (event: string, listener: (...args: never[]) => void): void => {
+  const listen = (event: string, listener: (...args: never[]) => void): boolean => {
     try {
       runner.on(event, listener);
+      return true;
     } catch (error) {
       reportRecordingError(error);
+      return false;
     }
   };
   // A streamed round's usage chunk, until the round's completion is recorded: a stream cut after its usage
@@ -92,9 +104,10 @@ export function trackOpenAIRunnerWith(runner: OpenAIRunnerLike, step: Step, give
   });
   for (const event of FINAL_RESPONSE_EVENTS) listen(event, (item: { response?: OpenAIResponseLike }) => record(item?.response));
   listen('response.created', (item: { response?: OpenAIResponseLike }) => {
-    if (typeof item?.response?.model === 'string') lastModel = item.response.model;
+    if (typeof item?.response?.model === 'string') named(item.response.model);
   });
-  listen('end', () => {
+  const listening = listen('end', () => {
+    close();
     try {
       const failed = runner.errored === true || runner.aborted === true;
       if (failed && usageChunk !== undefined) {
@@ -114,6 +127,8 @@ export function trackOpenAIRunnerWith(runner: OpenAIRunnerLike, step: Step, give
       reportRecordingError(error);
     }
   });
+  // Without an `end` to close it, the call would count as missing however the helper ended.
+  if (!listening) close();
 }
 
 /**

@@ -2,10 +2,11 @@ import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { CostspanError } from '@costspan/sdk';
 import { generateText, stepCountIs, streamText, tool } from 'ai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createHarness } from './__fixtures__/harness.js';
-import { startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
+import { setNoticeHandler } from '@costspan/sdk';
+import { callCounts, captureNotices, createHarness } from './__fixtures__/harness.js';
+import { readFixture, startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
 import { aiSdkProviderName, recordAiSdkUsage } from './record-ai-sdk-usage.js';
 
 let server: FixtureServer;
@@ -272,5 +273,75 @@ describe('AI SDK telemetry (experimental_telemetry) priced by the CostSpanProces
     expect(calls.every((span) => span.attributes['llm.cost.pricing.status'] === 'priced')).toBe(true);
     expect(run.attributes['llm.cost.inclusive.call_count']).toBe(3);
     expect(run.attributes['llm.cost.inclusive.total_usd']).toBe(0.020575);
+  });
+});
+
+describe('AI SDK: each call without usage counted once, whatever else its step recorded', () => {
+  afterEach(() => setNoticeHandler(undefined));
+  const prompt = 'Where is my parcel?';
+
+  it('a recorded generateText, then a streamText the step did not wait for: 2 calls, 1 with usage missing, told once', async () => {
+    const notices = captureNotices();
+    server.enqueue('/v1/chat/completions', 'openai-chat-completion.json', 'openai-chat-stream-with-usage.sse');
+    const harness = createHarness();
+    let pending: Promise<unknown> | undefined;
+    await harness.tracer.agentRun('left', (run) =>
+      run.step('answer', async (step) => {
+        await recordAiSdkUsage(step, await generateText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0 }));
+        const result = streamText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0 });
+        // Not awaited: the step ends (e.g. returning the stream to its reader) before the usage arrives.
+        pending = recordAiSdkUsage(step, result, { model: 'gpt-4o', provider: 'openai' });
+      }),
+    );
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:openai:stream_incomplete']);
+    expect(notices[0]?.message).toContain('to model "gpt-4o"');
+    // Settled after its step: recorded nowhere, as documented (the step has ended).
+    await expect(pending).rejects.toBeInstanceOf(CostspanError);
+  });
+
+  it('two streamText that fail, or two generateText without usage: 2 calls with usage missing each, told once per cause', async () => {
+    const notices = captureNotices();
+    const bare = JSON.parse(readFixture('openai-chat-completion.json')) as Record<string, unknown>;
+    delete bare['usage'];
+    // No stream fixture: the server answers 500 to both streams.
+    const harness = createHarness();
+    await harness.tracer.agentRun('missing', async (run) => {
+      await run.step('failed', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          const result = streamText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0, onError: () => undefined });
+          for await (const _ of result.textStream) continue;
+          expect(await recordAiSdkUsage(step, result, { model: 'gpt-4o', provider: 'openai' })).toEqual([]);
+        }
+      });
+      server.enqueue('/v1/chat/completions', bare, bare);
+      await run.step('no-usage', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          expect(await recordAiSdkUsage(step, await generateText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0 }))).toEqual([]);
+        }
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: 4, priced: 0, stats: 4 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:openai:stream_incomplete', 'usage_missing:openai:not_reported']);
+  });
+
+  it('a streamText read to its end, alone or after a call, counts nothing missing', async () => {
+    server.enqueue(
+      '/v1/chat/completions',
+      'openai-chat-stream-with-usage.sse',
+      'openai-chat-completion.json',
+      'openai-chat-stream-with-usage.sse',
+    );
+    const harness = createHarness();
+    await harness.tracer.agentRun('read', async (run) => {
+      await run.step('alone', async (step) => {
+        await recordAiSdkUsage(step, streamText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0 }));
+      });
+      await run.step('after a call', async (step) => {
+        await recordAiSdkUsage(step, await generateText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0 }));
+        await recordAiSdkUsage(step, streamText({ model: openai.chat('gpt-4o'), prompt, maxRetries: 0 }));
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 3, missing: undefined, priced: 3, stats: 0 });
   });
 });

@@ -2,6 +2,7 @@ import { CostspanError, type RecordUsageInput, type Step, type TokenUsageInput }
 import {
   buildUsage,
   markUsageMissing,
+  openStreamCall,
   recordObservedCall,
   tokenCount,
   totalCost,
@@ -157,7 +158,9 @@ function aiSdkUsage(usage: AiSdkUsageLike, metadata: Record<string, unknown>, pr
  * For `streamText`, awaiting this reads the stream to its end (the AI SDK does
  * so when `result.steps` is awaited): await it inside the step's callback. A
  * stream that failed (its promises reject) is not thrown again here: the step is
- * marked `llm.cost.usage.missing = true` (`stream_incomplete`) and `[]` returned.
+ * marked `llm.cost.usage.missing = true` (`stream_incomplete`) and `[]` returned. A result that
+ * has not settled when the step ends (this not awaited) counts as one call without usage
+ * (`stream_incomplete`; pass `model` and `provider` to name it).
  *
  * Do not also turn on the AI SDK's `experimental_telemetry` with a tracer
  * whose provider has a `CostSpanProcessor`: its spans carry `gen_ai.usage.*`
@@ -177,14 +180,19 @@ function aiSdkUsage(usage: AiSdkUsageLike, metadata: Record<string, unknown>, pr
  */
 export async function recordAiSdkUsage(step: Step, result: AiSdkResultLike, options: UsageRecordOptions = {}): Promise<RecordUsageInput[]> {
   let calls: AiSdkStepLike[];
+  // Open until the result settles: a `streamText` whose usage the step did not wait for (the step
+  // ended first) counts as a call without usage, beside the calls the step recorded.
+  const close = openStreamCall(() => step, { model: options.model, provider: options.provider });
   try {
     calls = await resultCalls(result);
   } catch {
+    close();
     // A `streamText` that failed (provider error, cut or aborted stream) rejects these promises, where
     // the caller's own reading of the stream did not throw: tell the call's usage as missing instead.
     markUsageMissing(step, 'stream_incomplete', { model: options.model, provider: options.provider, source: 'ai_sdk' });
     return [];
   }
+  close();
   if (options.cost !== undefined && calls.length > 1) {
     throw new CostspanError({
       code: 'invalid_argument',

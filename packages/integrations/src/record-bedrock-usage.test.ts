@@ -1,8 +1,9 @@
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness } from './__fixtures__/harness.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setNoticeHandler } from '@costspan/sdk';
+import { callCounts, captureNotices, createHarness } from './__fixtures__/harness.js';
 import { RawFixture, startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
 import { recordBedrockConverseUsage, trackBedrockConverseStream } from './record-bedrock-usage.js';
 
@@ -146,5 +147,81 @@ describe('trackBedrockConverseStream', () => {
       'gen_ai.provider.name': 'aws.bedrock',
     });
     expect(harness.span('left').attributes).toMatchObject({ 'llm.cost.usage.missing_reason': 'stream_incomplete' });
+  });
+});
+
+describe('Bedrock: each call without usage counted once, whatever else its step recorded', () => {
+  afterEach(() => setNoticeHandler(undefined));
+  const withMetadata = (): RawFixture =>
+    eventStream([
+      ...textEvents,
+      ['metadata', { usage: { inputTokens: 100, outputTokens: 50, totalTokens: 150 }, metrics: { latencyMs: 300 } }],
+    ]);
+  const converse = (usage?: object): object => ({
+    output: { message: { role: 'assistant', content: [{ text: 'Tomorrow.' }] } },
+    stopReason: 'end_turn',
+    ...(usage === undefined ? {} : { usage }),
+  });
+  const stream = async (step: Parameters<typeof trackBedrockConverseStream>[0]): Promise<AsyncIterable<unknown>> => {
+    const response = await bedrock.send(new ConverseStreamCommand({ modelId, messages }));
+    const events = trackBedrockConverseStream(step, response, { model: modelId }).stream;
+    if (events === undefined) throw new Error('the ConverseStream response has no stream');
+    return events;
+  };
+
+  it('a recorded call, then a stream left unread: 2 calls, 1 with usage missing, told once', async () => {
+    const notices = captureNotices();
+    server.enqueue(path('converse'), converse({ inputTokens: 100, outputTokens: 50, totalTokens: 150 }));
+    server.enqueue(path('converse-stream'), withMetadata());
+    const harness = createHarness();
+    await harness.tracer.agentRun('left', (run) =>
+      run.step('answer', async (step) => {
+        recordBedrockConverseUsage(step, await bedrock.send(new ConverseCommand({ modelId, messages })), { model: modelId });
+        // One event read, then the caller walks away: no break, no return().
+        expect((await (await stream(step))[Symbol.asyncIterator]().next()).done).toBe(false);
+      }),
+    );
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:aws.bedrock:stream_incomplete']);
+    expect(notices[0]?.message).toContain(`to model "${modelId}"`);
+  });
+
+  it('two streams left with break, or two responses without usage: 2 calls with usage missing each, told once per cause', async () => {
+    const notices = captureNotices();
+    server.enqueue(path('converse-stream'), withMetadata(), withMetadata());
+    server.enqueue(path('converse'), converse(), converse());
+    const harness = createHarness();
+    await harness.tracer.agentRun('missing', async (run) => {
+      await run.step('streams', async (step) => {
+        for (let index = 0; index < 2; index += 1) for await (const _ of await stream(step)) break;
+      });
+      await run.step('responses', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          const response = await bedrock.send(new ConverseCommand({ modelId, messages }));
+          expect(recordBedrockConverseUsage(step, response, { model: modelId })).toBeUndefined();
+        }
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: 4, priced: 0, stats: 4 });
+    expect(notices.map((notice) => notice.cause)).toEqual([
+      'usage_missing:aws.bedrock:stream_incomplete',
+      'usage_missing:aws.bedrock:not_reported',
+    ]);
+  });
+
+  it('a stream read to its end, alone or after a call, counts nothing missing', async () => {
+    server.enqueue(path('converse-stream'), withMetadata(), withMetadata());
+    server.enqueue(path('converse'), converse({ inputTokens: 100, outputTokens: 50, totalTokens: 150 }));
+    const harness = createHarness();
+    await harness.tracer.agentRun('read', async (run) => {
+      await run.step('alone', async (step) => {
+        for await (const _ of await stream(step)) continue;
+      });
+      await run.step('after a call', async (step) => {
+        recordBedrockConverseUsage(step, await bedrock.send(new ConverseCommand({ modelId, messages })), { model: modelId });
+        for await (const _ of await stream(step)) continue;
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 3, missing: undefined, priced: 3, stats: 0 });
   });
 });

@@ -3,6 +3,7 @@ import { observeIteration } from './observe-iteration.js';
 import {
   buildUsage,
   markUsageMissing,
+  openStreamCall,
   recordObservedCall,
   tokenCount,
   type CallDefaults,
@@ -84,7 +85,8 @@ export function recordBedrockConverseUsage(
  * Records a Bedrock ConverseStream (`client.send(new ConverseStreamCommand(...))`) on `step`
  * once its `stream` has been read: the usage of the final `metadata` event. The response is
  * returned as it is, its stream's async iterator wrapped in place. A stream left before its
- * `metadata` event is marked `stream_incomplete`, one without it `not_reported`.
+ * `metadata` event is marked `stream_incomplete`, one without it `not_reported`; one still unread
+ * when the step ends counts as a call without usage (`stream_incomplete`) too.
  *
  * @example
  * ```ts
@@ -110,12 +112,15 @@ export function trackBedrockConverseStream<Response extends BedrockConverseStrea
     return response;
   }
   let usage: BedrockUsageLike | undefined;
+  // Open until the stream ends, however it ends: one the caller stops reading counts as a call without usage.
+  const close = openStreamCall(() => step, { model: options.model, provider: options.provider ?? PROVIDER });
   observeIteration(
     stream,
     (event) => {
       if (event !== null && typeof event === 'object' && event.metadata?.usage) usage = event.metadata.usage;
     },
     (completed) => {
+      close();
       if (usage === undefined) missing(completed);
       else recordObservedCall(step, observeBedrock(usage), defaults, options);
     },

@@ -1,6 +1,7 @@
 import { GoogleGenAI } from '@google/genai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness } from './__fixtures__/harness.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setNoticeHandler } from '@costspan/sdk';
+import { callCounts, captureNotices, createHarness } from './__fixtures__/harness.js';
 import { startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
 import { sseFixture } from './__fixtures__/sse.js';
 import { recordGeminiUsage, trackGeminiStream } from './record-gemini-usage.js';
@@ -158,5 +159,84 @@ describe('trackGeminiStream', () => {
       'llm.cost.usage.missing_reason': 'stream_incomplete',
       'gen_ai.request.model': 'gemini-2.5-flash',
     });
+  });
+});
+
+describe('Gemini: each call without usage counted once, whatever else its step recorded', () => {
+  afterEach(() => setNoticeHandler(undefined));
+  const streamPath = '/v1/models/gemini-2.5-flash:streamGenerateContent';
+  const twoChunks = (): ReturnType<typeof sseFixture> =>
+    sseFixture([
+      { candidates: [candidate('Your')], modelVersion: 'gemini-2.5-flash' },
+      {
+        candidates: [candidate(' parcel', 'STOP')],
+        usageMetadata: { promptTokenCount: 1000, candidatesTokenCount: 2, totalTokenCount: 1002 },
+        modelVersion: 'gemini-2.5-flash',
+      },
+    ]);
+  const withUsage = {
+    candidates: [candidate('Tomorrow.', 'STOP')],
+    usageMetadata: { promptTokenCount: 100, candidatesTokenCount: 10, totalTokenCount: 110 },
+    modelVersion: 'gemini-2.5-flash',
+  };
+  const request = { model: 'gemini-2.5-flash', contents: 'When?' };
+
+  it('a recorded call, then a stream left unread: 2 calls, 1 with usage missing, told once', async () => {
+    const notices = captureNotices();
+    server.enqueue('/v1/models/gemini-2.5-flash:generateContent', withUsage);
+    server.enqueue(streamPath, twoChunks());
+    const harness = createHarness();
+    await harness.tracer.agentRun('left', (run) =>
+      run.step('answer', async (step) => {
+        recordGeminiUsage(step, await ai.models.generateContent(request));
+        const stream = trackGeminiStream(step, await ai.models.generateContentStream(request));
+        // One chunk read (it names the model), then the caller walks away: no break, no return().
+        expect((await stream[Symbol.asyncIterator]().next()).done).toBe(false);
+      }),
+    );
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:gcp.gemini:stream_incomplete']);
+    expect(notices[0]?.message).toContain('to model "gemini-2.5-flash"');
+  });
+
+  it('two streams left with break, or two responses without usageMetadata: 2 calls with usage missing each, told once per cause', async () => {
+    const notices = captureNotices();
+    server.enqueue(streamPath, twoChunks(), twoChunks());
+    const bare = { candidates: [candidate('Hi.', 'STOP')], modelVersion: 'gemini-2.5-flash' };
+    server.enqueue('/v1/models/gemini-2.5-flash:generateContent', bare, bare);
+    const harness = createHarness();
+    await harness.tracer.agentRun('missing', async (run) => {
+      await run.step('streams', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          for await (const _ of trackGeminiStream(step, await ai.models.generateContentStream(request), { model: 'gemini-2.5-flash' }))
+            break;
+        }
+      });
+      await run.step('responses', async (step) => {
+        for (let index = 0; index < 2; index += 1)
+          expect(recordGeminiUsage(step, await ai.models.generateContent(request))).toBeUndefined();
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: 4, priced: 0, stats: 4 });
+    expect(notices.map((notice) => notice.cause)).toEqual([
+      'usage_missing:gcp.gemini:stream_incomplete',
+      'usage_missing:gcp.gemini:not_reported',
+    ]);
+  });
+
+  it('a stream read to its end, alone or after a call, counts nothing missing', async () => {
+    server.enqueue(streamPath, twoChunks(), twoChunks());
+    server.enqueue('/v1/models/gemini-2.5-flash:generateContent', withUsage);
+    const harness = createHarness();
+    await harness.tracer.agentRun('read', async (run) => {
+      await run.step('alone', async (step) => {
+        for await (const _ of trackGeminiStream(step, await ai.models.generateContentStream(request))) continue;
+      });
+      await run.step('after a call', async (step) => {
+        recordGeminiUsage(step, await ai.models.generateContent(request));
+        for await (const _ of trackGeminiStream(step, await ai.models.generateContentStream(request))) continue;
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 3, missing: undefined, priced: 3, stats: 0 });
   });
 });

@@ -3,6 +3,7 @@ import { observeIteration } from './observe-iteration.js';
 import {
   buildUsage,
   markUsageMissing,
+  openStreamCall,
   recordObservedCall,
   tokenCount,
   type CallDefaults,
@@ -87,7 +88,8 @@ export function recordGeminiUsage(
  * Records a `@google/genai` stream (`ai.models.generateContentStream(...)`) on `step` when it
  * has been read: its chunks carry the usage so far, and the last one counts. The stream is
  * returned as it is, its async iterator wrapped in place. A stream left early is marked
- * `stream_incomplete`, one without usage `not_reported`.
+ * `stream_incomplete`, one without usage `not_reported`; one still unread when the step ends
+ * counts as a call without usage (`stream_incomplete`) too, beside the step's other calls.
  *
  * @example
  * ```ts
@@ -104,11 +106,17 @@ export function trackGeminiStream<Stream extends AsyncIterable<GeminiResponseLik
   let last: GeminiResponseLike | undefined;
   let final = false;
   let model: string | undefined;
+  // Open until the stream ends, however it ends: one the caller stops reading counts as a call without usage.
+  const open = { model: options.model, provider: options.provider ?? PROVIDER };
+  const close = openStreamCall(() => step, open);
   observeIteration(
     stream,
     (chunk) => {
       if (chunk === null || typeof chunk !== 'object') return;
-      if (typeof chunk.modelVersion === 'string' && chunk.modelVersion !== '') model = chunk.modelVersion;
+      if (typeof chunk.modelVersion === 'string' && chunk.modelVersion !== '') {
+        model = chunk.modelVersion;
+        open.model ??= model;
+      }
       if (chunk.usageMetadata) {
         last = chunk;
         const candidates: unknown = chunk.candidates;
@@ -118,6 +126,7 @@ export function trackGeminiStream<Stream extends AsyncIterable<GeminiResponseLik
       }
     },
     (completed) => {
+      close();
       // Usage counts of earlier chunks are partial; the finishing chunk's are the call's, even if the stream is cut after it.
       if (last === undefined || (!completed && !final)) {
         markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {

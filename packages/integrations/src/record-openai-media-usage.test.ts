@@ -1,7 +1,8 @@
 import OpenAI, { toFile } from 'openai';
 import { Stream } from 'openai/streaming';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness } from './__fixtures__/harness.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setNoticeHandler } from '@costspan/sdk';
+import { callCounts, captureNotices, createHarness } from './__fixtures__/harness.js';
 import { RawFixture, startFixtureServer, type FixtureServer } from './__fixtures__/fixture-server.js';
 import { sseFixture } from './__fixtures__/sse.js';
 import {
@@ -187,5 +188,75 @@ describe('image and audio calls priced by their units', () => {
     });
     const [session] = harness.events.getEvents('llm.cost.session.recorded');
     expect(session?.payload).toMatchObject({ call_count: 3, unpriced_call_count: 1, usage_missing_call_count: 1 });
+  });
+});
+
+describe('OpenAI media: each call without usage counted once, whatever else its step recorded', () => {
+  afterEach(() => setNoticeHandler(undefined));
+  const transcribed = (): ReturnType<typeof sseFixture> =>
+    sseFixture([
+      { type: 'transcript.text.delta', delta: 'Hello.' },
+      {
+        type: 'transcript.text.done',
+        text: 'Hello.',
+        usage: { type: 'tokens', input_tokens: 1400, input_token_details: { audio_tokens: 1200 }, output_tokens: 300, total_tokens: 1700 },
+      },
+    ]);
+  const model = 'gpt-4o-transcribe';
+  const streamed = async (step: Parameters<typeof trackOpenAIAudioStream>[0]) =>
+    trackOpenAIAudioStream(step, await client.audio.transcriptions.create({ model, file: await audio(), stream: true }), { model });
+
+  it('a recorded transcription, then a stream left unread: 2 calls, 1 with usage missing, told once', async () => {
+    const notices = captureNotices();
+    server.enqueue('/v1/audio/transcriptions', { text: 'Hello.', usage: { type: 'duration', seconds: 95 } }, transcribed());
+    const harness = createHarness();
+    await harness.tracer.agentRun('left', (run) =>
+      run.step('answer', async (step) => {
+        recordOpenAITranscriptionUsage(step, await client.audio.transcriptions.create({ model: 'whisper-1', file: await audio() }), {
+          model: 'whisper-1',
+        });
+        // One event read, then the caller walks away: no break, no return().
+        expect((await (await streamed(step))[Symbol.asyncIterator]().next()).done).toBe(false);
+      }),
+    );
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:openai:stream_incomplete']);
+    expect(notices[0]?.message).toContain(`to model "${model}"`);
+  });
+
+  it('two streams left with break, or two transcriptions without usage: 2 calls with usage missing each, told once per cause', async () => {
+    const notices = captureNotices();
+    server.enqueue('/v1/audio/transcriptions', transcribed(), transcribed(), { text: 'Hello.' }, { text: 'Hello.' });
+    const harness = createHarness();
+    await harness.tracer.agentRun('missing', async (run) => {
+      await run.step('streams', async (step) => {
+        for (let index = 0; index < 2; index += 1) for await (const _ of await streamed(step)) break;
+      });
+      await run.step('responses', async (step) => {
+        for (let index = 0; index < 2; index += 1) {
+          const response = await client.audio.transcriptions.create({ model, file: await audio() });
+          expect(recordOpenAITranscriptionUsage(step, response, { model })).toBeUndefined();
+        }
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: 4, priced: 0, stats: 4 });
+    expect(notices.map((notice) => notice.cause)).toEqual(['usage_missing:openai:stream_incomplete', 'usage_missing:openai:not_reported']);
+  });
+
+  it('a stream read to its end, alone or after a call, counts nothing missing', async () => {
+    server.enqueue('/v1/audio/transcriptions', transcribed(), { text: 'Hello.', usage: { type: 'duration', seconds: 95 } }, transcribed());
+    const harness = createHarness();
+    await harness.tracer.agentRun('read', async (run) => {
+      await run.step('alone', async (step) => {
+        for await (const _ of await streamed(step)) continue;
+      });
+      await run.step('after a call', async (step) => {
+        recordOpenAITranscriptionUsage(step, await client.audio.transcriptions.create({ model: 'whisper-1', file: await audio() }), {
+          model: 'whisper-1',
+        });
+        for await (const _ of await streamed(step)) continue;
+      });
+    });
+    expect(await callCounts(harness)).toEqual({ calls: 3, missing: undefined, priced: 3, stats: 0 });
   });
 });

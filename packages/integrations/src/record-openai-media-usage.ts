@@ -2,7 +2,7 @@ import { ATTR, type RecordUsageInput, type Step } from '@costspan/sdk';
 import { notice } from '@costspan/sdk/internal';
 import { MEDIA_PRICE_DATA, priceMediaUnits, type MediaUnit } from './media-unit-pricing.js';
 import { observeIteration } from './observe-iteration.js';
-import { markUsageMissing, tokenCount } from './usage-recording.js';
+import { markUsageMissing, openStreamCall, tokenCount } from './usage-recording.js';
 
 /** Options of the OpenAI image and audio helpers: these responses do not name their model. */
 export interface MediaUsageOptions {
@@ -143,8 +143,8 @@ export function recordOpenAISpeechUsage(
  * Records a streamed transcription (`stream: true`: usage in `transcript.text.done`), speech
  * (`stream_format: 'sse'`: usage in `speech.audio.done`) or image generation / edit with
  * `gpt-image-1` (`stream: true`: usage in `image_generation.completed` / `image_edit.completed`)
- * on `step` when the stream has been read. Left early: `stream_incomplete`; ended without usage:
- * `not_reported`.
+ * on `step` when the stream has been read. Left early, or still unread when the step ends:
+ * `stream_incomplete`; ended without usage: `not_reported`.
  */
 export function trackOpenAIAudioStream<Stream extends AsyncIterable<{ type?: string; usage?: MediaUsageLike | null }>>(
   step: Step,
@@ -152,12 +152,15 @@ export function trackOpenAIAudioStream<Stream extends AsyncIterable<{ type?: str
   options: MediaUsageOptions,
 ): Stream {
   let final: { type?: string; usage?: MediaUsageLike | null } | undefined;
+  // Open until the stream ends, however it ends: one the caller stops reading counts as a call without usage.
+  const close = openStreamCall(() => step, { model: options.model, provider: options.provider ?? PROVIDER });
   observeIteration(
     stream,
     (event) => {
       if (event?.type !== undefined && FINAL_EVENTS.has(event.type) && event.usage) final = event;
     },
     (completed) => {
+      close();
       const usage = final?.usage ?? undefined;
       const units =
         usage === undefined

@@ -1,6 +1,6 @@
 import { diag, type AttributeValue } from '@opentelemetry/api';
 import { ATTR, type CostInput, type RecordUsageInput, type Step, type TokenUsageInput } from '@costspan/sdk';
-import { notice, openCall, validateTokenUsage, type OpenCall } from '@costspan/sdk/internal';
+import { countUsageMissing, notice, openCall, validateTokenUsage, type OpenCall } from '@costspan/sdk/internal';
 
 /**
  * Span attribute set to `true` on a step when a model call's usage could not be
@@ -138,9 +138,11 @@ export interface MissingCall {
  * what to change (for an OpenAI stream: `stream_options: { include_usage: true }`).
  *
  * The cause is the SDK processor's own for such a span, `usage_missing:<provider>:<reason>`,
- * so the processor, seeing the marked span later, does not tell it a second time.
+ * so the processor, seeing the marked span later, does not tell it a second time. Each call so
+ * marked counts once: two streams left early in one step are two calls without usage.
  */
 export function markUsageMissing(step: Step, reason: UsageMissingReason, call: MissingCall, cause?: unknown): void {
+  countUsageMissing(step, { model: call.model, provider: call.provider, reason });
   step.span.setAttribute(ATTR.USAGE_MISSING, true);
   step.span.setAttribute(ATTR.USAGE_MISSING_REASON, reason);
   // The step did call this model: the processor's counts (usage_missing_call_count) then name it.

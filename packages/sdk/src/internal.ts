@@ -17,7 +17,7 @@ export {
 } from './processing/cost-totals.js';
 export { eventSignature, payloadChecksum, signaturesEqual, spanforgeJson, wholeEventSignature } from './events/event-signer.js';
 export { attributionTargets, validatePrincipal } from './tracing/principal.js';
-export { openCall, type OpenCall } from './tracing/span-state.js';
+export { countUsageMissing, openCall, type OpenCall, type UsageMissingCall } from './tracing/span-state.js';
 export { validateCost, validateName, validateTokenUsage } from './tracing/usage-input.js';
 export { eventsOfEncodedLines } from './export/event-pipeline-support.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';

@@ -1,7 +1,15 @@
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { CostSpanProcessor, InMemoryEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
+import {
+  CostSpanProcessor,
+  InMemoryEventExporter,
+  createCostTracer,
+  setNoticeHandler,
+  type CostspanNotice,
+  type CostTracer,
+} from '@costspan/sdk';
+import { resetNotices } from '@costspan/sdk/internal';
 import { testPriceSource } from './test-price-source.js';
 
 let contextManagerInstalled = false;
@@ -50,4 +58,36 @@ export function createHarness(): Harness {
       return matches[0] as ReadableSpan;
     },
   };
+}
+
+/** What the run's session event and the processor counted, once flushed. */
+export interface CallCounts {
+  /** `call_count` of the session event. */
+  calls: unknown;
+  /** `usage_missing_call_count` of the session event (absent when 0). */
+  missing: unknown;
+  /** Token events: calls recorded with usage. */
+  priced: number;
+  /** `stats().usageMissingCalls` of the processor. */
+  stats: number;
+}
+
+/** Flushes `harness` and counts the calls of its (one) root run. */
+export async function callCounts(harness: Harness): Promise<CallCounts> {
+  await harness.flush();
+  const session = harness.events.getEvents('llm.cost.session.recorded')[0]?.payload;
+  return {
+    calls: session?.call_count,
+    missing: session?.usage_missing_call_count,
+    priced: harness.events.getEvents('llm.cost.token.recorded').length,
+    stats: harness.processor.stats().usageMissingCalls,
+  };
+}
+
+/** Collects the notices told from now on, each cause afresh; `setNoticeHandler(undefined)` after the test. */
+export function captureNotices(): CostspanNotice[] {
+  const notices: CostspanNotice[] = [];
+  resetNotices();
+  setNoticeHandler((notice) => notices.push(notice));
+  return notices;
 }

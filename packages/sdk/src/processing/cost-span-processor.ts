@@ -18,6 +18,7 @@ import { attributionTargets, mergePrincipals, principalFromAttributes } from '..
 import { reportError } from '../report-error.js';
 import {
   budgetRefusalFromAttributes,
+  countedMissingOf,
   noticeUsageMissing,
   openCallsOf,
   unrecordedCallOf,
@@ -181,7 +182,6 @@ export class CostSpanProcessor implements SpanProcessor {
     const reservations = state?.reservations;
     const priced = this.admit(node, this.callsToBook(span, state, node));
     const endMs = hrTimeToMilliseconds(span.endTime);
-    const usageMissing = usageMissingFromSpan(span, state);
 
     // Another instrumentation's model-call span inside a costspan step: the step may record the
     // same call from the response (e.g. recordAnthropicUsage). Hold it; the step decides at its end.
@@ -212,9 +212,14 @@ export class CostSpanProcessor implements SpanProcessor {
         });
       }
     }
-    // After the calls above are booked: a step that named a model and booked none is a call without usage.
-    const missing = usageMissing ?? unrecordedCallOf(span, state, node);
-    if (missing !== undefined) this.bookUsageMissing(node, missing, endMs, reservations);
+    if (state?.missingCalls !== undefined) {
+      // Each call counted once; the span's `llm.cost.usage.missing` stands for these, not one more.
+      for (const counted of countedMissingOf(state)) this.bookUsageMissing(node, counted, endMs, reservations);
+    } else {
+      // After the calls above are booked: a step that named a model and booked none is a call without usage.
+      const missing = usageMissingFromSpan(span, state) ?? unrecordedCallOf(span, state, node);
+      if (missing !== undefined) this.bookUsageMissing(node, missing, endMs, reservations);
+    }
     if (state?.openCalls !== undefined) for (const open of openCallsOf(state)) this.bookUsageMissing(node, open, endMs, reservations);
     releaseUnusedReservations(reservations, node);
     if (node === undefined) return;

@@ -16,7 +16,11 @@ export interface UsageMissing {
   reason: string;
 }
 
-/** The call without usage a span (a step, or another instrumentation's span) reports, if any. */
+/**
+ * The call without usage a span (a step, or another instrumentation's span) reports, if any. A
+ * costspan step whose calls were counted one by one (`countUsageMissing`) is read with
+ * {@link countedMissingOf} instead: its attribute stands for those calls, not one more.
+ */
 export function usageMissingFromSpan(span: ReadableSpan, state: StepState | undefined): UsageMissing | undefined {
   const attributes = span.attributes;
   if (attributes[ATTR.USAGE_MISSING] !== true) return undefined;
@@ -57,6 +61,24 @@ export function openCallsOf(state: StepState): UsageMissing[] {
       model: call.model ?? state.current.model,
       provider: call.provider ?? state.current.provider,
       reason: 'stream_incomplete',
+    });
+  }
+  return missing;
+}
+
+/**
+ * The calls without usage a step counted one by one (`countUsageMissing` of
+ * `@costspan/sdk/internal`, which the integrations call wherever they set `llm.cost.usage.missing`):
+ * two streams left early, or two responses without usage, are two calls, each with its own reason.
+ */
+export function countedMissingOf(state: StepState): UsageMissing[] {
+  const missing: UsageMissing[] = [];
+  for (const call of state.missingCalls ?? []) {
+    missing.push({
+      model: call.model ?? state.current.model,
+      provider: call.provider ?? state.current.provider,
+      // Causes are keys of once-per-cause notices: keep them to a short, known shape.
+      reason: /^[a-z_]{1,40}$/.test(call.reason) ? call.reason : 'not_reported',
     });
   }
   return missing;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness } from '../__fixtures__/harness.js';
 import type { BudgetGate, BudgetReservation, BudgetReserveRequest, BudgetSpend } from '../budget-gate.js';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from '../notice.js';
-import { openCall } from './span-state.js';
+import { countUsageMissing, openCall } from './span-state.js';
 
 let notices: CostspanNotice[] = [];
 beforeEach(() => {
@@ -90,5 +90,71 @@ describe('openCall: a call a step started and never finished', () => {
       ['r1', undefined],
       ['r2', false],
     ]);
+  });
+});
+
+describe('countUsageMissing: each call without usage of a step, once', () => {
+  const missing = { 'llm.cost.usage.missing': true, 'llm.cost.usage.missing_reason': 'not_reported' };
+
+  it('counts each call it is given, beside recorded and open calls, in place of the span attribute, told once per cause', async () => {
+    const harness = createHarness();
+    harness.tracer.agentRun('counted', (run) => {
+      run.step('two', (step) => {
+        step.recordUsage({ model: 'gpt-4o', provider: 'openai', usage });
+        for (const reason of ['stream_incomplete', 'stream_incomplete', 'not_reported']) {
+          countUsageMissing(step, { model: 'gpt-4o', provider: 'openai', reason });
+          step.span.setAttributes({ ...missing, 'llm.cost.usage.missing_reason': reason });
+        }
+        openCall(step, { model: 'gpt-4o', provider: 'openai' });
+      });
+      // The attribute alone (another writer): one call, as before.
+      run.step('attribute', (step) => {
+        step.setModel('claude-sonnet-4-20250514', 'anthropic');
+        step.span.setAttributes(missing);
+      });
+      // Counted without a model: the step's named model; a malformed reason is told as not_reported.
+      run.step('named', (step) => {
+        step.setModel('gpt-4o', 'openai');
+        countUsageMissing(step, { model: undefined, provider: undefined, reason: 'Not A Reason' });
+      });
+    });
+    await harness.flush();
+    expect(harness.processor.stats().usageMissingCalls).toBe(6);
+    const [session] = harness.events.getEvents('llm.cost.session.recorded');
+    expect(session?.payload).toMatchObject({ call_count: 7, usage_missing_call_count: 6 });
+    expect(harness.events.getEvents('llm.cost.token.recorded')).toHaveLength(1);
+    expect(notices.map((given) => given.cause)).toEqual([
+      'usage_missing:openai:stream_incomplete',
+      'usage_missing:openai:not_reported',
+      'usage_missing:anthropic:not_reported',
+    ]);
+  });
+
+  it('settles a reservation per counted call, unpriced; counting after the step ended does nothing', async () => {
+    const spends: BudgetSpend[] = [];
+    let next = 0;
+    const budget: BudgetGate = {
+      reserve: (_request: BudgetReserveRequest): Promise<BudgetReservation> => Promise.resolve({ id: `r${(next += 1)}` }),
+      record: (spend) => void spends.push(spend),
+      release: () => undefined,
+    };
+    const harness = createHarness();
+    let ended: Parameters<typeof countUsageMissing>[0] | undefined;
+    await harness.tracer.agentRun('budgeted', { budget }, (run) =>
+      run.step('chat', async (step) => {
+        await step.reserve({ estimatedUsd: 0.01 });
+        await step.reserve({ estimatedUsd: 0.01 });
+        countUsageMissing(step, { model: 'gpt-4o', provider: 'openai', reason: 'not_reported' });
+        countUsageMissing(step, { model: 'gpt-4o', provider: 'openai', reason: 'not_reported' });
+        ended = step;
+      }),
+    );
+    if (ended !== undefined) countUsageMissing(ended, { model: 'gpt-4o', provider: 'openai', reason: 'not_reported' });
+    await harness.flush();
+    expect(spends.map((spend) => [spend.reservation?.id, spend.priced])).toEqual([
+      ['r1', false],
+      ['r2', false],
+    ]);
+    expect(harness.events.getEvents('llm.cost.session.recorded')[0]?.payload).toMatchObject({ usage_missing_call_count: 2 });
   });
 });

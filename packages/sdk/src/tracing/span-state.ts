@@ -25,6 +25,8 @@ export interface StepState {
   reservations: BudgetReservation[];
   /** Calls started and not yet finished ({@link openCall}); absent until a first one opens. */
   openCalls?: Set<OpenCall>;
+  /** Calls whose usage was marked missing ({@link countUsageMissing}), each once; absent until a first one. */
+  missingCalls?: UsageMissingCall[];
 }
 
 /** A model call a step has started and not finished: a stream being read. */
@@ -32,6 +34,12 @@ export interface OpenCall {
   /** Read when the step ends: may be set once the stream names its model. */
   model: string | undefined;
   provider: string | undefined;
+}
+
+/** A model call of a step that ended without usable usage: a stream left early, a response without usage. */
+export interface UsageMissingCall extends OpenCall {
+  /** `not_reported`, `stream_incomplete`, `invalid`: a short, known word, the key of its notice. */
+  reason: string;
 }
 
 /** What an agent run carries beyond its span attributes. */
@@ -56,4 +64,15 @@ export function openCall(step: { readonly span: object }, call: OpenCall): () =>
   if (state === undefined) return () => undefined;
   (state.openCalls ??= new Set()).add(call);
   return () => void state.openCalls?.delete(call);
+}
+
+/**
+ * Counts `call` on `step` as one call whose usage is missing: the span processor books each call
+ * so counted once (`usage_missing_call_count`), in place of the single call that the step span's
+ * `llm.cost.usage.missing` attribute stands for, so several such calls of one step are several.
+ * Set that attribute as well, for other readers of the span. Once the step has ended, nothing reads it.
+ */
+export function countUsageMissing(step: { readonly span: object }, call: UsageMissingCall): void {
+  const state = stepStates.get(step.span);
+  if (state !== undefined) (state.missingCalls ??= []).push(call);
 }
