@@ -10,6 +10,7 @@ import {
   type ObservedCall,
   type UsageRecordOptions,
 } from './usage-recording.js';
+import { notice } from '@costspan/sdk/internal';
 
 /** A value or a promise of it: `streamText` results hold promises where `generateText` results hold values. */
 export type MaybePromise<Value> = Value | PromiseLike<Value>;
@@ -160,14 +161,15 @@ function aiSdkUsage(usage: AiSdkUsageLike, metadata: Record<string, unknown>, pr
  * stream that failed (its promises reject) is not thrown again here: the step is
  * marked `llm.cost.usage.missing = true` (`stream_incomplete`) and `[]` returned. A result that
  * has not settled when the step ends (this not awaited) counts as one call without usage
- * (`stream_incomplete`; pass `model` and `provider` to name it).
+ * (`stream_incomplete`; pass `model` and `provider` to name it); the promise then resolves to `[]`
+ * when the result settles, told once, and never rejects for it.
  *
  * Do not also turn on the AI SDK's `experimental_telemetry` with a tracer
  * whose provider has a `CostSpanProcessor`: its spans carry `gen_ai.usage.*`
  * and would be priced a second time.
  *
  * @returns the calls as recorded (calls whose usage was missing are marked on the span and left out)
- * @throws CostspanError when the step has ended, `options` are invalid, or
+ * @throws CostspanError when the step had ended before this was called, `options` are invalid, or
  * `options.cost` is given for a result of several steps
  * @example
  * ```ts
@@ -183,16 +185,30 @@ export async function recordAiSdkUsage(step: Step, result: AiSdkResultLike, opti
   // Open until the result settles: a `streamText` whose usage the step did not wait for (the step
   // ended first) counts as a call without usage, beside the calls the step recorded.
   const close = openStreamCall(() => step, { model: options.model, provider: options.provider });
+  const openAtStart = step.span.isRecording();
+  let failed = false;
   try {
     calls = await resultCalls(result);
   } catch {
-    close();
+    failed = true;
+    calls = [];
+  }
+  close();
+  if (openAtStart && !step.span.isRecording()) {
+    // Settled after its step ended (not awaited inside it): the open call was counted there without
+    // usage. Resolve rather than reject, so a promise nobody awaits cannot crash the process.
+    notice(
+      'ai_sdk_usage_after_step',
+      'recordAiSdkUsage settled after its step had ended: that call is counted without usage (stream_incomplete). Await recordAiSdkUsage inside the step callback to record its usage.',
+    );
+    return [];
+  }
+  if (failed) {
     // A `streamText` that failed (provider error, cut or aborted stream) rejects these promises, where
     // the caller's own reading of the stream did not throw: tell the call's usage as missing instead.
     markUsageMissing(step, 'stream_incomplete', { model: options.model, provider: options.provider, source: 'ai_sdk' });
     return [];
   }
-  close();
   if (options.cost !== undefined && calls.length > 1) {
     throw new CostspanError({
       code: 'invalid_argument',
