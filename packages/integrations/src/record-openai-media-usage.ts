@@ -174,7 +174,7 @@ export function trackOpenAIAudioStream<Stream extends AsyncIterable<{ type?: str
         markUsageMissing(step, completed ? 'not_reported' : 'stream_incomplete', {
           model: options.model,
           provider: options.provider ?? PROVIDER,
-          source: 'openai',
+          source: 'openai_stream',
         });
         return;
       }
