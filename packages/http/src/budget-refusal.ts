@@ -61,8 +61,9 @@ export function budgetRefusalBody(error: CostspanError): Record<string, unknown>
 
 /** Validates {@link BudgetRefusalOptions}; throws a `CostspanError` naming the field. */
 export function resolveRefusal(options: BudgetRefusalOptions | undefined, field: string): Required<BudgetRefusalOptions> {
-  const status = options?.status ?? 429;
-  if (!Number.isInteger(status) || status < 400 || status > 599) {
+  // Only an absent status is the default: null is bad input, said as such.
+  const status: unknown = options?.status === undefined ? 429 : options.status;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) {
     throw new CostspanError({
       code: 'invalid_argument',
       message: `${field}.status must be an HTTP error status (400-599); got ${String(status)}`,

@@ -207,8 +207,10 @@ describe('costspanNodeHandler', () => {
     expect(() => costspanNodeHandler({ tracer: harness.tracer, recorder: undefined as never }, handler)).toThrow(
       expect.objectContaining({ code: 'invalid_argument', field: 'options.recorder' }) as CostspanError,
     );
-    expect(() =>
-      costspanNodeHandler({ tracer: harness.tracer, recorder: harness.recorder, budgetRefusal: { status: 200 } }, handler),
-    ).toThrow(expect.objectContaining({ code: 'invalid_argument', field: 'options.budgetRefusal.status' }) as CostspanError);
+    for (const status of [200, null, Number.NaN, '429']) {
+      expect(() =>
+        costspanNodeHandler({ tracer: harness.tracer, recorder: harness.recorder, budgetRefusal: { status: status as never } }, handler),
+      ).toThrow(expect.objectContaining({ code: 'invalid_argument', field: 'options.budgetRefusal.status' }) as CostspanError);
+    }
   });
 });
