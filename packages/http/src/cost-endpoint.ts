@@ -45,8 +45,8 @@ export interface CostEndpointOptions {
   /**
    * Longest wait (ms) for the budget part, `budgetPrincipal` and `getBudget` together. Past it the
    * endpoint answers the costs with `"budget": { "error": "budget_unavailable", "reason": "timeout" }`
-   * (told once) and ignores the late answer. Default 3000: above a `BudgetGuard` on a Redis store's
-   * own bound (two round trips of `timeoutMs`, 1000 by default), so its own error shows when it has one.
+   * (told once) and ignores the late answer. Default 3000: well above a `BudgetGuard` on a Redis
+   * store's own bound (one `timeoutMs` per call, 1000 by default), so its own error shows when it has one.
    * From 1 to 2147483647 (the longest timer delay), else `createCostEndpoint` throws.
    */
   budgetTimeoutMs?: number;
