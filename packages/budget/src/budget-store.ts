@@ -108,15 +108,19 @@ export interface BudgetStoreCommitRequest {
   startedAt?: number;
 }
 
-/** Options of {@link BudgetStore.read}. */
-export interface BudgetStoreReadOptions {
+/** Options of a store operation that is one round trip of a guard call ({@link BudgetStore.read}, `claimOnce`, `addSample`). */
+export interface BudgetStoreCallOptions {
   /**
    * When the guard's call began its first store operation (epoch ms by `Date.now()`): as
    * {@link BudgetStoreReserveRequest.startedAt}, a store that bounds each operation by a timeout
-   * counts it from here. Absent: from now.
+   * counts it from here (a settle's history sample and alert claims follow its commit). A store
+   * may ignore it. Absent: from now.
    */
   startedAt?: number;
 }
+
+/** Options of {@link BudgetStore.read}. */
+export type BudgetStoreReadOptions = BudgetStoreCallOptions;
 
 /** An alert threshold crossed by a spend (spent before < threshold ≤ spent after). */
 export interface BudgetStoreCrossing {
@@ -196,9 +200,9 @@ export interface BudgetStore {
    * one until the claim expires after `ttlMs` (`0`: never). Atomic across every
    * process of the store (Redis: `SET key 1 NX PX ttl`): alerts fire once.
    */
-  claimOnce?(key: string, ttlMs: number): Promise<boolean>;
+  claimOnce?(key: string, ttlMs: number, options?: BudgetStoreCallOptions): Promise<boolean>;
   /** Appends a sample to the bounded history `key`, keeping the newest `keep`. */
-  addSample?(key: string, sample: BudgetStoreSample, keep: number): Promise<void>;
+  addSample?(key: string, sample: BudgetStoreSample, keep: number, options?: BudgetStoreCallOptions): Promise<void>;
   /** The samples of `key`, newest first. */
   readSamples?(key: string): Promise<BudgetStoreSample[]>;
   /** Frees resources the store owns (connections). Idempotent. */

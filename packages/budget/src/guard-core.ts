@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CostspanError, invalidInput, picoToUsd } from '@costspan/core';
+import { CostspanError, invalidInput, millisecondsOption, picoToUsd } from '@costspan/core';
 import { type BudgetReservation as BudgetGateReservation, type Principal } from '@costspan/sdk';
 import { validatePrincipal } from '@costspan/sdk/internal';
 import { createDefaultPriceSource } from '@costspan/pricing';
@@ -77,6 +77,7 @@ export abstract class BudgetGuardCore {
     this.limits = normalizeLimits(options.limits);
     this.calendar = new CalendarWindow(options.timeZone ?? 'UTC');
     this.clock = options.now ?? Date.now;
+    // TTLs written to the store, never a timer's delay: they may exceed 2^31 − 1 ms.
     this.reservationTtlMs = positiveMs(options.reservationTtlMs ?? 300_000, 'reservationTtlMs');
     this.sessionTtlMs = positiveMs(options.sessionTtlMs ?? 86_400_000, 'sessionTtlMs');
     this.limitCheck = limitCheckOf(options.limitCheck);
@@ -90,7 +91,8 @@ export abstract class BudgetGuardCore {
     this.onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'budget'));
     this.notices = new GuardNotices(options.onError);
     this.closeStore = options.closeStore ?? options.store === undefined;
-    this.flushTimeoutMs = positiveMs(options.flushTimeoutMs ?? 30_000, 'flushTimeoutMs');
+    // A timer's delay (flush, shutdown): past 2^31 − 1 ms a timer would fire at once.
+    this.flushTimeoutMs = millisecondsOption(options.flushTimeoutMs, 'flushTimeoutMs', { fallback: 30_000 });
     this.givenStore = options.store ?? new InMemoryBudgetStore();
     this.store = fullStore(this.givenStore);
   }
@@ -287,15 +289,22 @@ export abstract class BudgetGuardCore {
     if (this.history !== undefined && context.agent !== undefined && pico + tokens > 0n) {
       const sample = { pico, tokens, at: now };
       // Best effort: the spend is booked; a lost sample only makes the next estimate less informed.
-      await storeCall('settle', () => this.store.addSample(historyKey(context.agent!, context.step), sample, this.history!.keep)).catch(
-        (error: unknown) => this.report(error, 'settle'),
-      );
+      // Within the call's deadline too: a store that hangs after booking must not hold the settle longer.
+      await storeCall('settle', () =>
+        this.store.addSample(historyKey(context.agent!, context.step), sample, this.history!.keep, { startedAt }),
+      ).catch((error: unknown) => this.report(error, 'settle'));
     }
-    for (const crossing of crossings) await this.alert(applicable, crossing, principal);
+    for (const crossing of crossings) await this.alert(crossing, { applicable, principal, startedAt });
   }
 
-  /** Fires an alert once per window and threshold: the process that claims it in the store fires it. */
-  protected async alert(applicable: ApplicableLimit[], crossing: BudgetStoreCrossing, principal: Principal): Promise<void> {
+  /**
+   * Fires an alert once per window and threshold: the process that claims it in the store fires it.
+   * The claim is bounded by the deadline of the settle that began at `startedAt`.
+   */
+  protected async alert(
+    crossing: BudgetStoreCrossing,
+    { applicable, principal, startedAt }: { applicable: ApplicableLimit[]; principal: Principal; startedAt: number },
+  ): Promise<void> {
     const alert = toAlert(applicable, crossing, principal);
     const counter = applicable[crossing.index]?.counter;
     if (alert === undefined || counter === undefined) return;
@@ -303,7 +312,7 @@ export abstract class BudgetGuardCore {
     const claimKey = `alert:${counter.key}:${crossing.unit}:${alert.thresholdExact}`;
     let claimed: boolean;
     try {
-      claimed = await storeCall('alert', () => this.store.claimOnce(claimKey, ttlMs));
+      claimed = await storeCall('alert', () => this.store.claimOnce(claimKey, ttlMs, { startedAt }));
     } catch (error) {
       this.report(error, 'alert'); // the spend is booked; only this alert is lost
       return;

@@ -1,4 +1,4 @@
-import { invalidInput } from '@costspan/core';
+import { integerOption, invalidInput } from '@costspan/core';
 import type { BudgetStoreSample } from './budget-store.js';
 
 // Estimates from history: what the same agent and step cost recently, as a decaying p95 over a
@@ -28,11 +28,6 @@ export interface HistorySettings {
 export function historySettings(options: BudgetHistoryOptions | false | undefined): HistorySettings | undefined {
   if (options === false) return undefined;
   const given = options ?? {};
-  const integer = (value: number, field: string, min: number): number => {
-    if (!Number.isSafeInteger(value) || value < min)
-      throw invalidInput('invalid_argument', `history.${field}`, value, `an integer ≥ ${min}`);
-    return value;
-  };
   const quantile = given.quantile ?? 0.95;
   if (!Number.isFinite(quantile) || quantile <= 0 || quantile > 1) {
     throw invalidInput('invalid_argument', 'history.quantile', quantile, 'a number in (0, 1]');
@@ -42,9 +37,9 @@ export function historySettings(options: BudgetHistoryOptions | false | undefine
     throw invalidInput('invalid_argument', 'history.halfLifeMs', halfLifeMs, 'a positive number of milliseconds');
   }
   return {
-    keep: integer(given.keep ?? 100, 'keep', 1),
+    keep: integerOption(given.keep, 'history.keep', { fallback: 100 }),
     halfLifeMs,
-    minSamples: integer(given.minSamples ?? 3, 'minSamples', 1),
+    minSamples: integerOption(given.minSamples, 'history.minSamples', { fallback: 3 }),
     quantile,
   };
 }

@@ -30,6 +30,7 @@ export type { CostCapOptions, CostCapResult } from './cost-cap.js';
 export type {
   BudgetLimitCheck,
   BudgetStore,
+  BudgetStoreCallOptions,
   BudgetStoreCommitRequest,
   BudgetStoreCounter,
   BudgetStoreCrossing,

@@ -3,6 +3,8 @@ import { usdToPico } from '@costspan/core';
 import { describe, expect, it } from 'vitest';
 import { assertRedisServerOnPath, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
 import { BudgetGuard } from './budget-guard.js';
+import type { BudgetAlert, BudgetGuardOptions } from './budget-guard-types.js';
+import type { BudgetStoreCommitRequest, BudgetStoreCrossing } from './budget-store.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 
 // Without redis-server this file fails here, at once, with the install command: no test is reported as skipped.
@@ -12,19 +14,31 @@ const TIMEOUT_MS = 400;
 const DAY_LIMIT = { user: { daily: { usd: 1 } } };
 const alice = { userId: 'alice' };
 
+/** A store that runs `afterCommit` once a commit has answered: a Redis that hangs right after booking. */
+class HangAfterCommitStore extends RedisBudgetStore {
+  afterCommit: (() => void) | undefined;
+
+  override async commit(request: BudgetStoreCommitRequest): Promise<BudgetStoreCrossing[]> {
+    const crossings = await super.commit(request);
+    this.afterCommit?.();
+    return crossings;
+  }
+}
+
 /** A fail-open guard on its own redis-server, which `run` pauses (SIGSTOP) for `during` and resumes after. */
 async function withHungRedis(
   test: (setup: {
     guard: BudgetGuard;
-    store: RedisBudgetStore;
+    store: HangAfterCommitStore;
     errors: unknown[];
     server: RedisServerHandle;
     hang: () => void;
     resume: () => void;
   }) => Promise<void>,
+  options: Partial<BudgetGuardOptions> = {},
 ): Promise<void> {
   const server = await startRedisServer();
-  const store = new RedisBudgetStore({ url: server.url, keyPrefix: 'dl:', timeoutMs: TIMEOUT_MS, onError: () => undefined });
+  const store = new HangAfterCommitStore({ url: server.url, keyPrefix: 'dl:', timeoutMs: TIMEOUT_MS, onError: () => undefined });
   const errors: unknown[] = [];
   // A user limit: every call first reads the user's limit overrides (HMGET), then runs the script.
   const guard = new BudgetGuard({
@@ -33,6 +47,7 @@ async function withHungRedis(
     failOpen: true,
     circuitBreaker: false,
     onError: (error) => errors.push(error),
+    ...options,
   });
   try {
     await guard.getBudget(alice); // connected, the script loaded
@@ -137,5 +152,30 @@ describe('RedisBudgetStore hung: a guard call fails within one timeoutMs, its ov
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
       expect(ms).toBeLessThan(1.5 * TIMEOUT_MS);
     });
+  }, 15_000);
+
+  it('settle: when Redis hangs right after its commit answers, the history sample and alert claims share its timeoutMs; the spend is booked', async () => {
+    const alerts: BudgetAlert[] = [];
+    await withHungRedis(
+      async ({ guard, store, errors, hang, resume }) => {
+        const reservation = await guard.reserve({ principal: alice, estimatedUsd: 0.5, agentName: 'planner' });
+        store.afterCommit = hang;
+        const { ms, error } = await elapsedOf(() => guard.settle(reservation, 0.9));
+        store.afterCommit = undefined;
+        expect(error).toBeUndefined(); // best effort after the booking: the settle resolves
+        expect(ms).toBeLessThan(1.5 * TIMEOUT_MS); // commit, sample and both claims share one timeout (was ~3x)
+        // The lost sample and the two lost alert claims are reported, each once; no alert fires.
+        const unavailable = expect.objectContaining({ code: 'budget_unavailable' });
+        expect(errors).toEqual([unavailable, unavailable, unavailable]);
+        expect(alerts).toEqual([]);
+        resume();
+        expect((await guard.getBudget(alice)).limits[0]?.exact).toMatchObject({ reserved: 0n, spent: usdToPico(0.9) });
+      },
+      {
+        limits: { user: { daily: { usd: 1, alertAt: [{ fraction: 0.5 }, { fraction: 0.8 }] } } },
+        history: {},
+        onAlert: (alert) => alerts.push(alert),
+      },
+    );
   }, 15_000);
 });

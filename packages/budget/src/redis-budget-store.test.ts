@@ -188,6 +188,17 @@ describe('RedisBudgetStore against a real redis-server', () => {
     expect(await book(10n, 0n)).toEqual([{ index: 0, unit: 'usd', threshold: 2, spent: 35n }]);
   });
 
+  it("claimOnce and addSample count a given startedAt's timeout: once it is used up they send nothing", async () => {
+    const store = new RedisBudgetStore({ url: server.url, keyPrefix: `t${(prefixes += 1)}:`, timeoutMs: 200 });
+    stores.push(store);
+    expect(await store.readSamples('a')).toEqual([]); // connected
+    const late = { startedAt: Date.now() - 200 };
+    await expect(store.claimOnce('k', 0, late)).rejects.toThrow(/SET NX not sent/);
+    await expect(store.addSample('a', { pico: 1n, tokens: 1n, at: 0 }, 5, late)).rejects.toThrow(/MULTI not sent/);
+    expect(await store.claimOnce('k', 0, { startedAt: Date.now() })).toBe(true); // the late claim did not take it
+    expect(await store.readSamples('a')).toEqual([]); // nor the late sample
+  });
+
   it('leaves a client it was given open', async () => {
     const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     const store = new RedisBudgetStore({ client, keyPrefix: `own${(prefixes += 1)}:` });

@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
-import { CostspanError } from '@costspan/core';
+import { CostspanError, millisecondsOption } from '@costspan/core';
 import type {
   BudgetStore,
   BudgetStoreCommitRequest,
   BudgetStoreCrossing,
   BudgetStoreLimit,
   BudgetStoreReading,
+  BudgetStoreCallOptions,
   BudgetStoreReadOptions,
   BudgetStoreRefusal,
   BudgetStoreReserveRequest,
@@ -15,7 +16,7 @@ import { PendingReleases } from './pending-releases.js';
 import { reportBudgetError } from './report-error.js';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
 import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
-import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
+import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS } from './redis-store-shared.js';
 
 /** Options of {@link RedisBudgetStore}. */
 export interface RedisBudgetStoreOptions {
@@ -80,8 +81,8 @@ export class RedisBudgetStore implements BudgetStore {
 
   constructor(options: RedisBudgetStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? 'costspan:budget:';
-    this.timeoutMs = positive(options.timeoutMs ?? 1000, 'timeoutMs');
-    const connectTimeout = positive(options.connectTimeoutMs ?? 1000, 'connectTimeoutMs');
+    this.timeoutMs = millisecondsOption(options.timeoutMs, 'timeoutMs', { fallback: 1000 });
+    const connectTimeout = millisecondsOption(options.connectTimeoutMs, 'connectTimeoutMs', { fallback: 1000 });
     if (options.client !== undefined) {
       this.client = options.client;
       this.ownsClient = false;
@@ -202,28 +203,31 @@ export class RedisBudgetStore implements BudgetStore {
     } while (cursor !== '0');
   }
 
-  /** `SET key 1 NX [PX ttl]`: true for the first caller across every process. */
-  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+  /** `SET key 1 NX [PX ttl]`: true for the first caller across every process. `startedAt`: as in {@link read}. */
+  async claimOnce(key: string, ttlMs: number, options: BudgetStoreCallOptions = {}): Promise<boolean> {
     const full = `${this.prefix}claim:${key}`;
     const reply =
       ttlMs > 0
-        ? await this.command('SET NX', () => this.client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX'))
-        : await this.command('SET NX', () => this.client.set(full, '1', 'NX'));
+        ? await this.command('SET NX', () => this.client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX'), options.startedAt)
+        : await this.command('SET NX', () => this.client.set(full, '1', 'NX'), options.startedAt);
     return reply === 'OK';
   }
 
-  /** LPUSH + LTRIM in one MULTI: the newest `keep` samples. */
-  async addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void> {
+  /** LPUSH + LTRIM in one MULTI: the newest `keep` samples. `startedAt`: as in {@link read}. */
+  async addSample(key: string, sample: BudgetStoreSample, keep: number, options: BudgetStoreCallOptions = {}): Promise<void> {
     const full = `${this.prefix}history:${key}`;
     const value = encodeSample(sample);
-    await this.command('MULTI', () =>
-      this.client
-        .multi()
-        .lpush(full, value)
-        .ltrim(full, 0, keep - 1)
-        // A history nobody writes to for 30 days goes (its samples would weigh nothing by then).
-        .pexpire(full, HISTORY_TTL_MS)
-        .exec(),
+    await this.command(
+      'MULTI',
+      () =>
+        this.client
+          .multi()
+          .lpush(full, value)
+          .ltrim(full, 0, keep - 1)
+          // A history nobody writes to for 30 days goes (its samples would weigh nothing by then).
+          .pexpire(full, HISTORY_TTL_MS)
+          .exec(),
+      options.startedAt,
     );
   }
 
@@ -255,11 +259,13 @@ export class RedisBudgetStore implements BudgetStore {
     return `${this.prefix}limits`;
   }
 
-  /** One plain command, bounded by `timeoutMs` like the scripts. */
-  private async command<T>(what: string, send: () => Promise<T>): Promise<T> {
+  /** One plain command, bounded by `timeoutMs` like the scripts; `startedAt` counts it from the start of the guard's call. */
+  private async command<T>(what: string, send: () => Promise<T>, startedAt?: number): Promise<T> {
     if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = deadlineOf(this.timeoutMs, startedAt);
     await this.ready(deadline);
+    // The call's earlier round trips used its time: fail now rather than send a command nobody waits for.
+    if (deadline - Date.now() <= 0) throw this.noAnswer(this.timeoutMs, `${what} not sent: the call used its time before`);
     return await this.answered(send(), Math.max(1, deadline - Date.now()), what);
   }
 

@@ -195,6 +195,15 @@ describe('RedisClusterBudgetStore against a real 3 + 3 node Redis Cluster', () =
     expect(await store.client.pttl(`${keyPrefix}history:research/plan`)).toBeGreaterThan(29 * 86_400_000);
   });
 
+  it("claimOnce and addSample count a given startedAt's timeout: once it is used up they send nothing", async () => {
+    const { store } = clusterStore({ timeoutMs: 200 });
+    const late = { startedAt: Date.now() - 200 };
+    await expect(store.claimOnce('k', 0, late)).rejects.toThrow(/SET NX not sent/);
+    await expect(store.addSample('a', { pico: 1n, tokens: 1n, at: 0 }, 5, late)).rejects.toThrow(/MULTI not sent/);
+    expect(await store.claimOnce('k', 0, { startedAt: Date.now() })).toBe(true); // the late claim did not take it
+    expect(await store.readSamples('a')).toEqual([]);
+  });
+
   it("a reserve refused by one scope gives the others back within the reserve's timeout, or queues the give-back", async () => {
     const timeoutMs = 400;
     const { store, keyPrefix } = clusterStore({ timeoutMs });

@@ -1,11 +1,12 @@
 import type { Cluster, ClusterNode } from 'ioredis';
-import { CostspanError, invalidInput } from '@costspan/core';
+import { CostspanError, integerOption, invalidInput, millisecondsOption } from '@costspan/core';
 import type {
   BudgetStore,
   BudgetStoreCommitRequest,
   BudgetStoreCrossing,
   BudgetStoreLimit,
   BudgetStoreReading,
+  BudgetStoreCallOptions,
   BudgetStoreReadOptions,
   BudgetStoreRefusal,
   BudgetStoreRelease,
@@ -17,7 +18,7 @@ import { clusterPrefix, counterKeys, groupBySlotTag } from './redis-cluster-keys
 import { ClusterConnection } from './redis-cluster-connection.js';
 import { reportBudgetError } from './report-error.js';
 import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
-import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS, positive } from './redis-store-shared.js';
+import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS } from './redis-store-shared.js';
 
 /** Options of {@link RedisClusterBudgetStore}. */
 export interface RedisClusterBudgetStoreOptions {
@@ -94,19 +95,16 @@ export class RedisClusterBudgetStore implements BudgetStore {
 
   constructor(options: RedisClusterBudgetStoreOptions = {}) {
     this.prefix = clusterPrefix(options.keyPrefix ?? 'costspan:budget:');
-    this.timeoutMs = positive(options.timeoutMs ?? 1000, 'timeoutMs');
-    const replicas = options.waitForReplicas ?? 1;
-    if (!Number.isSafeInteger(replicas) || replicas < 0) {
-      throw invalidInput('invalid_argument', 'waitForReplicas', replicas, 'a whole number of replicas (0 to skip the wait)');
-    }
-    this.replicas = replicas;
-    const connectTimeout = positive(options.connectTimeoutMs ?? 1000, 'connectTimeoutMs');
+    this.timeoutMs = millisecondsOption(options.timeoutMs, 'timeoutMs', { fallback: 1000 });
+    // 0 skips the wait.
+    this.replicas = integerOption(options.waitForReplicas, 'waitForReplicas', { fallback: 1, min: 0 });
+    const connectTimeout = millisecondsOption(options.connectTimeoutMs, 'connectTimeoutMs', { fallback: 1000 });
     const onError = options.onError ?? ((error: unknown) => reportBudgetError(error, 'redis cluster connection'));
     this.connection = new ClusterConnection({
       ...(options.client === undefined ? { nodes: startupNodes(options.nodes) } : { client: options.client }),
       timeoutMs: this.timeoutMs,
       connectTimeoutMs: connectTimeout,
-      replicas,
+      replicas: this.replicas,
       onError,
     });
     this.client = this.connection.client;
@@ -114,9 +112,8 @@ export class RedisClusterBudgetStore implements BudgetStore {
 
   /** Reserves per scope in parallel; on a refusal, gives the others back and resolves the first refusing counter. */
   async reserve(request: BudgetStoreReserveRequest): Promise<BudgetStoreRefusal | undefined> {
-    const deadline = deadlineOf(this.timeoutMs, request.startedAt);
     // The call's earlier round trips used its time: fail now rather than send scripts nobody waits for.
-    if (deadline - Date.now() <= 0) throw this.timeUsedUp();
+    const deadline = this.callDeadline(request.startedAt);
     const groups = groupBySlotTag(request.counters.map((counter) => counter.key));
     const outcomes = await Promise.all(
       groups.map(async (group) => {
@@ -219,8 +216,7 @@ export class RedisClusterBudgetStore implements BudgetStore {
   /** Reads counters per scope in parallel. */
   async read(keys: readonly string[], now: number, options: BudgetStoreReadOptions = {}): Promise<BudgetStoreReading[]> {
     if (keys.length === 0) return [];
-    const deadline = deadlineOf(this.timeoutMs, options.startedAt);
-    if (deadline - Date.now() <= 0) throw this.timeUsedUp();
+    const deadline = this.callDeadline(options.startedAt);
     const readings: BudgetStoreReading[] = new Array<BudgetStoreReading>(keys.length);
     await Promise.all(
       groupBySlotTag(keys).map(async (group) => {
@@ -293,20 +289,20 @@ export class RedisClusterBudgetStore implements BudgetStore {
     await this.connection.scanDelete(`${escapeGlob(this.prefix)}*`, deadline);
   }
 
-  /** `SET key 1 NX [PX ttl]` on the key's master: true for the first caller across every process. */
-  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+  /** `SET key 1 NX [PX ttl]` on the key's master: true for the first caller across every process. `startedAt`: as in {@link read}. */
+  async claimOnce(key: string, ttlMs: number, options: BudgetStoreCallOptions = {}): Promise<boolean> {
     const full = `${this.prefix}claim:${key}`;
-    const reply = await this.connection.command('SET NX', this.deadline(), (client) =>
+    const reply = await this.connection.command('SET NX', this.callDeadline(options.startedAt, 'SET NX'), (client) =>
       ttlMs > 0 ? client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX') : client.set(full, '1', 'NX'),
     );
     return reply === 'OK';
   }
 
-  /** LPUSH + LTRIM in one MULTI (one key, one slot): the newest `keep` samples. */
-  async addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void> {
+  /** LPUSH + LTRIM in one MULTI (one key, one slot): the newest `keep` samples. `startedAt`: as in {@link read}. */
+  async addSample(key: string, sample: BudgetStoreSample, keep: number, options: BudgetStoreCallOptions = {}): Promise<void> {
     const full = `${this.prefix}history:${key}`;
     const value = encodeSample(sample);
-    await this.connection.command('MULTI', this.deadline(), (client) =>
+    await this.connection.command('MULTI', this.callDeadline(options.startedAt, 'MULTI'), (client) =>
       client
         .multi()
         .lpush(full, value)
@@ -344,9 +340,16 @@ export class RedisClusterBudgetStore implements BudgetStore {
     return deadlineOf(this.timeoutMs);
   }
 
-  private timeUsedUp(): Error {
+  /** The deadline of a guard call that began at `startedAt`; throws, sending nothing, when its time is used up. */
+  private callDeadline(startedAt: number | undefined, what = 'EVALSHA'): number {
+    const deadline = deadlineOf(this.timeoutMs, startedAt);
+    if (deadline - Date.now() <= 0) throw this.timeUsedUp(what);
+    return deadline;
+  }
+
+  private timeUsedUp(what = 'EVALSHA'): Error {
     return new Error(
-      `redis cluster did not answer within ${Math.round(this.timeoutMs)} ms (EVALSHA not sent: the call used its time before)`,
+      `redis cluster did not answer within ${Math.round(this.timeoutMs)} ms (${what} not sent: the call used its time before)`,
     );
   }
 

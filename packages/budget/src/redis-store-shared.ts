@@ -1,8 +1,7 @@
-import { invalidInput } from '@costspan/core';
 import type { BudgetStoreSample } from './budget-store.js';
 
 // What the single-node and the cluster Redis stores share besides the script's calls
-// (redis-script-protocol.ts): the history samples' encoding, key patterns and option checks.
+// (redis-script-protocol.ts): the history samples' encoding, key patterns and deadlines.
 
 /** A history nobody writes to for 30 days goes (its samples would weigh nothing by then). */
 export const HISTORY_TTL_MS: number = 30 * 86_400_000;
@@ -20,14 +19,6 @@ export function decodeSamples(values: readonly string[]): BudgetStoreSample[] {
     if (match !== null) samples.push({ pico: BigInt(match[1]!), tokens: BigInt(match[2]!), at: Number(match[3]) });
   }
   return samples;
-}
-
-/** A timeout option: a positive number of milliseconds. */
-export function positive(value: number, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidInput('invalid_argument', field, value, 'a positive number of milliseconds');
-  }
-  return value;
 }
 
 /**

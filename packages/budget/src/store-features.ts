@@ -1,5 +1,5 @@
 import { CostspanError } from '@costspan/core';
-import type { BudgetStore, BudgetStoreLimit, BudgetStoreSample } from './budget-store.js';
+import type { BudgetStore, BudgetStoreCallOptions, BudgetStoreLimit, BudgetStoreSample } from './budget-store.js';
 
 // A store written for the first BudgetStore interface (reserve, commit, read, close) keeps
 // working: the later, optional methods get neutral stand-ins here, and the features that
@@ -12,8 +12,8 @@ export interface FullBudgetStore extends BudgetStore {
   getLimits(scopes: readonly string[]): Promise<(string | undefined)[]>;
   listLimits(): Promise<BudgetStoreLimit[]>;
   reset(keys?: readonly string[]): Promise<void>;
-  claimOnce(key: string, ttlMs: number): Promise<boolean>;
-  addSample(key: string, sample: BudgetStoreSample, keep: number): Promise<void>;
+  claimOnce(key: string, ttlMs: number, options?: BudgetStoreCallOptions): Promise<boolean>;
+  addSample(key: string, sample: BudgetStoreSample, keep: number, options?: BudgetStoreCallOptions): Promise<void>;
   readSamples(key: string): Promise<BudgetStoreSample[]>;
 }
 
@@ -39,8 +39,9 @@ export function fullStore(store: BudgetStore): FullBudgetStore {
     listLimits: () => (store.listLimits === undefined ? Promise.resolve([]) : store.listLimits()),
     reset: (keys) => (store.reset === undefined ? unsupported('reset') : store.reset(keys)),
     // Without claims, the crossing the store detected atomically fires (once per process that books it).
-    claimOnce: (key, ttlMs) => (store.claimOnce === undefined ? Promise.resolve(true) : store.claimOnce(key, ttlMs)),
-    addSample: (key, sample, keep) => (store.addSample === undefined ? Promise.resolve() : store.addSample(key, sample, keep)),
+    claimOnce: (key, ttlMs, options) => (store.claimOnce === undefined ? Promise.resolve(true) : store.claimOnce(key, ttlMs, options)),
+    addSample: (key, sample, keep, options) =>
+      store.addSample === undefined ? Promise.resolve() : store.addSample(key, sample, keep, options),
     readSamples: (key) => (store.readSamples === undefined ? Promise.resolve([]) : store.readSamples(key)),
   };
 }
