@@ -54,6 +54,12 @@ function randomEvent(next: () => number, index: number): Record<string, unknown>
     ...(next() < 0.1 ? { currency: pick(next, ['USD', 'usd', 'EUR']) } : {}),
     ...(next() < 0.5 ? { pricing_date: '2026-03-01' } : {}),
   };
+  // Every other event states the sum of its parts as its total (to the pico), the rest another amount.
+  if (index % 2 === 0) {
+    const pico = (usd: number | undefined): number => Math.round((usd ?? 0) * 1e12);
+    const total = pico(cost.input_cost_usd) + pico(cost.output_cost_usd) + pico(cost.reasoning_cost_usd) - pico(cost.cached_discount_usd);
+    if (total >= 0) cost.total_cost_usd = total / 1e12;
+  }
   const usage = {
     input_tokens: Math.floor(next() * 1e6),
     output_tokens: Math.floor(next() * 1e4),
@@ -174,6 +180,8 @@ describe('the canonical-line fast path', () => {
     const reader = new CanonicalLineReader(emptyRecord());
     let fast = 0;
     let slow = 0;
+    // Token events read fast whose total is and is not the sum of their parts.
+    const totals = { agree: 0, differ: 0 };
     for (let index = 0; index < 3000; index += 1) {
       const line = canonicalJson(randomEvent(next, index));
       const expected = slowRecord(line);
@@ -182,8 +190,11 @@ describe('the canonical-line fast path', () => {
       if (actual !== undefined) {
         fast += 1;
         expect(actual, line).toEqual(expected);
+        if (actual.type === 'llm.cost.token.recorded') totals[actual.totalMismatch ? 'differ' : 'agree'] += 1;
       }
     }
+    expect(totals.agree).toBeGreaterThan(20);
+    expect(totals.differ).toBeGreaterThan(20);
     // It must engage: only the shapes it leaves on purpose (amounts >= $1000 or with more than
     // 12 decimals, unpriced model lists, integer-like tag keys) go the slow way.
     expect(slow).toBeGreaterThan(500);
@@ -215,7 +226,7 @@ describe('the canonical-line fast path', () => {
       event_id: '01KJKB3Q001MWRF8S4VR8F8K2P',
       event_type: 'llm.cost.token.recorded',
       payload: {
-        cost: { cached_discount_usd: 5e-7, input_cost_usd: 1.5e-7, output_cost_usd: 0.0012, total_cost_usd: 0.00120015 },
+        cost: { cached_discount_usd: 5e-7, input_cost_usd: 1.5e-7, output_cost_usd: 0.0012, total_cost_usd: 0.00119965 },
         latency_ms: 0.818,
         model: { name: '', system: 'openai' },
         token_usage: { cached_tokens: 3, input_tokens: 800, output_tokens: 120, total_tokens: 920 },
@@ -227,7 +238,14 @@ describe('the canonical-line fast path', () => {
     });
     const actual = fastRecord(reader, line);
     expect(actual).toEqual(slowRecord(line));
-    expect(actual).toMatchObject({ input: 150_000, cachedDiscount: 500_000, output: 1_200_000_000, model: '', latencyMs: 0.818 });
+    expect(actual).toMatchObject({
+      input: 150_000,
+      cachedDiscount: 500_000,
+      output: 1_200_000_000,
+      model: '',
+      latencyMs: 0.818,
+      totalMismatch: false,
+    });
   });
 
   it('eventTimeMs is the SDK parseEventTimestamp', () => {

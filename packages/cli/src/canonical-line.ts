@@ -1,5 +1,5 @@
 import type { CostEventType } from '@costspan/sdk';
-import { setCostPart, setCount, type EventRecord } from './event-record.js';
+import { setCostPart, setCount, totalDiffers, type EventRecord } from './event-record.js';
 import { ENVELOPE, Field, KEY_BYTES, Kind, lookupKey, MAX_ORDINALS } from './canonical-keys.js';
 import { copyOf, equalAt, isHexAt, isTimestampAt, isUlidAt, JsonSkipper } from './json-skip.js';
 import { StringCache } from './string-cache.js';
@@ -40,6 +40,8 @@ export class CanonicalLineReader extends JsonSkipper {
   private type: CostEventType | undefined;
   private envelope = 0;
   private parts = 0;
+  /** Token events: `total_cost_usd` in pico-USD, held against the parts (`totalMismatch`). */
+  private total = 0;
   private tokens = 0;
   private payloadKeys = 0;
   private modelName = false;
@@ -133,24 +135,6 @@ export class CanonicalLineReader extends JsonSkipper {
       else if (next === 0x7d) return at + 1;
       else return -1;
     }
-  }
-
-  private keyHash = 0;
-
-  /** A key from the byte after its opening quote: the offset of its closing quote (hash in `keyHash`), or -1 (escapes, non-ASCII). */
-  private scanKey(start: number): number {
-    const bytes = this.bytes;
-    let end = start;
-    let hash = 0;
-    for (;;) {
-      const byte = bytes[end] as number;
-      if (byte === 0x22) break;
-      if (byte < 0x20 || byte === 0x5c || byte >= 0x80) return -1;
-      hash = (Math.imul(hash, 31) + byte) | 0;
-      end += 1;
-    }
-    this.keyHash = hash;
-    return end;
   }
 
   /** One field's value at `position`, read by what it is (`Field.Unknown`: skipped); the offset after it, or -1. */
@@ -334,6 +318,7 @@ export class CanonicalLineReader extends JsonSkipper {
     this.required = false;
     const after = this.object(position, Kind.Payload);
     if (after < 0 || this.payloadKeys === 0 || this.parts !== PARTS) return -1;
+    this.record.totalMismatch = this.type === TOKEN && totalDiffers(this.record, this.total);
     switch (this.type) {
       case TOKEN:
         return this.tokens === PARTS && this.modelName ? after : -1;
@@ -393,6 +378,7 @@ export class CanonicalLineReader extends JsonSkipper {
     const after = this.pico(position);
     // Money of session and attributed events is checked, not kept.
     if (after >= 0 && this.type === TOKEN) setCostPart(this.record, part, this.number);
+    if (part === 4) this.total = this.number;
     return after;
   }
 }

@@ -12,6 +12,26 @@ export const NONE = '(none)';
 export const SMALL_PICO_LIMIT: number = 2 ** 50;
 
 /**
+ * Pico-dollars by which a token event's written `total_cost_usd` may differ from the sum of its
+ * written parts before it is a mismatch, plus one per 2^52 pico-dollars (~$4,504) of the five
+ * amounts together. Past 15 significant digits an amount is written as the double's shortest
+ * form (docs/wire-format.md, "Money"): within one pico-dollar of the exact amount under ~$8,192,
+ * within one unit in the last place (the amount / 2^52) above, each then read to the nearest pico.
+ */
+export const TOTAL_TOLERANCE_PICO = 4;
+const TOLERANCE = BigInt(TOTAL_TOLERANCE_PICO);
+const TOLERANCE_STEP = 2 ** 52;
+
+/** Whether a token event's written `total` (pico-USD) differs from the sum of its (small) parts: the slow path's rule in numbers. */
+export function totalDiffers(record: EventRecord, total: number): boolean {
+  // Integers below 2^50 each: the sums are exact.
+  const parts = record.input + record.output + record.reasoning;
+  const difference = total - (parts - record.cachedDiscount);
+  const tolerance = TOTAL_TOLERANCE_PICO + Math.floor((total + parts + record.cachedDiscount) / TOLERANCE_STEP);
+  return difference > tolerance || difference < -tolerance;
+}
+
+/**
  * What a report reads of one valid cost event, flat: the same fields for a
  * line read by the canonical fast path (`canonical-line.ts`) and for an event
  * parsed and validated the slow way ({@link recordFromEvent}), so both feed one
@@ -50,6 +70,11 @@ export interface EventRecord {
   cachedDiscount: number;
   /** The cost parts when one is at or above {@link SMALL_PICO_LIMIT} (the numbers are then 0). */
   bigCost: { input: PicoUsd; output: PicoUsd; reasoning: PicoUsd; cachedDiscount: PicoUsd } | undefined;
+  /**
+   * Token events: `total_cost_usd` differs from the sum of the parts by more than the wire's
+   * rounding ({@link TOTAL_TOLERANCE_PICO}): a foreign or faulty writer. The report sums the parts.
+   */
+  totalMismatch: boolean;
   inputTokens: number;
   outputTokens: number;
   totalTokens: number;
@@ -89,6 +114,7 @@ export function emptyRecord(): EventRecord {
     reasoning: 0,
     cachedDiscount: 0,
     bigCost: undefined,
+    totalMismatch: false,
     inputTokens: 0,
     outputTokens: 0,
     totalTokens: 0,
@@ -140,6 +166,7 @@ export function recordFromEvent(event: CostEvent, record: EventRecord = emptyRec
   record.orgId = event.org_id;
   record.tagKeys = tagKeysOf(event.tags);
   record.bigCost = undefined;
+  record.totalMismatch = false;
   record.input = record.output = record.reasoning = record.cachedDiscount = 0;
   record.unpricedModels = undefined;
   record.budgetRefusals = undefined;
@@ -188,7 +215,13 @@ export function recordFromEvent(event: CostEvent, record: EventRecord = emptyRec
 
 function setCost(
   record: EventRecord,
-  cost: { input_cost_usd: number; output_cost_usd: number; reasoning_cost_usd?: number; cached_discount_usd?: number },
+  cost: {
+    input_cost_usd: number;
+    output_cost_usd: number;
+    total_cost_usd: number;
+    reasoning_cost_usd?: number;
+    cached_discount_usd?: number;
+  },
 ): void {
   const input = wireToPico(cost.input_cost_usd);
   const output = wireToPico(cost.output_cost_usd);
@@ -203,4 +236,9 @@ function setCost(
   } else {
     record.bigCost = { input, output, reasoning, cachedDiscount };
   }
+  // In bigints whatever the size: the fast path's rule (totalDiffers), to the pico.
+  const total = wireToPico(cost.total_cost_usd);
+  const difference = total - (input + output + reasoning - cachedDiscount);
+  const tolerance = TOLERANCE + ((total + input + output + reasoning + cachedDiscount) >> 52n);
+  record.totalMismatch = difference > tolerance || difference < -tolerance;
 }

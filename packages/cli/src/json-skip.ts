@@ -153,6 +153,25 @@ export class JsonSkipper {
     return at + 1;
   }
 
+  /** The hash of the last key read by {@link JsonSkipper.scanKey}. */
+  protected keyHash = 0;
+
+  /** A key from the byte after its opening quote: the offset of its closing quote (hash in `keyHash`), or -1 (escapes, non-ASCII). */
+  protected scanKey(start: number): number {
+    const bytes = this.bytes;
+    let end = start;
+    let hash = 0;
+    for (;;) {
+      const byte = bytes[end] as number;
+      if (byte === 0x22) break;
+      if (byte < 0x20 || byte === 0x5c || byte >= 0x80) return -1;
+      hash = (Math.imul(hash, 31) + byte) | 0;
+      end += 1;
+    }
+    this.keyHash = hash;
+    return end;
+  }
+
   /** Whether the last string read is `literal` (ASCII bytes). */
   protected stringIs(literal: Uint8Array): boolean {
     return this.stringEnd - this.stringStart === literal.length && equalAt(this.bytes, this.stringStart, literal);

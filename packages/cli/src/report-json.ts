@@ -72,6 +72,8 @@ export interface ReportJson {
     usage_missing_calls: number;
     /** Calls the runs' session events count that have no token event in the input (their cost is missing). */
     calls_without_token_event: number;
+    /** Token events whose `total_cost_usd` differs from the sum of their parts (the report sums the parts). */
+    total_mismatch_events: number;
     budget_refusals: number;
     budget_refusals_by_limit: Array<{
       limit_type: string;
@@ -200,6 +202,7 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
       unpriced_models: report.warnings.unpricedModels.map((entry) => ({ ...entry })),
       usage_missing_calls: report.warnings.usageMissingCalls,
       calls_without_token_event: report.warnings.callsWithoutTokenEvent,
+      total_mismatch_events: report.warnings.totalMismatchEvents,
       budget_refusals: report.warnings.budgetRefusals,
       budget_refusals_by_limit: report.warnings.refusalsByLimit.map((group) => ({
         limit_type: group.limitType,

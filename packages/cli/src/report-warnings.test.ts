@@ -101,6 +101,7 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
       ],
       usageMissingCalls: 2,
       callsWithoutTokenEvent: 0,
+      totalMismatchEvents: 0,
       budgetRefusals: 2,
       refusalsByLimit: [
         {

@@ -35,6 +35,11 @@ export interface ReportWarnings {
    * cost is not in the totals.
    */
   callsWithoutTokenEvent: number;
+  /**
+   * Token events whose `total_cost_usd` differs from the sum of their parts by more than the wire's
+   * rounding (a foreign or faulty writer): the report sums the parts, a reader of the total gets another figure.
+   */
+  totalMismatchEvents: number;
   /** Steps refused by a budget (session events' `budget_refusals`). */
   budgetRefusals: number;
   /** Refusals grouped by the refusing limit, most first. */
@@ -49,6 +54,7 @@ export class WarningCollector {
   private usageMissingCalls = 0;
   private budgetRefusals = 0;
   private sessionCalls = 0;
+  private totalMismatchEvents = 0;
   private readonly unpricedModels = new Map<string, number>();
   private readonly refusals = new Map<string, RefusalGroup>();
 
@@ -79,6 +85,11 @@ export class WarningCollector {
       if (!this.unpricedModels.has(model) && this.unpricedModels.size < MAX_KEYS) this.unpricedModels.set(model, 0);
     }
     for (const refusal of refusals ?? []) this.addRefusal(refusal);
+  }
+
+  /** A token event whose `total_cost_usd` differs from the sum of its parts (`EventRecord.totalMismatch`). */
+  addTotalMismatch(): void {
+    this.totalMismatchEvents += 1;
   }
 
   /** A session event's `call_count`: held against the calls the report counts (see {@link WarningCollector.result}). */
@@ -119,6 +130,7 @@ export class WarningCollector {
       ),
       usageMissingCalls: this.usageMissingCalls,
       callsWithoutTokenEvent: Math.max(0, this.sessionCalls - countedCalls),
+      totalMismatchEvents: this.totalMismatchEvents,
       budgetRefusals: this.budgetRefusals,
       refusalsByLimit: byCount(
         [...this.refusals.values()].map((group) => ({ ...group, example: { ...group.example } })),
@@ -136,6 +148,7 @@ export function hasWarnings(warnings: ReportWarnings): boolean {
     warnings.unpricedModels.length > 0 ||
     warnings.usageMissingCalls > 0 ||
     warnings.callsWithoutTokenEvent > 0 ||
+    warnings.totalMismatchEvents > 0 ||
     warnings.budgetRefusals > 0
   );
 }
@@ -179,6 +192,14 @@ export function warningLines(warnings: ReportWarnings, options: { maxItems?: num
     lines.push(
       `The runs' session events count ${plural(count, 'more call')} than this input has token events for: ${count === 1 ? 'its' : 'their'} cost is not in these totals. ` +
         'Their token events are in another file, outside --since/--until, or were lost: check the exporter (stats().dropped / failed).',
+    );
+  }
+  if (warnings.totalMismatchEvents > 0) {
+    const count = warnings.totalMismatchEvents;
+    const one = count === 1;
+    lines.push(
+      `${plural(count, 'token event')} ${one ? 'carries' : 'carry'} a total_cost_usd that differs from the sum of ${one ? 'its' : 'their'} parts; the report sums the parts. ` +
+        `A query summing total_cost_usd (DuckDB, jq) gets another figure: check the program that wrote ${one ? 'it' : 'them'}.`,
     );
   }
   if (warnings.budgetRefusals > 0) {

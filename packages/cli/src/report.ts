@@ -257,6 +257,7 @@ export class ReportAggregator {
     this.see(record.timestamp);
     const model = record.model as string;
     this.warnings.addCall(record.priced, model);
+    if (record.totalMismatch) this.warnings.addTotalMismatch();
     const latencyMs = record.latencyMs;
     // NaN: no latency.
     const bucket = latencyMs === undefined ? Number.NaN : latencyMs > 0 ? latencyBucket(latencyMs) : 0;

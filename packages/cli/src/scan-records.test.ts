@@ -25,7 +25,11 @@ function tokenLine(index: number, options: { id?: string } = {}): string {
     payload: {
       agent_name: `agent-${index % 3}`,
       agent_run_id: `run-${Math.floor(index / 5)}`,
-      cost: { input_cost_usd: (index % 97) / 1e4, output_cost_usd: (index % 13) / 1e5, total_cost_usd: 1 },
+      cost: {
+        input_cost_usd: (index % 97) / 1e4,
+        output_cost_usd: (index % 13) / 1e5,
+        total_cost_usd: ((index % 97) * 10 + (index % 13)) / 1e5,
+      },
       latency_ms: (index % 50) + 0.125,
       model: { name: ['gpt-4o', 'gpt-4o-mini', 'o3-mini'][index % 3] as string, system: 'openai' },
       pricing_tier: { input_per_million_usd: 2.5, model: 'gpt-4o', padding: 'x'.repeat(index % 40) },
