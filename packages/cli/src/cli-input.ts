@@ -52,7 +52,7 @@ export function scanner(flags: CommonFlags, io: CliIo, options: { deduplicate?: 
   });
 }
 
-/** Summarises skipped lines on stderr; returns the exit code `--strict` asks for. */
+/** Summarises skipped lines on stderr; returns the exit code `--strict` asks for (1 for a skipped line or an input cut short). */
 export function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, startedAt: number): number {
   const skipped = describeSkipped(stats);
   if (skipped !== undefined) io.stderr.write(`costspan: ${skipped}\n`);
@@ -76,5 +76,5 @@ export function finishScan(stats: ScanStats, flags: CommonFlags, io: CliIo, star
     };
     io.stderr.write(`costspan stats: ${JSON.stringify(stats_)}\n`);
   }
-  return flags.strict === true && stats.skipped > 0 ? 1 : 0;
+  return flags.strict === true && (stats.skipped > 0 || stats.truncatedInputs.length > 0) ? 1 : 0;
 }

@@ -21,6 +21,7 @@ Exit codes: 0 ok, 1 a finding (run not found, verification failed, bad lines wit
 
 /** Options every reading command shares. */
 const COMMON_OPTIONS_HELP = `  --strict               exit 1 when any line was skipped (malformed, unknown type, ...)
+                         or a gzip input was cut short
   --max-line-bytes N     skip lines longer than N bytes without buffering them (default 1048576)
                          (a collector's OTLP/JSON line, a whole batch: 64 MiB or N)
   --no-progress          no progress bar (it is drawn on a TTY for inputs over 32 MB)

@@ -42,10 +42,18 @@ export async function* countBytes(source: AsyncIterable<Buffer | string>, onChun
  * magic bytes), not by the name: a collector's file exporter names files as it is
  * configured. Looks at the first bytes as they pass, so standard input works too.
  *
+ * A gzip stream that ends early (a writer killed mid-write) yields every byte decompressed
+ * before the cut and then ends, telling `options.onTruncated`; without it, or for any other
+ * damage (a bad header, a CRC mismatch), zlib's error is thrown.
+ *
  * @throws CliError `input_error` for zstd (what the collector's file exporter writes with
  * `compression: zstd`), which Node 20 cannot decompress
  */
-export async function* decompressed(source: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+export async function* decompressed(
+  source: AsyncIterable<Buffer>,
+  name: string,
+  options: { onTruncated?: () => void } = {},
+): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]();
   let head: Buffer = Buffer.alloc(0);
   while (head.length < 4) {
@@ -63,7 +71,7 @@ export async function* decompressed(source: AsyncIterable<Buffer>, name: string)
   }
   if (head[0] === 0x1f && head[1] === 0x8b) {
     // zlib holds on to a chunk while it works: copies, since a chunk's buffer may be reused.
-    yield* gunzip(copies(rest()));
+    yield* gunzip(copies(rest()), options.onTruncated);
     return;
   }
   if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
@@ -79,14 +87,26 @@ async function* copies(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   for await (const chunk of source) yield Buffer.from(chunk);
 }
 
-async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* gunzip(source: AsyncIterable<Buffer>, onTruncated: (() => void) | undefined): AsyncGenerator<Buffer> {
   const input = Readable.from(source, { objectMode: false });
   const output = createGunzip();
   input.on('error', (error) => output.destroy(error));
   input.pipe(output);
   try {
     for await (const chunk of output) yield chunk as Buffer;
+  } catch (error) {
+    // zlib has handed on everything it decompressed before the cut: what was recorded is kept.
+    if (onTruncated === undefined || !isCutShort(error)) throw error;
+    onTruncated();
   } finally {
     input.destroy();
   }
+}
+
+/**
+ * Whether zlib's error says the stream ended early (`Z_BUF_ERROR`, "unexpected end of file").
+ * A CRC or length mismatch in the trailer is `Z_DATA_ERROR`, as is a bad header: corrupt, not cut.
+ */
+function isCutShort(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === 'Z_BUF_ERROR';
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { CliError, exitCodeOf } from './cli-error.js';
+import { displayText } from './display-text.js';
 import { describeSkipped } from './scan-summary.js';
 import { defaultInputs, finishScan, nonNegativeInteger, scanner, type CliIo } from './cli-input.js';
 import { formatReportJson } from './report-json.js';
@@ -154,6 +155,9 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
         extras?.add(event);
       });
     }
+    // Named as given: standard input spooled for --html is `-` again.
+    const scanned = spooled?.inputs ?? inputs;
+    for (const input of reader.stats.truncatedInputs) aggregator.addTruncatedInput(inputs[scanned.indexOf(input)] ?? input);
 
     const context = {
       inputs,
@@ -236,7 +240,12 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const builder = new RunTreeBuilder(runId);
     await reader.scan(spooled.inputs, (event) => builder.locate(event));
-    const firstPass = { ...reader.stats, skippedByReason: { ...reader.stats.skippedByReason }, examples: [...reader.stats.examples] };
+    const firstPass = {
+      ...reader.stats,
+      skippedByReason: { ...reader.stats.skippedByReason },
+      examples: [...reader.stats.examples],
+      truncatedInputs: [...reader.stats.truncatedInputs],
+    };
     if (builder.found) {
       const second = scanner({ ...values, 'no-progress': values['no-progress'] }, io);
       await second.scan(spooled.inputs, (event) => builder.add(event));
@@ -301,7 +310,8 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const summary = verifier.summary();
   const stats = reader.stats;
-  const ok = summary.findingCount === 0 && stats.skipped === 0;
+  // An input cut short lost its events after the cut: a chain checked only up to there is not OK.
+  const ok = summary.findingCount === 0 && stats.skipped === 0 && stats.truncatedInputs.length === 0;
   if (format === 'json') {
     io.stdout.write(
       `${JSON.stringify(
@@ -320,6 +330,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
           invalid_lines: stats.skipped,
           invalid_by_reason: stats.skippedByReason,
           invalid_examples: stats.examples,
+          truncated_inputs: stats.truncatedInputs,
           problems: summary.findingCount,
           findings: summary.findings.map((finding) => ({
             kind: finding.kind,
@@ -343,6 +354,8 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     for (const note of verifyNotes(summary)) lines.push(`note: ${note}`);
     const skipped = describeSkipped(stats);
     if (skipped !== undefined) lines.push(`invalid lines: ${skipped.replace(/^skipped /, '')}`);
+    for (const input of stats.truncatedInputs)
+      lines.push(`cut short: ${input === '-' ? 'standard input' : displayText(input)} (its gzip stream ends early)`);
     const first = summary.findings[0];
     if (first !== undefined) {
       lines.push(`FIRST PROBLEM: ${first.file}:${first.line} event ${first.eventId}: ${first.kind.replace(/_/g, ' ')}: ${first.message}`);

@@ -121,10 +121,21 @@ describe('EventScanner', () => {
     await expect(scanAll([eventsPath, join(directory, 'missing.jsonl')])).rejects.toMatchObject({ code: 'input_not_found' });
   });
 
-  it('corrupt gzip is an input error, not a crash', async () => {
-    const path = join(directory, 'corrupt.jsonl.gz');
-    writeFileSync(path, Buffer.concat([gzipSync(readFileSync(eventsPath)).subarray(0, 40), Buffer.from('garbage')]));
-    await expect(scanAll([path])).rejects.toMatchObject({ code: 'input_error' });
+  it('corrupt gzip (a bad header, a CRC mismatch) is an input error, not a crash', async () => {
+    // Not a cut followed by junk: inflate may read junk as data and then find the stream cut short (see truncated-gzip.test.ts).
+    const compressed = gzipSync(readFileSync(eventsPath));
+    const badHeader = Buffer.from(compressed);
+    badHeader[2] = 0x07; // a compression method other than deflate
+    const badCrc = Buffer.from(compressed);
+    badCrc.writeUInt8(badCrc.readUInt8(badCrc.length - 8) ^ 0xff, badCrc.length - 8);
+    for (const [name, bytes, message] of [
+      ['header.jsonl.gz', badHeader, /unknown compression method/],
+      ['crc.jsonl.gz', badCrc, /incorrect data check/],
+    ] as const) {
+      const path = join(directory, name);
+      writeFileSync(path, bytes);
+      await expect(scanAll([path])).rejects.toMatchObject({ code: 'input_error', message: expect.stringMatching(message) });
+    }
   });
 
   it('zstd (a collector file exporter with compression: zstd) is an input error that says what to do, from a file or standard input', async () => {

@@ -107,7 +107,8 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
  * of memory an event; duplicates are counted), and every bad line
  * (malformed JSON, unknown event type, invalid fields, an unterminated last
  * line, a line over `maxLineBytes`) is skipped and counted
- * in {@link EventScanner.stats}. An over-long line is discarded as it streams,
+ * in {@link EventScanner.stats}. A gzip input cut short is read up to the cut and listed in
+ * {@link ScanStats.truncatedInputs}. An over-long line is discarded as it streams,
  * so a 10 GB line costs no more memory than a short one.
  *
  * @example
@@ -139,7 +140,8 @@ export class EventScanner {
   /**
    * Streams every input in order, calling `onEvent` for each valid event.
    *
-   * @throws CliError `input_not_found` (exit 2) or `input_error` when an input cannot be read or decompressed
+   * @throws CliError `input_not_found` (exit 2) or `input_error` when an input cannot be read or
+   * decompressed (corrupt gzip; a gzip stream that merely ends early is read up to the cut)
    */
   async scan(inputs: readonly string[], onEvent: EventHandler): Promise<void> {
     await this.scanAll(inputs, { onEvent, onRecord: undefined });
@@ -206,7 +208,8 @@ export class EventScanner {
       stats.bytes += count;
       onBytes?.();
     });
-    const chunks = decompressed(counted, input === '-' ? 'standard input' : input);
+    const cut = { short: false };
+    const chunks = decompressed(counted, input === '-' ? 'standard input' : input, { onTruncated: () => (cut.short = true) });
     const onRecord = sink.onRecord;
 
     const maxLineBytes = this.maxLineBytes;
@@ -291,6 +294,7 @@ export class EventScanner {
         cause: error,
       });
     }
+    if (cut.short && !stats.truncatedInputs.includes(input)) stats.truncatedInputs.push(input);
     if (discarding || pendingBytes > 0) {
       lineNumber += 1;
       const text = discarding ? '' : Buffer.concat(pending).toString('utf8');
@@ -298,6 +302,7 @@ export class EventScanner {
         stats.lines += 1;
         if (discarding) this.skip('oversized', input, lineNumber, `longer than ${limit} bytes`);
         // The SDK writes each line whole with its newline: a line without one is a torn write.
+        else if (cut.short) this.skip('unterminated', input, lineNumber, 'cut off where the gzip stream ends early');
         else this.skip('unterminated', input, lineNumber, 'no newline at end of file (an interrupted write?)');
       }
     }

@@ -75,6 +75,8 @@ export interface ReportJson {
     /** Token events whose `total_cost_usd` differs from the sum of their parts (the report sums the parts). */
     total_mismatch_events: number;
     budget_refusals: number;
+    /** Inputs whose gzip stream ends early (`-` for standard input): the events after the cut are missing. */
+    truncated_inputs: string[];
     budget_refusals_by_limit: Array<{
       limit_type: string;
       scope: string;
@@ -204,6 +206,7 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
       calls_without_token_event: report.warnings.callsWithoutTokenEvent,
       total_mismatch_events: report.warnings.totalMismatchEvents,
       budget_refusals: report.warnings.budgetRefusals,
+      truncated_inputs: [...report.warnings.truncatedInputs],
       budget_refusals_by_limit: report.warnings.refusalsByLimit.map((group) => ({
         limit_type: group.limitType,
         scope: group.scope,

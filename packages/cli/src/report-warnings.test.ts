@@ -114,6 +114,7 @@ describe('report warnings: unpriced calls, calls without usage, budget refusals'
           example: { agentRunId: 'run-2', step: 'answer', current: 0.008, attempted: 0.004 },
         },
       ],
+      truncatedInputs: [],
     });
     // Calls without usage count as calls (as the session event's call_count does): 4 token events + 2.
     expect(report.totals.totals.callCount).toBe(6);

@@ -1,4 +1,5 @@
 import type { BudgetRefusalWire, CostEvent } from '@costspan/sdk';
+import { displayText } from './display-text.js';
 
 /** Budget refusals by the limit that refused them. */
 export interface RefusalGroup {
@@ -44,6 +45,11 @@ export interface ReportWarnings {
   budgetRefusals: number;
   /** Refusals grouped by the refusing limit, most first. */
   refusalsByLimit: RefusalGroup[];
+  /**
+   * Inputs whose gzip stream ends early (`ScanStats.truncatedInputs`: `-` for standard input): the
+   * events before the cut are in the totals, those after it are missing.
+   */
+  truncatedInputs: string[];
 }
 
 const MAX_KEYS = 10_000;
@@ -57,6 +63,7 @@ export class WarningCollector {
   private totalMismatchEvents = 0;
   private readonly unpricedModels = new Map<string, number>();
   private readonly refusals = new Map<string, RefusalGroup>();
+  private readonly truncatedInputs: string[] = [];
 
   /** A token event: counted when it could not be priced. */
   addToken(event: CostEvent<'llm.cost.token.recorded'>): void {
@@ -90,6 +97,11 @@ export class WarningCollector {
   /** A token event whose `total_cost_usd` differs from the sum of its parts (`EventRecord.totalMismatch`). */
   addTotalMismatch(): void {
     this.totalMismatchEvents += 1;
+  }
+
+  /** An input cut short (its gzip stream ends early), warned about once. */
+  addTruncatedInput(input: string): void {
+    if (!this.truncatedInputs.includes(input)) this.truncatedInputs.push(input);
   }
 
   /** A session event's `call_count`: held against the calls the report counts (see {@link WarningCollector.result}). */
@@ -137,6 +149,7 @@ export class WarningCollector {
         (group) => group.count,
         (group) => `${group.limitType}\u0000${group.scope}`,
       ),
+      truncatedInputs: [...this.truncatedInputs],
     };
   }
 }
@@ -149,7 +162,8 @@ export function hasWarnings(warnings: ReportWarnings): boolean {
     warnings.usageMissingCalls > 0 ||
     warnings.callsWithoutTokenEvent > 0 ||
     warnings.totalMismatchEvents > 0 ||
-    warnings.budgetRefusals > 0
+    warnings.budgetRefusals > 0 ||
+    warnings.truncatedInputs.length > 0
   );
 }
 
@@ -166,6 +180,11 @@ export function formatLimitAmount(amount: number, unit: string): string {
 export function warningLines(warnings: ReportWarnings, options: { maxItems?: number } = {}): string[] {
   const maxItems = options.maxItems ?? 5;
   const lines: string[] = [];
+  // First: a cut-short input makes every figure below it low.
+  for (const input of warnings.truncatedInputs) {
+    const name = input === '-' ? 'standard input' : displayText(input);
+    lines.push(`${name} is cut short (its gzip stream ends early): the events after the cut are missing from these totals.`);
+  }
   const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
   if (warnings.unpricedCalls > 0 || warnings.unpricedModels.length > 0) {
     const models = warnings.unpricedModels

@@ -342,6 +342,11 @@ export class ReportAggregator {
     for (const group of this.pivotGroups(record)) this.countRun(group, record, refusals);
   }
 
+  /** An input cut short (`ScanStats.truncatedInputs`): warned about by every format. */
+  addTruncatedInput(input: string): void {
+    this.warnings.addTruncatedInput(input);
+  }
+
   /** The report so far. Can be called more than once. */
   result(options: ReportResultOptions = {}): Report {
     const grand = costOf(this.totals.totals.costTotals());

@@ -47,6 +47,11 @@ export interface ScanStats {
   skippedByReason: Record<SkipReason, number>;
   /** The first few skipped lines, for messages. */
   examples: SkippedLine[];
+  /**
+   * Inputs whose gzip stream ends early (a writer killed mid-write), as given (`-` for standard
+   * input), each once: the lines before the cut are read, a line the cut fell in is skipped (`unterminated`).
+   */
+  truncatedInputs: string[];
 }
 
 /** Fresh, zero {@link ScanStats}. */
@@ -62,5 +67,6 @@ export function emptyScanStats(): ScanStats {
     skipped: 0,
     skippedByReason: { malformed: 0, oversized: 0, unterminated: 0, unknown_event_type: 0, invalid_event: 0 },
     examples: [],
+    truncatedInputs: [],
   };
 }
