@@ -95,18 +95,6 @@ describe('an abandoned stream beside other calls of its step', () => {
   const streamed = { model: 'gpt-4o', messages, stream: true as const, stream_options: { include_usage: true } };
   const anthropicRequest = { model: 'claude-sonnet-4-20250514', max_tokens: 1024, messages, stream: true as const };
 
-  /** The run's session payload, the token events and the processor's count of calls without usage. */
-  async function outcome(harness: ReturnType<typeof createHarness>) {
-    await harness.flush();
-    const session = harness.events.getEvents('llm.cost.session.recorded')[0]?.payload;
-    return {
-      calls: session?.call_count,
-      missing: session?.usage_missing_call_count,
-      priced: harness.events.getEvents('llm.cost.token.recorded').length,
-      stats: harness.processor.stats().usageMissingCalls,
-    };
-  }
-
   it('OpenAI: a non-stream call, then a stream left unread: 2 calls, 1 with usage missing', async () => {
     server.enqueue('/v1/chat/completions', 'openai-chat-completion.json', 'openai-chat-stream-with-usage.sse');
     const harness = createHarness();
@@ -119,7 +107,7 @@ describe('an abandoned stream beside other calls of its step', () => {
         expect((await stream[Symbol.asyncIterator]().next()).done).toBe(false);
       }),
     );
-    expect(await outcome(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
   });
 
   it('OpenAI: two streams, one read to its end, one left unread: 1 priced, 1 missing', async () => {
@@ -133,7 +121,7 @@ describe('an abandoned stream beside other calls of its step', () => {
         for await (const chunk of await openai.chat.completions.create(streamed)) void chunk;
       }),
     );
-    expect(await outcome(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 1, priced: 1, stats: 1 });
   });
 
   it('OpenAI: two streams left unread count as two calls with usage missing', async () => {
@@ -148,7 +136,7 @@ describe('an abandoned stream beside other calls of its step', () => {
         }
       }),
     );
-    expect(await outcome(harness)).toEqual({ calls: 2, missing: 2, priced: 0, stats: 2 });
+    expect(await callCounts(harness)).toEqual({ calls: 2, missing: 2, priced: 0, stats: 2 });
   });
 
   it('Anthropic: a non-stream call and a stream left unread, then two streams with one left: 1 missing each', async () => {
@@ -174,7 +162,7 @@ describe('an abandoned stream beside other calls of its step', () => {
         for await (const event of await anthropic.messages.create(anthropicRequest)) void event;
       });
     });
-    expect(await outcome(harness)).toEqual({ calls: 4, missing: 2, priced: 2, stats: 2 });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: 2, priced: 2, stats: 2 });
   });
 
   it('a stream read to its end, alone or after a call, counts nothing missing', async () => {
@@ -201,7 +189,7 @@ describe('an abandoned stream beside other calls of its step', () => {
         for await (const event of await anthropic.messages.create(anthropicRequest)) void event;
       });
     });
-    expect(await outcome(harness)).toEqual({ calls: 4, missing: undefined, priced: 4, stats: 0 });
+    expect(await callCounts(harness)).toEqual({ calls: 4, missing: undefined, priced: 4, stats: 0 });
   });
 });
 

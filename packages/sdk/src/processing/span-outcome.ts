@@ -5,7 +5,7 @@ import { ATTR } from '../attributes.js';
 import { notice } from '../notice.js';
 import type { BudgetRefusalWire } from '../events/cost-event.js';
 import { providerOf, stringAttribute } from './foreign-span-call.js';
-import type { StepState } from '../tracing/span-state.js';
+import type { OpenCall, StepState } from '../tracing/span-state.js';
 import type { SpanNode } from './span-tree.js';
 
 /** A model call that ran but reported no usage, as its span says (`llm.cost.usage.missing`). */
@@ -55,15 +55,7 @@ export function unrecordedCallOf(span: ReadableSpan, state: StepState | undefine
  * call with usage missing (`stream_incomplete`), whatever else the step recorded.
  */
 export function openCallsOf(state: StepState): UsageMissing[] {
-  const missing: UsageMissing[] = [];
-  for (const call of state.openCalls ?? []) {
-    missing.push({
-      model: call.model ?? state.current.model,
-      provider: call.provider ?? state.current.provider,
-      reason: 'stream_incomplete',
-    });
-  }
-  return missing;
+  return missingOf(state, state.openCalls ?? [], () => 'stream_incomplete');
 }
 
 /**
@@ -72,14 +64,15 @@ export function openCallsOf(state: StepState): UsageMissing[] {
  * two streams left early, or two responses without usage, are two calls, each with its own reason.
  */
 export function countedMissingOf(state: StepState): UsageMissing[] {
+  // Causes are keys of once-per-cause notices: keep them to a short, known shape.
+  return missingOf(state, state.missingCalls ?? [], (call) => (/^[a-z_]{1,40}$/.test(call.reason) ? call.reason : 'not_reported'));
+}
+
+/** Each of `calls` as a call without usage, named by the step's model where it names none. */
+function missingOf<Call extends OpenCall>(state: StepState, calls: Iterable<Call>, reasonOf: (call: Call) => string): UsageMissing[] {
   const missing: UsageMissing[] = [];
-  for (const call of state.missingCalls ?? []) {
-    missing.push({
-      model: call.model ?? state.current.model,
-      provider: call.provider ?? state.current.provider,
-      // Causes are keys of once-per-cause notices: keep them to a short, known shape.
-      reason: /^[a-z_]{1,40}$/.test(call.reason) ? call.reason : 'not_reported',
-    });
+  for (const call of calls) {
+    missing.push({ model: call.model ?? state.current.model, provider: call.provider ?? state.current.provider, reason: reasonOf(call) });
   }
   return missing;
 }

@@ -14,6 +14,18 @@ afterEach(() => setNoticeHandler(undefined));
 
 const usage = { input: 10, output: 5 };
 
+/** A budget gate that numbers its reservations r1, r2, ... and keeps what is recorded. */
+function recordingBudget(): { budget: BudgetGate; spends: BudgetSpend[] } {
+  const spends: BudgetSpend[] = [];
+  let next = 0;
+  const budget: BudgetGate = {
+    reserve: (_request: BudgetReserveRequest): Promise<BudgetReservation> => Promise.resolve({ id: `r${(next += 1)}` }),
+    record: (spend) => void spends.push(spend),
+    release: () => undefined,
+  };
+  return { budget, spends };
+}
+
 describe('openCall: a call a step started and never finished', () => {
   it('counts as one call with usage missing beside the calls the step recorded, told once', async () => {
     const harness = createHarness();
@@ -69,13 +81,7 @@ describe('openCall: a call a step started and never finished', () => {
   });
 
   it('settles a reservation per open call, unpriced, as any call without usage', async () => {
-    const spends: BudgetSpend[] = [];
-    let next = 0;
-    const budget: BudgetGate = {
-      reserve: (_request: BudgetReserveRequest): Promise<BudgetReservation> => Promise.resolve({ id: `r${(next += 1)}` }),
-      record: (spend) => void spends.push(spend),
-      release: () => undefined,
-    };
+    const { budget, spends } = recordingBudget();
     const harness = createHarness();
     await harness.tracer.agentRun('budgeted', { budget }, (run) =>
       run.step('chat', async (step) => {
@@ -131,13 +137,7 @@ describe('countUsageMissing: each call without usage of a step, once', () => {
   });
 
   it('settles a reservation per counted call, unpriced; counting after the step ended does nothing', async () => {
-    const spends: BudgetSpend[] = [];
-    let next = 0;
-    const budget: BudgetGate = {
-      reserve: (_request: BudgetReserveRequest): Promise<BudgetReservation> => Promise.resolve({ id: `r${(next += 1)}` }),
-      record: (spend) => void spends.push(spend),
-      release: () => undefined,
-    };
+    const { budget, spends } = recordingBudget();
     const harness = createHarness();
     let ended: Parameters<typeof countUsageMissing>[0] | undefined;
     await harness.tracer.agentRun('budgeted', { budget }, (run) =>
