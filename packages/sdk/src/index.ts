@@ -32,7 +32,7 @@ export { setupCostspan } from './setup-costspan.js';
 export type { Costspan, SetupCostspanOptions } from './setup-costspan.js';
 export { EventPipeline } from './export/event-pipeline.js';
 export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './export/event-pipeline.js';
-export type { CostEventListener, EventExporter } from './export/event-exporter.js';
+export type { CostEventListener, EventExporter, EventExportResult } from './export/event-exporter.js';
 export { EventSigner, createSigningKey } from './events/event-signer.js';
 export type { EventSignerOptions } from './events/event-signer.js';
 export { InMemoryEventExporter } from './export/in-memory-event-exporter.js';

@@ -9,6 +9,22 @@ import type { CostEvent } from '../events/cost-event.js';
 export const ACCEPTS_LINES: unique symbol = Symbol.for('costspan.exporter.acceptsLines');
 
 /**
+ * What an exporter reports for a batch: OpenTelemetry's `ExportResult`, and, on a FAILED result,
+ * optionally how far the batch got. Without `exportedCount` a FAILED batch counts as failed
+ * whole, as OpenTelemetry's contract has it; with it, the pipeline counts that many events as
+ * exported and the rest as failed, so `processor.stats()` says what reached the target.
+ */
+export interface EventExportResult extends ExportResult {
+  /**
+   * On a FAILED result: how many events at the front of the batch reached the target whole
+   * before the export gave up (a write to a full pipe that timed out after some lines, ENOSPC,
+   * EPIPE). An integer from 0 to the batch's size; anything else is ignored (the batch failed
+   * whole). Ignored on SUCCESS.
+   */
+  exportedCount?: number;
+}
+
+/**
  * Sends cost events somewhere: a file, a collector, a test's memory. Follows
  * OpenTelemetry's exporter contract: `export` reports through its callback and
  * never throws; `shutdown` is idempotent; `forceFlush` awaits in-flight work.
@@ -16,14 +32,15 @@ export const ACCEPTS_LINES: unique symbol = Symbol.for('costspan.exporter.accept
 export interface EventExporter {
   /**
    * Exports a batch. Calls `resultCallback` exactly once. A returned promise (an `async export`)
-   * is tolerated: its rejection counts the batch as failed, it never reaches the host.
+   * is tolerated: its rejection counts the batch as failed, it never reaches the host. A failed
+   * batch that got partly out can say so ({@link EventExportResult.exportedCount}).
    */
-  export(events: readonly CostEvent[], resultCallback: (result: ExportResult) => void): void;
+  export(events: readonly CostEvent[], resultCallback: (result: EventExportResult) => void): void;
   /**
    * Optional synchronous export, used to drain what is still queued when the
    * process exits (`process.exit()` leaves no time for I/O callbacks).
    */
-  exportSync?(events: readonly CostEvent[]): ExportResult;
+  exportSync?(events: readonly CostEvent[]): EventExportResult;
   /**
    * Optional, for process exit: true when everything handed to `export` has reached its target,
    * so a batch whose callback has not run yet (and now never will) counts as exported rather
@@ -53,6 +70,6 @@ export interface CostEventListener {
  * @internal
  */
 export interface EncodedLineExporter extends EventExporter {
-  exportEncoded(encoded: readonly Buffer[], count: number, resultCallback: (result: ExportResult) => void): void;
-  exportEncodedSync(encoded: readonly Buffer[]): ExportResult;
+  exportEncoded(encoded: readonly Buffer[], count: number, resultCallback: (result: EventExportResult) => void): void;
+  exportEncodedSync(encoded: readonly Buffer[]): EventExportResult;
 }

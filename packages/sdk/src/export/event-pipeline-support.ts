@@ -1,7 +1,8 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { invalidInput } from '@costspan/core';
 import { markCanonical, type CostEvent } from '../events/cost-event.js';
-import type { EventExporter } from './event-exporter.js';
+import type { EncodedLineExporter, EventExportResult, EventExporter } from './event-exporter.js';
+import { isEncodedBatch } from './event-queue.js';
 import { reportError } from '../report-error.js';
 import { invokeSafely } from './settle.js';
 
@@ -29,6 +30,27 @@ export function exporterName(exporter: EventExporter): string {
   const name = typeof className === 'string' && className !== '' && className !== 'Object' ? className : 'exporter';
   const target = (exporter as { target?: unknown }).target;
   return typeof target === 'string' ? `${name}(${target})` : name;
+}
+
+/**
+ * Events of a batch of `count` that `result` says reached the target: all on SUCCESS; on FAILED,
+ * the exporter's {@link EventExportResult.exportedCount} when it is a whole number within the
+ * batch, else none (an exporter that does not say, or says nonsense, failed the batch whole).
+ */
+export function exportedOf(result: EventExportResult, count: number): number {
+  if (result.code === ExportResultCode.SUCCESS) return count;
+  const exported = result.exportedCount;
+  return exported !== undefined && Number.isSafeInteger(exported) && exported >= 0 && exported <= count ? exported : 0;
+}
+
+/** Hands a batch to an exporter: encoded lines to `exportEncoded`, events to `export`. */
+export function exportTo(
+  exporter: EventExporter,
+  events: readonly CostEvent[] | readonly Buffer[],
+  count: number,
+  finish: (result: EventExportResult | undefined) => void,
+): unknown {
+  return isEncodedBatch(events) ? (exporter as EncodedLineExporter).exportEncoded(events, count, finish) : exporter.export(events, finish);
 }
 
 export function failure(message: string): ExportResult {

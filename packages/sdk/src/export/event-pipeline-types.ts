@@ -25,9 +25,9 @@ export interface EventPipelineOptions {
 export interface EventExporterStats {
   /** The exporter, for messages: its class name, and its target when it has one. */
   exporter: string;
-  /** Events it reported as written. */
+  /** Events it reported as written, with the front of a failed batch it says got out whole (`exportedCount`). */
   exported: number;
-  /** Events it reported as failed, that timed out, or that could not be written at exit. */
+  /** Events it reported as failed (of a batch that got partly out, the rest), that timed out, or that could not be written at exit. */
   failed: number;
   /** Events queued for it or in flight to it now. */
   pending: number;

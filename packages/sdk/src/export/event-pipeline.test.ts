@@ -1,7 +1,7 @@
 import { ExportResultCode, loggingErrorHandler, setGlobalErrorHandler, type ExportResult } from '@opentelemetry/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventPipeline, type EventPipelineStats } from './event-pipeline.js';
-import type { EventExporter } from './event-exporter.js';
+import type { EventExportResult, EventExporter } from './event-exporter.js';
 import { InMemoryEventExporter } from './in-memory-event-exporter.js';
 import { resetNotices, setNoticeHandler, type CostspanNotice } from '../notice.js';
 import { sampleEvent } from '../__fixtures__/sample-event.js';
@@ -172,5 +172,48 @@ describe('EventPipeline: stats add up', () => {
     refused([undefined], 'exporters[0]');
     refused([new InMemoryEventExporter(), null], 'exporters[1]');
     refused([{ shutdown: () => Promise.resolve() }], 'exporters[0]');
+  });
+});
+
+describe('EventPipeline: a failed batch that got partly out (exportedCount)', () => {
+  /** An exporter that fails every batch with `result`, asynchronously and at exit. */
+  const failingWith = (result: EventExportResult): EventExporter => ({
+    export: (_events, done) => done(result),
+    exportSync: () => result,
+    shutdown: async () => undefined,
+  });
+  const cut = (exportedCount?: number): EventExportResult => ({
+    code: ExportResultCode.FAILED,
+    error: new Error('EAGAIN: write timed out'),
+    ...(exportedCount === undefined ? {} : { exportedCount }),
+  });
+
+  it('counts the front it reports as exported and the rest as failed, and tells only the rest as lost', async () => {
+    const pipeline = new EventPipeline([failingWith(cut(3))], { maxExportBatchSize: 5 });
+    for (let index = 0; index < 10; index += 1) pipeline.emit(sampleEvent(index));
+    await pipeline.forceFlush();
+    // At exit too: the synchronous path counts the same way.
+    for (let index = 0; index < 4; index += 1) pipeline.emit(sampleEvent(index));
+    pipeline.drainSync();
+    const stats = pipeline.stats();
+    expect(stats).toMatchObject({ queued: 14, exported: 9, failed: 5, pending: 0 });
+    expectStatsAddUp(stats);
+    expect(notices.find((given) => given.cause === 'events_lost')?.message).toMatch(/^2 cost events lost/);
+  });
+
+  it('keeps the whole batch failed when the exporter does not say, or says what cannot be', async () => {
+    for (const exportedCount of [undefined, -1, 1.5, Number.NaN, 6]) {
+      const pipeline = new EventPipeline([failingWith(cut(exportedCount))], { maxExportBatchSize: 5 });
+      for (let index = 0; index < 5; index += 1) pipeline.emit(sampleEvent(index));
+      await pipeline.forceFlush();
+      expect(pipeline.stats()).toMatchObject({ exported: 0, failed: 5 });
+      await pipeline.shutdown();
+    }
+    // On SUCCESS the count means nothing: the whole batch was written.
+    const pipeline = new EventPipeline([failingWith({ code: ExportResultCode.SUCCESS, exportedCount: 1 })]);
+    for (let index = 0; index < 5; index += 1) pipeline.emit(sampleEvent(index));
+    await pipeline.forceFlush();
+    expect(pipeline.stats()).toMatchObject({ exported: 5, failed: 0 });
+    await pipeline.shutdown();
   });
 });

@@ -8,6 +8,8 @@ import { OnceFuture, asError, isThenable, settleWithin } from './settle.js';
 import {
   attempt,
   checkExporters,
+  exportTo,
+  exportedOf,
   exporterName,
   failure,
   flushExporter,
@@ -18,15 +20,8 @@ import {
 
 export type { QueuedEvent } from './event-pipeline-support.js';
 import type { CostEvent } from '../events/cost-event.js';
-import { ACCEPTS_LINES, type EncodedLineExporter, type EventExporter } from './event-exporter.js';
-import {
-  ArrayEventQueue,
-  EncodedLineQueue,
-  isEncodedBatch,
-  isEncodedLineExporter,
-  type EventBatch,
-  type EventQueue,
-} from './event-queue.js';
+import { ACCEPTS_LINES, type EncodedLineExporter, type EventExportResult, type EventExporter } from './event-exporter.js';
+import { ArrayEventQueue, EncodedLineQueue, isEncodedLineExporter, type EventBatch, type EventQueue } from './event-queue.js';
 
 export type { EventExporterStats, EventPipelineOptions, EventPipelineStats } from './event-pipeline-types.js';
 import type { EventPipelineOptions, EventPipelineStats } from './event-pipeline-types.js';
@@ -339,7 +334,7 @@ export class EventPipeline {
 
   private deliver(slot: ExporterSlot, events: readonly CostEvent[] | readonly Buffer[], count: number, done: () => void): void {
     let settled = false;
-    const finish = (result: ExportResult | undefined): void => {
+    const finish = (result: EventExportResult | undefined): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timeout);
@@ -363,33 +358,24 @@ export class EventPipeline {
     }
   }
 
-  private account(slot: ExporterSlot, result: ExportResult, count: number): void {
-    if (result.code === ExportResultCode.SUCCESS) {
-      slot.exported += count;
-      return;
-    }
-    slot.failed += count;
-    const error = result.error ?? new Error(`cost event export failed (${count} events)`);
+  private account(slot: ExporterSlot, result: EventExportResult, count: number): void {
+    // A failed batch that got partly out (a pipe full past its timeout) counts its front as exported.
+    const exported = exportedOf(result, count);
+    slot.exported += exported;
+    if (result.code === ExportResultCode.SUCCESS) return;
+    const lost = count - exported;
+    slot.failed += lost;
+    const error = result.error ?? new Error(`cost event export failed (${lost} events)`);
     // One report per distinct failure in a row, not one per batch: a dead target fails every batch the same way.
     if (slot.lastReported !== error.message) {
       slot.lastReported = error.message;
       reportError(error);
     }
-    if (!wasTold(error)) {
+    if (!wasTold(error) && lost > 0) {
       notice(
         'events_lost',
-        `${count} cost ${count === 1 ? 'event' : 'events'} lost: ${slot.name} failed (${error.message}). Every loss is counted in processor.stats(); check the exporter's target (file, stream, collector).`,
+        `${lost} cost ${lost === 1 ? 'event' : 'events'} lost: ${slot.name} failed (${error.message}). Every loss is counted in processor.stats(); check the exporter's target (file, stream, collector).`,
       );
     }
   }
-}
-
-/** Hands a batch to an exporter: encoded lines to `exportEncoded`, events to `export`. */
-function exportTo(
-  exporter: EventExporter,
-  events: readonly CostEvent[] | readonly Buffer[],
-  count: number,
-  finish: (result: ExportResult | undefined) => void,
-): unknown {
-  return isEncodedBatch(events) ? (exporter as EncodedLineExporter).exportEncoded(events, count, finish) : exporter.export(events, finish);
 }

@@ -5,8 +5,8 @@ import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { CostspanError, millisecondsOption } from '@costspan/core';
 import { serializeEvent, type CostEvent } from '../events/cost-event.js';
-import { ACCEPTS_LINES, type EncodedLineExporter } from './event-exporter.js';
-import { FdLineWriter, writeLinesSync } from './fd-writer.js';
+import { ACCEPTS_LINES, type EncodedLineExporter, type EventExportResult } from './event-exporter.js';
+import { FdLineWriter, countLines, linesWrittenBy, writeLinesSync } from './fd-writer.js';
 import { notice } from '../notice.js';
 import { markTold } from '../report-error.js';
 import { OnceFuture } from './settle.js';
@@ -56,8 +56,12 @@ const CHUNK_CHARACTERS = 1 << 20;
  * (a crash before) gets a newline first, so the first new event stays readable.
  *
  * Stats stay honest: a batch counts as exported only once its bytes are written (for a
- * stream: once `write`'s callback reports it). A stream that errors (EPIPE when the reader
- * of `node app.js | head -1` exits) is written no more; its events count as failed.
+ * stream: once `write`'s callback reports it). A synchronous write that gives up part-way (a
+ * full pipe past `blockedWriteTimeoutMillis`, ENOSPC, EPIPE) reports the lines it wrote whole
+ * (`exportedCount`): they count as exported, the torn line and the rest as failed. A stream's
+ * write callback cannot say how much of a failed write went out, so there the batch fails whole.
+ * A stream that errors (EPIPE when the reader of `node app.js | head -1` exits) is written no
+ * more; its events count as failed.
  *
  * @example
  * ```ts
@@ -151,18 +155,22 @@ export class JsonlEventExporter implements EncodedLineExporter {
    *
    * @internal
    */
-  exportEncodedSync(encoded: readonly Buffer[]): ExportResult {
+  exportEncodedSync(encoded: readonly Buffer[]): EventExportResult {
     if (this.stopped) return { code: ExportResultCode.FAILED, error: new Error('JsonlEventExporter is shut down') };
     const stream = this.stream;
     if (stream !== undefined) return this.streamExportSync(stream, encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded));
     const fd = this.fd;
     if (fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
+    let part = 0;
     try {
       // Each part holds whole lines: a crash can leave at most an unterminated last line.
-      for (const part of encoded) this.writer.writeBytes(fd, part);
+      for (; part < encoded.length; part += 1) this.writer.writeBytes(fd, encoded[part] as Buffer);
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
-      return { code: ExportResultCode.FAILED, error: error as Error };
+      // The parts before the failed one went out whole; their lines are counted only now, on failure.
+      let written = linesWrittenBy(error);
+      for (let done = 0; done < part; done += 1) written += countLines(encoded[done] as Buffer);
+      return partialFailure(error, written);
     }
   }
 
@@ -179,6 +187,7 @@ export class JsonlEventExporter implements EncodedLineExporter {
         for (const wake of this.flushWaiters.splice(0)) wake();
         if (this.stopped) this.unwatchStream();
       }
+      // A failed stream write cannot say how much of it went out: the batch fails whole.
       const failure = error ?? this.streamError;
       resultCallback(failure == null ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: failure });
     };
@@ -190,10 +199,12 @@ export class JsonlEventExporter implements EncodedLineExporter {
     }
   }
 
-  exportSync(events: readonly CostEvent[]): ExportResult {
+  exportSync(events: readonly CostEvent[]): EventExportResult {
     if (this.stopped) return { code: ExportResultCode.FAILED, error: new Error('JsonlEventExporter is shut down') };
     if (this.stream !== undefined) return this.streamExportSync(this.stream, joinLines(events));
     if (this.fd === undefined) return { code: ExportResultCode.FAILED, error: this.openError ?? new Error('no file') };
+    // Lines of the chunks written whole, for a failure in a later chunk.
+    let written = 0;
     try {
       // Whole lines only in each write, up to ~1 MiB per write: a crash can leave at most an
       // unterminated last line, exactly as with one write per line, at a fraction of the syscalls.
@@ -206,6 +217,7 @@ export class JsonlEventExporter implements EncodedLineExporter {
         if (characters >= CHUNK_CHARACTERS) {
           chunk.push('');
           this.writer.writeLines(this.fd, chunk.join('\n'));
+          written += chunk.length - 1;
           chunk = [];
           characters = 0;
         }
@@ -216,7 +228,7 @@ export class JsonlEventExporter implements EncodedLineExporter {
       }
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
-      return { code: ExportResultCode.FAILED, error: error as Error };
+      return partialFailure(error, written + linesWrittenBy(error));
     }
   }
 
@@ -277,7 +289,7 @@ export class JsonlEventExporter implements EncodedLineExporter {
     return undefined;
   }
 
-  private streamExportSync(stream: Writable, data: string | Buffer): ExportResult {
+  private streamExportSync(stream: Writable, data: string | Buffer): EventExportResult {
     const refusal = this.streamRefusal(stream);
     if (refusal !== undefined) return refusal;
     const fd = streamFd(stream);
@@ -296,7 +308,8 @@ export class JsonlEventExporter implements EncodedLineExporter {
         error: new Error('the stream has no file descriptor and could not take the events synchronously'),
       };
     } catch (error) {
-      return { code: ExportResultCode.FAILED, error: error as Error };
+      // Through the descriptor, the writer knows the lines it got out whole; a stream's throw tells nothing.
+      return partialFailure(error, linesWrittenBy(error));
     }
   }
 
@@ -323,6 +336,11 @@ Object.defineProperty(JsonlEventExporter.prototype, ACCEPTS_LINES, { value: true
 /** A queued event's line: the processor hands this exporter lines already written (see ACCEPTS_LINES). */
 function lineOf(event: CostEvent | string): string {
   return typeof event === 'string' ? event : serializeEvent(event);
+}
+
+/** A FAILED result for a write that got `exportedCount` lines out whole before `error`. */
+function partialFailure(error: unknown, exportedCount: number): EventExportResult {
+  return { code: ExportResultCode.FAILED, error: error as Error, exportedCount };
 }
 
 function joinLines(events: readonly CostEvent[]): string {
