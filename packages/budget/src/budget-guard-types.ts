@@ -63,7 +63,10 @@ export interface BudgetGuardOptions {
   /**
    * Called once per window per threshold when spending crosses an alert threshold:
    * once across every process sharing the store (the first to cross claims it
-   * atomically, Redis `SET NX`). May throw: errors go to `onError`.
+   * atomically, Redis `SET NX`). At least once: when the claim fails or times out
+   * (it may still be made once the store answers) the alert fires anyway, and the
+   * failure goes to `onError` (a duplicate in that window is possible; a lost alert is not).
+   * May throw: errors go to `onError`.
    */
   onAlert?: ((alert: BudgetAlert) => void) | undefined;
   /**

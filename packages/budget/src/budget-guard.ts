@@ -270,9 +270,14 @@ export class BudgetGuard extends BudgetGuardCore implements BudgetGate {
       await storeCall('reset', () => this.store.reset());
     } else {
       const { principal, context, scope } = targetPrincipal(target);
+      // One deadline for the call: the overrides read and the deletion share the store's timeout.
+      const startedAt = Date.now();
       const applicable = await storeCall('reset', () => this.applicableNow(principal, undefined, context, this.clock()));
       await storeCall('reset', () =>
-        this.store.reset(applicable.filter((limit) => limit.scope === scope).map((limit) => limit.counter.key)),
+        this.store.reset(
+          applicable.filter((limit) => limit.scope === scope).map((limit) => limit.counter.key),
+          { startedAt },
+        ),
       );
     }
     this.breaker?.reset();

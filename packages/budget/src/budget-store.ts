@@ -193,8 +193,11 @@ export interface BudgetStore {
   /**
    * Deletes counters with their reservations (`keys`), or, without `keys`, every
    * counter, override, alert claim and sample the store holds (under its prefix).
+   * `options.startedAt`: as in {@link BudgetStore.read} (the guard's `reset(target)` reads the
+   * target's overrides first); a store that bounds each operation by a timeout bounds all of a
+   * reset's round trips by one.
    */
-  reset?(keys?: readonly string[]): Promise<void>;
+  reset?(keys?: readonly string[], options?: BudgetStoreCallOptions): Promise<void>;
   /**
    * Claims `key` once: resolves true for the first caller, false for every later
    * one until the claim expires after `ttlMs` (`0`: never). Atomic across every

@@ -299,7 +299,8 @@ export abstract class BudgetGuardCore {
 
   /**
    * Fires an alert once per window and threshold: the process that claims it in the store fires it.
-   * The claim is bounded by the deadline of the settle that began at `startedAt`.
+   * The claim is bounded by the deadline of the settle that began at `startedAt`. A claim that fails
+   * or times out fires the alert anyway (at least once): see the catch below.
    */
   protected async alert(
     crossing: BudgetStoreCrossing,
@@ -310,12 +311,14 @@ export abstract class BudgetGuardCore {
     if (alert === undefined || counter === undefined) return;
     const ttlMs = counter.rolling !== undefined ? counter.rolling.windowMs : counter.ttlMs;
     const claimKey = `alert:${counter.key}:${crossing.unit}:${alert.thresholdExact}`;
-    let claimed: boolean;
+    let claimed = true;
     try {
       claimed = await storeCall('alert', () => this.store.claimOnce(claimKey, ttlMs, { startedAt }));
     } catch (error) {
-      this.report(error, 'alert'); // the spend is booked; only this alert is lost
-      return;
+      // Unconfirmed, so fired anyway: this booking is the one that crossed (the store saw it atomically),
+      // and a claim that timed out may still be made once the store answers, when no process would
+      // fire it. A duplicate (another claimer after a reset in this window) beats a lost alert.
+      this.report(error, 'alert');
     }
     if (!claimed) return;
     if (this.onAlert === undefined) return;

@@ -150,7 +150,7 @@ const STORE_FAILURE_EFFECT: Record<GuardOperation, string> = {
   release: 'a reservation was not given back, so its estimate stays counted until it expires (reservationTtlMs)',
   flush: 'work still pending may not be booked',
   shutdown: 'the store may not have closed cleanly',
-  alert: 'an alert may be missing',
+  alert: 'the alert fired without its once-only claim, so it may fire more than once in its window',
 };
 
 /** @internal The notice cause of an error a guard could not throw: one per operation and kind. */

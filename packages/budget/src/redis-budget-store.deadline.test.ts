@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import { usdToPico } from '@costspan/core';
 import { describe, expect, it } from 'vitest';
+import { captureNotices } from './__fixtures__/guard-fixtures.js';
 import { assertRedisServerOnPath, startRedisServer, type RedisServerHandle } from './__fixtures__/redis-server.js';
+import { slowEveryRoundTrip } from './__fixtures__/slow-redis.js';
 import { BudgetGuard } from './budget-guard.js';
 import type { BudgetAlert, BudgetGuardOptions } from './budget-guard-types.js';
 import type { BudgetStoreCommitRequest, BudgetStoreCrossing } from './budget-store.js';
@@ -13,6 +15,7 @@ assertRedisServerOnPath();
 const TIMEOUT_MS = 400;
 const DAY_LIMIT = { user: { daily: { usd: 1 } } };
 const alice = { userId: 'alice' };
+const notices = captureNotices();
 
 /** A store that runs `afterCommit` once a commit has answered: a Redis that hangs right after booking. */
 class HangAfterCommitStore extends RedisBudgetStore {
@@ -164,10 +167,10 @@ describe('RedisBudgetStore hung: a guard call fails within one timeoutMs, its ov
         store.afterCommit = undefined;
         expect(error).toBeUndefined(); // best effort after the booking: the settle resolves
         expect(ms).toBeLessThan(1.5 * TIMEOUT_MS); // commit, sample and both claims share one timeout (was ~3x)
-        // The lost sample and the two lost alert claims are reported, each once; no alert fires.
+        // The lost sample and the two unconfirmed alert claims are reported, each once; both alerts fire anyway.
         const unavailable = expect.objectContaining({ code: 'budget_unavailable' });
         expect(errors).toEqual([unavailable, unavailable, unavailable]);
-        expect(alerts).toEqual([]);
+        expect(alerts.map((alert) => alert.threshold)).toEqual([0.5, 0.8]);
         resume();
         expect((await guard.getBudget(alice)).limits[0]?.exact).toMatchObject({ reserved: 0n, spent: usdToPico(0.9) });
       },
@@ -179,3 +182,91 @@ describe('RedisBudgetStore hung: a guard call fails within one timeoutMs, its ov
     );
   }, 15_000);
 });
+
+describe('RedisBudgetStore: an alert whose claim timed out is not lost', () => {
+  it('fires, and is told once, though Redis runs the timed-out SET NX later (no process could claim it then)', async () => {
+    const alerts: BudgetAlert[] = [];
+    await withHungRedis(
+      async ({ guard, store, server, hang, resume }) => {
+        const reservation = await guard.reserve({ principal: alice, estimatedUsd: 0.5 });
+        store.afterCommit = hang;
+        await guard.settle(reservation, 0.6);
+        store.afterCommit = undefined;
+        expect(alerts.map((alert) => alert.threshold)).toEqual([0.5]); // delivered without the claim's answer
+        expect(notices.filter((notice) => notice.cause === 'budget_store_failed:alert')).toEqual([
+          expect.objectContaining({ message: expect.stringMatching(/fired without its once-only claim/) as unknown }),
+        ]);
+        resume();
+        // The SET NX was sent before the timeout: Redis ran it once it answered, so the claim is taken and
+        // every later claimer (another process, or a re-crossing after a reset) is told false.
+        const claims = await claimsIn(server);
+        expect(claims).toHaveLength(1);
+        expect(await store.claimOnce(claims[0]!, 0)).toBe(false);
+      },
+      {
+        limits: { user: { daily: { usd: 1, alertAt: [{ fraction: 0.5 }] } } },
+        onError: undefined,
+        onAlert: (alert) => alerts.push(alert),
+      },
+    );
+  }, 15_000);
+});
+
+describe('RedisBudgetStore slow (each round trip answers within timeoutMs): admin calls share one timeoutMs', () => {
+  const SLOW_MS = 0.75 * TIMEOUT_MS;
+
+  it('reset(): its SCAN and UNLINK round trips share one timeoutMs, and it rejects as budget_unavailable', async () => {
+    await withHungRedis(async ({ guard, store, server }) => {
+      const writer = new Redis(server.url);
+      try {
+        // Several SCAN pages (COUNT 500), each followed by an UNLINK: a dozen round trips.
+        const pipeline = writer.pipeline();
+        for (let index = 0; index < 2500; index += 1) pipeline.set(`dl:junk:${index}`, '1');
+        await pipeline.exec();
+      } finally {
+        writer.disconnect();
+      }
+      const restore = slowEveryRoundTrip(store.client, (signal) => server.signal(signal), SLOW_MS);
+      const { ms, error } = await elapsedOf(() => guard.reset());
+      restore();
+      expect(error).toMatchObject({
+        code: 'budget_unavailable',
+        message: expect.stringContaining('did not answer within 400 ms') as unknown,
+      });
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      expect(ms).toBeLessThan(TIMEOUT_MS + 150); // one timeout for the whole call (was one per round trip: ~4 s)
+    });
+  }, 20_000);
+
+  it('reset(target): the overrides read and the UNLINK share one timeoutMs', async () => {
+    await withHungRedis(async ({ guard, store, server }) => {
+      const restore = slowEveryRoundTrip(store.client, (signal) => server.signal(signal), SLOW_MS);
+      const { ms, error } = await elapsedOf(() => guard.reset(alice));
+      restore();
+      expect(error).toMatchObject({ code: 'budget_unavailable' });
+      expect(ms).toBeLessThan(TIMEOUT_MS + 150); // was two timeouts' worth (~600 ms, resolved)
+    });
+  }, 15_000);
+
+  it('setLimit and close against a hung Redis end within one timeoutMs (setLimit rejects, typed)', async () => {
+    await withHungRedis(async ({ guard, store, hang }) => {
+      hang();
+      const set = await elapsedOf(() => guard.setLimit(alice, { daily: { usd: 2 } }));
+      expect(set.error).toMatchObject({ code: 'budget_unavailable' });
+      expect(set.ms).toBeLessThan(TIMEOUT_MS + 150);
+      const closed = await elapsedOf(() => store.close());
+      expect(closed.error).toBeUndefined();
+      expect(closed.ms).toBeLessThan(TIMEOUT_MS + 150);
+    });
+  }, 15_000);
+});
+
+/** The alert claims Redis holds, as `claimOnce` names them (without the store's `dl:claim:`). */
+async function claimsIn(server: RedisServerHandle): Promise<string[]> {
+  const reader = new Redis(server.url);
+  try {
+    return (await reader.keys('dl:claim:*')).map((key) => key.slice('dl:claim:'.length));
+  } finally {
+    reader.disconnect();
+  }
+}

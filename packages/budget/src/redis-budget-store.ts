@@ -16,7 +16,7 @@ import { PendingReleases } from './pending-releases.js';
 import { reportBudgetError } from './report-error.js';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
 import { commitArgs, crossingsOf, readingsOf, refusalOf, reserveArgs } from './redis-script-protocol.js';
-import { deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS } from './redis-store-shared.js';
+import { bounded, deadlineOf, decodeSamples, encodeSample, escapeGlob, HISTORY_TTL_MS } from './redis-store-shared.js';
 
 /** Options of {@link RedisBudgetStore}. */
 export interface RedisBudgetStoreOptions {
@@ -40,7 +40,9 @@ export interface RedisBudgetStoreOptions {
   /**
    * Upper bound of each operation (ms), waiting for a first connection included. Default 1000.
    * A reserve, settle, check or getBudget counts it from the start of the guard's call (its limit
-   * overrides read included): the call fails, and `failOpen` applies, within one timeout.
+   * overrides read included): the call fails, and `failOpen` applies, within one timeout. An
+   * operation of several round trips (`reset()`: SCAN and UNLINK pages) gets one timeout in all, as
+   * does the guard's `reset(target)` with its overrides read; `close` waits at most this long.
    */
   timeoutMs?: number;
   /** Connect timeout of the client the store creates (ms). Default 1000. */
@@ -188,17 +190,22 @@ export class RedisBudgetStore implements BudgetStore {
       .map((scope) => ({ scope, limits: all[scope]! }));
   }
 
-  /** Deletes `keys`' counters (hash and reservations), or every key under the prefix (SCAN + UNLINK). */
-  async reset(keys?: readonly string[]): Promise<void> {
+  /**
+   * Deletes `keys`' counters (hash and reservations), or every key under the prefix (SCAN + UNLINK).
+   * All its round trips share one `timeoutMs`, counted from `startedAt` when given; a reset cut short
+   * by it rejects having deleted some keys (a reset is not atomic; running it again finishes it).
+   */
+  async reset(keys?: readonly string[], options: BudgetStoreCallOptions = {}): Promise<void> {
+    const deadline = deadlineOf(this.timeoutMs, options.startedAt);
     if (keys !== undefined) {
-      if (keys.length > 0) await this.command('UNLINK', () => this.client.unlink(...this.keysOf(keys)));
+      if (keys.length > 0) await this.command('UNLINK', () => this.client.unlink(...this.keysOf(keys)), deadline);
       return;
     }
     const pattern = `${escapeGlob(this.prefix)}*`;
     let cursor = '0';
     do {
-      const [next, found] = await this.command('SCAN', () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
-      if (found.length > 0) await this.command('UNLINK', () => this.client.unlink(...found));
+      const [next, found] = await this.command('SCAN', () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500), deadline);
+      if (found.length > 0) await this.command('UNLINK', () => this.client.unlink(...found), deadline);
       cursor = next;
     } while (cursor !== '0');
   }
@@ -206,10 +213,11 @@ export class RedisBudgetStore implements BudgetStore {
   /** `SET key 1 NX [PX ttl]`: true for the first caller across every process. `startedAt`: as in {@link read}. */
   async claimOnce(key: string, ttlMs: number, options: BudgetStoreCallOptions = {}): Promise<boolean> {
     const full = `${this.prefix}claim:${key}`;
+    const deadline = deadlineOf(this.timeoutMs, options.startedAt);
     const reply =
       ttlMs > 0
-        ? await this.command('SET NX', () => this.client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX'), options.startedAt)
-        : await this.command('SET NX', () => this.client.set(full, '1', 'NX'), options.startedAt);
+        ? await this.command('SET NX', () => this.client.set(full, '1', 'PX', Math.ceil(ttlMs), 'NX'), deadline)
+        : await this.command('SET NX', () => this.client.set(full, '1', 'NX'), deadline);
     return reply === 'OK';
   }
 
@@ -227,7 +235,7 @@ export class RedisBudgetStore implements BudgetStore {
           // A history nobody writes to for 30 days goes (its samples would weigh nothing by then).
           .pexpire(full, HISTORY_TTL_MS)
           .exec(),
-      options.startedAt,
+      deadlineOf(this.timeoutMs, options.startedAt),
     );
   }
 
@@ -249,7 +257,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.orphans.stop();
     if (!this.ownsClient) return;
     try {
-      await withTimeout(this.client.quit(), this.timeoutMs, () => this.noAnswer(this.timeoutMs, 'QUIT'));
+      await bounded(this.client.quit(), Date.now() + this.timeoutMs, () => this.noAnswer(this.timeoutMs, 'QUIT'));
     } catch {
       this.client.disconnect();
     }
@@ -259,14 +267,16 @@ export class RedisBudgetStore implements BudgetStore {
     return `${this.prefix}limits`;
   }
 
-  /** One plain command, bounded by `timeoutMs` like the scripts; `startedAt` counts it from the start of the guard's call. */
-  private async command<T>(what: string, send: () => Promise<T>, startedAt?: number): Promise<T> {
+  /**
+   * One plain command, bounded by `deadline` (default: `timeoutMs` from now) like the scripts: a call
+   * of several round trips passes the one deadline of the call, counted from its start.
+   */
+  private async command<T>(what: string, send: () => Promise<T>, deadline: number = deadlineOf(this.timeoutMs)): Promise<T> {
     if (this.closed) throw new CostspanError({ code: 'shutdown', message: 'RedisBudgetStore is closed' });
-    const deadline = deadlineOf(this.timeoutMs, startedAt);
     await this.ready(deadline);
     // The call's earlier round trips used its time: fail now rather than send a command nobody waits for.
     if (deadline - Date.now() <= 0) throw this.noAnswer(this.timeoutMs, `${what} not sent: the call used its time before`);
-    return await this.answered(send(), Math.max(1, deadline - Date.now()), what);
+    return await this.answered(send(), deadline, what);
   }
 
   private keysOf(keys: readonly string[]): string[] {
@@ -286,20 +296,19 @@ export class RedisBudgetStore implements BudgetStore {
     await this.ready(deadline);
     // The call's earlier round trips used its time: fail now rather than send a script nobody waits for.
     if (!sendWhenLate && deadline - Date.now() <= 0) throw this.noAnswer(this.timeoutMs, 'EVALSHA not sent: the call used its time before');
-    const remaining = (): number => Math.max(1, deadline - Date.now());
     try {
       onSent?.();
-      return await this.answered(this.client.evalsha(REDIS_BUDGET_SCRIPT_SHA, keys.length, ...keys, ...args), remaining(), 'EVALSHA');
+      return await this.answered(this.client.evalsha(REDIS_BUDGET_SCRIPT_SHA, keys.length, ...keys, ...args), deadline, 'EVALSHA');
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await this.answered(this.client.eval(REDIS_BUDGET_SCRIPT, keys.length, ...keys, ...args), remaining(), 'EVAL');
+      return await this.answered(this.client.eval(REDIS_BUDGET_SCRIPT, keys.length, ...keys, ...args), deadline, 'EVAL');
     }
   }
 
-  /** `promise`, bounded by `timeoutMs`; a timeout (ours or the client's) names the server, never credentials. */
-  private async answered<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  /** `promise`, bounded by `deadline` (at least 1 ms); a timeout (ours or the client's) names the server, never credentials. */
+  private async answered<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
     try {
-      return await withTimeout(promise, timeoutMs, () => this.noAnswer(this.timeoutMs, what));
+      return await bounded(promise, deadline, () => this.noAnswer(this.timeoutMs, what));
     } catch (error) {
       // ioredis's own commandTimeout says only "Command timed out".
       if (error instanceof Error && error.message === 'Command timed out') throw this.noAnswer(this.timeoutMs, what);
@@ -319,7 +328,7 @@ export class RedisBudgetStore implements BudgetStore {
     else if (client.status !== 'connecting' && client.status !== 'connect') {
       throw new Error(`redis ${addressOf(client)} is not connected (status ${client.status})`);
     }
-    await withTimeout(this.waitReady(), Math.max(1, deadline - Date.now()), () => this.noAnswer(this.timeoutMs, 'connect'));
+    await bounded(this.waitReady(), deadline, () => this.noAnswer(this.timeoutMs, 'connect'));
   }
 
   /** One shared wait per connection attempt, however many operations queue behind it. */
@@ -347,18 +356,6 @@ export class RedisBudgetStore implements BudgetStore {
       this.readyWait = wait;
     }
     return this.readyWait;
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, timedOut: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut()), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CostspanError, usdToPico } from '@costspan/core';
 import { startRedisCluster, type RedisClusterHandle } from './__fixtures__/redis-cluster.js';
 import { assertRedisServerOnPath } from './__fixtures__/redis-server.js';
+import { slowEveryRoundTrip } from './__fixtures__/slow-redis.js';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { BudgetGuard } from './budget-guard.js';
 import type { BudgetGuardOptions } from './budget-guard-types.js';
@@ -174,6 +175,22 @@ describe('RedisClusterBudgetStore against a real 3 + 3 node Redis Cluster', () =
     await store.reset();
     expect(await worker.listLimits()).toEqual([]);
     expect((await worker.getBudget({ userId: 'erin' })).limits[0]?.exact).toMatchObject({ spent: 0n, reserved: 0n });
+  });
+
+  it('reset(target) on a slow cluster: the overrides read and the UNLINK share one timeoutMs, rejecting as budget_unavailable', async () => {
+    const timeoutMs = 600;
+    const { store } = clusterStore({ timeoutMs });
+    const guard = clusterGuard({ limits: { user: { daily: { usd: 1 } } } }, store);
+    await guard.getBudget({ userId: 'fay' }); // connected, the slot map known
+    // Every round trip answers after 450 ms, within the timeout; the two of the call together do not.
+    const pauseAll = (signal: NodeJS.Signals): void => cluster.nodes.forEach((node) => node.signal(signal));
+    const restore = slowEveryRoundTrip(store.client, pauseAll, 0.75 * timeoutMs);
+    const started = Date.now();
+    const error = await rejection(guard.reset({ userId: 'fay' }));
+    const ms = Date.now() - started;
+    restore();
+    expect(error).toMatchObject({ code: 'budget_unavailable' });
+    expect(ms).toBeLessThan(timeoutMs + 200); // one timeout for the call (was one per round trip: ~900 ms, resolved)
   });
 
   it('slides a rolling window on the cluster store as on one node', async () => {

@@ -41,7 +41,9 @@ export interface RedisClusterBudgetStoreOptions {
    * Upper bound of each operation (ms), waiting for the cluster and for replicas included. Default 1000.
    * A reserve, settle, check or getBudget counts it from the start of the guard's call (its limit
    * overrides read included), a refused reserve's give-back on its other scopes too: the call
-   * fails, and `failOpen` applies, within one timeout.
+   * fails, and `failOpen` applies, within one timeout. An operation of several round trips
+   * (`reset()`: SCAN on every master, then UNLINK) gets one timeout in all, as does the guard's
+   * `reset(target)` with its overrides read; `close` waits at most this long.
    */
   timeoutMs?: number;
   /** Connect timeout of the client the store creates (ms). Default 1000. */
@@ -273,9 +275,14 @@ export class RedisClusterBudgetStore implements BudgetStore {
       .sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));
   }
 
-  /** Deletes `keys`' counters (per scope), or every key under the prefix on every master (SCAN + UNLINK). */
-  async reset(keys?: readonly string[]): Promise<void> {
-    const deadline = this.deadline();
+  /**
+   * Deletes `keys`' counters (per scope), or every key under the prefix on every master (SCAN + UNLINK).
+   * All its round trips share one `timeoutMs`, counted from `startedAt` when given (the guard's
+   * `reset(target)` reads the target's overrides first); a reset cut short by it rejects having deleted some keys.
+   */
+  async reset(keys?: readonly string[], options: BudgetStoreCallOptions = {}): Promise<void> {
+    if (keys?.length === 0) return;
+    const deadline = this.callDeadline(options.startedAt, keys === undefined ? 'SCAN' : 'UNLINK');
     if (keys !== undefined) {
       await Promise.all(
         groupBySlotTag(keys).map((group) =>

@@ -1,6 +1,7 @@
 import { Cluster, type ClusterNode } from 'ioredis';
 import { CostspanError } from '@costspan/core';
 import { REDIS_BUDGET_SCRIPT, REDIS_BUDGET_SCRIPT_SHA } from './redis-budget-script.js';
+import { bounded } from './redis-store-shared.js';
 
 /** How {@link ClusterConnection.script} runs one slot group's script. */
 export interface ScriptRun {
@@ -154,10 +155,12 @@ export class ClusterConnection {
     if (this.closed) return;
     this.closed = true;
     const owned = [...(this.waitClient === undefined ? [] : [this.waitClient]), ...(this.ownsClient ? [this.client] : [])];
+    // One deadline for both clients (each QUITs every node in parallel): a hung cluster holds close one timeout.
+    const deadline = Date.now() + timeoutMs;
     await Promise.all(
       owned.map(async (client) => {
         try {
-          await bounded(client.quit(), Date.now() + timeoutMs, () => new Error('QUIT timed out'));
+          await bounded(client.quit(), deadline, () => new Error('QUIT timed out'));
         } catch {
           client.disconnect();
         }
@@ -283,18 +286,4 @@ function keySlot(tag: string): number {
     for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc % 16384;
-}
-
-async function bounded<T>(promise: Promise<T>, deadline: number, timedOut: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut()), Math.max(1, deadline - Date.now()));
-  });
-  // The losing promise must not surface as an unhandled rejection later.
-  promise.catch(() => undefined);
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -11,7 +11,7 @@ export interface FullBudgetStore extends BudgetStore {
   removeLimit(scope: string): Promise<boolean>;
   getLimits(scopes: readonly string[]): Promise<(string | undefined)[]>;
   listLimits(): Promise<BudgetStoreLimit[]>;
-  reset(keys?: readonly string[]): Promise<void>;
+  reset(keys?: readonly string[], options?: BudgetStoreCallOptions): Promise<void>;
   claimOnce(key: string, ttlMs: number, options?: BudgetStoreCallOptions): Promise<boolean>;
   addSample(key: string, sample: BudgetStoreSample, keep: number, options?: BudgetStoreCallOptions): Promise<void>;
   readSamples(key: string): Promise<BudgetStoreSample[]>;
@@ -37,7 +37,7 @@ export function fullStore(store: BudgetStore): FullBudgetStore {
     removeLimit: (scope) => (store.removeLimit === undefined ? unsupported('removeLimit') : store.removeLimit(scope)),
     getLimits: (scopes) => (store.getLimits === undefined ? Promise.resolve(scopes.map(() => undefined)) : store.getLimits(scopes)),
     listLimits: () => (store.listLimits === undefined ? Promise.resolve([]) : store.listLimits()),
-    reset: (keys) => (store.reset === undefined ? unsupported('reset') : store.reset(keys)),
+    reset: (keys, options) => (store.reset === undefined ? unsupported('reset') : store.reset(keys, options)),
     // Without claims, the crossing the store detected atomically fires (once per process that books it).
     claimOnce: (key, ttlMs, options) => (store.claimOnce === undefined ? Promise.resolve(true) : store.claimOnce(key, ttlMs, options)),
     addSample: (key, sample, keep, options) =>
