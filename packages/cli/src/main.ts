@@ -15,6 +15,7 @@ import { terminalWidth } from './terminal-width.js';
 import type { VerifySummary } from './verify.js';
 import type * as Help from './help.js';
 import { CLI_VERSION } from './version.js';
+import { writeWarningsToStderr } from './warning-stderr.js';
 import { createWhatIfAggregator } from './what-if-command.js';
 
 // Modules a command needs only for some flags (the SDK, pricing, HTML, tables) are imported when
@@ -176,6 +177,8 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
           ? formatReportJson(shown, context)
           : (await import('./report-format.js')).formatReport(shown, format, context, textOptions(values, io)),
     );
+    // CSV has no place for warnings: stderr tells them, stdout stays parseable.
+    if (format === 'csv' && whatIfReport === undefined) writeWarningsToStderr(report.warnings, io);
     if (values.html !== undefined && extras !== undefined) {
       const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
       const trees = await extras.buildTrees((handler) =>

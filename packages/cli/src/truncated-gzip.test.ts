@@ -123,6 +123,23 @@ describe('a gzip input cut short (a writer killed mid-write)', () => {
     expect((JSON.parse(result.stdout) as ReportJson).totals.cost_usd).toBe(costOf(survivors));
   });
 
+  it('--format csv: the warning on stderr once, in the words of the table; stdout pure CSV; --strict exits 1', async () => {
+    const table = await run(['report', cutPath, '--no-progress']);
+    const tableWarnings = table.stdout
+      .replace(/\n {2}/g, ' ')
+      .split('\n')
+      .filter((line) => line.startsWith('WARNING: '));
+    for (const strict of [false, true]) {
+      const result = await run(['report', cutPath, '--format', 'csv', '--no-progress', ...(strict ? ['--strict'] : [])]);
+      expect(result.code).toBe(strict ? 1 : 0);
+      expect(result.stdout.split('\n')[0]).toMatch(/^dimension,key,cost_usd,/);
+      expect(result.stdout).not.toMatch(WARNING);
+      const warnings = result.stderr.split('\n').filter((line) => line.startsWith('costspan: WARNING: '));
+      expect(warnings.filter((line) => WARNING.test(line))).toHaveLength(1);
+      expect(warnings.map((line) => line.replace(/^costspan: /, ''))).toEqual(tableWarnings);
+    }
+  });
+
   it('a fleet of an intact plain JSONL and a cut gzip: both are reported', async () => {
     const { code, json } = await reportJson([plainPath, cutPath]);
     expect(code).toBe(0);
