@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { EventPipeline } from './event-pipeline.js';
 import { JsonlEventExporter } from './jsonl-event-exporter.js';
 import { resetNotices, setNoticeHandler } from '../notice.js';
 import { sampleEvent } from '../__fixtures__/sample-event.js';
+import { drain } from '../__fixtures__/fifo.js';
 
 let directory: string;
 let readFd: number | undefined;
@@ -25,24 +26,6 @@ afterEach(() => {
   setNoticeHandler(undefined);
   resetNotices();
 });
-
-/** Reads what the FIFO holds now, without waiting. */
-function drain(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buffer = Buffer.alloc(1 << 16);
-  for (;;) {
-    let read: number;
-    try {
-      read = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
-      throw error;
-    }
-    if (read === 0) break;
-    chunks.push(Buffer.from(buffer.subarray(0, read)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function isJson(line: string): boolean {
   try {

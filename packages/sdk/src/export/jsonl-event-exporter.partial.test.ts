@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, createWriteStream, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -9,6 +9,7 @@ import { InMemoryEventExporter } from './in-memory-event-exporter.js';
 import { JsonlEventExporter } from './jsonl-event-exporter.js';
 import { resetNotices, setNoticeHandler } from '../notice.js';
 import { sampleEvent } from '../__fixtures__/sample-event.js';
+import { drain } from '../__fixtures__/fifo.js';
 
 // A write cut part-way (a FIFO full past blockedWriteTimeoutMillis) must count exactly what the
 // reader got: the lines before the cut as exported, the torn line and the rest as failed.
@@ -35,24 +36,6 @@ function stalledFifo(): { path: string; reader: number } {
   const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   opened.push(reader);
   return { path, reader };
-}
-
-/** Everything the FIFO holds now, without waiting. */
-function drain(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buffer = Buffer.alloc(1 << 16);
-  for (;;) {
-    let read: number;
-    try {
-      read = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
-      throw error;
-    }
-    if (read === 0) break;
-    chunks.push(Buffer.from(buffer.subarray(0, read)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
