@@ -172,13 +172,16 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
     const whatIfReport = whatIf?.result({ dimensions, ...(top === undefined ? {} : { top }) });
     io.stdout.write(
       whatIfReport !== undefined
-        ? (await import('./what-if-format.js')).formatWhatIf(whatIfReport, format, inputs, { exact: values.exact === true })
+        ? (await import('./what-if-format.js')).formatWhatIf(whatIfReport, format, inputs, {
+            exact: values.exact === true,
+            warnings: report.warnings,
+          })
         : format === 'json'
           ? formatReportJson(shown, context)
           : (await import('./report-format.js')).formatReport(shown, format, context, textOptions(values, io)),
     );
     // CSV has no place for warnings: stderr tells them, stdout stays parseable.
-    if (format === 'csv' && whatIfReport === undefined) writeWarningsToStderr(report.warnings, io);
+    if (format === 'csv') writeWarningsToStderr(report.warnings, io);
     if (values.html !== undefined && extras !== undefined) {
       const full = aggregator.result(asOfMs === undefined ? {} : { asOfMs });
       const trees = await extras.buildTrees((handler) =>
@@ -249,6 +252,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       examples: [...reader.stats.examples],
       truncatedInputs: [...reader.stats.truncatedInputs],
     };
+    for (const input of firstPass.truncatedInputs) builder.addTruncatedInput(requested[spooled.inputs.indexOf(input)] ?? input);
     if (builder.found) {
       const second = scanner({ ...values, 'no-progress': values['no-progress'] }, io);
       await second.scan(spooled.inputs, (event) => builder.add(event));

@@ -2,7 +2,7 @@ import { formatPico } from '@costspan/core';
 import type { ScanStats, SkipReason } from './read-events.js';
 import type { ReportPivot } from './report-pivot.js';
 import type { Report, ReportBreakdown, ReportDimension, ReportRow } from './report.js';
-import { warningLines } from './report-warnings.js';
+import { warningLines, type ReportWarnings } from './report-warnings.js';
 
 // `costspan report --format json`: every amount an exact decimal string.
 
@@ -50,6 +50,34 @@ export interface ReportRowJson {
   rest?: true;
 }
 
+/**
+ * {@link ReportWarnings} as JSON: the `warnings` object of `costspan report --format json`, also
+ * carried by the what-if report and `costspan run` so every reader of the same inputs sees one shape.
+ */
+export interface ReportWarningsJson {
+  unpriced_calls: number;
+  unpriced_models: Array<{ model: string; calls: number }>;
+  usage_missing_calls: number;
+  /** Calls the runs' session events count that have no token event in the input (their cost is missing). */
+  calls_without_token_event: number;
+  /** Token events whose `total_cost_usd` differs from the sum of their parts (the report sums the parts). */
+  total_mismatch_events: number;
+  budget_refusals: number;
+  /** Inputs whose gzip stream ends early (`-` for standard input): the events after the cut are missing. */
+  truncated_inputs: string[];
+  budget_refusals_by_limit: Array<{
+    limit_type: string;
+    scope: string;
+    window: string;
+    unit: string;
+    limit: number;
+    count: number;
+    example: { agent_run_id: string; step: string; current: number; attempted: number };
+  }>;
+  /** The warnings as a person reads them (the lines the table format prints). */
+  messages: string[];
+}
+
 /** `costspan report --format json`. */
 export interface ReportJson {
   inputs: string[];
@@ -66,29 +94,7 @@ export interface ReportJson {
   breakdowns: Partial<Record<ReportDimension, ReportRowJson[]>>;
   events: { token: number; session: number; attributed: number; outside_period: number; non_usd: number };
   /** What makes the totals incomplete; zeros and empty lists when nothing does. */
-  warnings: {
-    unpriced_calls: number;
-    unpriced_models: Array<{ model: string; calls: number }>;
-    usage_missing_calls: number;
-    /** Calls the runs' session events count that have no token event in the input (their cost is missing). */
-    calls_without_token_event: number;
-    /** Token events whose `total_cost_usd` differs from the sum of their parts (the report sums the parts). */
-    total_mismatch_events: number;
-    budget_refusals: number;
-    /** Inputs whose gzip stream ends early (`-` for standard input): the events after the cut are missing. */
-    truncated_inputs: string[];
-    budget_refusals_by_limit: Array<{
-      limit_type: string;
-      scope: string;
-      window: string;
-      unit: string;
-      limit: number;
-      count: number;
-      example: { agent_run_id: string; step: string; current: number; attempted: number };
-    }>;
-    /** The warnings as a person reads them (the lines the table format prints). */
-    messages: string[];
-  };
+  warnings: ReportWarningsJson;
   skipped: { total: number; by_reason: Record<SkipReason, number> } | null;
   /** Days on which a day, agent, model or user cost more than 3× its trailing 7-day median, by day. */
   spikes: ReportSpikeJson[];
@@ -199,30 +205,7 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
       outside_period: report.eventCounts.outsidePeriod,
       non_usd: report.eventCounts.nonUsd,
     },
-    warnings: {
-      unpriced_calls: report.warnings.unpricedCalls,
-      unpriced_models: report.warnings.unpricedModels.map((entry) => ({ ...entry })),
-      usage_missing_calls: report.warnings.usageMissingCalls,
-      calls_without_token_event: report.warnings.callsWithoutTokenEvent,
-      total_mismatch_events: report.warnings.totalMismatchEvents,
-      budget_refusals: report.warnings.budgetRefusals,
-      truncated_inputs: [...report.warnings.truncatedInputs],
-      budget_refusals_by_limit: report.warnings.refusalsByLimit.map((group) => ({
-        limit_type: group.limitType,
-        scope: group.scope,
-        window: group.window,
-        unit: group.unit,
-        limit: group.limit,
-        count: group.count,
-        example: {
-          agent_run_id: group.example.agentRunId,
-          step: group.example.step,
-          current: group.example.current,
-          attempted: group.example.attempted,
-        },
-      })),
-      messages: warningLines(report.warnings, { maxItems: Number.POSITIVE_INFINITY }),
-    },
+    warnings: warningsToJson(report.warnings),
     skipped: context.scan === undefined ? null : { total: context.scan.skipped, by_reason: { ...context.scan.skippedByReason } },
     spikes: report.spikes.map((spike) => ({
       dimension: spike.dimension,
@@ -237,6 +220,34 @@ export function reportToJson(report: Report, context: ReportContext): ReportJson
     })),
     spikes_unchecked: [...report.spikesUnchecked],
     pivot: report.pivot === undefined ? null : pivotJson(report.pivot),
+  };
+}
+
+/** The `warnings` object of the JSON formats; `messages` are the lines the table prints, every item listed. */
+export function warningsToJson(warnings: ReportWarnings): ReportWarningsJson {
+  return {
+    unpriced_calls: warnings.unpricedCalls,
+    unpriced_models: warnings.unpricedModels.map((entry) => ({ ...entry })),
+    usage_missing_calls: warnings.usageMissingCalls,
+    calls_without_token_event: warnings.callsWithoutTokenEvent,
+    total_mismatch_events: warnings.totalMismatchEvents,
+    budget_refusals: warnings.budgetRefusals,
+    truncated_inputs: [...warnings.truncatedInputs],
+    budget_refusals_by_limit: warnings.refusalsByLimit.map((group) => ({
+      limit_type: group.limitType,
+      scope: group.scope,
+      window: group.window,
+      unit: group.unit,
+      limit: group.limit,
+      count: group.count,
+      example: {
+        agent_run_id: group.example.agentRunId,
+        step: group.example.step,
+        current: group.example.current,
+        attempted: group.example.attempted,
+      },
+    })),
+    messages: warningLines(warnings, { maxItems: Number.POSITIVE_INFINITY }),
   };
 }
 

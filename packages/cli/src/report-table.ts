@@ -3,7 +3,7 @@ import { formatCompact, formatDuration, formatInteger, formatMoney, plural } fro
 import type { Report, ReportBreakdown, ReportDimension, ReportRow } from './report.js';
 import { rowsOf, type ReportContext } from './report-json.js';
 import { formatPivotMarkdown, formatPivotTable } from './report-pivot-format.js';
-import { hasWarnings, warningLines } from './report-warnings.js';
+import { warningMarkdownLines, warningTableLines } from './report-warnings.js';
 import { renderTextTable, wrapText, type TextCell, type TextColumn } from './text-table.js';
 import { SPIKE_FACTOR, SPIKE_WINDOW_DAYS, type Spike } from './spikes.js';
 
@@ -168,7 +168,8 @@ export function formatReportTable(report: Report, context: ReportContext, option
   const width = options.width ?? 80;
   const wrap = (line: string): string[] => wrapText(line, width, '  ');
   const out = summaryLines(report, context, options).flatMap(wrap);
-  if (hasWarnings(report.warnings)) out.push('', ...warningLines(report.warnings).flatMap((line) => wrap(`WARNING: ${line}`)));
+  const warnings = warningTableLines(report.warnings, width);
+  if (warnings.length > 0) out.push('', ...warnings);
   const empty: string[] = [];
   for (const breakdown of report.breakdowns) {
     if (isEmpty(breakdown)) {
@@ -201,8 +202,7 @@ export function formatReportMarkdown(report: Report, context: ReportContext, opt
       .slice(1)
       .map((line) => `- ${markdownCell(line)}`),
   ];
-  if (hasWarnings(report.warnings))
-    out.push(...warningLines(report.warnings).flatMap((line) => ['', `> **Warning:** ${markdownCell(line)}`]));
+  out.push(...warningMarkdownLines(report.warnings));
   const empty: string[] = [];
   for (const breakdown of report.breakdowns) {
     if (isEmpty(breakdown)) {

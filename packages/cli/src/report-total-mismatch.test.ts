@@ -42,14 +42,21 @@ beforeAll(() => {
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 let files = 0;
+/** The file the last {@link report} wrote. */
+let lastPath = '';
 async function report(lines: readonly string[], args: readonly string[]): Promise<string> {
   files += 1;
-  const path = join(directory, `events-${files}.jsonl`);
-  writeFileSync(path, `${lines.join('\n')}\n`);
+  lastPath = join(directory, `events-${files}.jsonl`);
+  writeFileSync(lastPath, `${lines.join('\n')}\n`);
+  return cli(['report', lastPath, ...args]);
+}
+
+/** Runs the CLI wide enough that no warning wraps; expects exit 0 and returns standard output. */
+async function cli(argv: readonly string[]): Promise<string> {
   const stdout = new PassThrough();
   const chunks: Buffer[] = [];
   stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const code = await main(['report', path, ...args], {
+  const code = await main([...argv], {
     stdout,
     stderr: new PassThrough(),
     stdin: Readable.from([]),
@@ -104,6 +111,20 @@ describe('token events whose total_cost_usd is not the sum of their parts', () =
       expect(agreeing.warnings.messages).toEqual([]);
     });
   }
+
+  it('are warned about by the what-if report (--reprice) and by run <id>, as the report words them', async () => {
+    const lines = [AGREEING, withTotal('0.0031')];
+    const reprice = ['--reprice', 'gpt-4o=gpt-4o-mini'];
+    const whatIf = JSON.parse(await report(lines, [...reprice, '--format', 'json'])) as { warnings: ReportJson['warnings'] };
+    expect(whatIf.warnings).toEqual((await reportJson(lines)).warnings);
+    // The what-if text is 80 columns wide whatever the terminal: its warnings wrap.
+    expect((await report(lines, reprice)).replace(/\n {2}/g, ' ')).toContain(`WARNING: ${WARNING}`);
+    expect(await report(lines, [...reprice, '--format', 'markdown'])).toContain(`> **Warning:** ${WARNING}`);
+    const tree = JSON.parse(await cli(['run', 'run1', lastPath, '--format', 'json'])) as { warnings: ReportJson['warnings'] };
+    expect(tree.warnings.total_mismatch_events).toBe(1);
+    expect(tree.warnings.messages).toContainEqual(expect.stringContaining(WARNING));
+    expect(await cli(['run', 'run1', lastPath])).toContain(`WARNING: ${WARNING}`);
+  });
 
   it('SDK-written calls over $1,000 with all 12 decimals in use, whose totals are written rounded, are not flagged', async () => {
     const path = join(directory, 'sdk.jsonl');

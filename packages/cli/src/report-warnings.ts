@@ -1,5 +1,6 @@
 import type { BudgetRefusalWire, CostEvent } from '@costspan/sdk';
 import { displayText } from './display-text.js';
+import { wrapText } from './text-table.js';
 
 /** Budget refusals by the limit that refused them. */
 export interface RefusalGroup {
@@ -233,4 +234,27 @@ export function warningLines(warnings: ReportWarnings, options: { maxItems?: num
     lines.push(`${plural(warnings.budgetRefusals, 'budget refusal')}: ${limits.join('; ')}${more}.`);
   }
   return lines;
+}
+
+/**
+ * The warnings as the table format prints them: `WARNING: ...` lines wrapped to `width` terminal
+ * columns, continuations indented; empty when there is nothing to warn about. Shared by every text
+ * output that reads the same inputs (the report's table, the what-if report, `costspan run`).
+ */
+export function warningTableLines(warnings: ReportWarnings, width: number): string[] {
+  return warningLines(warnings).flatMap((line) => wrapText(`WARNING: ${line}`, width, '  '));
+}
+
+/**
+ * The warnings as the Markdown format prints them: a blank line, then a `> **Warning:** ...`
+ * paragraph each, escaped for a table-free Markdown line; empty when there is nothing to warn about.
+ */
+export function warningMarkdownLines(warnings: ReportWarnings): string[] {
+  // Backslashes first, so the escapes added for `|` are not themselves escaped.
+  const escape = (text: string): string =>
+    text
+      .replace(/\\/g, '\\\\')
+      .replace(/\|/g, '\\|')
+      .replace(/[\r\n]+/g, ' ');
+  return warningLines(warnings).flatMap((line) => ['', `> **Warning:** ${escape(line)}`]);
 }

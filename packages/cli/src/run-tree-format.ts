@@ -2,6 +2,8 @@ import { formatPico } from '@costspan/core';
 import { addTotals, totalCost, type CostTotals } from '@costspan/sdk';
 import { emptyTotals } from '@costspan/sdk/internal';
 import { formatCompact, formatDuration, formatInteger, formatMoney, plural } from './money-display.js';
+import { warningsToJson, type ReportWarningsJson } from './report-json.js';
+import { warningTableLines } from './report-warnings.js';
 import { callWindowMs, countErrors, type RunTree, type RunTreeNode } from './run-tree.js';
 import { renderTextTable, wrapText, type TextCell, type TextColumn } from './text-table.js';
 
@@ -104,12 +106,11 @@ export function formatRunTreeText(tree: RunTree, options: RunTreeTextOptions = {
       ),
     );
   }
-  const unpriced = root.inclusive.unpricedCallCount;
-  if (unpriced > 0)
-    out.push(...wrap(`! ${plural(unpriced, 'call')} could not be priced and ${unpriced === 1 ? 'is' : 'are'} counted at $0.`));
   const errors = countErrors(root);
   if (errors > 0) out.push(`${plural(errors, 'call')} failed`);
   for (const warning of tree.warnings) out.push(...wrap(`warning: ${warning}`));
+  // In the report's words (one owner); its unpriced-calls line is what the `!` in the table marks.
+  out.push(...warningTableLines(tree.inputWarnings, width));
   return `${out.join('\n')}\n`;
 }
 
@@ -159,21 +160,26 @@ function nodeJson(node: RunTreeNode): RunTreeNodeJson {
   };
 }
 
-/** `costspan run --format json`. */
+/** `costspan run --format json`: the run's tree, who it was attributed to, and what leaves it incomplete. */
 export function runTreeToJson(tree: RunTree): {
   run_id: string;
   ancestors: string[];
   trace_ids: string[];
   tree: RunTreeNodeJson;
   attributions: Array<{ target: string; cost_usd: string; late: boolean }>;
-  warnings: string[];
+  /**
+   * The report's `warnings` object over the run's subtree; `messages` also carries the rebuild's own
+   * problems ({@link RunTree.warnings}, e.g. token events that do not add up to the session event).
+   */
+  warnings: ReportWarningsJson;
 } {
+  const warnings = warningsToJson(tree.inputWarnings);
   return {
     run_id: tree.runId,
     ancestors: tree.ancestors,
     trace_ids: tree.traceIds,
     tree: nodeJson(tree.root),
     attributions: tree.attributions.map((item) => ({ target: item.target, cost_usd: formatPico(item.cost), late: item.late })),
-    warnings: tree.warnings,
+    warnings: { ...warnings, messages: [...warnings.messages, ...tree.warnings] },
   };
 }

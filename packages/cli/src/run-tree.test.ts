@@ -52,7 +52,9 @@ describe('RunTreeBuilder', () => {
     const text = formatRunTreeText(tree);
     expect(text).toContain('└─ fact-checker [run run-fact-1]');
     expect(text).toContain('$0.01865');
-    expect(text).toContain('! 1 call could not be priced and is counted at $0.');
+    // In the report's words, naming the model (the `!` in the table marks the call).
+    expect(text.replace(/\n {2}/g, ' ')).toContain('WARNING: 1 call could not be priced and is counted at $0: mystery-model (1 call).');
+    expect(tree.inputWarnings).toMatchObject({ unpricedCalls: 1, unpricedModels: [{ model: 'mystery-model', calls: 1 }] });
     // A run's own cost is its steps' calls (not its nested runs), never $0.00 when its steps spent.
     expect(text).toContain('(own $0.0071, $0.01155 in 2 nested runs)');
   });
@@ -90,8 +92,12 @@ describe('RunTreeBuilder', () => {
     await processor.forceFlush();
     const tree = build('outer-1', exporter.getEvents());
     expect(tree.root.inclusive.callCount).toBe(1);
-    expect(tree.warnings).toEqual(['1 call reported no usage, so no tokens or cost are counted for it: the cost is low']);
-    expect(formatRunTreeText(tree)).toContain('warning: 1 call reported no usage');
+    // Told once, in the report's words: the collector owns the wording, the rebuild has nothing to add.
+    expect(tree.warnings).toEqual([]);
+    expect(tree.inputWarnings.usageMissingCalls).toBe(1);
+    expect(formatRunTreeText(tree).replace(/\n {2}/g, ' ')).toContain(
+      'WARNING: 1 call reported no usage, so no tokens or cost are counted for it.',
+    );
   });
 
   it('an unknown run id is a run_not_found error', () => {

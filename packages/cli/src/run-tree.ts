@@ -1,8 +1,10 @@
 import { formatUsd, type PicoUsd } from '@costspan/core';
-import { addTotals, totalCost, type CostEvent, type CostTotals } from '@costspan/sdk';
+import { addTotals, totalCost, type BudgetRefusalWire, type CostEvent, type CostTotals } from '@costspan/sdk';
 import { emptyTotals, parseEventTimestamp } from '@costspan/sdk/internal';
 import { CliError } from './cli-error.js';
 import { addWireCall } from './event-money.js';
+import { emptyRecord, recordFromEvent } from './event-record.js';
+import { WarningCollector, type ReportWarnings } from './report-warnings.js';
 
 /** One run or step of a rebuilt run tree. */
 export interface RunTreeNode {
@@ -41,6 +43,12 @@ export interface RunTree {
   attributions: Array<{ target: string; cost: PicoUsd; late: boolean }>;
   /** Problems seen while rebuilding, e.g. token events that do not add up to the session total. */
   warnings: string[];
+  /**
+   * What makes the run's figures incomplete, as `costspan report` counts it, over the run's subtree:
+   * inputs cut short, unpriced calls, token events whose total differs from their parts, and its
+   * session event's calls without usage and budget refusals.
+   */
+  inputWarnings: ReportWarnings;
 }
 
 class MutableNode {
@@ -53,10 +61,22 @@ class MutableNode {
   last: string | undefined;
   durationMs: number | undefined;
   errors = 0;
+  /** Calls recorded unpriced, by model: the report's unpriced-model warning, for this node only. */
+  readonly unpricedModels = new Map<string, number>();
+  /** Token events whose `total_cost_usd` differs from the sum of their parts. */
+  totalMismatches = 0;
   /** Position of the first call in the input: children are listed in the order work was recorded. */
   firstSequence = Number.POSITIVE_INFINITY;
   /** The root run's session event: cost, every call, and the calls that reported no usage (no token event). */
-  session: { cost: PicoUsd; calls: number; usageMissing: number } | undefined;
+  session:
+    | {
+        cost: PicoUsd;
+        calls: number;
+        usageMissing: number;
+        unpricedModels: readonly string[] | undefined;
+        budgetRefusals: readonly BudgetRefusalWire[] | undefined;
+      }
+    | undefined;
   attached = false;
   /** Id of the enclosing run, when the events name it (SDK events carry `parent_run_id`). */
   parentRunId: string | undefined;
@@ -108,6 +128,9 @@ export class RunTreeBuilder {
   private readonly runs = new Map<string, MutableNode>();
   private readonly attributions = new Map<string, { totals: CostTotals; late: boolean }>();
   private sequence = 0;
+  private readonly truncatedInputs: string[] = [];
+  /** Reused to read a token event as the report does (`totalMismatch`): one rule for both commands. */
+  private readonly scratch = emptyRecord();
 
   constructor(runId: string) {
     this.runId = runId;
@@ -123,6 +146,11 @@ export class RunTreeBuilder {
     if (event.payload.agent_run_id !== this.runId) return;
     this.matched = true;
     if (event.trace_id !== undefined && this.traces.size < 10_000) this.traces.add(event.trace_id);
+  }
+
+  /** An input cut short (`ScanStats.truncatedInputs`): warned about in {@link RunTree.inputWarnings}. */
+  addTruncatedInput(input: string): void {
+    if (!this.truncatedInputs.includes(input)) this.truncatedInputs.push(input);
   }
 
   /** Pass 2: adds an event if it belongs to one of the run's traces (or, without trace ids, to the run). */
@@ -169,6 +197,9 @@ export class RunTreeBuilder {
     const spanId = payload.span_id ?? event.span_id;
     if (spanId !== undefined && node.spanIds.size < MAX_SPAN_IDS) node.spanIds.add(spanId);
     node.models.add(payload.model.name);
+    if (payload.pricing_status === 'unpriced')
+      node.unpricedModels.set(payload.model.name, (node.unpricedModels.get(payload.model.name) ?? 0) + 1);
+    if (recordFromEvent(event, this.scratch).totalMismatch) node.totalMismatches += 1;
     if (node.firstSequence === Number.POSITIVE_INFINITY) node.firstSequence = this.sequence++;
     if (node.first === undefined || event.timestamp < node.first) node.first = event.timestamp;
     if (node.last === undefined || event.timestamp > node.last) node.last = event.timestamp;
@@ -182,7 +213,13 @@ export class RunTreeBuilder {
     if (typeof payload.session_duration_ms === 'number') run.durationMs = payload.session_duration_ms;
     const totals = emptyTotals();
     addWireCall(totals, payload.total_cost, payload.total_token_usage, true);
-    run.session = { cost: totalCost(totals), calls: payload.call_count, usageMissing: payload.usage_missing_call_count ?? 0 };
+    run.session = {
+      cost: totalCost(totals),
+      calls: payload.call_count,
+      usageMissing: payload.usage_missing_call_count ?? 0,
+      unpricedModels: payload.unpriced_models,
+      budgetRefusals: payload.budget_refusals,
+    };
   }
 
   private addAttributed(event: CostEvent<'llm.cost.attributed'>): void {
@@ -212,17 +249,16 @@ export class RunTreeBuilder {
     }
     this.link();
     const warnings: string[] = [];
-    const root = freeze(target, warnings);
+    const collector = new WarningCollector();
+    for (const input of this.truncatedInputs) collector.addTruncatedInput(input);
+    const root = freeze(target, collector);
     const ancestors = target.path.slice(0, -1);
     const session = target.session;
     const calls = (count: number): string => `${count} call${count === 1 ? '' : 's'}`;
     // Calls without usage have no token event: counted in the session's call_count, never in the tree.
+    // Session events are written for root runs only: a nested run's calls without usage are in its root's.
     const usageMissing = session?.usageMissing ?? 0;
-    if (usageMissing > 0) {
-      warnings.push(
-        `${calls(usageMissing)} reported no usage, so no tokens or cost are counted for ${usageMissing === 1 ? 'it' : 'them'}: the cost is low`,
-      );
-    }
+    if (session !== undefined) collector.addRun(usageMissing, session.unpricedModels, session.budgetRefusals);
     if (
       session !== undefined &&
       (session.cost !== totalCost(root.inclusive) || session.calls - usageMissing !== root.inclusive.callCount)
@@ -234,7 +270,10 @@ export class RunTreeBuilder {
     const attributions = [...this.attributions]
       .map(([target, attribution]) => ({ target, cost: totalCost(attribution.totals), late: attribution.late }))
       .sort((left, right) => (left.cost === right.cost ? (left.target < right.target ? -1 : 1) : left.cost > right.cost ? -1 : 1));
-    return { runId: this.runId, root, ancestors, traceIds: [...this.traces].sort(), attributions, warnings };
+    // No session calls given to the collector: the check above compares them with the tree, in its
+    // words, so `callsWithoutTokenEvent` stays 0 rather than warning twice.
+    const inputWarnings = collector.result(0);
+    return { runId: this.runId, root, ancestors, traceIds: [...this.traces].sort(), attributions, warnings, inputWarnings };
   }
 
   /** Attaches each nested run under the deepest enclosing run of its trace. */
@@ -277,10 +316,13 @@ export class RunTreeBuilder {
   }
 }
 
-function freeze(node: MutableNode, warnings: string[]): RunTreeNode {
+/** Freezes the subtree of `node`, telling `collector` what its calls leave incomplete (this subtree only). */
+function freeze(node: MutableNode, collector: WarningCollector): RunTreeNode {
+  for (const [model, count] of node.unpricedModels) for (let call = 0; call < count; call += 1) collector.addCall(false, model);
+  for (let event = 0; event < node.totalMismatches; event += 1) collector.addTotalMismatch();
   // In the order the work was recorded (first call first); nodes without calls last.
   const ordered = [...node.steps.values(), ...node.runs].sort((left, right) => firstSequence(left) - firstSequence(right) || 0);
-  const children = ordered.map((child) => freeze(child, warnings));
+  const children = ordered.map((child) => freeze(child, collector));
   const inclusive = emptyTotals();
   addTotals(inclusive, node.own);
   for (const child of children) addTotals(inclusive, child.inclusive);

@@ -196,6 +196,57 @@ describe('a gzip input cut short (a writer killed mid-write)', () => {
     expect((await run(['report', path, '--format', 'json', '--no-progress', '--strict'])).code).toBe(1);
   });
 
+  it('the what-if report (--reprice) carries the same warnings in every format; --strict exits 1', async () => {
+    const reprice = ['--reprice', 'gpt-4o=gpt-4o-mini', '--no-progress'];
+    const report = (await reportJson([cutPath])).json;
+    const json = await run(['report', cutPath, ...reprice, '--format', 'json']);
+    expect(json.code).toBe(0);
+    // The report's warnings object, field for field.
+    expect((JSON.parse(json.stdout) as { warnings: unknown }).warnings).toEqual(report.warnings);
+    for (const format of ['table', 'markdown']) {
+      const { stdout } = await run(['report', cutPath, ...reprice, '--format', format]);
+      expect(stdout.replace(/\s+/g, ' ').match(/cut short/g)).toHaveLength(1);
+      expect(stdout.replace(/\s+/g, ' ')).toMatch(WARNING);
+    }
+    const text = await run(['report', cutPath, ...reprice]);
+    const tableWarnings = text.stdout
+      .replace(/\n {2}/g, ' ')
+      .split('\n')
+      .filter((line) => line.startsWith('WARNING: '));
+    expect(tableWarnings.filter((line) => WARNING.test(line))).toHaveLength(1);
+    for (const strict of [false, true]) {
+      const csv = await run(['report', cutPath, ...reprice, '--format', 'csv', ...(strict ? ['--strict'] : [])]);
+      expect(csv.code).toBe(strict ? 1 : 0);
+      expect(csv.stdout.split('\n')[0]).toMatch(/^dimension,key,target,/);
+      expect(csv.stdout).not.toMatch(WARNING);
+      const warnings = csv.stderr.split('\n').filter((line) => line.startsWith('costspan: WARNING: '));
+      expect(warnings.map((line) => line.replace(/^costspan: /, ''))).toEqual(tableWarnings);
+    }
+  });
+
+  it('run <id> warns of the cut in JSON and text, naming standard input as such; --strict exits 1', async () => {
+    const runId = (JSON.parse(survivors[0] as string) as { payload: { agent_run_id: string } }).payload.agent_run_id;
+    const json = await run(['run', runId, cutPath, '--format', 'json', '--no-progress']);
+    expect(json.code).toBe(0);
+    const warnings = (JSON.parse(json.stdout) as { warnings: ReportJson['warnings'] }).warnings;
+    expect(warnings).toMatchObject({ truncated_inputs: [cutPath], unpriced_calls: 0, total_mismatch_events: 0 });
+    expect(warnings.messages).toEqual([
+      `${cutPath} is cut short (its gzip stream ends early): the events after the cut are missing from these totals.`,
+    ]);
+    const text = await run(['run', runId, cutPath, '--no-progress']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.replace(/\s+/g, ' ').match(/cut short/g)).toHaveLength(1);
+    expect(text.stdout.replace(/\n {2}/g, ' ')).toContain(`WARNING: ${cutPath} is cut short`);
+    expect((await run(['run', runId, cutPath, '--no-progress', '--strict'])).code).toBe(1);
+    const piped = await run(['run', runId, '-', '--format', 'json', '--no-progress'], cutBytes);
+    expect((JSON.parse(piped.stdout) as { warnings: ReportJson['warnings'] }).warnings.truncated_inputs).toEqual(['-']);
+    expect((await run(['run', runId, '-', '--no-progress', '--strict'], cutBytes)).code).toBe(1);
+    // An intact input: nothing to warn about.
+    const intact = await run(['run', runId, plainPath, '--format', 'json', '--no-progress', '--strict']);
+    expect(intact.code).toBe(0);
+    expect((JSON.parse(intact.stdout) as { warnings: ReportJson['warnings'] }).warnings.messages).toEqual([]);
+  });
+
   it('verify does not pass a chain checked only up to a cut', async () => {
     const result = await run(['verify', cutPath, '--no-progress']);
     expect(result.code).toBe(1);

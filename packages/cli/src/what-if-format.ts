@@ -2,6 +2,8 @@ import { formatPico, type PicoUsd } from '@costspan/core';
 import { displayText, textWidth, truncateMiddle } from './display-text.js';
 import { formatMoney } from './money-display.js';
 import type { ReportFormat } from './report-format.js';
+import { warningsToJson, type ReportWarningsJson } from './report-json.js';
+import { warningMarkdownLines, warningTableLines, WarningCollector, type ReportWarnings } from './report-warnings.js';
 import type { WhatIfReport, WhatIfRow } from './what-if-report.js';
 
 /** One row of a what-if report in JSON: amounts as exact decimal strings. */
@@ -34,6 +36,8 @@ export interface WhatIfJson {
     actual_usd: string;
     event_ids: string[];
   }>;
+  /** What makes the inputs' figures incomplete (damaged inputs, unpriced calls, ...): the report's `warnings` object. */
+  warnings: ReportWarningsJson;
 }
 
 /** Saving / actual, to 4 decimals (truncated toward zero); null when nothing was spent. */
@@ -57,8 +61,16 @@ function rowJson(row: WhatIfRow): WhatIfRowJson {
   };
 }
 
-/** The JSON form of a what-if report, exact to the pico-dollar. */
-export function whatIfToJson(report: WhatIfReport, inputs: readonly string[]): WhatIfJson {
+/** No warnings: what a what-if report carries when the caller has none to give. */
+function noWarnings(): ReportWarnings {
+  return new WarningCollector().result(0);
+}
+
+/**
+ * The JSON form of a what-if report, exact to the pico-dollar; `warnings` are the report's over the
+ * same inputs (default: none).
+ */
+export function whatIfToJson(report: WhatIfReport, inputs: readonly string[], warnings: ReportWarnings = noWarnings()): WhatIfJson {
   const breakdowns: Record<string, WhatIfRowJson[]> = {};
   for (const breakdown of report.breakdowns) breakdowns[breakdown.dimension] = breakdown.rows.map(rowJson);
   return {
@@ -79,6 +91,7 @@ export function whatIfToJson(report: WhatIfReport, inputs: readonly string[]): W
       actual_usd: formatPico(entry.actual),
       event_ids: [...entry.eventIds],
     })),
+    warnings: warningsToJson(warnings),
   };
 }
 
@@ -94,6 +107,11 @@ export function describeWhatIf(report: WhatIfReport): string {
 export interface WhatIfTextOptions {
   /** Every digit (`--exact`); default: amounts rounded for reading, as the report prints them. */
   exact?: boolean;
+  /**
+   * The report's warnings over the same inputs (an input cut short, damaged totals, unpriced calls, ...),
+   * printed as the report prints them. Default: none.
+   */
+  warnings?: ReportWarnings;
 }
 
 type Money = (amount: PicoUsd) => string;
@@ -160,6 +178,8 @@ export function formatWhatIfText(report: WhatIfReport, inputs: readonly string[]
     `What if: ${describeWhatIf(report)}`,
     `Actual:  ${usd(totals.actual)}  What-if: ${usd(totals.whatIf)}  Saving: ${usd(totals.saving)} (${percent(savingShare(totals))})`,
     `Calls:   ${integer.format(totals.calls)}; ${integer.format(totals.repricedCalls)} re-priced, ${integer.format(totals.notRepricedCalls)} could not be`,
+    // The actual side is the report's figures: what makes those incomplete makes these so too.
+    ...warningTableLines(options.warnings ?? noWarnings(), 80),
   ];
   if (totals.actualUnpricedCalls > 0) {
     lines.push(
@@ -197,6 +217,7 @@ export function formatWhatIfMarkdown(report: WhatIfReport, options: WhatIfTextOp
     `### What if: ${markdownCell(describeWhatIf(report))}`,
     '',
     `Actual **${usd(totals.actual)}**, what-if **${usd(totals.whatIf)}**, saving **${usd(totals.saving)}** (${percent(savingShare(totals))}); ${totals.calls} calls, ${totals.repricedCalls} re-priced, ${totals.notRepricedCalls} could not be.`,
+    ...warningMarkdownLines(options.warnings ?? noWarnings()),
   ];
   if (report.notRepriced.length > 0)
     lines.push(
@@ -281,7 +302,10 @@ export function formatWhatIfCsv(report: WhatIfReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A what-if report in one of `costspan report`'s formats (`table` is the plain-text form). */
+/**
+ * A what-if report in one of `costspan report`'s formats (`table` is the plain-text form). CSV carries
+ * no warnings: the caller writes `options.warnings` to standard error (`writeWarningsToStderr`).
+ */
 export function formatWhatIf(
   report: WhatIfReport,
   format: ReportFormat,
@@ -290,7 +314,7 @@ export function formatWhatIf(
 ): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(whatIfToJson(report, inputs), null, 2)}\n`;
+      return `${JSON.stringify(whatIfToJson(report, inputs, options.warnings), null, 2)}\n`;
     case 'csv':
       return formatWhatIfCsv(report);
     case 'markdown':
