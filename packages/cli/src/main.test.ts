@@ -3,13 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSdkEvents } from './__fixtures__/sdk-events.js';
-import { main } from './main.js';
 import type { ReportJson } from './report-format.js';
+import { runCli } from './__fixtures__/run-cli.js';
 
 const KEY = 'cli-test-key-never-printed-7f3a';
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
@@ -31,20 +30,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function run(
-  argv: string[],
-  options: { stdin?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const stdin = Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]);
-  const code = await main(argv, { stdout, stderr, stdin, env: options.env ?? {} });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+const run = runCli;
 
 // Spawned node processes take seconds on a loaded 2-core machine: a generous bound, not a timing assertion.
 describe('costspan (built bin, spawned)', { timeout: 30_000 }, () => {

@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSdkEvents } from './__fixtures__/sdk-events.js';
-import { main } from './main.js';
 import type { ReportJson } from './report-format.js';
+import { runCli, type CliRun } from './__fixtures__/run-cli.js';
 
 let directory: string;
 let path: string;
@@ -26,16 +25,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from([]), env: {} });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+const run = (argv: string[]): Promise<CliRun> => runCli(argv);
 
 describe('tag keys __proto__, constructor and prototype', () => {
   it('report reads every such line: the cost is counted and each key is its own tag row', async () => {

@@ -1,15 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPico, parseUsd } from '@costspan/core';
 import { serializeEvent } from '@costspan/sdk';
 import { tokenEvent } from './__fixtures__/token-events.js';
-import { main } from './main.js';
 import { EventScanner } from './read-events.js';
 import type { ReportJson } from './report-json.js';
+import { runCli, type CliRun } from './__fixtures__/run-cli.js';
 
 const EVENTS = 3000;
 const WARNING = /is cut short \(its gzip stream ends early\): the events after the cut are missing/;
@@ -50,16 +49,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function run(argv: string[], stdin?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from(stdin === undefined ? [] : [stdin]), env: {} });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+const run = (argv: string[], stdin?: Buffer): Promise<CliRun> => runCli(argv, stdin === undefined ? {} : { stdin });
 
 async function reportJson(inputs: string[], stdin?: Buffer): Promise<{ code: number; json: ReportJson; stderr: string }> {
   const result = await run(['report', ...inputs, '--format', 'json', '--no-progress'], stdin);
