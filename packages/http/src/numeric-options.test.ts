@@ -51,14 +51,14 @@ const cases = (values: Record<Kind, readonly unknown[]>): (OptionRow & { value: 
 
 describe('numeric options', () => {
   it.each(cases(REFUSED))('$owner $option refuses $label with a CostspanError naming it', ({ option, kind, make, value }) => {
-    let thrown: unknown;
-    try {
-      make(value);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toMatchObject({ name: 'CostspanError', code: 'invalid_argument', field: option });
-    expect((thrown as Error).message).toMatch(new RegExp(`^${option} must be ${ALLOWED[kind]}; got `));
+    expect(() => make(value)).toThrow(
+      expect.objectContaining({
+        name: 'CostspanError',
+        code: 'invalid_argument',
+        field: option,
+        message: expect.stringMatching(new RegExp(`^${option} must be ${ALLOWED[kind]}; got `)),
+      }),
+    );
   });
 
   it.each(cases(ACCEPTED))('$owner $option accepts $label', ({ make, value }) => {
