@@ -1,3 +1,4 @@
+import type { CostEventType } from '@costspan/sdk';
 import { equalAt } from './json-skip.js';
 
 // The keys the fast path (canonical-line.ts) reads, by the object they are in, and their lookup.
@@ -44,6 +45,7 @@ export enum Field {
   BudgetRefusals,
   UnpricedModels,
   AttributionTarget,
+  ServiceTier,
   InputCostUsd,
   OutputCostUsd,
   TotalCostUsd,
@@ -60,6 +62,24 @@ export enum Field {
   System,
   Unknown,
 }
+
+/**
+ * Record fields a reader may leave undefined (`tagKeys`: `[(none)]`), for a consumer that never
+ * reads them (a report not broken down by team, org, scope, provider or tag). Their values are
+ * skipped as any JSON value, checked as JSON: the SDK's validation does not look at them, so the
+ * lines read stay the same.
+ */
+export type UnreadField = 'teamId' | 'orgId' | 'scope' | 'provider' | 'tagKeys';
+
+/** Each event type as it is written, quotes included: `event_type`'s value is one comparison. */
+export const QUOTED_TYPES: Readonly<Record<CostEventType, Uint8Array>> = {
+  'llm.cost.token.recorded': Buffer.from('"llm.cost.token.recorded"', 'latin1'),
+  'llm.cost.session.recorded': Buffer.from('"llm.cost.session.recorded"', 'latin1'),
+  'llm.cost.attributed': Buffer.from('"llm.cost.attributed"', 'latin1'),
+};
+
+/** A bit per {@link UnreadField}. */
+export const UNREAD_BITS: Readonly<Record<UnreadField, number>> = { teamId: 1, orgId: 2, scope: 4, provider: 8, tagKeys: 16 };
 
 export const ENVELOPE: number =
   (1 << Field.EventId) |
@@ -83,6 +103,7 @@ const KEYS: ReadonlyArray<readonly [Kind, string, Field]> = [
   [Kind.Payload, 'call_count', Field.CallCount], [Kind.Payload, 'unpriced_call_count', Field.UnpricedCallCount],
   [Kind.Payload, 'usage_missing_call_count', Field.UsageMissingCallCount], [Kind.Payload, 'budget_refusals', Field.BudgetRefusals],
   [Kind.Payload, 'unpriced_models', Field.UnpricedModels], [Kind.Payload, 'attribution_target', Field.AttributionTarget],
+  [Kind.Payload, 'service_tier', Field.ServiceTier],
   [Kind.Cost, 'input_cost_usd', Field.InputCostUsd], [Kind.Cost, 'output_cost_usd', Field.OutputCostUsd],
   [Kind.Cost, 'total_cost_usd', Field.TotalCostUsd], [Kind.Cost, 'cached_discount_usd', Field.CachedDiscountUsd],
   [Kind.Cost, 'reasoning_cost_usd', Field.ReasoningCostUsd], [Kind.Cost, 'currency', Field.Currency],

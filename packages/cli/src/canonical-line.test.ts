@@ -81,6 +81,8 @@ function randomEvent(next: () => number, index: number): Record<string, unknown>
           ...(next() < 0.5 ? { latency_ms: Math.round(next() * 1e7) / 1000 } : {}),
           ...(next() < 0.5 ? { pricing_tier: { input_per_million_usd: 2.5, model: 'gpt-4o', system: 'openai' } } : {}),
           ...(next() < 0.2 ? { status: 'error', span_id: 'd2c1424f54c348b0' } : {}),
+          // The SDK validates it (a non-empty string): the fast path must too.
+          ...(next() < 0.2 ? { service_tier: pick(next, ['flex', 'priority', '', 7]) } : {}),
         }
       : type === 'llm.cost.session.recorded'
         ? {
@@ -144,6 +146,11 @@ function variants(line: string, next: () => number): string[] {
     [/"agent_name":"[^"]*"/, '"agent_name":false'],
     [/"pricing_status":"[^"]*"/, '"pricing_status":"unpriced\\u0000"'],
     [/"call_count":\d+/, '"call_count":1.5'],
+    [/"scope":/, '"service_tier":"","scope":'],
+    [/"scope":/, '"service_tier":null,"scope":'],
+    [/"team_id":"[^"]*"/, '"team_id":["x"]'],
+    [/"team_id":"[^"]*"/, '"team_id":"t\\u0041"'],
+    [/"system":"[^"]*"/, '"system":"open\\"ai"'],
   ];
   const out: string[] = [];
   for (const [pattern, replacement] of swaps) if (pattern.test(line) && next() < 0.5) out.push(line.replace(pattern, replacement));
@@ -199,6 +206,50 @@ describe('the canonical-line fast path', () => {
     // 12 decimals, unpriced model lists, integer-like tag keys) go the slow way.
     expect(slow).toBeGreaterThan(500);
     expect(fast).toBeGreaterThan(slow * 0.15);
+  });
+
+  it('leaves the fields asked to be unread undefined, reading every other one as the slow path does', () => {
+    const next = random(13);
+    const unread = ['teamId', 'orgId', 'scope', 'provider', 'tagKeys'] as const;
+    const reader = new CanonicalLineReader(emptyRecord(), unread);
+    const full = new CanonicalLineReader(emptyRecord());
+    let fast = 0;
+    let onlyUnread = 0;
+    for (let index = 0; index < 2000; index += 1) {
+      const event = randomEvent(next, index);
+      for (const line of [canonicalJson(event), ...variants(canonicalJson(event), next)]) {
+        const expected = slowRecord(line);
+        const actual = fastRecord(reader, line);
+        if (actual === undefined) continue;
+        fast += 1;
+        // A line the full reader leaves to the slow path for an unread field alone (a team_id of another type, integer-like tags).
+        if (fastRecord(full, line) === undefined) onlyUnread += 1;
+        expect(expected, line).toBeDefined();
+        const blank = { teamId: undefined, orgId: undefined, scope: undefined, provider: undefined, tagKeys: ['(none)'] };
+        expect(actual, line).toEqual({ ...expected, ...blank });
+      }
+    }
+    expect(fast).toBeGreaterThan(500);
+    expect(onlyUnread).toBeGreaterThan(5);
+  });
+
+  it('takes service_tier as the SDK validates it: a non-empty string on a token event', () => {
+    const reader = new CanonicalLineReader(emptyRecord());
+    const next = random(3);
+    let base = '';
+    // The first random token event the fast path reads, without a tier of its own.
+    while (base === '') {
+      const line = canonicalJson(randomEvent(next, 1));
+      if (line.includes('"llm.cost.token.recorded"') && !line.includes('service_tier') && fastRecord(reader, line) !== undefined)
+        base = line;
+    }
+    const line = (tier: string): string => base.replace('"payload":{', `"payload":{"service_tier":${tier},`);
+    expect(fastRecord(reader, line('"flex"'))).toBeDefined();
+    expect(fastRecord(reader, line('"flex"'))).toEqual(slowRecord(line('"flex"')));
+    for (const tier of ['""', '7', 'null', '["flex"]']) {
+      expect(slowRecord(line(tier)), tier).toBeUndefined();
+      expect(fastRecord(reader, line(tier)), tier).toBeUndefined();
+    }
   });
 
   it('never accepts a line the slow path rejects, nor reads an odd line differently', () => {

@@ -1,6 +1,7 @@
 import type { CostEventType } from '@costspan/sdk';
 import { setCostPart, setCount, totalDiffers, type EventRecord } from './event-record.js';
 import { ENVELOPE, Field, KEY_BYTES, Kind, lookupKey, MAX_ORDINALS } from './canonical-keys.js';
+import { QUOTED_TYPES, UNREAD_BITS, type UnreadField } from './canonical-keys.js';
 import { copyOf, equalAt, isHexAt, isTimestampAt, isUlidAt, JsonSkipper } from './json-skip.js';
 import { StringCache } from './string-cache.js';
 import { NONE_KEYS, TagsReader } from './canonical-tags.js';
@@ -21,7 +22,6 @@ const TOKEN: CostEventType = 'llm.cost.token.recorded';
 const SESSION: CostEventType = 'llm.cost.session.recorded';
 const ATTRIBUTED: CostEventType = 'llm.cost.attributed';
 const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1');
-const TYPE_BYTES = [ascii(TOKEN), ascii(SESSION), ascii(ATTRIBUTED)] as const;
 const SCHEMA_BYTES = ascii('2.0');
 const UNPRICED = ascii('unpriced');
 
@@ -66,10 +66,14 @@ export class CanonicalLineReader extends JsonSkipper {
   /** Per kind and ordinal, the field of the key the last line had there. */
   private readonly expected = new Int32Array(6 * MAX_ORDINALS).fill(Field.Unknown);
   private readonly tiers: Uint8Array[] = [];
+  /** Fields skipped, as {@link UNREAD_BITS}. */
+  private readonly unread: number;
 
-  constructor(record: EventRecord) {
+  /** @param unread fields left undefined in every record (see {@link UnreadField}) */
+  constructor(record: EventRecord, unread: readonly UnreadField[] = []) {
     super();
     this.record = record;
+    this.unread = unread.reduce((bits, field) => bits | UNREAD_BITS[field], 0);
   }
 
   /** Reads the line `[start, end)` of `bytes` (a newline at `end`); false: take the slow path. */
@@ -153,6 +157,7 @@ export class CanonicalLineReader extends JsonSkipper {
       case Field.EventType:
         return this.eventType(position);
       case Field.OrgId:
+        if ((this.unread & UNREAD_BITS.orgId) !== 0) break;
         record.orgId = this.take(position, strings.org);
         return this.after;
       case Field.ParentSpanId:
@@ -173,11 +178,13 @@ export class CanonicalLineReader extends JsonSkipper {
         record.source = this.take(position, strings.source) as string;
         return this.after;
       case Field.Tags: {
+        if ((this.unread & UNREAD_BITS.tagKeys) !== 0) break;
         const after = this.tags.read(this.bytes, position);
         record.tagKeys = this.tags.keys;
         return after;
       }
       case Field.TeamId:
+        if ((this.unread & UNREAD_BITS.teamId) !== 0) break;
         record.teamId = this.take(position, strings.team);
         return this.after;
       case Field.Timestamp:
@@ -189,7 +196,7 @@ export class CanonicalLineReader extends JsonSkipper {
         record.run = this.take(position, strings.run);
         return this.after;
       case Field.Scope:
-        if (this.type !== TOKEN) break;
+        if (this.type !== TOKEN || (this.unread & UNREAD_BITS.scope) !== 0) break;
         record.scope = this.take(position, strings.scope);
         return this.after;
       case Field.PricingStatus: {
@@ -230,6 +237,12 @@ export class CanonicalLineReader extends JsonSkipper {
       case Field.BudgetRefusals:
       case Field.UnpricedModels:
         return this.type === SESSION ? -1 : this.skipValue(position, 0);
+      case Field.ServiceTier: {
+        // The SDK's validation: a token event's `service_tier`, when present, is a non-empty string.
+        if (this.type !== TOKEN) break;
+        const after = this.string(position);
+        return after >= 0 && this.stringEnd > this.stringStart ? after : -1;
+      }
       case Field.AttributionTarget: {
         if (this.type !== ATTRIBUTED) break;
         const after = this.string(position);
@@ -274,6 +287,7 @@ export class CanonicalLineReader extends JsonSkipper {
         record.model = this.take(position, strings.model);
         return this.after;
       case Field.System:
+        if ((this.unread & UNREAD_BITS.provider) !== 0) break;
         record.provider = this.take(position, strings.provider);
         return this.after;
     }
@@ -298,14 +312,16 @@ export class CanonicalLineReader extends JsonSkipper {
   }
 
   private eventType(position: number): number {
-    const after = this.string(position);
-    if (after < 0) return -1;
-    const [token, session, attributed] = TYPE_BYTES;
-    this.type = this.stringIs(token) ? TOKEN : this.stringIs(session) ? SESSION : this.stringIs(attributed) ? ATTRIBUTED : undefined;
-    if (this.type === undefined) return -1;
+    // The types differ at their tenth character (`llm.cost.t`, `.s`, `.a`): one comparison of the quoted type.
+    const which = this.bytes[position + 10];
+    const type = which === 0x74 ? TOKEN : which === 0x73 ? SESSION : which === 0x61 ? ATTRIBUTED : undefined;
+    if (type === undefined) return -1;
+    const quoted = QUOTED_TYPES[type];
+    if (!equalAt(this.bytes, position, quoted)) return -1;
+    this.type = type;
     this.envelope |= 1 << Field.EventType;
-    this.record.type = this.type;
-    return after;
+    this.record.type = type;
+    return position + quoted.length;
   }
 
   private payload(position: number): number {

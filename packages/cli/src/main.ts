@@ -11,6 +11,7 @@ import { defaultInputs, finishScan, nonNegativeInteger, scanner, type CliIo } fr
 import { formatReportJson } from './report-json.js';
 import { parseDimensions, parseTimeBound, REPORT_FORMATS, type ReportFormat } from './report-options.js';
 import { DEFAULT_DIMENSIONS, ReportAggregator, type ReportDimension } from './report.js';
+import { unreadFields } from './report-group.js';
 import { terminalWidth } from './terminal-width.js';
 import type { VerifySummary } from './verify.js';
 import type * as Help from './help.js';
@@ -148,7 +149,7 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
     const reader = scanner(values, io);
     if (whatIf === undefined && extras === undefined) {
       // Only the report's own figures: canonical lines are read straight into records (the fast path).
-      await reader.scanRecords(spooled?.inputs ?? inputs, (record) => aggregator.addRecord(record));
+      await reader.scanRecords(spooled?.inputs ?? inputs, (record) => aggregator.addRecord(record), { unread: unreadFields(aggregated) });
     } else {
       await reader.scan(spooled?.inputs ?? inputs, (event) => {
         aggregator.add(event);

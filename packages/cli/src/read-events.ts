@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { CostEvent } from '@costspan/sdk';
+import type { UnreadField } from './canonical-keys.js';
 import { CanonicalLineReader } from './canonical-line.js';
 import { CliError } from './cli-error.js';
 import { EventIdSet } from './event-id-set.js';
@@ -57,6 +58,8 @@ interface Sink {
   onEvent: EventHandler;
   /** With it, canonical lines are read by the fast path straight into a record. */
   onRecord: RecordHandler | undefined;
+  /** Record fields the fast path may leave undefined. */
+  unread: readonly UnreadField[];
 }
 
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -126,7 +129,7 @@ export class EventScanner {
   private readonly maxExamples: number;
   private readonly options: EventScannerOptions;
   private readonly seen: EventIdSet | undefined;
-  private reader: CanonicalLineReader | undefined;
+  private reader: { unread: readonly UnreadField[]; reader: CanonicalLineReader } | undefined;
   private slow: SlowPath | undefined;
 
   constructor(options: EventScannerOptions = {}) {
@@ -144,7 +147,7 @@ export class EventScanner {
    * decompressed (corrupt gzip; a gzip stream that merely ends early is read up to the cut)
    */
   async scan(inputs: readonly string[], onEvent: EventHandler): Promise<void> {
-    await this.scanAll(inputs, { onEvent, onRecord: undefined });
+    await this.scanAll(inputs, { onEvent, onRecord: undefined, unread: [] });
   }
 
   /**
@@ -152,12 +155,14 @@ export class EventScanner {
    * event is handed on as a flat {@link EventRecord}. Canonical lines (what the SDK
    * writes) are read straight into it without building the event (`canonical-line.ts`);
    * every other line is parsed and validated as by `scan`, with the same counts and skips.
+   * Fields in `options.unread` may be left unread (undefined; tag keys `[(none)]`): less work a line.
    *
    * @throws CliError as {@link EventScanner.scan}
    */
-  async scanRecords(inputs: readonly string[], onRecord: RecordHandler): Promise<void> {
+  async scanRecords(inputs: readonly string[], onRecord: RecordHandler, options: { unread?: readonly UnreadField[] } = {}): Promise<void> {
     const record = emptyRecord();
-    await this.scanAll(inputs, { onEvent: (event) => onRecord(recordFromEvent(event, record)), onRecord });
+    const unread = options.unread ?? [];
+    await this.scanAll(inputs, { onEvent: (event) => onRecord(recordFromEvent(event, record)), onRecord, unread });
   }
 
   private async scanAll(inputs: readonly string[], sink: Sink): Promise<void> {
@@ -187,8 +192,11 @@ export class EventScanner {
   }
 
   /** A canonical line read by the fast path and handed on; false when it must take the slow path. */
-  private fastLine(bytes: Buffer, start: number, end: number, onRecord: RecordHandler): boolean {
-    const reader = (this.reader ??= new CanonicalLineReader(emptyRecord()));
+  private fastLine(bytes: Buffer, start: number, end: number, onRecord: RecordHandler, unread: readonly UnreadField[]): boolean {
+    // One reader (its caches) for every scan asking for the same fields.
+    if (this.reader === undefined || this.reader.unread !== unread)
+      this.reader = { unread, reader: new CanonicalLineReader(emptyRecord(), unread) };
+    const reader = this.reader.reader;
     if (!reader.read(bytes, start, end)) return false;
     const stats = this.stats;
     stats.lines += 1;
@@ -262,7 +270,7 @@ export class EventScanner {
             pending = [];
             pendingBytes = 0;
           } else if (pendingBytes === 0) {
-            if (onRecord === undefined || !this.fastLine(chunk, start, newline, onRecord)) {
+            if (onRecord === undefined || !this.fastLine(chunk, start, newline, onRecord, sink.unread)) {
               const slow = this.slow ?? (await this.slowPath());
               this.line(slow, chunk.toString('utf8', start, newline), { file: input, line: lineNumber }, sink.onEvent);
             }
@@ -273,7 +281,7 @@ export class EventScanner {
             pending = [];
             pendingBytes = 0;
             const end = bytes.length - 1;
-            if (onRecord === undefined || !this.fastLine(bytes, 0, end, onRecord)) {
+            if (onRecord === undefined || !this.fastLine(bytes, 0, end, onRecord, sink.unread)) {
               const slow = this.slow ?? (await this.slowPath());
               this.line(slow, bytes.toString('utf8', 0, end), { file: input, line: lineNumber }, sink.onEvent);
             }

@@ -1,5 +1,6 @@
 import type { PicoUsd } from '@costspan/core';
 import type { CostTotals } from '@costspan/sdk';
+import type { UnreadField } from './canonical-keys.js';
 import { NONE, type EventRecord } from './event-record.js';
 import { LatencyStats } from './latency-stats.js';
 import type { ReportDimension, ReportRow } from './report.js';
@@ -203,6 +204,20 @@ export function keyOf(dimension: Exclude<ReportDimension, 'tag'>, record: EventR
     case 'source':
       return record.source;
   }
+}
+
+// The record fields only a breakdown by their dimension reads (keyOf): the others the aggregation never reads.
+const ONLY_READ_BY: ReadonlyArray<readonly [UnreadField, ReportDimension]> = [
+  ['teamId', 'team'],
+  ['orgId', 'org'],
+  ['scope', 'scope'],
+  ['provider', 'provider'],
+  ['tagKeys', 'tag'],
+];
+
+/** The record fields an aggregation over `dimensions` never reads: a scan may leave them undefined. */
+export function unreadFields(dimensions: readonly ReportDimension[]): UnreadField[] {
+  return ONLY_READ_BY.filter(([, dimension]) => !dimensions.includes(dimension)).map(([field]) => field);
 }
 
 /** A group as a finished row; `grand` is the report's total cost (for the share). */

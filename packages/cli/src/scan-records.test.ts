@@ -7,7 +7,8 @@ import { canonicalJson } from '@costspan/sdk';
 import { EventIdSet } from './event-id-set.js';
 import { EventScanner } from './read-events.js';
 import { reportToJson } from './report-json.js';
-import { REPORT_DIMENSIONS, ReportAggregator } from './report.js';
+import { unreadFields } from './report-group.js';
+import { REPORT_DIMENSIONS, ReportAggregator, type ReportDimension } from './report.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'costspan-scan-records-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -108,6 +109,35 @@ describe('EventScanner.scanRecords (the fast path) against EventScanner.scan (JS
     expect(stats.duplicates).toBeGreaterThan(30);
     expect(stats.skipped).toBeGreaterThan(50);
     expect(stats.events).toBeGreaterThan(3000);
+  });
+});
+
+describe('scanRecords with the fields a report leaves unread', () => {
+  it('skips exactly the fields of the dimensions not broken down by', () => {
+    expect(unreadFields(['model'])).toEqual(['teamId', 'orgId', 'scope', 'provider', 'tagKeys']);
+    expect(unreadFields(['team', 'provider', 'day'])).toEqual(['orgId', 'scope', 'tagKeys']);
+    expect(unreadFields(['tag'])).toEqual(['teamId', 'orgId', 'scope', 'provider']);
+    expect(unreadFields(REPORT_DIMENSIONS)).toEqual([]);
+  });
+
+  it('gives every breakdown (and pivot) the report over full records gives', async () => {
+    const path = join(directory, 'unread.jsonl');
+    const lines = Array.from({ length: 2000 }, (_, index) =>
+      tokenLine(index).replace('"actor_id"', `"org_id":"org-${index % 3}","team_id":"team-${index % 4}","actor_id"`),
+    );
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const report = async (dimensions: readonly ReportDimension[], unread: boolean): Promise<string> => {
+      const pivot = dimensions.length === 2 ? ([dimensions[0], dimensions[1]] as [ReportDimension, ReportDimension]) : undefined;
+      const aggregator = new ReportAggregator({ dimensions, ...(pivot === undefined ? {} : { pivot }) });
+      const scanner = new EventScanner();
+      await scanner.scanRecords([path], (record) => aggregator.addRecord(record), unread ? { unread: unreadFields(dimensions) } : {});
+      return JSON.stringify(reportToJson(aggregator.result(), { inputs: [path], scan: scanner.stats }));
+    };
+    for (const dimensions of [['model'], ['team'], ['org', 'scope'], ['provider', 'user'], ['tag', 'model'], REPORT_DIMENSIONS] as const) {
+      const expected = await report(dimensions, false);
+      expect(expected).toContain('"calls":2000');
+      expect(await report(dimensions, true), dimensions.join()).toBe(expected);
+    }
   });
 });
 
