@@ -1,38 +1,22 @@
 import type { HrTime } from '@opentelemetry/api';
 import {
-  ARRAY_VALUE,
   ATTRIBUTE,
   BODY,
-  BOOL_VALUE,
   EMPTY_KVLIST,
   EVENT_NAME,
   KEY,
   KVLIST_VALUE,
-  number,
   SEVERITY_INFO,
   SEVERITY_TEXT_INFO,
   STRING_VALUE,
   TIME_UNIX_NANO,
   VALUE,
-  VALUES,
-  writeRecordLink,
 } from './log-record-fields.js';
+import { nextRecord, pin, probe, probed, remember, viewOf, writeRemembered } from './entry-memo.js';
+import { attributeValue, checkKey, payloadEntries, simpleEntry } from './line-values.js';
+import { isHexAt, isTraceIdAt, readTime, timestampAt, writeLineLink } from './line-time-and-ids.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
-import {
-  OUTSIDE,
-  QUOTE,
-  COMMA,
-  COLON,
-  OPEN_OBJECT,
-  CLOSE_OBJECT,
-  OPEN_ARRAY,
-  CLOSE_ARRAY,
-  closingQuote,
-  outside,
-  skipValue,
-  isKey,
-  numberAt,
-} from './json-line-scan.js';
+import { OUTSIDE, QUOTE, COMMA, COLON, OPEN_OBJECT, CLOSE_OBJECT, closingQuote, outside, skipValue, isKey } from './json-line-scan.js';
 
 /*
  * A cost event's OTLP log record written straight from its JSONL line's UTF-8 bytes, as the
@@ -47,6 +31,8 @@ import {
  */
 
 const EVENT_NAME_KEY = Uint8Array.from([KEY, 10, ...Buffer.from('event.name')]);
+/** What every record starts with: its time (filled in once read), severity, and the body's tag. */
+const RECORD_HEAD = Uint8Array.from([TIME_UNIX_NANO, 0, 0, 0, 0, 0, 0, 0, 0, ...SEVERITY_INFO, ...SEVERITY_TEXT_INFO, BODY]);
 const NAMES = {
   eventType: Buffer.from('event_type'),
   timestamp: Buffer.from('timestamp'),
@@ -62,6 +48,22 @@ const keyStarts = new Int32Array(MAX_FIELDS);
 const keyEnds = new Int32Array(MAX_FIELDS);
 const valueStarts = new Int32Array(MAX_FIELDS);
 const valueEnds = new Int32Array(MAX_FIELDS);
+/** Each field's entry-memo slot (-1: a field with a home of its own), and whether it was found there. */
+const slots = new Int32Array(MAX_FIELDS);
+const found = new Uint8Array(MAX_FIELDS);
+/** Envelope fields with a home of their own in the record, as indices of `mapped`. */
+const PAYLOAD = 0;
+const EVENT_TYPE = 1;
+const TIMESTAMP = 2;
+const TRACE_ID = 3;
+const SPAN_ID = 4;
+/** What homeAt says of a key that names none, and of one too near the end of its chunk to read as words. */
+const NO_HOME = -1;
+const UNKNOWN = -2;
+/** The field of each home among the fields just recorded by topLevelFields; -1 when absent. */
+const mapped = new Int32Array(5);
+/** Where the key read by homeAt ends (its closing quote). */
+let homeKeyEnd = -1;
 
 /** What the records of one request share. */
 export interface RecordContext {
@@ -80,69 +82,52 @@ export interface RecordContext {
 export function transcodeRecord(context: RecordContext, line: Buffer, start: number, end: number): boolean {
   const { writer, observed, timeOf } = context;
   try {
+    nextRecord();
     // The body is written while the line is scanned (one pass over the payload); the time before
     // it, from a timestamp that comes later in the line, is filled in once read (a fixed64).
-    writer.byte(TIME_UNIX_NANO);
-    const timeAt = writer.pos;
-    writer.ensure(8);
-    writer.pos += 8;
-    writer.byte(SEVERITY_INFO[0]);
-    writer.byte(SEVERITY_INFO[1]);
-    writer.raw(SEVERITY_TEXT_INFO);
-    writer.byte(BODY);
-    const body = writer.begin();
+    const timeAt = writer.pos + 1;
+    writer.raw(RECORD_HEAD);
+    const body = writer.beginReserved(2);
     const count = topLevelFields(writer, line, start, end);
-    const payload = payloadField;
+    const payload = mapped[PAYLOAD] as number;
+    const eventType = mapped[EVENT_TYPE] as number;
+    const timestamp = mapped[TIMESTAMP] as number;
+    const traceId = mapped[TRACE_ID] as number;
+    const spanId = mapped[SPAN_ID] as number;
     if (payload < 0) writer.raw(EMPTY_KVLIST);
-    writer.end(body);
-    let eventType = -1;
-    let timestamp = -1;
-    let traceId = -1;
-    let spanId = -1;
-    for (let field = 0; field < count; field += 1) {
-      const keyStart = keyStarts[field] as number;
-      const keyEnd = keyEnds[field] as number;
-      if (isKey(line, keyStart, keyEnd, NAMES.eventType)) eventType = field;
-      else if (isKey(line, keyStart, keyEnd, NAMES.timestamp)) timestamp = field;
-      else if (isKey(line, keyStart, keyEnd, NAMES.traceId)) traceId = field;
-      else if (isKey(line, keyStart, keyEnd, NAMES.spanId)) spanId = field;
-    }
+    writer.endReserved(body, 2);
     // An event type and a timestamp the encoder takes (isDirectlyEncodable), as strings.
     if (eventType < 0 || !isString(line, eventType) || (valueEnds[eventType] as number) - (valueStarts[eventType] as number) <= 2)
       return false;
     if (timestamp < 0 || !isString(line, timestamp)) return false;
-    const time = timeOf(line.toString('latin1', (valueStarts[timestamp] as number) + 1, (valueEnds[timestamp] as number) - 1));
-    if (time === undefined) return false;
-    const linked = isHexString(line, traceId, 32) && isHexString(line, spanId, 16);
+    if (!timestampAt(line, (valueStarts[timestamp] as number) + 1, (valueEnds[timestamp] as number) - 1, timeOf)) return false;
+    // The trace id first: isTraceIdAt keeps it for writeLineLink.
+    const linked =
+      hexStringOf(line, traceId, 32) && isTraceIdAt(line, (valueStarts[traceId] as number) + 1) && isHexString(line, spanId, 16);
     // Unlinked ids go in as attributes as they are: the encoder writes those raw, which differs from the converted form only for non-strings.
     if (!linked && ((traceId >= 0 && !isString(line, traceId)) || (spanId >= 0 && !isString(line, spanId)))) return false;
 
     const afterBody = writer.pos;
     writer.pos = timeAt;
-    writer.hrTime(time[0], time[1]);
+    writer.hrTime(readTime.seconds, readTime.nanos);
     writer.pos = afterBody;
-    writer.byte(ATTRIBUTE);
-    const name = writer.begin();
-    writer.raw(EVENT_NAME_KEY);
-    stringValueField(writer, line, eventType);
-    writer.end(name);
+    const eventName = eventNameOf(writer, line, eventType);
+    writer.raw(eventName.attribute);
     for (let field = 0; field < count; field += 1) {
-      if (field === eventType || field === timestamp || field === payload || field === traceId || field === spanId) continue;
-      attribute(writer, line, field);
+      const slot = slots[field] as number;
+      if (slot < 0) continue;
+      if (found[field] === 1) {
+        writeRemembered(writer, slot);
+      } else {
+        attribute(writer, line, field);
+      }
     }
     if (!linked) {
       if (spanId >= 0) attribute(writer, line, spanId);
       if (traceId >= 0) attribute(writer, line, traceId);
     }
-    const link = linked
-      ? {
-          traceId: line.toString('latin1', (valueStarts[traceId] as number) + 1, (valueEnds[traceId] as number) - 1),
-          spanId: line.toString('latin1', (valueStarts[spanId] as number) + 1, (valueEnds[spanId] as number) - 1),
-        }
-      : undefined;
-    writeRecordLink(writer, link, observed);
-    writer.byte(EVENT_NAME);
-    writer.bytesOf(line, (valueStarts[eventType] as number) + 1, (valueEnds[eventType] as number) - 1);
+    writeLineLink(writer, line, linked ? (valueStarts[spanId] as number) + 1 : -1, observed);
+    writer.raw(eventName.field);
     return true;
   } catch (error) {
     if (error === OUTSIDE) return false;
@@ -150,39 +135,62 @@ export function transcodeRecord(context: RecordContext, line: Buffer, start: num
   }
 }
 
-/** The field of the payload among the top-level fields just recorded; -1 when the line has none. */
-let payloadField = -1;
-
 /**
- * Records the top-level fields of the object `line[start, end)` and returns how many; writes the
- * payload's AnyValue (`payloadField`) as it passes it (null: an empty map).
+ * Records the top-level fields of the object `line[start, end)` and returns how many, with the
+ * fields that have a home of their own in `mapped`; writes the payload's AnyValue as it passes it
+ * (null: an empty map). An attribute found in the entry memo is only recorded (its slot pinned
+ * until it is copied), the others are written after the body.
  */
 function topLevelFields(writer: ProtobufWriter, line: Buffer, start: number, end: number): number {
-  payloadField = -1;
+  mapped.fill(-1);
   if (line[start] !== OPEN_OBJECT || line[end - 1] !== CLOSE_OBJECT) throw OUTSIDE;
+  const view = viewOf(line);
   let at = start + 1;
   let count = 0;
   if (line[at] === CLOSE_OBJECT) return at + 1 === end ? 0 : outside();
   for (;;) {
     if (count === MAX_FIELDS || line[at] !== QUOTE) throw OUTSIDE;
-    const keyEnd = closingQuote(line, at + 1);
-    checkKey(line, at + 1, keyEnd);
-    keyStarts[count] = at + 1;
-    keyEnds[count] = keyEnd;
-    if (line[keyEnd + 1] !== COLON) throw OUTSIDE;
-    valueStarts[count] = keyEnd + 2;
-    if (payloadField < 0 && isKey(line, at + 1, keyEnd, NAMES.payload)) {
-      payloadField = count;
-      if (line[keyEnd + 2] === 0x6e /* null */) {
-        writer.raw(EMPTY_KVLIST);
-        at = keyEnd + 6;
-      } else {
-        at = value(writer, line, keyEnd + 2);
-      }
+    let home = homeAt(view, line, at);
+    const hit = home === NO_HOME ? probe(line, at, 0) : -1;
+    slots[count] = probed.slot;
+    found[count] = 0;
+    if (hit >= 0) {
+      // Only attributes are remembered at the top level: a field found there is one.
+      found[count] = 1;
+      pin(probed.slot);
+      at = hit;
     } else {
-      at = skipValue(line, keyEnd + 2);
+      const keyEnd = home >= 0 ? homeKeyEnd : closingQuote(line, at + 1);
+      if (home < 0) checkKey(line, at + 1, keyEnd);
+      if (home === UNKNOWN) home = homeOf(line, at + 1, keyEnd);
+      keyStarts[count] = at + 1;
+      keyEnds[count] = keyEnd;
+      if (line[keyEnd + 1] !== COLON) throw OUTSIDE;
+      valueStarts[count] = keyEnd + 2;
+      if (home >= 0) {
+        // Twice the same: JSON.parse keeps the last value at the first place, which the encoder's path writes.
+        if ((mapped[home] as number) >= 0) throw OUTSIDE;
+        mapped[home] = count;
+        slots[count] = -1;
+      }
+      if (home === PAYLOAD) {
+        if (line[keyEnd + 2] === 0x6e /* null */) {
+          writer.raw(EMPTY_KVLIST);
+          at = keyEnd + 6;
+        } else if (line[keyEnd + 2] === OPEN_OBJECT) {
+          // A payload's map usually takes two bytes of length.
+          writer.byte(KVLIST_VALUE);
+          const list = writer.beginReserved(2);
+          at = payloadEntries(writer, line, keyEnd + 2);
+          writer.endReserved(list, 2);
+        } else {
+          at = attributeValue(writer, line, keyEnd + 2);
+        }
+      } else {
+        at = skipValue(line, keyEnd + 2);
+      }
+      valueEnds[count] = at;
     }
-    valueEnds[count] = at;
     count += 1;
     if (line[at] === COMMA) at += 1;
     else if (line[at] === CLOSE_OBJECT && at + 1 === end) return count;
@@ -190,129 +198,129 @@ function topLevelFields(writer: ProtobufWriter, line: Buffer, start: number, end
   }
 }
 
-/** Keys in text order only: not an array index (listed first by a parsed object), not `__proto__`. */
-function checkKey(line: Buffer, start: number, end: number): void {
-  if (end < 0) throw OUTSIDE;
-  let digits = true;
-  for (let index = start; index < end && digits; index += 1) digits = (line[index] as number) >= 0x30 && (line[index] as number) <= 0x39;
-  if ((digits && end > start) || isKey(line, start, end, NAMES.proto)) throw OUTSIDE;
+/** Four bytes as DataView's `getInt32` reads them (big-endian). */
+function word(text: string): number {
+  return Buffer.from(text, 'latin1').readInt32BE(0);
+}
+
+const WORDS = {
+  payl: word('payl'),
+  oad: word('oad"'),
+  span: word('span'),
+  id: word('_id"'),
+  trac: word('trac'),
+  eId: word('e_id'),
+  time: word('time'),
+  stam: word('stam'),
+  even: word('even'),
+  tTy: word('t_ty'),
+  pe: word('pe":'),
+};
+
+/**
+ * The home of the key whose opening quote is at `at` (its end in homeKeyEnd), read as words:
+ * scanning a key for its end and matching it against each name cost as much as the rest of the
+ * field. NO_HOME for any other key; UNKNOWN when the chunk ends too soon to read them.
+ */
+function homeAt(view: DataView, line: Buffer, at: number): number {
+  if (at + 13 > line.length) return UNKNOWN;
+  const first = view.getInt32(at + 1);
+  const second = view.getInt32(at + 5);
+  homeKeyEnd = at + 8;
+  if (first === WORDS.payl) return second === WORDS.oad ? PAYLOAD : NO_HOME;
+  if (first === WORDS.span) return second === WORDS.id ? SPAN_ID : NO_HOME;
+  homeKeyEnd = at + 9;
+  if (first === WORDS.trac) return second === WORDS.eId && line[at + 9] === QUOTE ? TRACE_ID : NO_HOME;
+  homeKeyEnd = at + 10;
+  if (first === WORDS.time) return second === WORDS.stam && line[at + 9] === 0x70 /* p */ && line[at + 10] === QUOTE ? TIMESTAMP : NO_HOME;
+  homeKeyEnd = at + 11;
+  if (first === WORDS.even) return second === WORDS.tTy && view.getInt32(at + 9) === WORDS.pe ? EVENT_TYPE : NO_HOME;
+  return NO_HOME;
+}
+
+/** The home the key `line[start, end)` names, or NO_HOME (for a key too near its chunk's end for homeAt). */
+function homeOf(line: Buffer, start: number, end: number): number {
+  switch (end - start) {
+    case 7:
+      return isKey(line, start, end, NAMES.payload) ? PAYLOAD : isKey(line, start, end, NAMES.spanId) ? SPAN_ID : NO_HOME;
+    case 8:
+      return isKey(line, start, end, NAMES.traceId) ? TRACE_ID : NO_HOME;
+    case 9:
+      return isKey(line, start, end, NAMES.timestamp) ? TIMESTAMP : NO_HOME;
+    case 10:
+      return isKey(line, start, end, NAMES.eventType) ? EVENT_TYPE : NO_HOME;
+    default:
+      return NO_HOME;
+  }
 }
 
 function isString(line: Buffer, field: number): boolean {
   return line[valueStarts[field] as number] === QUOTE;
 }
 
+/** Whether the field is a string of `length` characters (bytes: hex digits are ASCII). */
+function hexStringOf(line: Buffer, field: number, length: number): boolean {
+  return field >= 0 && isString(line, field) && (valueEnds[field] as number) - (valueStarts[field] as number) - 2 === length;
+}
+
 /** Whether the field is a string of `length` lowercase hex digits (what `isLinked` accepts). */
 function isHexString(line: Buffer, field: number, length: number): boolean {
-  if (field < 0 || !isString(line, field)) return false;
-  const start = (valueStarts[field] as number) + 1;
-  if ((valueEnds[field] as number) - 1 - start !== length) return false;
-  for (let index = start; index < start + length; index += 1) {
-    const byte = line[index] as number;
-    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return false;
-  }
-  return true;
+  return hexStringOf(line, field, length) && isHexAt(line, (valueStarts[field] as number) + 1, length);
 }
 
-/** A record attribute: the top-level field's key and its value, converted. */
+/** A record attribute: the top-level field's key and its value, converted; remembered at its slot unless a home field. */
 function attribute(writer: ProtobufWriter, line: Buffer, field: number): void {
-  writer.byte(ATTRIBUTE);
-  const entry = writer.begin();
-  writer.byte(KEY);
-  writer.bytesOf(line, keyStarts[field] as number, keyEnds[field] as number);
-  writer.byte(VALUE);
-  const nested = writer.begin();
-  value(writer, line, valueStarts[field] as number);
-  writer.end(nested);
-  writer.end(entry);
+  const from = writer.pos;
+  const keyStart = (keyStarts[field] as number) - 1;
+  const slot = slots[field] as number;
+  if (simpleEntry(writer, line, keyStart, ATTRIBUTE) < 0) {
+    writer.byte(ATTRIBUTE);
+    const entry = writer.begin();
+    writer.byte(KEY);
+    writer.bytesOf(line, keyStarts[field] as number, keyEnds[field] as number);
+    writer.byte(VALUE);
+    const nested = writer.begin();
+    attributeValue(writer, line, valueStarts[field] as number);
+    writer.end(nested);
+    writer.end(entry);
+  }
+  if (slot >= 0) remember(slot, line, keyStart, valueEnds[field] as number, writer, from);
 }
 
-function stringValueField(writer: ProtobufWriter, line: Buffer, field: number): void {
+/** An event type's `event.name` attribute and `event_name` field, encoded. */
+interface EventName {
+  readonly text: Buffer;
+  readonly attribute: Uint8Array;
+  readonly field: Uint8Array;
+}
+
+/** The event types seen last: a batch has a few, each line one of them. */
+const eventNames: EventName[] = [];
+const EVENT_NAMES = 8;
+let nextEventName = 0;
+
+/** The encodings of the event type the string field `field` holds, from the ones seen last or made now. */
+function eventNameOf(writer: ProtobufWriter, line: Buffer, field: number): EventName {
+  const start = (valueStarts[field] as number) + 1;
+  const end = (valueEnds[field] as number) - 1;
+  for (const known of eventNames) if (isKey(line, start, end, known.text)) return known;
+  const from = writer.pos;
+  writer.byte(ATTRIBUTE);
+  const name = writer.begin();
+  writer.raw(EVENT_NAME_KEY);
   writer.byte(VALUE);
   const nested = writer.begin();
   writer.byte(STRING_VALUE);
-  writer.bytesOf(line, (valueStarts[field] as number) + 1, (valueEnds[field] as number) - 1);
+  writer.bytesOf(line, start, end);
   writer.end(nested);
-}
-
-/**
- * The AnyValue of the JSON value at `at`, as the encoder's `converted` writes it of the parsed
- * value (null: nothing; non-finite numbers as strings). Returns the offset just past the value.
- */
-function value(writer: ProtobufWriter, line: Buffer, at: number): number {
-  const first = line[at] as number;
-  if (first === QUOTE) {
-    const end = closingQuote(line, at + 1);
-    if (end < 0) throw OUTSIDE;
-    writer.byte(STRING_VALUE);
-    writer.bytesOf(line, at + 1, end);
-    return end + 1;
-  }
-  if (first === OPEN_OBJECT) return object(writer, line, at);
-  if (first === OPEN_ARRAY) return array(writer, line, at);
-  if (first === 0x74 /* true */ || first === 0x66 /* false */) {
-    writer.byte(BOOL_VALUE);
-    writer.byte(first === 0x74 ? 1 : 0);
-    return at + (first === 0x74 ? 4 : 5);
-  }
-  if (first === 0x6e /* null */) return at + 4;
-  const end = skipValue(line, at);
-  const parsed = numberAt(line, at, end);
-  if (Number.isFinite(parsed)) number(writer, parsed);
-  else {
-    writer.byte(STRING_VALUE);
-    writer.string(String(parsed));
-  }
-  return end;
-}
-
-function object(writer: ProtobufWriter, line: Buffer, at: number): number {
-  writer.byte(KVLIST_VALUE);
-  const list = writer.begin();
-  let index = at + 1;
-  if (line[index] === CLOSE_OBJECT) {
-    writer.end(list);
-    return index + 1;
-  }
-  for (;;) {
-    if (line[index] !== QUOTE) throw OUTSIDE;
-    const keyEnd = closingQuote(line, index + 1);
-    checkKey(line, index + 1, keyEnd);
-    if (line[keyEnd + 1] !== COLON) throw OUTSIDE;
-    writer.byte(VALUES);
-    const entry = writer.begin();
-    writer.byte(KEY);
-    writer.bytesOf(line, index + 1, keyEnd);
-    writer.byte(VALUE);
-    const nested = writer.begin();
-    index = value(writer, line, keyEnd + 2);
-    writer.end(nested);
-    writer.end(entry);
-    if (line[index] === COMMA) index += 1;
-    else if (line[index] === CLOSE_OBJECT) break;
-    else throw OUTSIDE;
-  }
-  writer.end(list);
-  return index + 1;
-}
-
-function array(writer: ProtobufWriter, line: Buffer, at: number): number {
-  writer.byte(ARRAY_VALUE);
-  const list = writer.begin();
-  let index = at + 1;
-  if (line[index] === CLOSE_ARRAY) {
-    writer.end(list);
-    return index + 1;
-  }
-  for (;;) {
-    writer.byte(VALUES);
-    const nested = writer.begin();
-    index = value(writer, line, index);
-    writer.end(nested);
-    if (line[index] === COMMA) index += 1;
-    else if (line[index] === CLOSE_ARRAY) break;
-    else throw OUTSIDE;
-  }
-  writer.end(list);
-  return index + 1;
+  writer.end(name);
+  const attribute = new Uint8Array(writer.buffer.subarray(from, writer.pos));
+  writer.byte(EVENT_NAME);
+  writer.bytesOf(line, start, end);
+  const eventNameField = new Uint8Array(writer.buffer.subarray(from + attribute.length, writer.pos));
+  writer.pos = from;
+  const made: EventName = { text: Buffer.from(line.subarray(start, end)), attribute, field: eventNameField };
+  eventNames[nextEventName] = made;
+  nextEventName = (nextEventName + 1) % EVENT_NAMES;
+  return made;
 }

@@ -3,9 +3,10 @@ import type { Resource } from '@opentelemetry/resources';
 import type { CostEvent } from '@costspan/sdk';
 import { ProtobufLogsSerializer, type ISerializer } from '@opentelemetry/otlp-transformer';
 import { costEventToLogRecord, isLinked, nowHrTime, parseTimestamp } from './cost-event-log-record.js';
-import { ProtobufWriter } from './protobuf-writer.js';
+import { ProtobufWriter, varintSize } from './protobuf-writer.js';
 import { transcodeRecord, type RecordContext } from './canonical-line-records.js';
-import { BACKSLASH, lineCount } from './json-line-scan.js';
+import { releaseLines } from './entry-memo.js';
+import { BACKSLASH } from './json-line-scan.js';
 import {
   TIME_UNIX_NANO,
   SEVERITY_INFO,
@@ -47,11 +48,12 @@ import { EXPORTER_NAME, EXPORTER_VERSION } from './version.js';
 // Envelope fields with a home of their own in the record (see costEventToLogRecord).
 const MAPPED_FIELDS = new Set(['event_type', 'timestamp', 'payload', 'trace_id', 'span_id']);
 
-/** A request being written: its writer and the starts of its open ResourceLogs and ScopeLogs. */
+/** A request being written: its writer, the starts of its open ResourceLogs and ScopeLogs, and the bytes of length kept for each. */
 interface OpenRequest {
   readonly writer: ProtobufWriter;
   readonly resourceLogs: number;
   readonly scopeLogs: number;
+  readonly lengthBytes: number;
 }
 
 /** Whether costspan's encoding takes the event; anything else goes through OpenTelemetry's serializer. */
@@ -71,6 +73,8 @@ export class CostEventProtobufEncoder {
   private lastTimestamp = '';
   private lastTime: HrTime = [0, 0];
   private bytesPerEvent = 1024;
+  /** Request bytes per byte of the lines they were written from: sizes a request without counting its lines first (a search per line). */
+  private bytesPerLineByte = 1.1;
 
   constructor(readonly resource: Resource) {
     const writer = new ProtobufWriter(64);
@@ -87,7 +91,7 @@ export class CostEventProtobufEncoder {
   /** The request for `events` (each one {@link isDirectlyEncodable}), observed at `observed`. */
   encode(events: readonly CostEvent[], observed: HrTime): Uint8Array {
     if (events.length === 0) return new Uint8Array(0);
-    const request = this.openRequest(events.length);
+    const request = this.openRequest(events.length * this.bytesPerEvent);
     const writer = request.writer;
     for (const event of events) {
       writer.byte(LOG_RECORD);
@@ -98,29 +102,32 @@ export class CostEventProtobufEncoder {
     return this.closeRequest(request, events.length);
   }
 
-  /** A request's writer, its ResourceLogs and ScopeLogs opened, sized for `records` records. */
-  private openRequest(records: number): OpenRequest {
-    const writer = new ProtobufWriter(Math.ceil(records * this.bytesPerEvent * 1.1) + 1024);
+  /** A request's writer, its ResourceLogs and ScopeLogs opened, sized for `expected` bytes. */
+  private openRequest(expected: number): OpenRequest {
+    const writer = new ProtobufWriter(Math.ceil(expected * 1.1) + 1024);
+    // The lengths the request's size as expected takes: closing it then moves nothing (with one byte kept, as `begin` keeps, it moved the whole request twice).
+    const lengthBytes = varintSize(expected);
     writer.byte(RESOURCE_LOGS);
-    const resourceLogs = writer.begin();
+    const resourceLogs = writer.beginReserved(lengthBytes);
     writer.raw(this.resourceField());
     writer.byte(SCOPE_LOGS);
-    const scopeLogs = writer.begin();
+    const scopeLogs = writer.beginReserved(lengthBytes);
     writer.raw(this.scopeBytes);
-    return { writer, resourceLogs, scopeLogs };
+    return { writer, resourceLogs, scopeLogs, lengthBytes };
   }
 
-  /** Closes what `openRequest` opened, after `records` (at least one) records; the request's bytes. */
-  private closeRequest(request: OpenRequest, records: number): Uint8Array {
+  /** Closes what `openRequest` opened, after `records` (at least one) records, of `lineBytes` bytes of lines if written from lines; the request's bytes. */
+  private closeRequest(request: OpenRequest, records: number, lineBytes = 0): Uint8Array {
     const writer = request.writer;
-    writer.end(request.scopeLogs);
+    writer.endReserved(request.scopeLogs, request.lengthBytes);
     const schemaUrl = this.resource.schemaUrl;
     if (schemaUrl !== undefined && schemaUrl !== '') {
       writer.byte(SCHEMA_URL);
       writer.string(schemaUrl);
     }
-    writer.end(request.resourceLogs);
+    writer.endReserved(request.resourceLogs, request.lengthBytes);
     this.bytesPerEvent = Math.max(64, Math.ceil(writer.pos / records));
+    if (lineBytes > 0) this.bytesPerLineByte = Math.max(0.5, writer.pos / lineBytes);
     return writer.finish();
   }
 
@@ -132,7 +139,9 @@ export class CostEventProtobufEncoder {
    * serializer as `costEventSerializer` sends them.
    */
   encodeLines(encoded: readonly Buffer[], observed: HrTime): Uint8Array {
-    const request = this.openRequest(lineCount(encoded));
+    let lineBytes = 0;
+    for (const chunk of encoded) lineBytes += chunk.length;
+    const request = this.openRequest(Math.ceil(lineBytes * this.bytesPerLineByte));
     const writer = request.writer;
     const context: RecordContext = { writer, observed, timeOf: this.timeOf };
     const others: CostEvent[] = [];
@@ -143,9 +152,10 @@ export class CostEventProtobufEncoder {
         if (nextEscape !== -1 && nextEscape < start) nextEscape = chunk.indexOf(BACKSLASH, start);
         const mark = writer.pos;
         writer.byte(LOG_RECORD);
-        const record = writer.begin();
+        // Records written from lines take two bytes of length (128 bytes to 16 KiB): no move at the end.
+        const record = writer.beginReserved(2);
         if ((nextEscape === -1 || nextEscape >= end) && transcodeRecord(context, chunk, start, end)) {
-          writer.end(record);
+          writer.endReserved(record, 2);
           records += 1;
           continue;
         }
@@ -162,8 +172,9 @@ export class CostEventProtobufEncoder {
         records += 1;
       }
     }
+    releaseLines();
     // As serializeRequest: no ResourceLogs at all for a batch of none the encoder takes.
-    const direct = records > 0 ? this.closeRequest(request, records) : new Uint8Array(0);
+    const direct = records > 0 ? this.closeRequest(request, records, others.length === 0 ? lineBytes : 0) : new Uint8Array(0);
     if (others.length === 0) return direct;
     const rest = ProtobufLogsSerializer.serializeRequest(others.map((event) => costEventToLogRecord(event, this.resource, observed)));
     return Buffer.concat([direct, rest ?? new Uint8Array(0)]);

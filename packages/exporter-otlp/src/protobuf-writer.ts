@@ -77,16 +77,13 @@ export class ProtobufWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buffer.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    this.pos = littleEndian32(this.buffer, this.pos, value);
   }
 
   /** A fixed64 from its two 32-bit halves. */
   fixed64(low: number, high: number): void {
     this.ensure(8);
-    this.buffer.writeUInt32LE(low >>> 0, this.pos);
-    this.buffer.writeUInt32LE(high >>> 0, this.pos + 4);
-    this.pos += 8;
+    this.pos = littleEndian32(this.buffer, littleEndian32(this.buffer, this.pos, low), high);
   }
 
   /** `[seconds, nanoseconds]` as fixed64 nanoseconds, exact past 2^53 (OpenTelemetry's split). */
@@ -109,8 +106,13 @@ export class ProtobufWriter {
   /** A length-delimited field's content taken as it is from `source[start, end)` (UTF-8 of a string already encoded). */
   bytesOf(source: Buffer, start: number, end: number): void {
     const length = end - start;
-    this.varint(length);
-    this.ensure(length);
+    if (length < 0x80) {
+      this.ensure(length + 1);
+      this.buffer[this.pos++] = length;
+    } else {
+      this.varint(length);
+      this.ensure(length);
+    }
     // Short runs by hand: a call into the runtime costs more than copying a key or an id.
     if (length <= 48) {
       const buffer = this.buffer;
@@ -169,6 +171,37 @@ export class ProtobufWriter {
     return this.pos++;
   }
 
+  /**
+   * {@link begin} for content expected to need `lengthBytes` bytes of length (a log record or its
+   * body 2, a request's ResourceLogs 3): they are kept, so {@link endReserved} moves nothing when
+   * that holds, where `end` moves the whole content on. Pass the result to {@link endReserved}.
+   */
+  beginReserved(lengthBytes: number): number {
+    this.ensure(lengthBytes);
+    const start = this.pos;
+    this.pos += lengthBytes;
+    return start;
+  }
+
+  /** Closes the field opened at `start` by {@link beginReserved}: its length as `end` writes it, the content moved only when it takes other than `lengthBytes`. */
+  endReserved(start: number, lengthBytes: number): void {
+    const length = this.pos - start - lengthBytes;
+    const size = varintSize(length);
+    if (size !== lengthBytes) {
+      this.ensure(size - lengthBytes);
+      this.buffer.copyWithin(start + size, start + lengthBytes, this.pos);
+      this.pos += size - lengthBytes;
+    }
+    const buffer = this.buffer;
+    let v = length;
+    let at = start;
+    while (v > 0x7f) {
+      buffer[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buffer[at] = v;
+  }
+
   /** Closes the field opened at `start`: writes its length, shifting the content when it needs more than one byte. */
   end(start: number): void {
     const length = this.pos - start - 1;
@@ -189,4 +222,21 @@ export class ProtobufWriter {
     }
     buffer[at] = v;
   }
+}
+
+/**
+ * The low 32 bits of `value` as 4 bytes at `at`, little-endian; the offset after them. By hand:
+ * `writeUInt32LE` checks its arguments first, which cost more than the stores on the hot path.
+ */
+/** The bytes of `length` as a varint (a length: below 2^32). */
+export function varintSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : length < 0x10000000 ? 4 : 5;
+}
+
+function littleEndian32(buffer: Buffer, at: number, value: number): number {
+  buffer[at] = value & 0xff;
+  buffer[at + 1] = (value >>> 8) & 0xff;
+  buffer[at + 2] = (value >>> 16) & 0xff;
+  buffer[at + 3] = (value >>> 24) & 0xff;
+  return at + 4;
 }
