@@ -96,6 +96,27 @@ describe('reading OpenTelemetry Collector file exporter output', () => {
     });
   });
 
+  it('a collector line whose first bytes end a read still gets the collector limit, cut anywhere in its start', async () => {
+    const line = collectorLines[2] as string;
+    const bytes = Buffer.from(`${line}\n`);
+    // Smaller than the line: only the collector limit lets it through.
+    const maxLineBytes = 256;
+    expect(bytes.length).toBeGreaterThan(4 * maxLineBytes);
+    for (const cut of [1, 2, 3, 5, 10, 15, 17, 18, 30]) {
+      const read: CostEvent[] = [];
+      const scanner = new EventScanner({
+        maxLineBytes,
+        stdin: Readable.from([bytes.subarray(0, cut), bytes.subarray(cut, cut + 300), bytes.subarray(cut + 300)]),
+      });
+      await scanner.scan(['-'], (event) => read.push(event));
+      expect({ cut, skipped: scanner.stats.skipped, events: read.length }).toEqual({
+        cut,
+        skipped: 0,
+        events: events.length - retriedRecords,
+      });
+    }
+  });
+
   it('plain and gzip collector files (named anything), other logs among them: the same totals as the JSONL, duplicates once', async () => {
     const plain = join(directory, 'collector-1.log');
     const compressed = join(directory, 'collector-2.json');

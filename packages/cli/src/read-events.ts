@@ -3,6 +3,7 @@ import type { CostEvent } from '@costspan/sdk';
 import type { UnreadField } from './canonical-keys.js';
 import { CanonicalLineReader } from './canonical-line.js';
 import { CliError } from './cli-error.js';
+import { isCollectorLineStart, pendingHead } from './collector-line-start.js';
 import { EventIdSet } from './event-id-set.js';
 import { emptyRecord, recordFromEvent, type EventRecord } from './event-record.js';
 import { countBytes, decompressed, fileChunks } from './input-streams.js';
@@ -65,18 +66,6 @@ interface Sink {
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 const DEFAULT_MAX_COLLECTOR_LINE_BYTES = 64 * 1024 * 1024;
 // Logs, and the other signals a shared file exporter writes (read, then ignored).
-const COLLECTOR_LINE_STARTS = ['Logs', '_logs', 'Spans', '_spans', 'Metrics', '_metrics', 'Profiles', '_profiles'].map((signal) =>
-  Buffer.from(`{"resource${signal}"`, 'latin1'),
-);
-
-/** Whether the line at `offset` starts as a collector's OTLP/JSON logs request does. */
-function isCollectorLineStart(head: Buffer, offset: number): boolean {
-  // Checked on every line: the common case (`{"a`, `{"e`: an event's first key) is told by its third byte.
-  if (head[offset + 2] !== 0x72) return false;
-  return COLLECTOR_LINE_STARTS.some(
-    (start) => head.length - offset >= start.length && head.compare(start, 0, start.length, offset, offset + start.length) === 0,
-  );
-}
 const NEWLINE = 0x0a;
 
 /**
@@ -245,7 +234,7 @@ export class EventScanner {
           if (newline === -1) {
             const rest = chunk.length - start;
             if (!discarding && rest > 0) {
-              limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pending[0], 0);
+              limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pendingHead(pending, chunk, start), 0);
               if (pendingBytes + rest > limit) {
                 discarding = true;
                 pending = [];
@@ -259,7 +248,7 @@ export class EventScanner {
             break;
           }
           lineNumber += 1;
-          if (!discarding) limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pending[0], 0);
+          if (!discarding) limit = pendingBytes === 0 ? limitOf(chunk, start) : limitOf(pendingHead(pending, chunk, start), 0);
           if (discarding) {
             discarding = false;
             stats.lines += 1;
