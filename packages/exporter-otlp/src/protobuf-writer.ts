@@ -209,30 +209,19 @@ export class ProtobufWriter {
       this.buffer[start] = length;
       return;
     }
-    const size = length < 0x4000 ? 2 : length < 0x200000 ? 3 : length < 0x10000000 ? 4 : 5;
-    this.ensure(size - 1);
-    const buffer = this.buffer;
-    buffer.copyWithin(start + size, start + 1, this.pos);
-    this.pos += size - 1;
-    let v = length;
-    let at = start;
-    while (v > 0x7f) {
-      buffer[at++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    buffer[at] = v;
+    this.endReserved(start, 1);
   }
+}
+
+/** The bytes of `length` as a varint (a length: below 2^32). */
+export function varintSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : length < 0x10000000 ? 4 : 5;
 }
 
 /**
  * The low 32 bits of `value` as 4 bytes at `at`, little-endian; the offset after them. By hand:
  * `writeUInt32LE` checks its arguments first, which cost more than the stores on the hot path.
  */
-/** The bytes of `length` as a varint (a length: below 2^32). */
-export function varintSize(length: number): number {
-  return length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : length < 0x10000000 ? 4 : 5;
-}
-
 function littleEndian32(buffer: Buffer, at: number, value: number): number {
   buffer[at] = value & 0xff;
   buffer[at + 1] = (value >>> 8) & 0xff;
