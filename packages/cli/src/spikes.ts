@@ -135,9 +135,10 @@ export class DailyCost {
 export class SpikeTracker {
   private readonly series = new Map<SpikeDimension, Map<string, DailyCost>>();
   private readonly budgets = new Map<SpikeDimension, { cells: number; full: boolean }>();
-  private readonly runs = new SpikeRuns();
+  private readonly runs: SpikeRuns;
 
   constructor(readonly dimensions: readonly SpikeDimension[]) {
+    this.runs = new SpikeRuns({ dimensions });
     for (const dimension of dimensions) {
       this.series.set(dimension, new Map());
       this.budgets.set(dimension, { cells: 0, full: false });
@@ -216,9 +217,7 @@ function check(
       : ratioPico((trailing[middle - 1] as PicoUsd) + (trailing[middle] as PicoUsd), 1n, 2n);
   // No norm to compare with when the median day cost nothing.
   if (median <= 0n || total <= BigInt(SPIKE_FACTOR) * median) return undefined;
-  const dayRuns = runs.costs(day, dimension, key);
-  dayRuns.sort((left, right) => (left.cost === right.cost ? compareKeys(left.runId, right.runId) : left.cost > right.cost ? -1 : 1));
-  const shown = dayRuns.slice(0, RUNS_SHOWN);
+  const shown = runs.top({ day, dimension, key }, RUNS_SHOWN);
   const listed = shown.reduce((sum, run) => sum + run.cost, 0n);
   return {
     dimension,
