@@ -20,7 +20,7 @@ import { floorVariant } from './event-path-floor.js';
 import { serveRounds, type BenchVariant } from '../src/variant-worker.js';
 
 /** The variants, as named in the table. */
-export type EventPathVariant = 'B0' | 'B1' | 'C1' | 'C2' | 'L' | 'F1' | 'F2';
+export type EventPathVariant = 'B0' | 'B1' | 'T' | 'C1' | 'C2' | 'L' | 'F1' | 'F2';
 
 export interface EventPathWorkerData {
   variant: EventPathVariant;
@@ -102,6 +102,17 @@ async function makeVariant(data: EventPathWorkerData, directory: string): Promis
     case 'B1': {
       const exporter = data.variant === 'B0' ? new DiscardingSpanExporter() : new OTLPTraceExporter({ url: `${data.sinkUrl}/v1/traces` });
       return bareVariant(exporter, spanQueue, BARE_SHAPE);
+    }
+    case 'T': {
+      // costspan's tracer with no CostSpanProcessor: its spans and usage attributes, nothing priced,
+      // rolled up or written. C1 minus T is what the processor and the JSONL path cost.
+      const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingSpanExporter(), spanQueue)] });
+      return {
+        run: costspanRun(createCostTracer({ tracerProvider: provider })),
+        flush: () => provider.forceFlush(),
+        lost: () => 0,
+        shutdown: () => provider.shutdown(),
+      };
     }
     case 'C1': {
       const processor = new CostSpanProcessor({

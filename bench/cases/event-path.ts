@@ -22,6 +22,7 @@ async function startSink(): Promise<{ server: Server; url: string }> {
 const NAMES: Record<EventPathVariant, string> = {
   B0: 'B0 bare OTel, BatchSpanProcessor, discarding exporter',
   B1: 'B1 bare OTel, spans over OTLP/HTTP protobuf to 127.0.0.1',
+  T: "T costspan's tracer alone, no CostSpanProcessor (nothing priced, rolled up or written)",
   C1: 'costspan + JSONL',
   C2: 'costspan + exporter-otlp (spans + cost events as OTLP logs)',
   L: 'Langfuse JS 5.11 (usage + cost on generations, OTLP)',
@@ -38,7 +39,7 @@ const NAMES: Record<EventPathVariant, string> = {
 export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 100 : 2000;
   const rounds = options.smoke ? 2 : 9;
-  const variants: EventPathVariant[] = ['B0', 'B1', 'C1', 'C2', 'L', 'F1', 'F2'];
+  const variants: EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2'];
   const sink = await startSink();
   const script = new URL('./event-path-worker.js', import.meta.url);
   const workers = variants.map(
@@ -68,7 +69,7 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
   const micros = (variant: EventPathVariant): number => median(of(variant).map((result) => result.microsPerRun));
   const suffix = concurrency === 1 ? '' : `, ${concurrency} runs at a time`;
   const rows: BenchRow[] = [];
-  for (const variant of ['B0', 'B1', 'C1', 'C2', 'L', 'F1', 'F2'] as const) {
+  for (const variant of ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2'] as const) {
     const value = ratio(variant, 'B0');
     rows.push({
       name: `${NAMES[variant]}: µs per run${suffix}`,
@@ -87,6 +88,8 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
     // How far costspan is from what the path costs with none of its own work (see event-path-floor.ts).
     { name: `costspan + JSONL (C1) ÷ its floor (F1)${suffix}`, value: ratio('C1', 'F1'), unit: '×' },
     { name: `costspan OTLP (C2) ÷ its floor (F2)${suffix}`, value: ratio('C2', 'F2'), unit: '×' },
+    // The processor's share: the same tracer and spans, with and without CostSpanProcessor and its JSONL exporter.
+    { name: `costspan + JSONL (C1) ÷ its tracer alone (T)${suffix}`, value: ratio('C1', 'T'), unit: '×' },
     { name: `OTLP floor (F2) ÷ bare OTel over OTLP (B1)${suffix}`, value: ratio('F2', 'B1'), unit: '×' },
     { name: `OTLP floor (F2) ÷ Langfuse JS (L)${suffix}`, value: ratio('F2', 'L'), unit: '×' },
     {
