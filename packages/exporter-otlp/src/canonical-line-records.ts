@@ -13,7 +13,7 @@ import {
   VALUE,
 } from './log-record-fields.js';
 import { nextRecord, pin, probe, probed, remember, viewOf, writeRemembered } from './entry-memo.js';
-import { attributeValue, checkKey, payloadEntries, simpleEntry } from './line-values.js';
+import { attributeEntry, attributeValue, checkKey, payloadEntries, simpleEntry } from './line-values.js';
 import { isHexAt, isTraceIdAt, readTime, timestampAt, writeLineLink } from './line-time-and-ids.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 import { OUTSIDE, QUOTE, COMMA, COLON, OPEN_OBJECT, CLOSE_OBJECT, closingQuote, outside, skipValue, isKey } from './json-line-scan.js';
@@ -273,17 +273,7 @@ function attribute(writer: ProtobufWriter, line: Buffer, field: number): void {
   const from = writer.pos;
   const keyStart = (keyStarts[field] as number) - 1;
   const slot = slots[field] as number;
-  if (simpleEntry(writer, line, keyStart, ATTRIBUTE) < 0) {
-    writer.byte(ATTRIBUTE);
-    const entry = writer.begin();
-    writer.byte(KEY);
-    writer.bytesOf(line, keyStarts[field] as number, keyEnds[field] as number);
-    writer.byte(VALUE);
-    const nested = writer.begin();
-    attributeValue(writer, line, valueStarts[field] as number);
-    writer.end(nested);
-    writer.end(entry);
-  }
+  if (simpleEntry(writer, line, keyStart, ATTRIBUTE) < 0) attributeEntry(writer, line, keyStart, keyEnds[field] as number, ATTRIBUTE);
   if (slot >= 0) remember(slot, line, keyStart, valueEnds[field] as number, writer, from);
 }
 

@@ -19,16 +19,17 @@ export function isHexAt(line: Buffer, start: number, length: number): boolean {
   return true;
 }
 
-/** The hex digits `line[start, start + 2 * size)` (checked by {@link isHexAt}) as `size` length-delimited bytes. */
+/**
+ * The hex digits `line[start, start + 2 * size)` (checked by {@link isHexAt}) as `size` length-delimited
+ * bytes into `target` at `at`; the offset after them.
+ */
 // eslint-disable-next-line @typescript-eslint/max-params -- twice a line on the hot path; an options object would be made per id
-function hexField(writer: ProtobufWriter, line: Buffer, start: number, size: number): void {
-  writer.ensure(size + 1);
-  const buffer = writer.buffer;
-  let pos = writer.pos;
-  buffer[pos++] = size;
+function hexField(target: Buffer, at: number, line: Buffer, start: number, size: number): number {
+  let pos = at;
+  target[pos++] = size;
   for (let index = start; index < start + 2 * size; index += 2)
-    buffer[pos++] = ((HEX_DIGITS[line[index] as number] as number) << 4) | (HEX_DIGITS[line[index + 1] as number] as number);
-  writer.pos = pos;
+    target[pos++] = ((HEX_DIGITS[line[index] as number] as number) << 4) | (HEX_DIGITS[line[index + 1] as number] as number);
+  return pos;
 }
 
 /** The trace id last read by {@link isTraceIdAt}: its hex digits, and its bytes as a length-delimited field. */
@@ -52,10 +53,7 @@ export function isTraceIdAt(line: Buffer, start: number): boolean {
   }
   if (!isHexAt(line, start, TRACE_DIGITS)) return false;
   line.copy(lastTraceText, 0, start, start + TRACE_DIGITS);
-  lastTraceField[0] = TRACE_DIGITS / 2;
-  for (let index = 0; index < TRACE_DIGITS; index += 2)
-    lastTraceField[1 + index / 2] =
-      ((HEX_DIGITS[line[start + index] as number] as number) << 4) | (HEX_DIGITS[line[start + index + 1] as number] as number);
+  hexField(lastTraceField, 0, line, start, TRACE_DIGITS / 2);
   lastTraceKnown = true;
   return true;
 }
@@ -75,7 +73,8 @@ export function writeLineLink(writer: ProtobufWriter, line: Buffer, spanId: numb
     writer.byte(TRACE_ID);
     writer.raw(lastTraceField);
     writer.byte(SPAN_ID);
-    hexField(writer, line, spanId, 8);
+    writer.ensure(9);
+    writer.pos = hexField(writer.buffer, writer.pos, line, spanId, 8);
   }
   writer.byte(OBSERVED_TIME_UNIX_NANO);
   writer.hrTime(observed[0], observed[1]);

@@ -209,19 +209,36 @@ function written(writer: ProtobufWriter, line: Buffer, index: number, slot: numb
   const keyEnd = closingQuote(line, index + 1);
   checkKey(line, index + 1, keyEnd);
   if (line[keyEnd + 1] !== COLON) throw OUTSIDE;
-  writer.byte(VALUES);
-  const entry = writer.begin();
+  const valueEnd = entry(writer, line, index, keyEnd, VALUES);
+  remember(slot, line, index, valueEnd, writer, from);
+  return valueEnd;
+}
+
+/**
+ * The KeyValue under `tag` of the entry whose key's quotes are at `at` and `keyEnd` (checked, a
+ * colon after it), its value converted one object deeper; the offset just past the value.
+ */
+// eslint-disable-next-line @typescript-eslint/max-params -- once an entry on the hot path; an options object would be made per entry
+function entry(writer: ProtobufWriter, line: Buffer, at: number, keyEnd: number, tag: number): number {
+  writer.byte(tag);
+  const start = writer.begin();
   writer.byte(KEY);
-  writer.bytesOf(line, index + 1, keyEnd);
+  writer.bytesOf(line, at + 1, keyEnd);
   writer.byte(VALUE);
   const nested = writer.begin();
   depth += 1;
   const valueEnd = value(writer, line, keyEnd + 2);
   depth -= 1;
   writer.end(nested);
-  writer.end(entry);
-  remember(slot, line, index, valueEnd, writer, from);
+  writer.end(start);
   return valueEnd;
+}
+
+/** A record attribute (`tag`) of the top-level field whose key's quotes are at `at` and `keyEnd`: its value one object deep. */
+// eslint-disable-next-line @typescript-eslint/max-params -- once a field on the hot path; an options object would be made per field
+export function attributeEntry(writer: ProtobufWriter, line: Buffer, at: number, keyEnd: number, tag: number): number {
+  depth = 0;
+  return entry(writer, line, at, keyEnd, tag);
 }
 
 function array(writer: ProtobufWriter, line: Buffer, at: number): number {
