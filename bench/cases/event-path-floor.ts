@@ -10,6 +10,10 @@
  * - F2 (OTLP): the spans over OTLP/HTTP protobuf as B1 sends them, and the events handed to
  *   costspan's `OtlpLogEventExporter` in batches of 2,048, which encodes them straight to
  *   protobuf and posts them to the same sink. No accounting, pricing or line encoding.
+ * - F1T (JSONL through costspan's tracer): costspan's own tracer with no `CostSpanProcessor` (the
+ *   T variant) and F1's delivery of the pre-encoded lines. What the JSONL path costs before any
+ *   of the processor's work (pricing, roll-up, ids, event text): C1 minus F1T is that work, and
+ *   2.0 × B0 minus F1T is what the JSONL target leaves for it.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +67,32 @@ export async function floorVariant(
   return {
     run: async (index) => {
       await bareAgentRun(tracer, index, shape);
+      deliver.add();
+    },
+    flush: async () => {
+      await deliver.flush();
+      await provider.forceFlush();
+    },
+    lost: deliver.lost,
+    shutdown: async () => {
+      await deliver.shutdown();
+      await provider.shutdown();
+    },
+  };
+}
+
+/** F1T: costspan's tracer without its processor, and F1's delivery of the run's pre-encoded lines. */
+export async function tracerFloorVariant(
+  setting: { directory: string; spanQueue: { maxQueueSize: number; maxExportBatchSize: number } },
+  run: (tracer: CostTracer) => Promise<void>,
+): Promise<BenchVariant> {
+  const captured = await captureRun(run);
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingSpanExporter(), setting.spanQueue)] });
+  const tracer = createCostTracer({ tracerProvider: provider });
+  const deliver = jsonlDelivery(captured.events, setting.directory);
+  return {
+    run: async () => {
+      await run(tracer);
       deliver.add();
     },
     flush: async () => {

@@ -16,11 +16,11 @@ import { propagateAttributes, setLangfuseTracerProvider, startActiveObservation 
 import { createCostspanOtlp } from '@costspan/exporter-otlp';
 import { CostSpanProcessor, JsonlEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
 import { bareVariant, DiscardingSpanExporter } from '../src/bare-otel.js';
-import { floorVariant } from './event-path-floor.js';
+import { floorVariant, tracerFloorVariant } from './event-path-floor.js';
 import { serveRounds, type BenchVariant } from '../src/variant-worker.js';
 
 /** The variants, as named in the table. */
-export type EventPathVariant = 'B0' | 'B1' | 'T' | 'C1' | 'C2' | 'L' | 'F1' | 'F2';
+export type EventPathVariant = 'B0' | 'B1' | 'T' | 'C1' | 'C2' | 'L' | 'F1' | 'F2' | 'F1T';
 
 export interface EventPathWorkerData {
   variant: EventPathVariant;
@@ -161,6 +161,8 @@ async function makeVariant(data: EventPathWorkerData, directory: string): Promis
     case 'F1':
     case 'F2':
       return floorVariant(data.variant, { sinkUrl: data.sinkUrl, directory, spanQueue }, costspanAgentRun);
+    case 'F1T':
+      return tracerFloorVariant({ directory, spanQueue }, costspanAgentRun);
     case 'L': {
       const processor = new LangfuseSpanProcessor({
         publicKey: 'pk-lf-bench',

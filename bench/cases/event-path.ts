@@ -28,6 +28,7 @@ const NAMES: Record<EventPathVariant, string> = {
   L: 'Langfuse JS 5.11 (usage + cost on generations, OTLP)',
   F1: "F1 floor of C1: bare OTel with costspan's span attributes, the 14 lines pre-encoded, one write per batch",
   F2: "F2 floor of C2: bare OTel with costspan's span attributes over OTLP, the 14 events as OTLP logs",
+  F1T: "F1T costspan's tracer alone (T) delivering the 14 lines pre-encoded as F1 does",
 };
 
 /**
@@ -39,7 +40,7 @@ const NAMES: Record<EventPathVariant, string> = {
 export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 100 : 2000;
   const rounds = options.smoke ? 2 : 9;
-  const variants: EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2'];
+  const variants: EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T'];
   const sink = await startSink();
   const script = new URL('./event-path-worker.js', import.meta.url);
   const workers = variants.map(
@@ -69,7 +70,7 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
   const micros = (variant: EventPathVariant): number => median(of(variant).map((result) => result.microsPerRun));
   const suffix = concurrency === 1 ? '' : `, ${concurrency} runs at a time`;
   const rows: BenchRow[] = [];
-  for (const variant of ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2'] as const) {
+  for (const variant of ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T'] as const) {
     const value = ratio(variant, 'B0');
     rows.push({
       name: `${NAMES[variant]}: µs per run${suffix}`,
@@ -90,6 +91,22 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
     { name: `costspan OTLP (C2) ÷ its floor (F2)${suffix}`, value: ratio('C2', 'F2'), unit: '×' },
     // The processor's share: the same tracer and spans, with and without CostSpanProcessor and its JSONL exporter.
     { name: `costspan + JSONL (C1) ÷ its tracer alone (T)${suffix}`, value: ratio('C1', 'T'), unit: '×' },
+    // The processor's own work on the JSONL path (pricing, roll-up, ids, event text), and what the target leaves it.
+    { name: `costspan + JSONL (C1) ÷ its tracer's floor (F1T)${suffix}`, value: ratio('C1', 'F1T'), unit: '×' },
+    {
+      name: `room the JSONL target leaves the processor: 2.0 × B0 − F1T, µs per run${suffix}`,
+      value: median(
+        Array.from({ length: rounds }, (_, round) => 2 * (of('B0')[round]?.microsPerRun ?? NaN) - (of('F1T')[round]?.microsPerRun ?? NaN)),
+      ),
+      unit: 'µs',
+    },
+    {
+      name: `the processor's work on the JSONL path: C1 − F1T, µs per run${suffix}`,
+      value: median(
+        Array.from({ length: rounds }, (_, round) => (of('C1')[round]?.microsPerRun ?? NaN) - (of('F1T')[round]?.microsPerRun ?? NaN)),
+      ),
+      unit: 'µs',
+    },
     { name: `OTLP floor (F2) ÷ bare OTel over OTLP (B1)${suffix}`, value: ratio('F2', 'B1'), unit: '×' },
     { name: `OTLP floor (F2) ÷ Langfuse JS (L)${suffix}`, value: ratio('F2', 'L'), unit: '×' },
     {
