@@ -14,6 +14,9 @@
  *   T variant) and F1's delivery of the pre-encoded lines. What the JSONL path costs before any
  *   of the processor's work (pricing, roll-up, ids, event text): C1 minus F1T is that work, and
  *   2.0 × B0 minus F1T is what the JSONL target leaves for it.
+ * - S (a yardstick, not a floor): V8's own `JSON.stringify` of the run's 14 events, already built
+ *   as objects, and the UTF-8 copy of the lines; no spans. What printing the events costs the
+ *   engine's native serializer, beside the room above.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,6 +107,26 @@ export async function tracerFloorVariant(
       await deliver.shutdown();
       await provider.shutdown();
     },
+  };
+}
+
+/** S: `JSON.stringify` of the captured run's events and their UTF-8 copy, per run. */
+export async function stringifyVariant(run: (tracer: CostTracer) => Promise<void>): Promise<BenchVariant> {
+  const { events } = await captureRun(run);
+  const bytes = Buffer.allocUnsafeSlow(1 << 20);
+  let offset = 0;
+  return {
+    run: () => {
+      if (offset > bytes.length - 65_536) offset = 0;
+      for (const event of events) {
+        offset += bytes.write(JSON.stringify(event), offset, 'utf8');
+        bytes[offset++] = 0x0a;
+      }
+      return Promise.resolve();
+    },
+    flush: () => Promise.resolve(),
+    lost: () => 0,
+    shutdown: () => Promise.resolve(),
   };
 }
 

@@ -3,7 +3,7 @@
  * side by side in one thread, OpenTelemetry's code turns megamorphic and the baseline slows by
  * about 45 %). The coordinator asks for rounds; the worker answers with µs per run and GC time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
@@ -16,11 +16,11 @@ import { propagateAttributes, setLangfuseTracerProvider, startActiveObservation 
 import { createCostspanOtlp } from '@costspan/exporter-otlp';
 import { CostSpanProcessor, JsonlEventExporter, createCostTracer, type CostTracer } from '@costspan/sdk';
 import { bareVariant, DiscardingSpanExporter } from '../src/bare-otel.js';
-import { floorVariant, tracerFloorVariant } from './event-path-floor.js';
+import { floorVariant, stringifyVariant, tracerFloorVariant } from './event-path-floor.js';
 import { serveRounds, type BenchVariant } from '../src/variant-worker.js';
 
 /** The variants, as named in the table. */
-export type EventPathVariant = 'B0' | 'B1' | 'T' | 'C1' | 'C2' | 'L' | 'F1' | 'F2' | 'F1T';
+export type EventPathVariant = 'B0' | 'B1' | 'T' | 'C1' | 'C2' | 'L' | 'F1' | 'F2' | 'F1T' | 'S';
 
 export interface EventPathWorkerData {
   variant: EventPathVariant;
@@ -163,6 +163,8 @@ async function makeVariant(data: EventPathWorkerData, directory: string): Promis
       return floorVariant(data.variant, { sinkUrl: data.sinkUrl, directory, spanQueue }, costspanAgentRun);
     case 'F1T':
       return tracerFloorVariant({ directory, spanQueue }, costspanAgentRun);
+    case 'S':
+      return stringifyVariant(costspanAgentRun);
     case 'L': {
       const processor = new LangfuseSpanProcessor({
         publicKey: 'pk-lf-bench',
@@ -178,7 +180,20 @@ async function makeVariant(data: EventPathWorkerData, directory: string): Promis
   }
 }
 
+/**
+ * Empties the variant's JSONL files before each round (C1, F1 and F1T alike). A file that grows by
+ * hundreds of MB over the bench takes fresh page-cache pages all the way, and on a VM the first
+ * touch of a guest page costs several times a reused one (a bare `writeSync` loop appending a
+ * run's 12.5 KB measured 2 to 31 µs here): emptied, each round writes into pages the guest has
+ * used, as a long-running host with rotated files does. The appends continue at the new end.
+ */
+function emptyJsonlFiles(directory: string): void {
+  for (const name of readdirSync(directory)) if (name.endsWith('.jsonl')) truncateSync(join(directory, name), 0);
+}
+
 const data = workerData as EventPathWorkerData;
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const directory = mkdtempSync(join(tmpdir(), `costspan-bench-${data.variant}-`));
-serveRounds(`event path ${data.variant}`, await makeVariant(data, directory), () => rmSync(directory, { recursive: true, force: true }));
+const variant = await makeVariant(data, directory);
+variant.beforeRound = () => emptyJsonlFiles(directory);
+serveRounds(`event path ${data.variant}`, variant, () => rmSync(directory, { recursive: true, force: true }));

@@ -29,6 +29,7 @@ const NAMES: Record<EventPathVariant, string> = {
   F1: "F1 floor of C1: bare OTel with costspan's span attributes, the 14 lines pre-encoded, one write per batch",
   F2: "F2 floor of C2: bare OTel with costspan's span attributes over OTLP, the 14 events as OTLP logs",
   F1T: "F1T costspan's tracer alone (T) delivering the 14 lines pre-encoded as F1 does",
+  S: "S V8's JSON.stringify of the run's 14 events (objects already built) and their UTF-8 copy, no spans",
 };
 
 /**
@@ -40,7 +41,7 @@ const NAMES: Record<EventPathVariant, string> = {
 export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 100 : 2000;
   const rounds = options.smoke ? 2 : 9;
-  const variants: EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T'];
+  const variants: EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T', 'S'];
   const sink = await startSink();
   const script = new URL('./event-path-worker.js', import.meta.url);
   const workers = variants.map(
@@ -70,7 +71,7 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
   const micros = (variant: EventPathVariant): number => median(of(variant).map((result) => result.microsPerRun));
   const suffix = concurrency === 1 ? '' : `, ${concurrency} runs at a time`;
   const rows: BenchRow[] = [];
-  for (const variant of ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T'] as const) {
+  for (const variant of ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T', 'S'] as const) {
     const value = ratio(variant, 'B0');
     rows.push({
       name: `${NAMES[variant]}: µs per run${suffix}`,

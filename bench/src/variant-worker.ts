@@ -25,6 +25,8 @@ export interface BenchVariant {
   flush: () => Promise<void>;
   lost: () => number;
   shutdown: () => Promise<void>;
+  /** Runs before each round, outside the timed part (e.g. emptying the files the last round wrote). */
+  beforeRound?: () => void;
 }
 
 /** Worker side: answers the coordinator's rounds with `variant`, until it says stop. */
@@ -46,6 +48,7 @@ export function serveRounds(name: string, variant: BenchVariant, cleanup: () => 
       const lanes = Math.max(1, message.concurrency);
       const perLane = Math.ceil(message.runs / lanes);
       // V8's own GC accounting for this isolate: every pause's cost, in microseconds.
+      variant.beforeRound?.();
       const profiler = new GCProfiler();
       profiler.start();
       const start = performance.now();
