@@ -67,21 +67,7 @@ export async function floorVariant(
   const tracer = provider.getTracer('bench');
   const shape = { root: captured.root, step: captured.step, steps: captured.steps };
   const deliver = kind === 'F1' ? jsonlDelivery(captured.events, setting.directory) : otlpDelivery(captured.events, setting.sinkUrl);
-  return {
-    run: async (index) => {
-      await bareAgentRun(tracer, index, shape);
-      deliver.add();
-    },
-    flush: async () => {
-      await deliver.flush();
-      await provider.forceFlush();
-    },
-    lost: deliver.lost,
-    shutdown: async () => {
-      await deliver.shutdown();
-      await provider.shutdown();
-    },
-  };
+  return deliveringVariant(provider, deliver, (index) => bareAgentRun(tracer, index, shape));
 }
 
 /** F1T: costspan's tracer without its processor, and F1's delivery of the run's pre-encoded lines. */
@@ -92,10 +78,14 @@ export async function tracerFloorVariant(
   const captured = await captureRun(run);
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingSpanExporter(), setting.spanQueue)] });
   const tracer = createCostTracer({ tracerProvider: provider });
-  const deliver = jsonlDelivery(captured.events, setting.directory);
+  return deliveringVariant(provider, jsonlDelivery(captured.events, setting.directory), () => run(tracer));
+}
+
+/** A variant that makes a run's spans with `makeSpans`, then hands `deliver` the run's captured events. */
+function deliveringVariant(provider: BasicTracerProvider, deliver: Delivery, makeSpans: (index: number) => Promise<void>): BenchVariant {
   return {
-    run: async () => {
-      await run(tracer);
+    run: async (index) => {
+      await makeSpans(index);
       deliver.add();
     },
     flush: async () => {
