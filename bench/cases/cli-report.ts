@@ -139,6 +139,47 @@ closeSync(fd);
 process.stdout.write(JSON.stringify({ sum, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 `;
 
+// The same floor on two threads (this one and one worker, half the file each): what a reader that
+// splits the file between both cores could reach at best, and the peak RSS of a second isolate.
+const TWO_THREAD_BYTE_PASS_SCRIPT = `
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+// One module for both threads: the worker runs it as its script, this thread imports its pass.
+const PASS_MODULE = \`
+import { closeSync, openSync, readSync } from 'node:fs';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+export function pass(path, from, to) {
+  const fd = openSync(path, 'r');
+  const block = Buffer.allocUnsafe(1 << 22);
+  let sum = 0;
+  for (let position = from; position < to; ) {
+    const read = readSync(fd, block, 0, Math.min(block.length, to - position), position);
+    if (read <= 0) break;
+    position += read;
+    for (let index = 0; index < read; index += 1) sum = (sum + block[index]) | 0;
+  }
+  closeSync(fd);
+  return sum;
+}
+if (!isMainThread) parentPort.postMessage(pass(...workerData));
+\`;
+const url = new URL('data:text/javascript,' + encodeURIComponent(PASS_MODULE));
+const path = process.argv[1];
+const fd = openSync(path, 'r');
+const size = fstatSync(fd).size;
+closeSync(fd);
+const half = Math.ceil(size / 2);
+const worker = new Worker(url, { workerData: [path, half, size] });
+const theirs = new Promise((resolve, reject) => {
+  worker.once('message', resolve);
+  worker.once('error', reject);
+});
+const { pass } = await import(url.href);
+const sum = (pass(path, 0, half) + (await theirs)) | 0;
+await worker.terminate();
+process.stdout.write(JSON.stringify({ sum, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+`;
+
 /** DuckDB's DECIMAL text without trailing zeros, as costspan prints amounts. */
 function trimDecimal(text: string): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
@@ -177,7 +218,8 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
     const runDuck = (): Promise<ChildRun> =>
       runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], { cwd: dirname(require.resolve('@duckdb/node-api/package.json')) });
     const runBytePass = (): Promise<ChildRun> => runNode(['--input-type=module', '-e', BYTE_PASS_SCRIPT, path]);
-    const rows: Array<{ cli: ChildRun; duck: ChildRun; floor: ChildRun; cliRss: number; duckRss: number }> = [];
+    const runTwoThreadBytePass = (): Promise<ChildRun> => runNode(['--input-type=module', '-e', TWO_THREAD_BYTE_PASS_SCRIPT, path]);
+    const rows: Array<{ cli: ChildRun; duck: ChildRun; floor: ChildRun; floor2: ChildRun; cliRss: number; duckRss: number }> = [];
     for (let round = 0; round < rounds; round += 1) {
       const ours = await runCli();
       if (ours.code !== 0) throw new Error(`costspan report failed (${ours.code}): ${ours.stderr}`);
@@ -187,7 +229,9 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
       const baselineRss = (JSON.parse(theirs.stdout) as { peak_rss_mb: number }).peak_rss_mb;
       const floor = await runBytePass();
       if (floor.code !== 0) throw new Error(`byte-pass floor failed (${floor.code}): ${floor.stderr}`);
-      rows.push({ cli: ours, duck: theirs, floor, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
+      const floor2 = await runTwoThreadBytePass();
+      if (floor2.code !== 0) throw new Error(`two-thread byte-pass floor failed (${floor2.code}): ${floor2.stderr}`);
+      rows.push({ cli: ours, duck: theirs, floor, floor2, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
     }
     const cli = rows.map((row) => row.cli).sort((left, right) => left.seconds - right.seconds)[Math.floor(rounds / 2)] as ChildRun;
     const duckSeconds = median(rows.map((row) => row.duck.seconds));
@@ -243,6 +287,23 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
         baseline: mb / duckSeconds,
         baselineName: 'DuckDB read_json_auto',
         ratio: median(rows.map((row) => row.duck.seconds / row.floor.seconds)),
+      },
+      {
+        // What splitting the file between both cores could reach at best, and what the second isolate costs in RSS.
+        name: 'floor on two threads: the same pass, this thread and one worker, half the file each: MB/s',
+        value: mb / median(rows.map((row) => row.floor2.seconds)),
+        unit: 'MB/s',
+        baseline: mb / duckSeconds,
+        baselineName: 'DuckDB read_json_auto',
+        ratio: median(rows.map((row) => row.duck.seconds / row.floor2.seconds)),
+      },
+      {
+        name: 'peak RSS of the two-thread floor (maxRSS)',
+        value: median(rows.map((row) => (JSON.parse(row.floor2.stdout) as { peak_rss_mb: number }).peak_rss_mb)),
+        unit: 'MB',
+        baseline: median(rows.map((row) => row.duckRss)),
+        baselineName: 'DuckDB read_json_auto',
+        ratio: median(rows.map((row) => (JSON.parse(row.floor2.stdout) as { peak_rss_mb: number }).peak_rss_mb / row.duckRss)),
       },
       {
         name: 'report time ÷ the byte-pass floor',
