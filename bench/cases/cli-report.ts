@@ -126,22 +126,10 @@ process.stdout.write(JSON.stringify({ rows: rows.map((row) => ({ model: row.mode
 `;
 
 // The floor of any reader that looks at every byte in JavaScript, as a validating one must: the file read
-// in 4 MiB blocks and each byte touched once (summed), one thread, nothing parsed. Peak RSS of its own process.
+// in 4 MiB blocks and each byte touched once (summed), nothing parsed, on one thread or split in halves
+// between this thread and one worker (argv[2] = 1 or 2): what a reader using both cores could reach at
+// best, and the peak RSS of a second isolate. Peak RSS of its own process.
 const BYTE_PASS_SCRIPT = `
-import { closeSync, openSync, readSync } from 'node:fs';
-const fd = openSync(process.argv[1], 'r');
-const block = Buffer.allocUnsafe(1 << 22);
-let sum = 0;
-for (let read = readSync(fd, block, 0, block.length, null); read > 0; read = readSync(fd, block, 0, block.length, null)) {
-  for (let index = 0; index < read; index += 1) sum = (sum + block[index]) | 0;
-}
-closeSync(fd);
-process.stdout.write(JSON.stringify({ sum, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
-`;
-
-// The same floor on two threads (this one and one worker, half the file each): what a reader that
-// splits the file between both cores could reach at best, and the peak RSS of a second isolate.
-const TWO_THREAD_BYTE_PASS_SCRIPT = `
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 // One module for both threads: the worker runs it as its script, this thread imports its pass.
@@ -168,15 +156,20 @@ const path = process.argv[1];
 const fd = openSync(path, 'r');
 const size = fstatSync(fd).size;
 closeSync(fd);
-const half = Math.ceil(size / 2);
-const worker = new Worker(url, { workerData: [path, half, size] });
-const theirs = new Promise((resolve, reject) => {
-  worker.once('message', resolve);
-  worker.once('error', reject);
-});
 const { pass } = await import(url.href);
-const sum = (pass(path, 0, half) + (await theirs)) | 0;
-await worker.terminate();
+let sum;
+if (process.argv[2] === '2') {
+  const half = Math.ceil(size / 2);
+  const worker = new Worker(url, { workerData: [path, half, size] });
+  const theirs = new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  sum = (pass(path, 0, half) + (await theirs)) | 0;
+  await worker.terminate();
+} else {
+  sum = pass(path, 0, size);
+}
 process.stdout.write(JSON.stringify({ sum, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 `;
 
@@ -217,9 +210,17 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
       runNode([bin, 'report', path, '--format', 'json', '--group-by', 'model', '--no-progress', '--stats']);
     const runDuck = (): Promise<ChildRun> =>
       runNode(['--input-type=module', '-e', DUCKDB_SCRIPT, path], { cwd: dirname(require.resolve('@duckdb/node-api/package.json')) });
-    const runBytePass = (): Promise<ChildRun> => runNode(['--input-type=module', '-e', BYTE_PASS_SCRIPT, path]);
-    const runTwoThreadBytePass = (): Promise<ChildRun> => runNode(['--input-type=module', '-e', TWO_THREAD_BYTE_PASS_SCRIPT, path]);
-    const rows: Array<{ cli: ChildRun; duck: ChildRun; floor: ChildRun; floor2: ChildRun; cliRss: number; duckRss: number }> = [];
+    const runBytePass = (threads: 1 | 2): Promise<ChildRun> =>
+      runNode(['--input-type=module', '-e', BYTE_PASS_SCRIPT, path, String(threads)]);
+    const rows: Array<{
+      cli: ChildRun;
+      duck: ChildRun;
+      floor: ChildRun;
+      floor2: ChildRun;
+      floor2Rss: number;
+      cliRss: number;
+      duckRss: number;
+    }> = [];
     for (let round = 0; round < rounds; round += 1) {
       const ours = await runCli();
       if (ours.code !== 0) throw new Error(`costspan report failed (${ours.code}): ${ours.stderr}`);
@@ -227,11 +228,12 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
       if (theirs.code !== 0) throw new Error(`DuckDB baseline failed (${theirs.code}): ${theirs.stderr}`);
       const stats = JSON.parse(/costspan stats: (.*)/.exec(ours.stderr)?.[1] ?? '{}') as { peak_rss_mb: number };
       const baselineRss = (JSON.parse(theirs.stdout) as { peak_rss_mb: number }).peak_rss_mb;
-      const floor = await runBytePass();
+      const floor = await runBytePass(1);
       if (floor.code !== 0) throw new Error(`byte-pass floor failed (${floor.code}): ${floor.stderr}`);
-      const floor2 = await runTwoThreadBytePass();
+      const floor2 = await runBytePass(2);
       if (floor2.code !== 0) throw new Error(`two-thread byte-pass floor failed (${floor2.code}): ${floor2.stderr}`);
-      rows.push({ cli: ours, duck: theirs, floor, floor2, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
+      const floor2Rss = (JSON.parse(floor2.stdout) as { peak_rss_mb: number }).peak_rss_mb;
+      rows.push({ cli: ours, duck: theirs, floor, floor2, floor2Rss, cliRss: stats.peak_rss_mb, duckRss: baselineRss });
     }
     const cli = rows.map((row) => row.cli).sort((left, right) => left.seconds - right.seconds)[Math.floor(rounds / 2)] as ChildRun;
     const duckSeconds = median(rows.map((row) => row.duck.seconds));
@@ -251,6 +253,14 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
       ...report.breakdowns.model.map((row) => ({ model: row.key, cost: row.cost_usd, calls: row.calls })),
     ]);
     const mb = bytes / 1e6;
+    const floorRow = (name: string, floor: 'floor' | 'floor2'): BenchRow => ({
+      name,
+      value: mb / median(rows.map((row) => row[floor].seconds)),
+      unit: 'MB/s',
+      baseline: mb / duckSeconds,
+      baselineName: 'DuckDB read_json_auto',
+      ratio: median(rows.map((row) => row.duck.seconds / row[floor].seconds)),
+    });
     return [
       {
         name: `report --group-by model, ${events.toLocaleString('en-US')} events (${mb.toFixed(0)} MB), median of ${rounds} interleaved rounds: events/s`,
@@ -279,31 +289,17 @@ export async function cliReport(options: { smoke: boolean }): Promise<BenchRow[]
         ratio: rssRatio,
         target: '<= 0.60x',
       },
-      {
-        // Context for the target: a JavaScript pass over every byte, nothing parsed, against DuckDB (both cores).
-        name: 'floor: one JavaScript pass over every byte (read, each byte touched once, one thread): MB/s',
-        value: mb / median(rows.map((row) => row.floor.seconds)),
-        unit: 'MB/s',
-        baseline: mb / duckSeconds,
-        baselineName: 'DuckDB read_json_auto',
-        ratio: median(rows.map((row) => row.duck.seconds / row.floor.seconds)),
-      },
-      {
-        // What splitting the file between both cores could reach at best, and what the second isolate costs in RSS.
-        name: 'floor on two threads: the same pass, this thread and one worker, half the file each: MB/s',
-        value: mb / median(rows.map((row) => row.floor2.seconds)),
-        unit: 'MB/s',
-        baseline: mb / duckSeconds,
-        baselineName: 'DuckDB read_json_auto',
-        ratio: median(rows.map((row) => row.duck.seconds / row.floor2.seconds)),
-      },
+      // Context for the target: a JavaScript pass over every byte, nothing parsed, against DuckDB (both cores).
+      floorRow('floor: one JavaScript pass over every byte (read, each byte touched once, one thread): MB/s', 'floor'),
+      // What splitting the file between both cores could reach at best, and what the second isolate costs in RSS.
+      floorRow('floor on two threads: the same pass, this thread and one worker, half the file each: MB/s', 'floor2'),
       {
         name: 'peak RSS of the two-thread floor (maxRSS)',
-        value: median(rows.map((row) => (JSON.parse(row.floor2.stdout) as { peak_rss_mb: number }).peak_rss_mb)),
+        value: median(rows.map((row) => row.floor2Rss)),
         unit: 'MB',
         baseline: median(rows.map((row) => row.duckRss)),
         baselineName: 'DuckDB read_json_auto',
-        ratio: median(rows.map((row) => (JSON.parse(row.floor2.stdout) as { peak_rss_mb: number }).peak_rss_mb / row.duckRss)),
+        ratio: median(rows.map((row) => row.floor2Rss / row.duckRss)),
       },
       {
         name: 'report time ÷ the byte-pass floor',

@@ -19,6 +19,9 @@ async function startSink(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/** Every variant, in the table's order. */
+const VARIANTS: readonly EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T', 'S'];
+
 const NAMES: Record<EventPathVariant, string> = {
   B0: 'B0 bare OTel, BatchSpanProcessor, discarding exporter',
   B1: 'B1 bare OTel, spans over OTLP/HTTP protobuf to 127.0.0.1',
@@ -41,10 +44,9 @@ const NAMES: Record<EventPathVariant, string> = {
 export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]> {
   const runsPerRound = options.smoke ? 100 : 2000;
   const rounds = options.smoke ? 2 : 9;
-  const variants: EventPathVariant[] = ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T', 'S'];
   const sink = await startSink();
   const script = new URL('./event-path-worker.js', import.meta.url);
-  const workers = variants.map(
+  const workers = VARIANTS.map(
     (variant) => new VariantWorker(variant, script, { variant, sinkUrl: sink.url } satisfies EventPathWorkerData),
   );
   const rows: BenchRow[] = [];
@@ -65,13 +67,15 @@ export async function eventPath(options: { smoke: boolean }): Promise<BenchRow[]
 
 function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: number, rounds: number): BenchRow[] {
   const of = (variant: EventPathVariant): RoundResult[] => results.get(variant) ?? [];
-  // Median over rounds of the ratio within each round: drift in machine load hits both sides of a round alike.
+  const microsIn = (variant: EventPathVariant, round: number): number => of(variant)[round]?.microsPerRun ?? NaN;
+  // Medians over rounds of a figure within each round: drift in machine load hits both sides of a round alike.
+  const perRound = (figure: (round: number) => number): number => median(Array.from({ length: rounds }, (_, round) => figure(round)));
   const ratio = (variant: EventPathVariant, baseline: EventPathVariant, field: keyof RoundResult = 'microsPerRun'): number =>
-    median(Array.from({ length: rounds }, (_, round) => (of(variant)[round]?.[field] ?? NaN) / (of(baseline)[round]?.[field] ?? NaN)));
+    perRound((round) => (of(variant)[round]?.[field] ?? NaN) / (of(baseline)[round]?.[field] ?? NaN));
   const micros = (variant: EventPathVariant): number => median(of(variant).map((result) => result.microsPerRun));
   const suffix = concurrency === 1 ? '' : `, ${concurrency} runs at a time`;
   const rows: BenchRow[] = [];
-  for (const variant of ['B0', 'B1', 'T', 'C1', 'C2', 'L', 'F1', 'F2', 'F1T', 'S'] as const) {
+  for (const variant of VARIANTS) {
     const value = ratio(variant, 'B0');
     rows.push({
       name: `${NAMES[variant]}: µs per run${suffix}`,
@@ -96,16 +100,12 @@ function tableRows(results: Map<EventPathVariant, RoundResult[]>, concurrency: n
     { name: `costspan + JSONL (C1) ÷ its tracer's floor (F1T)${suffix}`, value: ratio('C1', 'F1T'), unit: '×' },
     {
       name: `room the JSONL target leaves the processor: 2.0 × B0 − F1T, µs per run${suffix}`,
-      value: median(
-        Array.from({ length: rounds }, (_, round) => 2 * (of('B0')[round]?.microsPerRun ?? NaN) - (of('F1T')[round]?.microsPerRun ?? NaN)),
-      ),
+      value: perRound((round) => 2 * microsIn('B0', round) - microsIn('F1T', round)),
       unit: 'µs',
     },
     {
       name: `the processor's work on the JSONL path: C1 − F1T, µs per run${suffix}`,
-      value: median(
-        Array.from({ length: rounds }, (_, round) => (of('C1')[round]?.microsPerRun ?? NaN) - (of('F1T')[round]?.microsPerRun ?? NaN)),
-      ),
+      value: perRound((round) => microsIn('C1', round) - microsIn('F1T', round)),
       unit: 'µs',
     },
     { name: `OTLP floor (F2) ÷ bare OTel over OTLP (B1)${suffix}`, value: ratio('F2', 'B1'), unit: '×' },
